@@ -1,0 +1,1 @@
+"""Huella: customer identity resolution."""

@@ -1,0 +1,127 @@
+"""Plain data that flows through the matching pipeline: records in, edges and clusters out.
+
+Everything here is immutable and JSON-friendly so the service layer can store what the core
+computes (normalized values, blocking keys, edges) and hand it back later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+RecordId = int
+"""The store's primary key of a source record."""
+
+AttributeName = str
+BlockingKey = str
+"""``rule:value``, e.g. ``email:ana@example.com``; records sharing a key are candidates."""
+
+AttributeType = Literal[
+    "name",
+    "email",
+    "phone",
+    "date",
+    "address",
+    "city",
+    "postcode",
+    "region",
+    "country",
+    "identifier",
+    "text",
+    "category",
+]
+ATTRIBUTE_TYPES: tuple[AttributeType, ...] = (
+    "name",
+    "email",
+    "phone",
+    "date",
+    "address",
+    "city",
+    "postcode",
+    "region",
+    "country",
+    "identifier",
+    "text",
+    "category",
+)
+
+NormalizedValue = str | tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InputRecord:
+    """One source record as mapped by its source: canonical and declared attributes, raw text."""
+
+    id: RecordId
+    source: str
+    attributes: Mapping[AttributeName, str]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRecord:
+    """A record after normalization, with the blocking keys it generates."""
+
+    id: RecordId
+    source: str
+    values: Mapping[AttributeName, NormalizedValue]
+    keys: tuple[BlockingKey, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """How one compared attribute moved the score of a pair."""
+
+    attribute: AttributeName
+    level: str
+    weight: float
+    left: NormalizedValue | None = None
+    right: NormalizedValue | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredEdge:
+    """Evidence between two records; ``left < right`` always."""
+
+    left: RecordId
+    right: RecordId
+    weight: float
+    probability: float
+    contributions: tuple[Contribution, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Constraints:
+    """Decisions people made: pairs that must, or must never, share an identity."""
+
+    must_link: frozenset[tuple[RecordId, RecordId]] = frozenset()
+    cannot_link: frozenset[tuple[RecordId, RecordId]] = frozenset()
+
+
+ConflictKind = Literal["cannot_link", "exclusive", "weak_bridge"]
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A place where clustering refused to join records that the edges connect."""
+
+    kind: ConflictKind
+    records: tuple[RecordId, ...]
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Clustering:
+    """Clusters of record ids (each sorted set is one person) and the conflicts met on the way."""
+
+    clusters: tuple[frozenset[RecordId], ...]
+    conflicts: tuple[Conflict, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """The outcome of a batch run over every record."""
+
+    clustering: Clustering
+    edges: tuple[ScoredEdge, ...]
+    generic_keys: Mapping[BlockingKey, int] = field(default_factory=dict)

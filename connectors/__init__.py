@@ -1,0 +1,33 @@
+"""Department systems Huella pulls from. Plain records out; no database, no Flask, no app."""
+
+from connectors.base import (
+    CANONICAL_ATTRIBUTES,
+    ConfigurationError,
+    Connector,
+    ConnectorError,
+    EventIn,
+    Page,
+    RecordIn,
+    Reject,
+    State,
+    Stream,
+    connector_class,
+    connector_kinds,
+    register,
+)
+
+__all__ = [
+    "CANONICAL_ATTRIBUTES",
+    "ConfigurationError",
+    "Connector",
+    "ConnectorError",
+    "EventIn",
+    "Page",
+    "RecordIn",
+    "Reject",
+    "State",
+    "Stream",
+    "connector_class",
+    "connector_kinds",
+    "register",
+]

@@ -1,0 +1,142 @@
+"""The connector contract: a connector checks its settings and offers streams; a stream reads
+one page at a time and yields plain records or events with the state that resumes after it.
+
+Connectors know nothing of the database, Flask or the rest of Huella.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+State = dict[str, Any]
+"""Small JSON object that lets a stream resume after the last page it yielded."""
+
+CANONICAL_ATTRIBUTES: tuple[str, ...] = (
+    "first_name",
+    "last_name",
+    "full_name",
+    "email",
+    "phone",
+    "birth_date",
+    "address_line1",
+    "address_line2",
+    "city",
+    "postcode",
+    "region",
+    "country",
+    "company",
+)
+EXTRA_ATTRIBUTE_TYPES: tuple[str, ...] = (
+    "identifier",
+    "name",
+    "text",
+    "category",
+    "date",
+    "email",
+    "phone",
+    "postcode",
+)
+
+
+class ConnectorError(Exception):
+    """A connector could not do its work (unreachable system, refused credentials, ...)."""
+
+
+class ConfigurationError(ConnectorError):
+    """A connector's settings are missing or wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordIn:
+    """One customer as the source holds it."""
+
+    external_id: str
+    attributes: Mapping[str, str]
+    raw: Mapping[str, Any]
+    updated_at: datetime | None = None
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EventIn:
+    """One interaction from a customer's footprint, naming the customer by the source's id."""
+
+    type: str
+    occurred_at: datetime
+    customer_external_id: str | None
+    external_id: str | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """Input that could not be read, with where it was and why."""
+
+    position: str
+    reason: str
+    raw: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What one read of a stream produced, and the state that follows it."""
+
+    state: State
+    records: Sequence[RecordIn] = ()
+    events: Sequence[EventIn] = ()
+    rejects: Sequence[Reject] = ()
+
+
+class Stream(ABC):
+    """One kind of data of a system (contacts, tickets, ...), read page by page."""
+
+    name: ClassVar[str]
+    kind: ClassVar[Literal["records", "events"]]
+
+    @abstractmethod
+    def read(self, state: State | None) -> Iterator[Page]:
+        """Yield pages from ``state`` (None: from the beginning), each with its own state."""
+
+
+class Connector(ABC):
+    """A department system Huella pulls from."""
+
+    kind: ClassVar[str]
+
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        self.settings = dict(settings)
+
+    @abstractmethod
+    def check(self) -> None:
+        """Raise ConnectorError when the system cannot be read with these settings."""
+
+    @abstractmethod
+    def streams(self) -> Sequence[Stream]:
+        """The streams this connector reads, records before events."""
+
+
+_REGISTRY: dict[str, type[Connector]] = {}
+
+
+def register(cls: type[Connector]) -> type[Connector]:
+    """Class decorator adding a connector kind to the registry."""
+    _REGISTRY[cls.kind] = cls
+    return cls
+
+
+def connector_class(kind: str) -> type[Connector]:
+    """The connector class of a kind, or ConfigurationError naming the known kinds."""
+    try:
+        return _REGISTRY[kind]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise ConfigurationError(f"unknown connector kind {kind!r} (known: {known})") from None
+
+
+def connector_kinds() -> list[str]:
+    """Every registered kind."""
+    return sorted(_REGISTRY)
