@@ -1,1 +1,43 @@
-"""Huella: customer identity resolution."""
+"""Huella: customer identity resolution. ``create_app`` builds the service."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from app import db, errors
+from app.config import load_config, resolve_path
+from app.matching import load_match_config
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, store, errors, auth, API and console."""
+    app = Flask(__name__)
+    app.config.update(load_config(test_config))
+    app.config.setdefault("API_TITLE", "Huella")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    logging.basicConfig(
+        level=str(app.config["LOG_LEVEL"]).upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Migrations narrate every step at INFO; Huella's own commands say what matters.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    app.extensions["huella.match_config"] = load_match_config(
+        resolve_path(app.config["MATCHING_CONFIG"])
+    )
+    db.init_app(app)
+    errors.init_app(app)
+
+    from app import api, auth, cli, health  # noqa: PLC0415  (they import the app's modules)
+
+    cli.init_app(app)
+    auth.init_app(app)
+    health.init_app(app)
+    api.init_app(app)
+    return app

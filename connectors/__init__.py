@@ -1,5 +1,6 @@
 """Department systems Huella pulls from. Plain records out; no database, no Flask, no app."""
 
+import connectors.push  # noqa: F401  (registers the kind)
 from connectors.base import (
     CANONICAL_ATTRIBUTES,
     ConfigurationError,

@@ -11,7 +11,7 @@ from typing import Any
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "config" / "matching.toml"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class MatchConfig:
     """Thresholds and limits of the matcher; the core never reads application config."""
 

@@ -28,6 +28,7 @@ from app.matching.types import (
 )
 
 _SHARED_IDENTIFIER_WEIGHT = 20.0
+NO_CONSTRAINTS = Constraints()
 
 
 def normalize_email(value: str) -> str | None:
@@ -108,7 +109,7 @@ class Matcher:
         self,
         records: Iterable[RecordId],
         edges: Iterable[ScoredEdge],
-        constraints: Constraints = Constraints(),
+        constraints: Constraints = NO_CONSTRAINTS,
     ) -> Clustering:
         """Group records joined by auto-match edges and must-links into clusters."""
         graph: nx.Graph[RecordId] = nx.Graph()
@@ -116,13 +117,12 @@ class Matcher:
         graph.add_edges_from((e.left, e.right) for e in edges if self.is_auto(e))
         graph.add_edges_from(constraints.must_link)
         clusters = tuple(
-            frozenset(component)
-            for component in sorted(nx.connected_components(graph), key=min)
+            frozenset(component) for component in sorted(nx.connected_components(graph), key=min)
         )
         return Clustering(clusters)
 
     def resolve(
-        self, records: Iterable[InputRecord], constraints: Constraints = Constraints()
+        self, records: Iterable[InputRecord], constraints: Constraints = NO_CONSTRAINTS
     ) -> Resolution:
         """Batch: resolve every record from scratch."""
         prepared = {r.id: p for r in records if (p := self.prepare(r))}
@@ -149,4 +149,3 @@ class Matcher:
                     seen.add(pair)
                     edges.append(self.compare(a, b))
         return edges, generic
-

@@ -1,0 +1,70 @@
+"""Every /api route needs a bearer token, and each view names the roles that may call it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g, request
+
+from app.auth import service
+from app.auth.models import ApiToken
+from app.db import get_session
+from app.errors import Forbidden, Unauthorized
+
+F = TypeVar("F", bound=Callable[..., Any])
+_ROLES_ATTRIBUTE = "_huella_roles"
+
+
+def roles(*allowed: str) -> Callable[[F], F]:
+    """Declare which roles may call a view."""
+
+    def mark(view: F) -> F:
+        setattr(view, _ROLES_ATTRIBUTE, frozenset(allowed))
+        return view
+
+    return mark
+
+
+def allowed_roles(view: Callable[..., Any]) -> frozenset[str] | None:
+    """The roles a view declared, None when it declared none."""
+    found: frozenset[str] | None = getattr(view, _ROLES_ATTRIBUTE, None)
+    while found is None and hasattr(view, "__wrapped__"):
+        view = view.__wrapped__
+        found = getattr(view, _ROLES_ATTRIBUTE, None)
+    return found
+
+
+def current_token() -> ApiToken:
+    """The token of the current API request."""
+    token: ApiToken = g.api_token
+    return token
+
+
+def _bearer_secret() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("send an API token: 'Authorization: Bearer <token>'")
+    return secret.strip()
+
+
+def _guard_api() -> None:
+    if not request.path.startswith("/api/") or request.endpoint is None:
+        return
+    token = service.authenticate(session=get_session(), secret=_bearer_secret())
+    if token is None:
+        raise Unauthorized("the API token is unknown or revoked")
+    if get_session().dirty:
+        get_session().commit()  # keeps last_used_at; nothing else is pending this early
+    g.api_token = token
+    view = current_app.view_functions[request.endpoint]
+    permitted = allowed_roles(view)
+    # Fail closed: a view that forgot to declare its roles is callable by nobody.
+    if not permitted or token.role not in permitted:
+        raise Forbidden(f"role {token.role!r} may not call {request.method} {request.path}")
+
+
+def init_app(app: Flask) -> None:
+    """Install the token check in front of every /api route."""
+    app.before_request(_guard_api)

@@ -1,0 +1,309 @@
+"""The ``huella`` command: set up the store, issue tokens, import, resolve, export, serve."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.orm import Session
+
+from app import migrate
+from app.auth import service as tokens
+from app.db import get_db
+from app.errors import HuellaError
+from app.identity import service as identities
+from app.resolution import service as resolution
+from app.resolution.runtime import current_matcher
+from app.source import service as sources
+from app.sync import service as sync
+from connectors import ConnectorError, Page, connector_class
+
+FORMATS = ("csv", "jsonl")
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+def ensure_schema() -> None:
+    """Bring the schema to the newest revision when it is behind (every store command does)."""
+    engine = get_db().engine
+    before, head = migrate.upgrade(engine)
+    if before != head:
+        click.echo(f"schema upgraded to revision {head}", err=True)
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """A committed session for one command, with domain errors shown as plain messages."""
+    ensure_schema()
+    try:
+        with get_db().unit_of_work() as session:
+            yield session
+    except (HuellaError, ConnectorError) as error:
+        detail = getattr(error, "detail", str(error))
+        extra = getattr(error, "extra", {}).get("errors")
+        raise click.ClickException(f"{detail}{f' {extra}' if extra else ''}") from None
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create the schema, or upgrade it; running it again changes nothing."""
+    before, head = migrate.upgrade(get_db().engine)
+    if before is None:
+        click.echo(f"schema created at revision {head}")
+    elif before != head:
+        click.echo(f"schema upgraded from revision {before} to {head}")
+    else:
+        click.echo(f"schema is up to date (revision {head})")
+
+
+@click.group("token")
+def token_group() -> None:
+    """API tokens."""
+
+
+@token_group.command("create")
+@click.option("--role", required=True, type=click.Choice(["admin", "agent", "connector"]))
+@click.option("--source", "source_name", help="The source a connector token may push to.")
+@click.option("--name", required=True, help="Who or what the token is for.")
+@with_appcontext
+def token_create(role: str, source_name: str | None, name: str) -> None:
+    """Create a token and print it once; only its hash is kept."""
+    with unit_of_work() as session:
+        source = sources.get_by_name(session=session, name=source_name) if source_name else None
+        token, secret = tokens.create(session=session, name=name, role=role, source=source)
+    click.echo(f"created {role} token {token.prefix}... ({name}); it is shown only once:", err=True)
+    click.echo(secret)
+
+
+@token_group.command("list")
+@with_appcontext
+def token_list() -> None:
+    """List tokens (never their secrets)."""
+    with unit_of_work() as session:
+        for token in tokens.list_tokens(session=session):
+            state = "revoked" if token.revoked_at else "active"
+            scope = f" source={token.source.name}" if token.source else ""
+            click.echo(f"{token.prefix}...\t{token.role}{scope}\t{state}\t{token.name}")
+
+
+@click.group("source")
+def source_group() -> None:
+    """Connected department systems."""
+
+
+def _parse_pairs(values: tuple[str, ...], separator: str, what: str) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        key, found, rest = value.partition(separator)
+        if not found or not key.strip() or not rest.strip():
+            _fail(f"{what} must look like KEY{separator}VALUE, got {value!r}")
+        pairs[key.strip()] = rest.strip()
+    return pairs
+
+
+@source_group.command("add")
+@click.argument("name")
+@click.option("--kind", required=True, help="Connector kind, e.g. file, push.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="A setting.")
+@click.option("--priority", default=100, show_default=True, help="Lower wins in survivorship.")
+@with_appcontext
+def source_add(name: str, kind: str, settings: tuple[str, ...], priority: int) -> None:
+    """Connect a department system."""
+    with unit_of_work() as session:
+        source = sources.create(
+            session=session,
+            name=name,
+            kind=kind,
+            settings=_parse_pairs(settings, "=", "--set"),
+            priority=priority,
+        )
+    click.echo(f"source {source.name} ({source.kind}) added")
+
+
+@source_group.command("list")
+@with_appcontext
+def source_list() -> None:
+    """List sources."""
+    with unit_of_work() as session:
+        for source in sources.list_sources(session=session):
+            click.echo(f"{source.name}\t{source.kind}\tpriority={source.priority}")
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source", "source_name", required=True, help="The source the file comes from.")
+@click.option("--id-column", required=True, help="The column holding the source's record id.")
+@click.option("--format", "file_format", type=click.Choice(FORMATS), help="Default: by extension.")
+@click.option("--map", "mappings", multiple=True, metavar="ATTRIBUTE=COLUMN")
+@click.option("--attr", "declarations", multiple=True, metavar="NAME:TYPE")
+@with_appcontext
+def import_command(
+    path: Path,
+    source_name: str,
+    id_column: str,
+    file_format: str | None,
+    mappings: tuple[str, ...],
+    declarations: tuple[str, ...],
+) -> None:
+    """Import a CSV or JSONL file of customer records; malformed rows are named and skipped."""
+    attribute_types = _parse_pairs(declarations, ":", "--attr")
+    settings: dict[str, Any] = {
+        "path": str(path.resolve()),
+        "id_column": id_column,
+        "map": _parse_pairs(mappings, "=", "--map"),
+        "attributes": attribute_types,
+    }
+    if file_format:
+        settings["format"] = file_format
+    try:
+        connector = connector_class("file")(settings)
+        connector.check()
+    except ConnectorError as error:
+        _fail(str(error))
+    with unit_of_work() as session:
+        source = _file_source(session, source_name, attribute_types)
+        matcher = current_matcher(session)
+    stream = connector.streams()[0]
+    progress = _progress(_count_lines(path))
+    report = sync.run_pages(
+        open_session=get_db().session,
+        source_name=source.name,
+        pages=stream.read(None),
+        matcher=matcher,
+        on_page=lambda page, _report: progress(page),
+    )
+    progress(None)
+    for reject in report.rejects:
+        click.echo(f"{path.name}: row {reject.position}: {reject.reason}", err=True)
+    counts = report.counts()
+    click.echo(
+        f"imported {path.name} into {source.name}: {counts['created']} new, "
+        f"{counts['updated']} updated, {counts['unchanged']} unchanged, "
+        f"{counts['rejected']} rejected; {counts['identities_created']} identities created, "
+        f"{counts['merges']} merges"
+    )
+
+
+def _file_source(session: Session, name: str, attribute_types: dict[str, str]) -> Any:
+    try:
+        source = sources.get_by_name(session=session, name=name)
+    except HuellaError:
+        return sources.create(
+            session=session, name=name, kind="file", attribute_types=attribute_types
+        )
+    sources.declare_attributes(session=session, source=source, attribute_types=attribute_types)
+    return source
+
+
+def _progress(total: int) -> Any:
+    """A progress bar on a terminal; silent when output goes to a file or pipe."""
+    if not sys.stderr.isatty():
+        return lambda page: None
+    bar = click.progressbar(length=max(total, 1), label="importing", file=sys.stderr)
+    bar.__enter__()
+
+    def advance(page: Page | None) -> None:
+        if page is None:
+            bar.__exit__(None, None, None)
+        else:
+            bar.update(len(page.records) + len(page.rejects))
+
+    return advance
+
+
+@click.command("resolve")
+@click.option("--full", is_flag=True, help="Re-resolve every record from scratch.")
+@with_appcontext
+def resolve_command(full: bool) -> None:
+    """Resolve records into identities (by default only what is pending)."""
+    with unit_of_work() as session:
+        matcher = current_matcher(session)
+        run = resolution.resolve_all if full else resolution.resolve_pending
+        report = run(session=session, matcher=matcher)
+        total = resolution.count_identities(session=session)
+    counts = report.counts()
+    click.echo(
+        f"resolved {counts['records']} records: {counts['identities_created']} identities created, "
+        f"{counts['merges']} merges, {counts['splits']} splits; {total} identities in all"
+    )
+
+
+@click.group("export")
+def export_group() -> None:
+    """Export what Huella holds."""
+
+
+@export_group.command("identities")
+@click.option("--format", "export_format", type=click.Choice(["csv"]), default="csv")
+@with_appcontext
+def export_identities(export_format: str) -> None:
+    """Print source,source_record_id,identity_id for every live record."""
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["source", "source_record_id", "identity_id"])
+    with unit_of_work() as session:
+        for row in identities.iter_links(session=session):
+            writer.writerow(row)
+
+
+def serve(app: Flask, host: str, port: int) -> None:
+    """Serve the app with a threaded server (production: any WSGI server on create_app())."""
+    from werkzeug.serving import run_simple  # noqa: PLC0415
+
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Default: the configured host.")
+@click.option("--port", default=None, type=int, help="Default: the configured port.")
+@with_appcontext
+def serve_command(host: str | None, port: int | None) -> None:
+    """Serve the API and console."""
+    ensure_schema()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    serve(app, host or app.config["HOST"], port or app.config["PORT"])
+
+
+COMMANDS = (
+    init_command,
+    token_group,
+    source_group,
+    import_command,
+    resolve_command,
+    export_group,
+    serve_command,
+)
+
+
+def init_app(app: Flask) -> None:
+    """Make every command available as ``huella COMMAND`` (and to Flask's test CLI runner)."""
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point of the ``huella`` console script."""
+    from app import create_app  # noqa: PLC0415
+
+    group = FlaskGroup(
+        name="huella",
+        help="Huella: one customer across every department's system.",
+        create_app=create_app,
+        add_version_option=False,
+        load_dotenv=False,
+    )
+    group.main(prog_name="huella")

@@ -1,0 +1,157 @@
+"""One error hierarchy, mapped to one JSON error shape: RFC 9457 problem details.
+
+Services raise these; the handlers registered by ``init_app`` turn them (and validation errors,
+and any HTTP error Flask or a library raises) into ``application/problem+json`` responses.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from flask import Flask, Response, json, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+PROBLEM_MIMETYPE = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+class HuellaError(Exception):
+    """Base of every error Huella reports to a user."""
+
+    status: ClassVar[int] = 500
+    slug: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class ConfigError(HuellaError):
+    """The configuration is missing or wrong."""
+
+    slug = "configuration"
+    title = "Configuration error"
+
+
+class BadRequest(HuellaError):
+    """The request cannot be understood."""
+
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+
+class Unauthorized(HuellaError):
+    """No valid credentials came with the request."""
+
+    status = 401
+    slug = "unauthorized"
+    title = "Unauthorized"
+
+
+class Forbidden(HuellaError):
+    """The credentials are valid but do not allow this."""
+
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
+class NotFound(HuellaError):
+    """The thing asked for does not exist."""
+
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(HuellaError):
+    """The request clashes with the current state."""
+
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class InvalidInput(HuellaError):
+    """Input failed validation; ``errors`` maps each offending field to its messages."""
+
+    status = 422
+    slug = "validation"
+    title = "Invalid input"
+
+    def __init__(self, detail: str, errors: Mapping[str, Any] | None = None) -> None:
+        super().__init__(detail, errors=dict(errors or {}))
+
+
+def problem(status: int, title: str, detail: str | None = None, **extra: Any) -> Response:
+    """Build a problem-details response."""
+    body: dict[str, Any] = {
+        "type": extra.pop("type", "about:blank"),
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.path
+    body.update(extra)
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="huella"'
+    return response
+
+
+def _handle_huella_error(error: HuellaError) -> Response:
+    if error.status >= 500:
+        log.exception("internal error: %s", error.detail)
+    return problem(
+        error.status,
+        error.title,
+        error.detail,
+        type=f"urn:huella:problem:{error.slug}",
+        **error.extra,
+    )
+
+
+def _handle_validation_error(error: ValidationError) -> Response:
+    messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+    return problem(
+        422,
+        InvalidInput.title,
+        "the request has invalid fields",
+        type=f"urn:huella:problem:{InvalidInput.slug}",
+        errors=messages,
+    )
+
+
+def _handle_http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    if status == 422 and "messages" in data:
+        # webargs (behind flask-smorest) reports errors per location: {"json": {...}}.
+        messages = data["messages"]
+        if isinstance(messages, dict) and len(messages) == 1:
+            messages = next(iter(messages.values()))
+        return _handle_validation_error(ValidationError(messages))
+    response = problem(status, error.name, error.description)
+    for name, value in (data.get("headers") or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _handle_unexpected(error: Exception) -> Response:
+    log.exception("unhandled error")
+    return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers that turn every error into a problem document."""
+    app.register_error_handler(HuellaError, _handle_huella_error)
+    app.register_error_handler(ValidationError, _handle_validation_error)
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(Exception, _handle_unexpected)

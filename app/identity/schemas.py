@@ -1,0 +1,54 @@
+"""How identities look over the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields
+
+from app.identity.models import Identity
+from app.identity.service import live_records, records_by_source
+
+
+class RecordSchema(Schema):
+    """One department's record of the customer."""
+
+    source = fields.Function(lambda r: r.source.name)
+    external_id = fields.String()
+    attributes = fields.Dict(keys=fields.String(), values=fields.String())
+    first_seen_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    source_updated_at = fields.AwareDateTime(allow_none=True)
+
+
+class IdentitySchema(Schema):
+    """An identity with its records grouped by source."""
+
+    id = fields.String(attribute="public_id")
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    record_count = fields.Method("_record_count")
+    sources = fields.Method("_sources")
+
+    def _record_count(self, identity: Identity) -> int:
+        return len(live_records(identity))
+
+    def _sources(self, identity: Identity) -> dict[str, Any]:
+        grouped = records_by_source(live_records(identity))
+        return {name: RecordSchema(many=True).dump(records) for name, records in grouped.items()}
+
+
+class IdentityListSchema(Schema):
+    """A page of identities."""
+
+    data = fields.List(fields.Nested(IdentitySchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class LookupQuerySchema(Schema):
+    """Find identities by exactly one identifier."""
+
+    email = fields.String()
+    phone = fields.String()
+    source = fields.String()
+    external_id = fields.String()

@@ -1,0 +1,22 @@
+"""Every ORM model, imported once so the metadata (and Alembic) sees the whole schema."""
+
+from app.audit.models import AuditEntry, AuditSubject
+from app.auth.models import ApiToken
+from app.db import Base
+from app.event.models import Event
+from app.identity.models import Identity
+from app.resolution.models import BlockingKey, MatchEdge
+from app.source.models import Source, SourceRecord
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "AuditSubject",
+    "Base",
+    "BlockingKey",
+    "Event",
+    "Identity",
+    "MatchEdge",
+    "Source",
+    "SourceRecord",
+]

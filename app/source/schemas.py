@@ -1,0 +1,61 @@
+"""How sources and pushed records look over the API."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class SourceSchema(Schema):
+    """A connected department system."""
+
+    name = fields.String()
+    kind = fields.String()
+    priority = fields.Integer()
+    attribute_types = fields.Dict(keys=fields.String(), values=fields.String())
+    created_at = fields.AwareDateTime()
+
+
+class SourceListSchema(Schema):
+    """Every source."""
+
+    data = fields.List(fields.Nested(SourceSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class PushedRecordSchema(Schema):
+    """One record a department pushes."""
+
+    external_id = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    attributes = fields.Dict(
+        keys=fields.String(), values=fields.String(allow_none=True), load_default=dict
+    )
+    raw = fields.Dict(load_default=None)
+    deleted = fields.Boolean(load_default=False)
+    updated_at = fields.AwareDateTime(load_default=None)
+
+
+class PushBatchSchema(Schema):
+    """A batch of pushed records; each is validated on its own so one bad record loses no other."""
+
+    records = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1))
+
+
+class RejectSchema(Schema):
+    """A pushed record that was refused, and why."""
+
+    position = fields.String()
+    reason = fields.String()
+
+
+class PushResultSchema(Schema):
+    """What a push changed."""
+
+    created = fields.Integer()
+    updated = fields.Integer()
+    deleted = fields.Integer()
+    unchanged = fields.Integer()
+    rejected = fields.Integer()
+    identities_created = fields.Integer()
+    merges = fields.Integer()
+    splits = fields.Integer()
+    rejects = fields.List(fields.Nested(RejectSchema))

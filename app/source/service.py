@@ -1,0 +1,220 @@
+"""Sources and their records: create, look up, and upsert by (source, external id)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.errors import Conflict, InvalidInput, NotFound
+from app.source.models import Source, SourceRecord
+from connectors import CANONICAL_ATTRIBUTES, RecordIn, connector_class
+from connectors.base import EXTRA_ATTRIBUTE_TYPES
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    """What an upsert changed: the records that need resolving, and the counts."""
+
+    created: list[SourceRecord] = field(default_factory=list)
+    updated: list[SourceRecord] = field(default_factory=list)
+    deleted: list[SourceRecord] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> list[SourceRecord]:
+        """Every record whose content or liveness changed."""
+        return self.created + self.updated + self.deleted
+
+    def counts(self) -> dict[str, int]:
+        """Counts for reports and API responses."""
+        return {
+            "created": len(self.created),
+            "updated": len(self.updated),
+            "deleted": len(self.deleted),
+            "unchanged": self.unchanged,
+        }
+
+
+def get_by_name(*, session: Session, name: str) -> Source:
+    """The source with this name, or NotFound."""
+    source = session.scalar(select(Source).where(Source.name == name))
+    if source is None:
+        raise NotFound(f"no source named {name!r}")
+    return source
+
+
+def list_sources(*, session: Session) -> list[Source]:
+    """Every source, by name."""
+    return list(session.scalars(select(Source).order_by(Source.name)))
+
+
+def validate_attribute_types(attribute_types: Mapping[str, str]) -> None:
+    """Refuse extra attributes that shadow canonical ones or have an unknown type."""
+    errors = {}
+    for name, kind in attribute_types.items():
+        if name in CANONICAL_ATTRIBUTES:
+            errors[name] = [f"{name!r} is a canonical attribute; it needs no declaration"]
+        elif kind not in EXTRA_ATTRIBUTE_TYPES:
+            errors[name] = [f"unknown type {kind!r}; one of {', '.join(EXTRA_ATTRIBUTE_TYPES)}"]
+    if errors:
+        raise InvalidInput("invalid attribute declarations", errors)
+
+
+def create(
+    *,
+    session: Session,
+    name: str,
+    kind: str,
+    settings: Mapping[str, Any] | None = None,
+    attribute_types: Mapping[str, str] | None = None,
+    priority: int = 100,
+) -> Source:
+    """Create a source of a registered connector kind."""
+    connector_class(kind)  # raises for unknown kinds
+    validate_attribute_types(attribute_types or {})
+    if session.scalar(select(Source.id).where(Source.name == name)) is not None:
+        raise Conflict(f"a source named {name!r} already exists")
+    source = Source(
+        name=name,
+        kind=kind,
+        settings=dict(settings or {}),
+        attribute_types=dict(attribute_types or {}),
+        priority=priority,
+    )
+    session.add(source)
+    session.flush()
+    return source
+
+
+def declare_attributes(
+    *, session: Session, source: Source, attribute_types: Mapping[str, str]
+) -> None:
+    """Add extra attribute declarations to a source; redeclaring with another type is refused."""
+    validate_attribute_types(attribute_types)
+    clashes = {
+        name: [f"declared as {source.attribute_types[name]!r}, not {kind!r}"]
+        for name, kind in attribute_types.items()
+        if source.attribute_types.get(name, kind) != kind
+    }
+    if clashes:
+        raise InvalidInput(f"source {source.name!r} declares these attributes otherwise", clashes)
+    source.attribute_types = {**source.attribute_types, **attribute_types}
+
+
+def clean_attributes(attributes: Mapping[str, Any]) -> dict[str, str]:
+    """Trimmed text values; empty ones are dropped so 'missing' has one spelling."""
+    cleaned = {}
+    for name, value in attributes.items():
+        text = "" if value is None else str(value).strip()
+        if text:
+            cleaned[name] = text
+    return cleaned
+
+
+def content_hash(attributes: Mapping[str, str], raw: Mapping[str, Any]) -> str:
+    """A digest of what the source says about a record; equal digests mean nothing changed."""
+    canonical = json.dumps([attributes, raw], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _last_per_external_id(records: Iterable[RecordIn]) -> dict[str, RecordIn]:
+    # A page may repeat a record (sources do); the later occurrence is the newer one.
+    latest: dict[str, RecordIn] = {}
+    for record in records:
+        latest.pop(record.external_id, None)
+        latest[record.external_id] = record
+    return latest
+
+
+def upsert_records(
+    *, session: Session, source: Source, records: Sequence[RecordIn]
+) -> UpsertResult:
+    """Insert new records, update changed ones, tombstone deleted ones; unchanged cost nothing."""
+    incoming = _last_per_external_id(records)
+    existing = {
+        r.external_id: r
+        for r in session.scalars(
+            select(SourceRecord).where(
+                SourceRecord.source_id == source.id,
+                SourceRecord.external_id.in_(list(incoming)),
+            )
+        )
+    }
+    result = UpsertResult()
+    now = utcnow()
+    for external_id, record in incoming.items():
+        current = existing.get(external_id)
+        if record.deleted:
+            if current is not None and current.deleted_at is None:
+                current.deleted_at = now
+                current.updated_at = now
+                result.deleted.append(current)
+            else:
+                result.unchanged += 1
+            continue
+        attributes = clean_attributes(record.attributes)
+        digest = content_hash(attributes, record.raw)
+        if current is None:
+            current = SourceRecord(
+                source=source,
+                external_id=external_id,
+                raw=dict(record.raw),
+                attributes=attributes,
+                content_hash=digest,
+                first_seen_at=now,
+                updated_at=now,
+                source_updated_at=record.updated_at,
+            )
+            session.add(current)
+            result.created.append(current)
+        elif current.content_hash != digest or current.deleted_at is not None:
+            current.raw = dict(record.raw)
+            current.attributes = attributes
+            current.content_hash = digest
+            current.updated_at = now
+            current.source_updated_at = record.updated_at
+            current.deleted_at = None
+            result.updated.append(current)
+        else:
+            result.unchanged += 1
+    session.flush()
+    return result
+
+
+def get_record(*, session: Session, source_name: str, external_id: str) -> SourceRecord:
+    """A record by its source's name and the source's id for it, or NotFound."""
+    record = session.scalar(
+        select(SourceRecord)
+        .join(Source)
+        .where(Source.name == source_name, SourceRecord.external_id == external_id)
+    )
+    if record is None:
+        raise NotFound(f"source {source_name!r} holds no record {external_id!r}")
+    return record
+
+
+def iter_live_records(*, session: Session, batch_size: int = 2000) -> Iterator[SourceRecord]:
+    """Every live record, streamed in id order."""
+    query = (
+        select(SourceRecord)
+        .where(SourceRecord.deleted_at.is_(None))
+        .order_by(SourceRecord.id)
+        .execution_options(yield_per=batch_size)
+    )
+    yield from session.scalars(query)
+
+
+def unknown_attributes(source: Source, attributes: Mapping[str, Any]) -> list[str]:
+    """Attribute names that are neither canonical nor declared by the source."""
+    return sorted(
+        name
+        for name in attributes
+        if name not in CANONICAL_ATTRIBUTES and name not in source.attribute_types
+    )
