@@ -101,7 +101,9 @@ def iter_links(*, session: Session) -> Iterator[tuple[str, str, str]]:
         .order_by(Source.name, SourceRecord.external_id)
         .execution_options(yield_per=5000)
     )
-    yield from session.execute(query).tuples()
+    yield from (
+        (name, external_id, public_id) for name, external_id, public_id in session.execute(query)
+    )
 
 
 def records_by_source(records: Sequence[SourceRecord]) -> dict[str, list[SourceRecord]]:
