@@ -24,6 +24,7 @@ from app.resolution.runtime import current_matcher
 from app.source import service as sources
 from app.sync import service as sync
 from connectors import ConnectorError, Page, connector_class
+from connectors.files import file_settings
 
 FORMATS = ("csv", "jsonl")
 
@@ -161,20 +162,19 @@ def import_command(
     declarations: tuple[str, ...],
 ) -> None:
     """Import a CSV or JSONL file of customer records; malformed rows are named and skipped."""
-    attribute_types = _parse_pairs(declarations, ":", "--attr")
-    settings: dict[str, Any] = {
-        "path": str(path.resolve()),
-        "id_column": id_column,
-        "map": _parse_pairs(mappings, "=", "--map"),
-        "attributes": attribute_types,
-    }
-    if file_format:
-        settings["format"] = file_format
     try:
+        settings = file_settings(
+            str(path.resolve()),
+            id_column=id_column,
+            file_format=file_format,
+            maps=mappings,
+            attrs=declarations,
+        )
         connector = connector_class("file")(settings)
         connector.check()
     except ConnectorError as error:
         _fail(str(error))
+    attribute_types = settings["attributes"]
     with unit_of_work() as session:
         source = _file_source(session, source_name, attribute_types)
         matcher = current_matcher(session)
@@ -189,7 +189,7 @@ def import_command(
     )
     progress(None)
     for reject in report.rejects:
-        click.echo(f"{path.name}: row {reject.position}: {reject.reason}", err=True)
+        click.echo(f"{path.name}: {reject.position}: {reject.reason}", err=True)
     counts = report.counts()
     click.echo(
         f"imported {path.name} into {source.name}: {counts['created']} new, "

@@ -1,6 +1,7 @@
 """Department systems Huella pulls from. Plain records out; no database, no Flask, no app."""
 
-import connectors.push  # noqa: F401  (registers the kind)
+# Importing a connector module registers its kind.
+from connectors import files, push  # noqa: F401
 from connectors.base import (
     CANONICAL_ATTRIBUTES,
     ConfigurationError,

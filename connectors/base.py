@@ -52,13 +52,18 @@ class ConfigurationError(ConnectorError):
 
 @dataclass(frozen=True, slots=True)
 class RecordIn:
-    """One customer as the source holds it."""
+    """One customer as the source holds it.
+
+    ``consents`` maps a purpose (e.g. ``email_marketing``) to the choice the source records:
+    True given, False withdrawn or refused; a purpose the source says nothing about is absent.
+    """
 
     external_id: str
     attributes: Mapping[str, str]
     raw: Mapping[str, Any]
     updated_at: datetime | None = None
     deleted: bool = False
+    consents: Mapping[str, bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +79,12 @@ class EventIn:
 
 @dataclass(frozen=True, slots=True)
 class Reject:
-    """Input that could not be read, with where it was and why."""
+    """Input that could not be read, with where it was and why.
+
+    ``position`` is human-readable and says where to look: ``row 7`` in a file (row 1 is a
+    CSV's header; a JSONL file's first line is row 1), ``contacts page after=... item 3`` or
+    ``user 42`` in an API.
+    """
 
     position: str
     reason: str
