@@ -22,8 +22,9 @@ from app.identity import service as identities
 from app.resolution import service as resolution
 from app.resolution.runtime import current_matcher
 from app.source import service as sources
+from app.source.models import Source
 from app.sync import service as sync
-from connectors import ConnectorError, Page, connector_class
+from connectors import Connector, ConnectorError, Page, connector_class
 from connectors.files import file_settings
 
 FORMATS = ("csv", "jsonl")
@@ -174,32 +175,38 @@ def import_command(
         connector.check()
     except ConnectorError as error:
         _fail(str(error))
-    attribute_types = settings["attributes"]
-    with unit_of_work() as session:
-        source = _file_source(session, source_name, attribute_types)
-        matcher = current_matcher(session)
-    stream = connector.streams()[0]
-    progress = _progress(_count_lines(path))
-    report = sync.run_pages(
-        open_session=get_db().session,
-        source_name=source.name,
-        pages=stream.read(None),
-        matcher=matcher,
-        on_page=lambda page, _report: progress(page),
-    )
-    progress(None)
+    report = import_file(connector, source_name, settings["attributes"], _count_lines(path))
     for reject in report.rejects:
         click.echo(f"{path.name}: {reject.position}: {reject.reason}", err=True)
     counts = report.counts()
     click.echo(
-        f"imported {path.name} into {source.name}: {counts['created']} new, "
+        f"imported {path.name} into {source_name}: {counts['created']} new, "
         f"{counts['updated']} updated, {counts['unchanged']} unchanged, "
         f"{counts['rejected']} rejected; {counts['identities_created']} identities created, "
         f"{counts['merges']} merges"
     )
 
 
-def _file_source(session: Session, name: str, attribute_types: dict[str, str]) -> Any:
+def import_file(
+    connector: Connector, source_name: str, attribute_types: dict[str, str], rows: int
+) -> sync.IngestReport:
+    """Read a file connector's pages into a source (created on first import), page by page."""
+    with unit_of_work() as session:
+        _file_source(session, source_name, attribute_types)
+        matcher = current_matcher(session)
+    progress = _progress(rows)
+    report = sync.run_pages(
+        open_session=get_db().session,
+        source_name=source_name,
+        pages=connector.streams()[0].read(None),
+        matcher=matcher,
+        on_page=lambda page, _report: progress(page),
+    )
+    progress(None)
+    return report
+
+
+def _file_source(session: Session, name: str, attribute_types: dict[str, str]) -> Source:
     try:
         source = sources.get_by_name(session=session, name=name)
     except HuellaError:
@@ -278,7 +285,50 @@ def serve_command(host: str | None, port: int | None) -> None:
     serve(app, host or app.config["HOST"], port or app.config["PORT"])
 
 
-COMMANDS = (
+@click.command("demo")
+@click.option("--host", default=None, help="Default: the configured host.")
+@click.option("--port", default=None, type=int, help="Default: the configured port.")
+@click.option("--no-serve", is_flag=True, help="Load the demo and create a token, then stop.")
+@with_appcontext
+def demo_command(host: str | None, port: int | None, no_serve: bool) -> None:
+    """Load three departments' demo data (once), print an admin token, and serve."""
+    from app import demo  # noqa: PLC0415  (the generator is only needed here)
+
+    ensure_schema()
+    with unit_of_work() as session:
+        loaded = bool(sources.list_sources(session=session))
+    if not loaded:
+        folder = Path("var/demo")
+        click.echo(f"writing demo exports of three departments to {folder}/ ...", err=True)
+        for department, path in demo.write_exports(folder).items():
+            connector = connector_class("file")(
+                file_settings(str(path.resolve()), id_column="external_id")
+            )
+            report = import_file(connector, department, {}, _count_lines(path))
+            counts = report.counts()
+            click.echo(
+                f"  {department}: {counts['created']} records, "
+                f"{counts['identities_created']} identities created, {counts['merges']} merges",
+                err=True,
+            )
+    with unit_of_work() as session:
+        _, secret = tokens.create(session=session, name="demo admin", role="admin")
+        total = resolution.count_identities(session=session)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    host, port = host or app.config["HOST"], port or app.config["PORT"]
+    base = f"http://{host}:{port}"
+    click.echo(
+        f"\nHuella holds {total} identities from three departments.\n"
+        f"  API:    {base}/api/v1   (OpenAPI: {base}/openapi.json)\n"
+        f"  token:  {secret}\n\n"
+        f"Try:\n  export HUELLA_TOKEN={secret}\n"
+        f'  curl -H "Authorization: Bearer $HUELLA_TOKEN" "{base}/api/v1/sources"\n'
+    )
+    if not no_serve:
+        serve(app, host, port)
+
+
+COMMANDS: tuple[click.Command, ...] = (
     init_command,
     token_group,
     source_group,
@@ -286,6 +336,7 @@ COMMANDS = (
     resolve_command,
     export_group,
     serve_command,
+    demo_command,
 )
 
 
