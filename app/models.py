@@ -4,7 +4,8 @@ from app.audit.models import AuditEntry, AuditSubject
 from app.auth.models import ApiToken
 from app.db import Base
 from app.event.models import Event
-from app.identity.models import Identity
+from app.identity.models import Identity, RecordIdentifier
+from app.privacy.models import Consent
 from app.resolution.models import BlockingKey, MatchEdge
 from app.source.models import Source, SourceRecord
 
@@ -14,9 +15,11 @@ __all__ = [
     "AuditSubject",
     "Base",
     "BlockingKey",
+    "Consent",
     "Event",
     "Identity",
     "MatchEdge",
+    "RecordIdentifier",
     "Source",
     "SourceRecord",
 ]
