@@ -23,8 +23,9 @@ from app.resolution import service as resolution
 from app.resolution.runtime import current_matcher
 from app.source import service as sources
 from app.source.models import Source
+from app.sync import runner
 from app.sync import service as sync
-from connectors import Connector, ConnectorError, Page, connector_class
+from connectors import ConnectorError, Page, connector_class
 from connectors.files import file_settings
 
 FORMATS = ("csv", "jsonl")
@@ -175,7 +176,7 @@ def import_command(
         connector.check()
     except ConnectorError as error:
         _fail(str(error))
-    report = import_file(connector, source_name, settings["attributes"], _count_lines(path))
+    report = import_file(source_name, settings, _count_lines(path))
     for reject in report.rejects:
         click.echo(f"{path.name}: {reject.position}: {reject.reason}", err=True)
     counts = report.counts()
@@ -187,33 +188,48 @@ def import_command(
     )
 
 
-def import_file(
-    connector: Connector, source_name: str, attribute_types: dict[str, str], rows: int
-) -> sync.IngestReport:
-    """Read a file connector's pages into a source (created on first import), page by page."""
+def import_file(source_name: str, settings: dict[str, Any], rows: int) -> sync.IngestReport:
+    """Sync a file into a source (created on first import); the file is read from its start."""
     with unit_of_work() as session:
-        _file_source(session, source_name, attribute_types)
-        matcher = current_matcher(session)
+        _file_source(session, source_name, settings)
     progress = _progress(rows)
-    report = sync.run_pages(
-        open_session=get_db().session,
+    report = sync.IngestReport()
+
+    def advance(_stream: str, page: Page, so_far: sync.IngestReport) -> None:
+        nonlocal report
+        report = so_far
+        progress(page)
+
+    run = runner.run_sync(
+        database=get_db(),
         source_name=source_name,
-        pages=connector.streams()[0].read(None),
-        matcher=matcher,
-        on_page=lambda page, _report: progress(page),
+        matcher_for=current_matcher,
+        full=True,
+        on_page=advance,
     )
     progress(None)
+    if run.status != "succeeded":
+        _fail(f"import into {source_name} failed: {run.error}")
     return report
 
 
-def _file_source(session: Session, name: str, attribute_types: dict[str, str]) -> Source:
+def _file_source(session: Session, name: str, settings: dict[str, Any]) -> Source:
+    """The file source to import into, created on first use; it remembers the last file."""
+    attribute_types = settings["attributes"]
     try:
         source = sources.get_by_name(session=session, name=name)
     except HuellaError:
         return sources.create(
-            session=session, name=name, kind="file", attribute_types=attribute_types
+            session=session,
+            name=name,
+            kind="file",
+            settings=settings,
+            attribute_types=attribute_types,
         )
+    if source.kind != "file":
+        _fail(f"source {name!r} is a {source.kind} source; import files into a file source")
     sources.declare_attributes(session=session, source=source, attribute_types=attribute_types)
+    source.settings = settings
     return source
 
 
@@ -301,10 +317,8 @@ def demo_command(host: str | None, port: int | None, no_serve: bool) -> None:
         folder = Path("var/demo")
         click.echo(f"writing demo exports of three departments to {folder}/ ...", err=True)
         for department, path in demo.write_exports(folder).items():
-            connector = connector_class("file")(
-                file_settings(str(path.resolve()), id_column="external_id")
-            )
-            report = import_file(connector, department, {}, _count_lines(path))
+            settings = file_settings(str(path.resolve()), id_column="external_id")
+            report = import_file(department, settings, _count_lines(path))
             counts = report.counts()
             click.echo(
                 f"  {department}: {counts['created']} records, "

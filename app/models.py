@@ -8,6 +8,7 @@ from app.identity.models import Identity, RecordIdentifier
 from app.privacy.models import Consent
 from app.resolution.models import BlockingKey, MatchEdge
 from app.source.models import Source, SourceRecord
+from app.sync.models import RecordReject, StreamState, SyncRun
 
 __all__ = [
     "ApiToken",
@@ -19,7 +20,10 @@ __all__ = [
     "Event",
     "Identity",
     "MatchEdge",
+    "RecordReject",
     "RecordIdentifier",
     "Source",
     "SourceRecord",
+    "StreamState",
+    "SyncRun",
 ]

@@ -18,6 +18,7 @@ class Event(Base):
     __table_args__ = (
         UniqueConstraint("source_id", "external_id", name="uq_event_source_external"),
         Index("ix_event_record_time", "record_id", "occurred_at"),
+        Index("ix_event_source_customer", "source_id", "customer_external_id"),
     )
 
     id: Mapped[int] = mapped_column(
@@ -28,6 +29,9 @@ class Event(Base):
     record_id: Mapped[int | None] = mapped_column(
         ForeignKey("source_record.id", ondelete="CASCADE")
     )
+    # The source's id of the customer, kept so an event that arrives before its customer's
+    # record is linked when the record lands.
+    customer_external_id: Mapped[str | None] = mapped_column(String(255))
     type: Mapped[str] = mapped_column(String(50))
     occurred_at: Mapped[datetime]
     properties: Mapped[dict[str, Any]] = mapped_column(default=dict)

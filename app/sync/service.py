@@ -1,21 +1,32 @@
-"""Ingest: pages of records from a connector (or a push) into the store, resolved as they land."""
+"""Ingest: pages from a connector (or a push) into the store, resolved as they land.
+
+A page's records, events, consents, rejects and the stream state after it are written in one
+transaction by the caller's unit of work, so a cursor never moves past what is stored.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from marshmallow import ValidationError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.db import utcnow
 from app.errors import InvalidInput
+from app.event.models import Event
 from app.matching import Matcher
+from app.privacy import service as privacy
 from app.resolution import service as resolution
 from app.source import service as sources
-from app.source.models import Source
+from app.source.models import Source, SourceRecord
 from app.source.schemas import PushedRecordSchema
-from connectors import Page, RecordIn, Reject
+from app.sync.models import RecordReject, StreamState, SyncRun
+from connectors import EventIn, Page, RecordIn, Reject, State
 
 _PUSHED = PushedRecordSchema()
 
@@ -30,6 +41,7 @@ class IngestReport:
     deleted: int = 0
     unchanged: int = 0
     rejects: list[Reject] = field(default_factory=list)
+    events: int = 0
     identities_created: int = 0
     merges: int = 0
     splits: int = 0
@@ -47,6 +59,7 @@ class IngestReport:
             "deleted": self.deleted,
             "unchanged": self.unchanged,
             "rejected": len(self.rejects),
+            "events": self.events,
             "identities_created": self.identities_created,
             "merges": self.merges,
             "splits": self.splits,
@@ -54,41 +67,150 @@ class IngestReport:
 
 
 def ingest_page(
-    *, session: Session, source: Source, page: Page, matcher: Matcher, report: IngestReport
+    *,
+    session: Session,
+    source: Source,
+    page: Page,
+    matcher: Matcher | None,
+    report: IngestReport,
+    stream: str = "records",
+    run_id: int | None = None,
 ) -> None:
-    """Upsert one page's records and resolve what changed, adding the outcome to ``report``."""
+    """Store one page and resolve what changed (unless ``matcher`` is None: resolve later).
+
+    Adds the outcome to ``report``.
+    """
     upserted = sources.upsert_records(session=session, source=source, records=page.records)
-    resolved = resolution.resolve_records(
-        session=session, matcher=matcher, records=upserted.changed
-    )
+    if upserted.created:
+        _link_waiting_events(session, source, [r.external_id for r in upserted.created])
+    consents = {r.external_id: r for r in page.records if r.consents}
+    if consents:
+        privacy.upsert_consents(
+            session=session,
+            choices=(
+                (r.id, consents[r.external_id].consents, r.source_updated_at)
+                for r in upserted.created + upserted.updated
+                if r.external_id in consents
+            ),
+        )
+    report.events += _upsert_events(session, source, page.events)
+    _keep_rejects(session, source, page.rejects, stream, run_id)
     report.pages += 1
     report.created += len(upserted.created)
     report.updated += len(upserted.updated)
     report.deleted += len(upserted.deleted)
     report.unchanged += upserted.unchanged
     report.rejects.extend(page.rejects)
-    report.identities_created += resolved.created
-    report.merges += resolved.merged
-    report.splits += resolved.split
+    if matcher is not None:
+        resolved = resolution.resolve_records(
+            session=session, matcher=matcher, records=upserted.changed
+        )
+        report.identities_created += resolved.created
+        report.merges += resolved.merged
+        report.splits += resolved.split
 
 
-def run_pages(
-    *,
-    open_session: Callable[[], Session],
-    source_name: str,
-    pages: Iterable[Page],
-    matcher: Matcher,
-    on_page: Callable[[Page, IngestReport], None] | None = None,
-) -> IngestReport:
-    """Ingest pages one transaction each, so a crash loses nothing that was committed."""
-    report = IngestReport()
-    for page in pages:
-        with open_session() as session, session.begin():
-            source = sources.get_by_name(session=session, name=source_name)
-            ingest_page(session=session, source=source, page=page, matcher=matcher, report=report)
-        if on_page is not None:
-            on_page(page, report)
-    return report
+def _event_key(event: EventIn) -> str:
+    """The source's id of an event; a digest of its content when the source gives none."""
+    if event.external_id:
+        return event.external_id
+    content = [
+        event.type,
+        event.occurred_at.isoformat(),
+        event.customer_external_id,
+        event.properties,
+    ]
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode())
+    return f"sha256:{digest.hexdigest()[:40]}"
+
+
+def _upsert_events(session: Session, source: Source, events: Sequence[EventIn]) -> int:
+    """Insert new events and update changed ones, by (source, external id); returns changes."""
+    latest = {_event_key(e): e for e in events}
+    if not latest:
+        return 0
+    existing = {
+        e.external_id: e
+        for e in session.scalars(
+            select(Event).where(Event.source_id == source.id, Event.external_id.in_(list(latest)))
+        )
+    }
+    customers = {e.customer_external_id for e in latest.values() if e.customer_external_id}
+    record_ids = (
+        dict(
+            session.execute(
+                select(SourceRecord.external_id, SourceRecord.id).where(
+                    SourceRecord.source_id == source.id, SourceRecord.external_id.in_(customers)
+                )
+            ).tuples()
+        )
+        if customers
+        else {}
+    )
+    changed = 0
+    for key, event in latest.items():
+        values = {
+            "type": event.type,
+            "occurred_at": event.occurred_at,
+            "properties": dict(event.properties),
+            "customer_external_id": event.customer_external_id,
+            "record_id": record_ids.get(event.customer_external_id or ""),
+        }
+        current = existing.get(key)
+        if current is None:
+            session.add(Event(source_id=source.id, external_id=key, **values))
+            changed += 1
+        elif any(getattr(current, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(current, name, value)
+            changed += 1
+    return changed
+
+
+def _link_waiting_events(session: Session, source: Source, external_ids: list[str]) -> None:
+    """Events that arrived before their customer's record now point at it."""
+    record_id = (
+        select(SourceRecord.id)
+        .where(
+            SourceRecord.source_id == Event.source_id,
+            SourceRecord.external_id == Event.customer_external_id,
+        )
+        .scalar_subquery()
+    )
+    session.execute(
+        update(Event)
+        .where(
+            Event.source_id == source.id,
+            Event.record_id.is_(None),
+            Event.customer_external_id.in_(external_ids),
+        )
+        .values(record_id=record_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _json_safe(value: Any) -> Any:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+    return value
+
+
+def _keep_rejects(
+    session: Session, source: Source, rejects: Sequence[Reject], stream: str, run_id: int | None
+) -> None:
+    session.add_all(
+        RecordReject(
+            source_id=source.id,
+            run_id=run_id,
+            stream=stream,
+            position=r.position,
+            reason=r.reason,
+            raw=_json_safe(r.raw),
+        )
+        for r in rejects
+    )
 
 
 def _describe(error: ValidationError) -> str:
@@ -140,3 +262,45 @@ def push_records(
     page = Page(state={}, records=good, rejects=rejects)
     ingest_page(session=session, source=source, page=page, matcher=matcher, report=report)
     return report
+
+
+def load_state(*, session: Session, source: Source, stream: str) -> State | None:
+    """The state after the last stored page of a stream, None when it never ran."""
+    row = session.get(StreamState, (source.id, stream))
+    return dict(row.state) if row is not None else None
+
+
+def save_state(*, session: Session, source: Source, stream: str, state: State) -> None:
+    """Remember where a stream got to."""
+    row = session.get(StreamState, (source.id, stream))
+    if row is None:
+        session.add(StreamState(source_id=source.id, stream=stream, state=dict(state)))
+    else:
+        row.state = dict(state)
+        row.updated_at = utcnow()
+
+
+def queue_run(*, session: Session, source: Source, full: bool) -> SyncRun:
+    """Record a sync that is about to run."""
+    run = SyncRun(source_id=source.id, full=full, status="queued", counts={})
+    session.add(run)
+    session.flush()
+    return run
+
+
+def list_runs(*, session: Session, source: Source, limit: int, before: int | None) -> list[SyncRun]:
+    """A source's runs, newest first, keyset-paged by run id."""
+    query = select(SyncRun).where(SyncRun.source_id == source.id)
+    if before is not None:
+        query = query.where(SyncRun.id < before)
+    return list(session.scalars(query.order_by(SyncRun.id.desc()).limit(limit)))
+
+
+def list_rejects(
+    *, session: Session, source: Source, limit: int, before: int | None
+) -> list[RecordReject]:
+    """What a source sent that could not be ingested, newest first, keyset-paged by id."""
+    query = select(RecordReject).where(RecordReject.source_id == source.id)
+    if before is not None:
+        query = query.where(RecordReject.id < before)
+    return list(session.scalars(query.order_by(RecordReject.id.desc()).limit(limit)))

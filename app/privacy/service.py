@@ -1,0 +1,45 @@
+"""Consent: what each department says a customer allows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.privacy.models import Consent
+
+
+def upsert_consents(
+    *, session: Session, choices: Iterable[tuple[int, Mapping[str, bool], datetime | None]]
+) -> int:
+    """Record each (record id, {purpose: granted}, observed at); returns how many changed."""
+    wanted = {
+        (record_id, purpose): (granted, observed_at or utcnow())
+        for record_id, consents, observed_at in choices
+        for purpose, granted in consents.items()
+    }
+    if not wanted:
+        return 0
+    record_ids = sorted({record_id for record_id, _ in wanted})
+    existing = {
+        (c.record_id, c.purpose): c
+        for c in session.scalars(select(Consent).where(Consent.record_id.in_(record_ids)))
+    }
+    changed = 0
+    for (record_id, purpose), (granted, observed_at) in wanted.items():
+        current = existing.get((record_id, purpose))
+        if current is None:
+            session.add(
+                Consent(
+                    record_id=record_id, purpose=purpose, granted=granted, observed_at=observed_at
+                )
+            )
+            changed += 1
+        elif current.granted != granted:
+            current.granted = granted
+            current.observed_at = observed_at
+            changed += 1
+    return changed
