@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import json
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import migrate
 from app.auth import service as tokens
+from app.config import parse_value
 from app.db import get_db
 from app.errors import HuellaError
 from app.identity import service as identities
@@ -127,7 +130,7 @@ def source_add(name: str, kind: str, settings: tuple[str, ...], priority: int) -
             session=session,
             name=name,
             kind=kind,
-            settings=_parse_pairs(settings, "=", "--set"),
+            settings={k: parse_value(v) for k, v in _parse_pairs(settings, "=", "--set").items()},
             priority=priority,
         )
     click.echo(f"source {source.name} ({source.kind}) added")
@@ -249,6 +252,68 @@ def _progress(total: int) -> Any:
     return advance
 
 
+@click.command("sync")
+@click.argument("name", required=False)
+@click.option("--all", "everything", is_flag=True, help="Sync every source that can be pulled.")
+@click.option("--full", is_flag=True, help="Read everything again, not only what changed.")
+@click.option("--no-resolve", is_flag=True, help="Store only; resolve later with huella resolve.")
+@with_appcontext
+def sync_command(name: str | None, everything: bool, full: bool, no_resolve: bool) -> None:
+    """Pull records and events from a source (or all), resuming where the last sync stopped."""
+    if bool(name) == everything:
+        _fail("name one source, or pass --all")
+    with unit_of_work() as session:
+        names = (
+            [name]
+            if name
+            else [s.name for s in sources.list_sources(session=session) if s.kind != "push"]
+        )
+        if name:
+            sources.get_by_name(session=session, name=name)
+    failed = [n for n in names if not _sync_one(n, full=full, resolve=not no_resolve)]
+    if failed:
+        _fail(f"sync failed for {', '.join(failed)}")
+
+
+def _sync_one(name: str, *, full: bool, resolve: bool) -> bool:
+    """Sync a source, showing progress; returns whether it succeeded."""
+    live = sys.stderr.isatty()
+    started = time.monotonic()
+
+    def show(stream: str, _page: Page, report: sync.IngestReport) -> None:
+        if live:
+            rate = report.records / max(time.monotonic() - started, 1e-6)
+            click.echo(
+                f"\r{name}: {stream}: {report.records} records, {report.events} events "
+                f"({rate:,.0f}/s)   ",
+                err=True,
+                nl=False,
+            )
+
+    try:
+        run = runner.run_sync(
+            database=get_db(),
+            source_name=name,
+            matcher_for=current_matcher,
+            full=full,
+            resolve=resolve,
+            on_page=show,
+        )
+    except HuellaError as error:
+        click.echo(f"{name}: {error.detail}", err=True)
+        return False
+    if live:
+        click.echo(err=True)
+    counts = {key: run.counts.get(key, 0) for key in sync.IngestReport().counts()}
+    click.echo(
+        f"{name}: {run.status} in {run.duration_seconds or 0:.1f}s: {counts['created']} new, "
+        f"{counts['updated']} updated, {counts['deleted']} deleted, "
+        f"{counts['unchanged']} unchanged, {counts['rejected']} rejected, "
+        f"{counts['events']} events" + (f"; error: {run.error}" if run.error else "")
+    )
+    return run.status == "succeeded"
+
+
 @click.command("resolve")
 @click.option("--full", is_flag=True, help="Re-resolve every record from scratch.")
 @with_appcontext
@@ -269,6 +334,28 @@ def resolve_command(full: bool) -> None:
 @click.group("export")
 def export_group() -> None:
     """Export what Huella holds."""
+
+
+@export_group.command("records")
+@click.option("--source", "source_name", required=True, help="The source whose records to print.")
+@click.option("--format", "export_format", type=click.Choice(["jsonl"]), default="jsonl")
+@with_appcontext
+def export_records(source_name: str, export_format: str) -> None:
+    """Print each live record of a source with its attributes and timestamps, one JSON a line."""
+    with unit_of_work() as session:
+        source = sources.get_by_name(session=session, name=source_name)
+        for record in sources.iter_live_records(session=session, source=source):
+            line = {
+                "source": source.name,
+                "external_id": record.external_id,
+                "attributes": record.attributes,
+                "first_seen_at": record.first_seen_at.isoformat(),
+                "updated_at": record.updated_at.isoformat(),
+                "source_updated_at": (
+                    record.source_updated_at.isoformat() if record.source_updated_at else None
+                ),
+            }
+            click.echo(json.dumps(line, ensure_ascii=False, sort_keys=True))
 
 
 @export_group.command("identities")
@@ -347,6 +434,7 @@ COMMANDS: tuple[click.Command, ...] = (
     token_group,
     source_group,
     import_command,
+    sync_command,
     resolve_command,
     export_group,
     serve_command,

@@ -27,7 +27,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"configuration file {path} is not valid TOML: {error}") from None
 
 
-def _parse_env_value(text: str) -> Any:
+def parse_value(text: str) -> Any:
     """Read numbers and booleans as TOML does; anything else stays a string."""
     try:
         return tomllib.loads(f"value = {text}")["value"]
@@ -45,7 +45,7 @@ def load_config(
         layers.append(_read_toml(Path(path)))
     layers.append(
         {
-            name.removeprefix(ENV_PREFIX).lower(): _parse_env_value(value)
+            name.removeprefix(ENV_PREFIX).lower(): parse_value(value)
             for name, value in environ.items()
             if name.startswith(ENV_PREFIX) and name != f"{ENV_PREFIX}CONFIG"
         }

@@ -108,7 +108,7 @@ def database_url(request: pytest.FixtureRequest, fresh_database: Callable[[str],
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     """The application, its sessions joined to one transaction that is rolled back afterwards."""
-    application = create_app({"DATABASE_URL": database_url, "TESTING": True})
+    application = create_app({"DATABASE_URL": database_url, "TESTING": True, "SYNC_MODE": "inline"})
     database = get_db(application)
     connection = database.engine.connect()
     outer = connection.begin()

@@ -59,3 +59,63 @@ class PushResultSchema(Schema):
     merges = fields.Integer()
     splits = fields.Integer()
     rejects = fields.List(fields.Nested(RejectSchema))
+
+
+class SourceCreateSchema(Schema):
+    """A new source: its connector kind and settings (secrets by environment variable name)."""
+
+    name = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[a-z][a-z0-9_-]{0,99}$", error="lower-case letters, digits, - and _"
+        ),
+    )
+    kind = fields.String(required=True)
+    settings = fields.Dict(keys=fields.String(), load_default=dict)
+    attribute_types = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    priority = fields.Integer(load_default=100)
+
+
+class SyncRequestSchema(Schema):
+    """Options of a sync."""
+
+    full = fields.Boolean(load_default=False)
+
+
+class SyncRunSchema(Schema):
+    """One sync of a source."""
+
+    id = fields.Integer()
+    status = fields.String()
+    full = fields.Boolean()
+    started_at = fields.AwareDateTime()
+    finished_at = fields.AwareDateTime(allow_none=True)
+    duration_seconds = fields.Float(allow_none=True)
+    counts = fields.Dict()
+    error = fields.String(allow_none=True)
+
+
+class SyncRunListSchema(Schema):
+    """A page of sync runs."""
+
+    data = fields.List(fields.Nested(SyncRunSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class StoredRejectSchema(Schema):
+    """Input a source sent that could not be ingested."""
+
+    id = fields.Integer()
+    stream = fields.String()
+    position = fields.String()
+    reason = fields.String()
+    raw = fields.Raw(allow_none=True)
+    run_id = fields.Integer(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class RejectListSchema(Schema):
+    """A page of rejects."""
+
+    data = fields.List(fields.Nested(StoredRejectSchema))
+    next_cursor = fields.String(allow_none=True)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.source.models import Source, SourceRecord
-from connectors import CANONICAL_ATTRIBUTES, RecordIn, connector_class
+from connectors import CANONICAL_ATTRIBUTES, ConfigurationError, RecordIn, connector_class
 from connectors.base import EXTRA_ATTRIBUTE_TYPES
 
 
@@ -77,7 +77,10 @@ def create(
     priority: int = 100,
 ) -> Source:
     """Create a source of a registered connector kind."""
-    connector_class(kind)  # raises for unknown kinds
+    try:
+        connector_class(kind)
+    except ConfigurationError as error:
+        raise InvalidInput(str(error), {"kind": [str(error)]}) from None
     validate_attribute_types(attribute_types or {})
     if session.scalar(select(Source.id).where(Source.name == name)) is not None:
         raise Conflict(f"a source named {name!r} already exists")
@@ -200,14 +203,14 @@ def get_record(*, session: Session, source_name: str, external_id: str) -> Sourc
     return record
 
 
-def iter_live_records(*, session: Session, batch_size: int = 2000) -> Iterator[SourceRecord]:
-    """Every live record, streamed in id order."""
-    query = (
-        select(SourceRecord)
-        .where(SourceRecord.deleted_at.is_(None))
-        .order_by(SourceRecord.id)
-        .execution_options(yield_per=batch_size)
-    )
+def iter_live_records(
+    *, session: Session, source: Source | None = None, batch_size: int = 2000
+) -> Iterator[SourceRecord]:
+    """Every live record (of one source, when given), streamed in id order."""
+    query = select(SourceRecord).where(SourceRecord.deleted_at.is_(None))
+    if source is not None:
+        query = query.where(SourceRecord.source_id == source.id)
+    query = query.order_by(SourceRecord.id).execution_options(yield_per=batch_size)
     yield from session.scalars(query)
 
 

@@ -10,10 +10,24 @@ from flask_smorest import Blueprint
 from app.auth.guard import current_token, roles
 from app.db import get_session
 from app.errors import Forbidden
+from app.pagination import PageArgsSchema, before_id, id_page, page_limit
 from app.resolution.runtime import current_matcher
 from app.source import service
-from app.source.schemas import PushBatchSchema, PushResultSchema, SourceListSchema
+from app.source.models import Source
+from app.source.schemas import (
+    PushBatchSchema,
+    PushResultSchema,
+    RejectListSchema,
+    SourceCreateSchema,
+    SourceListSchema,
+    SourceSchema,
+    SyncRequestSchema,
+    SyncRunListSchema,
+    SyncRunSchema,
+)
+from app.sync import jobs
 from app.sync import service as sync
+from app.sync.models import SyncRun
 
 blp = Blueprint("sources", __name__, url_prefix="/api/v1/sources", description="Sources")
 
@@ -24,6 +38,71 @@ blp = Blueprint("sources", __name__, url_prefix="/api/v1/sources", description="
 def list_sources() -> dict[str, Any]:
     """Every connected source."""
     return {"data": service.list_sources(session=get_session()), "next_cursor": None}
+
+
+@blp.post("")
+@blp.arguments(SourceCreateSchema)
+@blp.response(201, SourceSchema)
+@roles("admin")
+def create_source(body: dict[str, Any]) -> Source:
+    """Connect a department system."""
+    session = get_session()
+    source = service.create(session=session, **body)
+    session.commit()
+    return source
+
+
+@blp.get("/<name>")
+@blp.response(200, SourceSchema)
+@roles("admin", "agent")
+def get_source(name: str) -> Source:
+    """One source."""
+    return service.get_by_name(session=get_session(), name=name)
+
+
+@blp.post("/<name>/sync")
+@blp.arguments(SyncRequestSchema)
+@blp.response(202, SyncRunSchema)
+@roles("admin")
+def start_sync(body: dict[str, Any], name: str) -> SyncRun:
+    """Start a sync of the source; follow it with GET .../runs."""
+    session = get_session()
+    source = service.get_by_name(session=session, name=name)
+    run = sync.queue_run(session=session, source=source, full=body["full"])
+    session.commit()
+    jobs.start(current_app._get_current_object(), source.name, run.id, body["full"])  # type: ignore[attr-defined]
+    session.refresh(run)
+    return run
+
+
+@blp.get("/<name>/runs")
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, SyncRunListSchema)
+@roles("admin")
+def list_runs(args: dict[str, Any], name: str) -> dict[str, Any]:
+    """The source's sync runs, newest first."""
+    session = get_session()
+    source = service.get_by_name(session=session, name=name)
+    limit = page_limit(args["limit"])
+    rows = sync.list_runs(
+        session=session, source=source, limit=limit + 1, before=before_id(args["cursor"])
+    )
+    return id_page(rows, limit)
+
+
+@blp.get("/<name>/rejects")
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, RejectListSchema)
+@roles("admin")
+def list_rejects(args: dict[str, Any], name: str) -> dict[str, Any]:
+    """What the source sent that could not be ingested, with where and why, newest first."""
+    session = get_session()
+    source = service.get_by_name(session=session, name=name)
+    limit = page_limit(args["limit"])
+    rows = sync.list_rejects(
+        session=session, source=source, limit=limit + 1, before=before_id(args["cursor"])
+    )
+    return id_page(rows, limit)
 
 
 @blp.post("/<name>/records")
