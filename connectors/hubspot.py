@@ -6,7 +6,8 @@ incremental, never meets search's 10,000-result window, and loses nothing when c
 change mid-sync (see ``connectors.incremental``). Archived contacts, which search leaves out,
 are then listed with ``GET /crm/v3/objects/contacts?archived=true`` and become deletions.
 Deals are listed with ``GET /crm/v3/objects/deals?associations=contacts`` (``after`` paging)
-and become ``deal`` events of their first associated contact.
+and become events of their first associated contact: ``order`` for deals of the e-commerce
+pipeline (``ecommerce``, as HubSpot's commerce integrations name it), ``deal`` for others.
 
 Authentication: a private app's access token as ``Authorization: Bearer``. HubSpot allows
 about 10 requests a second (100 per 10 s) and 5 a second on search; the default rate limit
@@ -42,7 +43,16 @@ DEFAULT_PROPERTIES: dict[str, str] = {
     "company": "company",
 }
 MODIFIED = "lastmodifieddate"
-DEAL_PROPERTIES = ("dealname", "amount", "dealstage", "pipeline", "closedate", "createdate")
+DEAL_PROPERTIES = (
+    "dealname",
+    "amount",
+    "deal_currency_code",
+    "dealstage",
+    "pipeline",
+    "closedate",
+    "createdate",
+)
+ORDER_PIPELINE = "ecommerce"
 
 
 @register
@@ -254,8 +264,10 @@ def _deals(results: list[Any]) -> tuple[list[EventIn], list[Reject]]:
         details = {
             "name": properties.get("dealname"),
             "amount": properties.get("amount"),
+            "currency": properties.get("deal_currency_code"),
             "stage": properties.get("dealstage"),
             "pipeline": properties.get("pipeline"),
         }
-        events.append(EventIn("deal", when, contact, str(deal["id"]), details))
+        kind = "order" if properties.get("pipeline") == ORDER_PIPELINE else "deal"
+        events.append(EventIn(kind, when, contact, str(deal["id"]), details))
     return events, rejects

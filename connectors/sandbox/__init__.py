@@ -12,13 +12,15 @@ the real connectors read unchanged, serving consistent generated people.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import zlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from connectors.sandbox.common import Faults, SandboxEvent, SandboxRecord, SandboxServer
 from connectors.sandbox.hubspot import HubSpotSandbox
 from connectors.sandbox.mailchimp import MailchimpSandbox
+from connectors.sandbox.people import department_events, department_records, generate_people
 from connectors.sandbox.zendesk import ZendeskSandbox
 
 SANDBOX_TOKEN = "sandbox-token"
@@ -114,34 +116,49 @@ def connector_settings(sandbox: SandboxServer, token_env: str, **extra: Any) -> 
 
 
 def generated_data(people: int, seed: int) -> dict[str, DepartmentData]:
-    """The generated people's department records and events, in the sandboxes' terms."""
-    from connectors.sandbox import people as generator  # type: ignore[attr-defined]  # noqa: PLC0415
+    """The generated people's department records and events, in the sandboxes' terms.
 
-    population = generator.generate_people(people, seed=seed)
-    data: dict[str, DepartmentData] = {}
-    for department in DEPARTMENTS:
-        records = [
+    Mailchimp holds one member per e-mail address: marketing records without an address, or
+    repeating one already held, are left out with their events. A member's subscription
+    status is drawn from its id. E-mails sent are not activity (only opens and clicks are).
+    """
+    data: dict[str, DepartmentData] = {name: ([], []) for name in DEPARTMENTS}
+    held_emails: set[str] = set()
+    population = generate_people(people, seed)
+    for item in department_records(population, seed):
+        attributes = dict(item.attributes)
+        if item.department == "marketing":
+            email = attributes.get("email", "").strip().lower()
+            if not email or email in held_emails:
+                continue
+            held_emails.add(email)
+        records, events = data[item.department]
+        records.append(
             SandboxRecord(
-                external_id=str(item.external_id),
-                attributes=dict(item.attributes),
+                external_id=item.external_id,
+                attributes=attributes,
                 updated_at=item.updated_at,
                 created_at=item.updated_at,
+                status=_status(item.external_id),
             )
-            for item in _department(generator.department_records(population), department)
-        ]
-        events = [
+        )
+        events.extend(
             SandboxEvent(
-                external_id=str(item.external_id),
-                customer_external_id=str(item.customer_external_id),
-                type=str(item.type),
-                occurred_at=item.occurred_at,
-                properties=dict(item.properties),
+                external_id=event.external_id,
+                customer_external_id=event.record_external_id,
+                type=event.type,
+                occurred_at=event.occurred_at,
+                properties=event.properties,
             )
-            for item in _department(generator.department_events(population), department)
-        ]
-        data[department] = (records, events)
+            for event in department_events(item, seed)
+            if event.type != "email_sent"
+        )
     return data
 
 
-def _department(items: Iterable[Any], department: str) -> Iterator[Any]:
-    return (item for item in items if item.department == department)
+def _status(external_id: str) -> str:
+    """Most members subscribed, some unsubscribed, cleaned (bounced) or pending."""
+    draw = zlib.crc32(external_id.encode()) % 100
+    if draw < 80:
+        return "subscribed"
+    return "unsubscribed" if draw < 92 else "cleaned" if draw < 97 else "pending"

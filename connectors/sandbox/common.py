@@ -199,7 +199,11 @@ class SandboxServer:
 
     def expected_attributes(self, record: SandboxRecord) -> dict[str, str]:
         """The canonical attributes a faithful connector reads from this vendor's payload."""
-        return dict(record.attributes)
+        return self.expected_base(record)
+
+    def expected_base(self, record: SandboxRecord) -> dict[str, str]:
+        """The record's non-blank attributes, trimmed (blank values are not sent as values)."""
+        return {name: value.strip() for name, value in record.attributes.items() if value.strip()}
 
     def mutate(
         self,

@@ -183,18 +183,21 @@ class HubSpotSandbox(SandboxServer):
         deals = self.events[after : after + limit]
         results = []
         for index, event in enumerate(deals, start=after):
+            deal_id = str(index + 1)
+            pipeline = "ecommerce" if event.type == "order" else "default"
             properties = {
-                "dealname": str(event.properties.get("name") or f"Deal {index + 1}"),
+                "dealname": str(event.properties.get("name") or f"Deal {deal_id}"),
                 "amount": str(event.properties.get("amount", "")),
+                "deal_currency_code": str(event.properties.get("currency") or ""),
                 "dealstage": str(event.properties.get("stage") or "closedwon"),
-                "pipeline": "default",
+                "pipeline": pipeline,
                 "closedate": isoformat_z(event.occurred_at),
                 "createdate": isoformat_z(event.occurred_at),
                 "hs_lastmodifieddate": isoformat_z(event.occurred_at),
-                "hs_object_id": event.external_id,
+                "hs_object_id": deal_id,
             }
             deal: dict[str, Any] = {
-                "id": event.external_id,
+                "id": deal_id,
                 "properties": properties,
                 "createdAt": isoformat_z(event.occurred_at),
                 "updatedAt": isoformat_z(event.occurred_at),

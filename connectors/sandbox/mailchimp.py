@@ -102,17 +102,15 @@ class MailchimpSandbox(SandboxServer):
 
     def expected_attributes(self, record: SandboxRecord) -> dict[str, str]:
         """Mailchimp shows a full name even when only first and last are set."""
-        return dict(record.attributes) | (
+        return self.expected_base(record) | (
             {"full_name": name} if (name := self.full_name(record)) else {}
         )
 
     def full_name(self, record: SandboxRecord) -> str:
         """The member's full name: as held, else first and last."""
-        attributes = record.attributes
-        joined = " ".join(
-            part for part in (attributes.get("first_name"), attributes.get("last_name")) if part
-        )
-        return attributes.get("full_name") or joined
+        held = self.expected_base(record)
+        joined = " ".join(part for part in (held.get("first_name"), held.get("last_name")) if part)
+        return held.get("full_name") or joined
 
     def render(self, record: SandboxRecord) -> dict[str, Any]:
         """A list member object."""
@@ -196,7 +194,10 @@ class MailchimpSandbox(SandboxServer):
     def _campaigns(self) -> dict[str, list[SandboxEvent]]:
         by_campaign: dict[str, list[SandboxEvent]] = defaultdict(list)
         for event in self.events:
-            by_campaign[str(event.properties.get("campaign_id") or "c0000000001")].append(event)
+            name = str(event.properties.get("campaign_id") or event.properties.get("campaign"))
+            by_campaign[hashlib.md5(name.encode(), usedforsecurity=False).hexdigest()[:10]].append(
+                event
+            )
         return by_campaign
 
     def list_campaigns(self, request: Request) -> dict[str, Any]:

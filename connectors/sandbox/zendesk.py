@@ -74,15 +74,13 @@ class ZendeskSandbox(SandboxServer):
 
     def display_name(self, record: SandboxRecord) -> str:
         """Zendesk requires a name: the full name, else first and last, else the e-mail."""
-        attributes = record.attributes
-        joined = " ".join(
-            part for part in (attributes.get("first_name"), attributes.get("last_name")) if part
-        )
-        return attributes.get("full_name") or joined or attributes.get("email") or "Unknown"
+        held = self.expected_base(record)
+        joined = " ".join(part for part in (held.get("first_name"), held.get("last_name")) if part)
+        return held.get("full_name") or joined or held.get("email") or "Unknown"
 
     def expected_attributes(self, record: SandboxRecord) -> dict[str, str]:
         """The record's attributes, with the display name Zendesk holds as the full name."""
-        return dict(record.attributes) | {"full_name": self.display_name(record)}
+        return self.expected_base(record) | {"full_name": self.display_name(record)}
 
     def render(self, record: SandboxRecord) -> dict[str, Any]:
         """A user object."""
@@ -148,8 +146,8 @@ class ZendeskSandbox(SandboxServer):
         chosen = self.events[index : index + per_page]
         tickets: list[dict[str, Any]] = [
             {
-                "id": int(event.external_id),
-                "url": f"{self.url}/api/v2/tickets/{event.external_id}.json",
+                "id": number,
+                "url": f"{self.url}/api/v2/tickets/{number}.json",
                 "subject": str(event.properties.get("subject") or "Help"),
                 "status": str(event.properties.get("status") or "solved"),
                 "priority": event.properties.get("priority") or "normal",
@@ -162,7 +160,7 @@ class ZendeskSandbox(SandboxServer):
                 "tags": [],
                 "generated_timestamp": int(event.occurred_at.timestamp()),
             }
-            for event in chosen
+            for number, event in enumerate(chosen, start=index + 1)
         ]
         after = index + len(chosen)
         fields = json.loads(

@@ -222,3 +222,33 @@ def test_a_missing_secret_names_the_variable(
     monkeypatch.delenv(TOKEN_ENV)
     with pytest.raises(ConnectorError, match=TOKEN_ENV):
         source(sandboxes, "hubspot").connector.check()
+
+
+@pytest.fixture
+def generated(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandboxes]:
+    """The sandboxes serving 300 generated people, as the demo and benchmark do."""
+    monkeypatch.setenv(TOKEN_ENV, "sandbox-token")
+    running = start_sandboxes(people=300, seed=11)
+    yield running
+    while OPEN:
+        OPEN.pop().close()
+    running.stop()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_generated_people_are_read_in_full(generated: Sandboxes, kind: str) -> None:
+    read_source = source(generated, kind, page_size=50)
+    records = latest(read(read_source.records_stream))
+    assert len(records) == len(read_source.sandbox.records()) > 50
+    assert_matches_sandbox(records, read_source.sandbox)
+    events = [event for page in read(read_source.events_stream) for event in page.events]
+    assert len(events) == len(read_source.sandbox.events) > 0
+    assert {event.customer_external_id for event in events} <= set(records)
+
+
+def test_the_same_person_appears_in_several_departments(generated: Sandboxes) -> None:
+    emails = [
+        {r.attributes.get("email", "").lower() for r in sandbox.records()} - {""}
+        for sandbox in generated
+    ]
+    assert emails[0] & emails[1] or emails[0] & emails[2] or emails[1] & emails[2]
