@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 from tenacity import (
@@ -26,7 +26,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from connectors.base import ConfigurationError, ConnectorError
+from connectors.base import ConfigurationError, Connector, ConnectorError
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
@@ -260,3 +260,38 @@ def _decode(response: httpx.Response) -> Any:
             f"{response.request.method} {response.request.url} answered with a body that is "
             f"not JSON{_snippet(response)}"
         ) from None
+
+
+class HttpConnector(Connector):
+    """A connector that reads an HTTP API: one client per source, built from its settings.
+
+    Common settings: ``base_url``, ``token_env`` (the NAME of the environment variable that
+    holds the secret), ``timeout``, ``connect_timeout``, ``tries``, ``backoff``,
+    ``backoff_max``, ``max_retry_after``, ``rate_limit`` (requests a second; 0: unlimited),
+    ``burst`` and ``page_size``.
+    """
+
+    default_policy: ClassVar[Mapping[str, Any]] = {}
+
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        super().__init__(settings)
+        self.policy = HttpPolicy.from_settings(settings, **self.default_policy)
+        self._client: HttpClient | None = None
+
+    @property
+    def client(self) -> HttpClient:
+        """The source's client, made on first use (so a missing secret fails the read, not
+        the construction)."""
+        if self._client is None:
+            self._client = self.make_client()
+        return self._client
+
+    def make_client(self) -> HttpClient:
+        """A client with this vendor's authentication."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the client's connections."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
