@@ -28,6 +28,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     # Migrations narrate every step at INFO; Huella's own commands say what matters.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
     app.extensions["huella.match_config"] = load_match_config(
         resolve_path(app.config["MATCHING_CONFIG"])
     )

@@ -391,42 +391,42 @@ def serve_command(host: str | None, port: int | None) -> None:
 @click.command("demo")
 @click.option("--host", default=None, help="Default: the configured host.")
 @click.option("--port", default=None, type=int, help="Default: the configured port.")
-@click.option("--no-serve", is_flag=True, help="Load the demo and create a token, then stop.")
+@click.option("--no-serve", is_flag=True, help="Sync the demo and create a token, then stop.")
 @with_appcontext
 def demo_command(host: str | None, port: int | None, no_serve: bool) -> None:
-    """Load three departments' demo data (once), print an admin token, and serve."""
-    from app import demo  # noqa: PLC0415  (the generator is only needed here)
+    """Start three sandbox department systems, sync them, print an admin token, and serve."""
+    from app import demo  # noqa: PLC0415  (the sandboxes are only needed here)
 
     ensure_schema()
-    with unit_of_work() as session:
-        loaded = bool(sources.list_sources(session=session))
-    if not loaded:
-        folder = Path("var/demo")
-        click.echo(f"writing demo exports of three departments to {folder}/ ...", err=True)
-        for department, path in demo.write_exports(folder).items():
-            settings = file_settings(str(path.resolve()), id_column="external_id")
-            report = import_file(department, settings, _count_lines(path))
-            counts = report.counts()
-            click.echo(
-                f"  {department}: {counts['created']} records, "
-                f"{counts['identities_created']} identities created, {counts['merges']} merges",
-                err=True,
-            )
-    with unit_of_work() as session:
-        _, secret = tokens.create(session=session, name="demo admin", role="admin")
-        total = resolution.count_identities(session=session)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    host, port = host or app.config["HOST"], port or app.config["PORT"]
-    base = f"http://{host}:{port}"
     click.echo(
-        f"\nHuella holds {total} identities from three departments.\n"
-        f"  API:    {base}/api/v1   (OpenAPI: {base}/openapi.json)\n"
-        f"  token:  {secret}\n\n"
-        f"Try:\n  export HUELLA_TOKEN={secret}\n"
-        f'  curl -H "Authorization: Bearer $HUELLA_TOKEN" "{base}/api/v1/sources"\n'
+        "starting sandbox CRM (sales), help desk (support), e-mail platform (marketing)", err=True
     )
-    if not no_serve:
-        serve(app, host, port)
+    sandboxes = demo.start()
+    try:
+        with unit_of_work() as session:
+            names = demo.connect(session=session, sandboxes=sandboxes)
+        for name in names:
+            if not _sync_one(name, full=False, resolve=True):
+                _fail(f"the demo could not sync {name}")
+        with unit_of_work() as session:
+            _, secret = tokens.create(session=session, name="demo admin", role="admin")
+            total = resolution.count_identities(session=session)
+            email = demo.sample_email(session=session) or "someone@example.com"
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        host, port = host or app.config["HOST"], port or app.config["PORT"]
+        base = f"http://{host}:{port}"
+        click.echo(
+            f"\nHuella holds {total} identities from three departments.\n"
+            f"  API:    {base}/api/v1   (OpenAPI: {base}/openapi.json)\n"
+            f"  token:  {secret}\n\n"
+            f"Try:\n  export HUELLA_TOKEN={secret}\n"
+            f'  curl -H "Authorization: Bearer $HUELLA_TOKEN" \\\n'
+            f'       "{base}/api/v1/identities?email={email}"\n'
+        )
+        if not no_serve:
+            serve(app, host, port)
+    finally:
+        sandboxes.stop()
 
 
 COMMANDS: tuple[click.Command, ...] = (

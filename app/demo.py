@@ -1,40 +1,67 @@
-"""The demo of ``make run``: three departments' overlapping exports, imported and resolved."""
+"""The demo of ``make run``: three sandbox department systems, connected and synced for real.
+
+The sandboxes imitate a HubSpot CRM (sales), a Zendesk help desk (support) and a Mailchimp
+list (marketing) on 127.0.0.1, serving the same generated people spelled three ways; Huella
+pulls them through its real connectors over HTTP.
+"""
 
 from __future__ import annotations
 
-import csv
-from collections import defaultdict
-from collections.abc import Iterable
-from pathlib import Path
+import os
 
-from connectors import CANONICAL_ATTRIBUTES
-from connectors.sandbox.people import DepartmentRecord, department_records, generate_people
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound
+from app.identity.models import RecordIdentifier
+from app.source import service as sources
+from app.source.models import SourceRecord
+from connectors.sandbox import SANDBOX_TOKEN, Sandboxes, connector_settings, start_sandboxes
 
 DEMO_PEOPLE = 400
 DEMO_SEED = 7
+TOKEN_ENV = "HUELLA_DEMO_SANDBOX_TOKEN"
+KINDS = {"sales": "hubspot", "support": "zendesk", "marketing": "mailchimp"}
 
 
-def write_exports(
-    folder: Path, people: int = DEMO_PEOPLE, seed: int = DEMO_SEED
-) -> dict[str, Path]:
-    """Write one CSV export per department (``external_id`` + the attributes it holds)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    by_department: dict[str, list[DepartmentRecord]] = defaultdict(list)
-    for record in department_records(generate_people(people, seed=seed), seed=seed):
-        by_department[record.department].append(record)
-    return {
-        department: _write_csv(folder / f"{department}.csv", records)
-        for department, records in sorted(by_department.items())
+def start() -> Sandboxes:
+    """Start the three sandbox systems; their secret goes where the connectors look for it."""
+    os.environ[TOKEN_ENV] = SANDBOX_TOKEN
+    return start_sandboxes(DEMO_PEOPLE, DEMO_SEED)
+
+
+def connect(*, session: Session, sandboxes: Sandboxes) -> list[str]:
+    """Create the three sources, or point them at this run's sandboxes; returns their names."""
+    servers = {
+        "sales": sandboxes.hubspot,
+        "support": sandboxes.zendesk,
+        "marketing": sandboxes.mailchimp,
     }
+    for name, server in servers.items():
+        settings = connector_settings(server, TOKEN_ENV)
+        try:
+            source = sources.get_by_name(session=session, name=name)
+        except NotFound:
+            sources.create(session=session, name=name, kind=KINDS[name], settings=settings)
+        else:
+            source.settings = settings
+    return list(servers)
 
 
-def _write_csv(path: Path, records: Iterable[DepartmentRecord]) -> Path:
-    rows = list(records)
-    held = {name for r in rows for name in r.attributes}
-    columns = [name for name in CANONICAL_ATTRIBUTES if name in held]
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["external_id", *columns])
-        for record in rows:
-            writer.writerow([record.external_id, *(record.attributes.get(c, "") for c in columns)])
-    return path
+def sample_email(*, session: Session) -> str | None:
+    """An e-mail of a customer whom at least two departments hold, for the tour."""
+    spread = (
+        select(SourceRecord.identity_id)
+        .where(SourceRecord.deleted_at.is_(None), SourceRecord.identity_id.is_not(None))
+        .group_by(SourceRecord.identity_id)
+        .having(func.count(func.distinct(SourceRecord.source_id)) >= 2)
+        .order_by(SourceRecord.identity_id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return session.scalar(
+        select(RecordIdentifier.value)
+        .join(SourceRecord, SourceRecord.id == RecordIdentifier.record_id)
+        .where(RecordIdentifier.kind == "email", SourceRecord.identity_id == spread)
+        .limit(1)
+    )

@@ -7,6 +7,7 @@ dies (even by SIGKILL) resumes after the last page it stored: nothing lost, noth
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -22,6 +23,7 @@ from app.sync.models import SyncRun
 from app.sync.service import IngestReport, ingest_page, load_state, queue_run, save_state
 from connectors import Connector, Page, connector_class
 
+log = logging.getLogger(__name__)
 OnPage = Callable[[str, Page, IngestReport], None]
 
 
@@ -98,7 +100,8 @@ def run_sync(
                         session.get_one(SyncRun, run.id).counts = report.counts()
                     if on_page is not None:
                         on_page(stream.name, page, report)
-        except Exception as error:
+        except Exception as error:  # the run records any failure; the caller decides what next
+            log.exception("sync of %s failed", source.name)
             return _finish(database, run.id, report, "failed", f"{type(error).__name__}: {error}")
         return _finish(database, run.id, report, "succeeded", None)
 

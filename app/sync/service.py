@@ -136,17 +136,12 @@ def _upsert_events(session: Session, source: Source, events: Sequence[EventIn]) 
         )
     }
     customers = {e.customer_external_id for e in latest.values() if e.customer_external_id}
-    record_ids = (
-        dict(
-            session.execute(
-                select(SourceRecord.external_id, SourceRecord.id).where(
-                    SourceRecord.source_id == source.id, SourceRecord.external_id.in_(customers)
-                )
-            ).tuples()
+    record_ids: dict[str, int] = {}
+    if customers:
+        query = select(SourceRecord.external_id, SourceRecord.id).where(
+            SourceRecord.source_id == source.id, SourceRecord.external_id.in_(customers)
         )
-        if customers
-        else {}
-    )
+        record_ids = dict(session.execute(query).all())
     changed = 0
     for key, event in latest.items():
         values = {

@@ -1,0 +1,68 @@
+"""make run's demo, end to end in a real process: sandboxes synced, a token, a lookup."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_demo_serves_a_customer_held_by_two_departments(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "HUELLA_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        printed = ""
+        deadline = time.monotonic() + 120
+        assert process.stdout is not None
+        while "identities?email=" not in printed and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            printed += line
+        token = re.search(r"token:\s+(hu_\S+)", printed)
+        email = re.search(r"identities\?email=([^\"\s]+)", printed)
+        assert token and email, printed
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        headers = {"Authorization": f"Bearer {token.group(1)}"}
+        found = httpx.get(
+            f"{base}/api/v1/identities", params={"email": email.group(1)}, headers=headers
+        )
+        assert found.status_code == 200
+        identities = found.json()["data"]
+        assert len(identities) == 1
+        assert len(identities[0]["sources"]) >= 2
+        anonymous = httpx.get(f"{base}/api/v1/identities", params={"email": email.group(1)})
+        assert anonymous.status_code == 401
+        assert anonymous.headers["content-type"] == "application/problem+json"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
