@@ -167,9 +167,12 @@ class HubSpotSandbox(SandboxServer):
                 start = max(start or (0, ""), (int(bound) - 1, "\uffff"))
             elif item["operator"] == "GT":
                 start = max(start or (0, ""), (int(bound), "\uffff"))
+        lower_only = all(item["operator"] in ("GT", "GTE") for item in filters)
         matched: list[SandboxRecord] = []
         for record in self.ordered(start):
-            if not record.deleted and _matches(self.render(record), groups):
+            if record.deleted:
+                continue
+            if lower_only or _matches(self.render(record), groups):
                 matched.append(record)
                 if len(matched) >= enough:
                     break
