@@ -140,8 +140,9 @@ class HubSpotSandbox(SandboxServer):
                 descending = sorts[0].get("direction") == "DESCENDING"
                 matched.sort(key=lambda r: _sortable(self.render(r), prop), reverse=descending)
         page = matched[offset : offset + limit]
-        if self.faults.repeat_across_pages and offset and offset <= len(matched):
-            page = [matched[offset - 1], *page]
+        if self.faults.repeat_across_pages and (offset or groups) and page:
+            previous = self.previous_record(page[0])
+            page = [previous, *page] if previous else page
         more = offset + limit < len(matched)
         paging = {"next": {"after": str(offset + limit)}} if more else None
         return _results(self, page, paging, total=len(matched) if not more else None)
