@@ -1,7 +1,7 @@
 """Department systems Huella pulls from. Plain records out; no database, no Flask, no app."""
 
 # Importing a connector module registers its kind.
-from connectors import files, hubspot, mailchimp, push, zendesk  # noqa: F401
+from connectors import files, hubspot, mailchimp, push, sql, zendesk  # noqa: F401
 from connectors.base import (
     CANONICAL_ATTRIBUTES,
     ConfigurationError,

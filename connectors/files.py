@@ -84,8 +84,8 @@ class FileSettings:
     def parse(cls, settings: Mapping[str, Any]) -> FileSettings:
         """Check raw settings and fill in defaults; ConfigurationError names what is wrong."""
         path = Path(required_text(settings, "path"))
-        types = _attribute_types(settings.get("attributes") or {})
-        mapping = _mapping(settings.get("map") or {}, types)
+        types = parse_attribute_types(settings.get("attributes") or {})
+        mapping = parse_mapping(settings.get("map") or {}, types)
         delimiter = str(settings.get("delimiter") or ("\t" if path.suffix == ".tsv" else ","))
         if len(delimiter) != 1:
             raise ConfigurationError("setting 'delimiter' must be one character")
@@ -133,7 +133,8 @@ def _format(value: Any, path: Path) -> FileFormat:
         ) from None
 
 
-def _attribute_types(value: Any) -> dict[str, str]:
+def parse_attribute_types(value: Any) -> dict[str, str]:
+    """Checked extra attribute declarations (name -> type)."""
     if not isinstance(value, Mapping):
         raise ConfigurationError("setting 'attributes' must map attribute names to types")
     types: dict[str, str] = {}
@@ -151,7 +152,8 @@ def _attribute_types(value: Any) -> dict[str, str]:
     return types
 
 
-def _mapping(value: Any, types: Mapping[str, str]) -> dict[str, str]:
+def parse_mapping(value: Any, types: Mapping[str, str]) -> dict[str, str]:
+    """A checked attribute -> column map: targets are canonical or declared attributes."""
     if not isinstance(value, Mapping):
         raise ConfigurationError("setting 'map' must map attributes to columns")
     for attribute, column in value.items():
@@ -186,7 +188,7 @@ def file_settings(
             raise ConfigurationError(f"--attr {option!r}: expected NAME:TYPE")
         attributes[name.strip()] = kind.strip()
     try:
-        _attribute_types(attributes)
+        parse_attribute_types(attributes)
     except ConfigurationError as error:
         raise ConfigurationError(f"--attr: {error}") from None
     mapping: dict[str, str] = {}

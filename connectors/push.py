@@ -1,4 +1,5 @@
-"""Push: the department sends batches to Huella's API; there is nothing to pull."""
+"""Push sources (kind ``push``): departments POST batches of records to Huella's API with a
+connector token; there is nothing to pull, so the connector has no streams."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from connectors.base import Connector, Stream, register
 
 @register
 class PushConnector(Connector):
-    """A source whose records arrive through POST /api/v1/sources/{name}/records."""
+    """A source whose records arrive by POST; idempotency by external id is the service's."""
 
     kind = "push"
 
     def check(self) -> None:
-        """Nothing to reach: pushes come to us."""
+        """Nothing to reach: a push source is always ready."""
 
     def streams(self) -> Sequence[Stream]:
-        """No streams: records are pushed, never pulled."""
-        return ()
+        """No streams: records are pushed, not pulled."""
+        return []

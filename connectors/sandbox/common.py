@@ -280,6 +280,17 @@ class SandboxServer:
         for index in range(start, len(self._order)):
             yield self._records[self._order[index][1]]
 
+    def previous_record(self, record: SandboxRecord) -> SandboxRecord | None:
+        """The live record just before ``record`` in modification order (the one a repeat
+        fault serves again at the top of the next page)."""
+        index = bisect.bisect_left(self._order, self.order_key(record)) - 1
+        while index >= 0:
+            candidate = self._records[self._order[index][1]]
+            if not candidate.deleted:
+                return candidate
+            index -= 1
+        return None
+
     def order_key(self, record: SandboxRecord) -> tuple[int, str]:
         """The key of a record in the modification order."""
         return (millis(record.updated_at), record.external_id)

@@ -140,8 +140,9 @@ class HubSpotSandbox(SandboxServer):
                 descending = sorts[0].get("direction") == "DESCENDING"
                 matched.sort(key=lambda r: _sortable(self.render(r), prop), reverse=descending)
         page = matched[offset : offset + limit]
-        if self.faults.repeat_across_pages and offset and offset <= len(matched):
-            page = [matched[offset - 1], *page]
+        if self.faults.repeat_across_pages and (offset or groups) and page:
+            previous = self.previous_record(page[0])
+            page = [previous, *page] if previous else page
         more = offset + limit < len(matched)
         paging = {"next": {"after": str(offset + limit)}} if more else None
         return _results(self, page, paging, total=len(matched) if not more else None)
@@ -167,9 +168,12 @@ class HubSpotSandbox(SandboxServer):
                 start = max(start or (0, ""), (int(bound) - 1, "\uffff"))
             elif item["operator"] == "GT":
                 start = max(start or (0, ""), (int(bound), "\uffff"))
+        lower_only = all(item["operator"] in ("GT", "GTE") for item in filters)
         matched: list[SandboxRecord] = []
         for record in self.ordered(start):
-            if not record.deleted and _matches(self.render(record), groups):
+            if record.deleted:
+                continue
+            if lower_only or _matches(self.render(record), groups):
                 matched.append(record)
                 if len(matched) >= enough:
                     break

@@ -184,7 +184,8 @@ class MailchimpSandbox(SandboxServer):
             if len(page) == count:
                 break
         if self.faults.repeat_across_pages and (offset or since_text) and page:
-            page = [page[0], *page]
+            previous = self.previous_record(page[0])
+            page = [previous, *page] if previous else page
         head = b'{"members":[' + b",".join(self.rendered(r) for r in page)
         return head + b'],"list_id":"%s","total_items":%d}' % (
             self.list_id.encode(),

@@ -6,12 +6,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 
 from connectors import connector_class
 from connectors.base import ConnectorError, Page, RecordIn, State, Stream
 from connectors.http import HttpConnector
-from connectors.sandbox import Sandboxes, SandboxServer, connector_settings, start_sandboxes
+from connectors.sandbox import (
+    Faults,
+    Sandboxes,
+    SandboxServer,
+    connector_settings,
+    start_sandboxes,
+)
 from tests.connectors.sandbox_data import department_data
 
 TOKEN_ENV = "HUELLA_TEST_SANDBOX_TOKEN"
@@ -252,3 +259,29 @@ def test_the_same_person_appears_in_several_departments(generated: Sandboxes) ->
         for sandbox in generated
     ]
     assert emails[0] & emails[1] or emails[0] & emails[2] or emails[1] & emails[2]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_ties_longer_than_a_page_are_stepped_over_without_loss(
+    sandboxes: Sandboxes, kind: str
+) -> None:
+    # Three customers share each modification second; pages of two split every tie.
+    read_source = source(sandboxes, kind, page_size=2)
+    pages = read(read_source.records_stream)
+    assert sum(len(page.records) for page in pages) == 40
+    assert_matches_sandbox(latest(pages), read_source.sandbox)
+
+
+def test_faults_and_mutations_are_settable_over_http(sandboxes: Sandboxes) -> None:
+    url = sandboxes.zendesk.url
+    with httpx.Client(base_url=url) as admin:
+        faults = admin.post("/_sandbox/faults", json={"error_every": 1}).json()
+        assert faults["error_every"] == 1
+        assert admin.get("/api/v2/incremental/users/cursor.json").status_code == 500
+        admin.post("/_sandbox/faults", json={"error_every": 0})
+        touched = admin.post("/_sandbox/mutate", json={"deletions": ["5001"]}).json()
+        assert touched == {"touched": ["5001"]}
+        truth = {r["external_id"]: r for r in admin.get("/_sandbox/records").json()}
+    assert truth["5001"]["deleted"] is True
+    with pytest.raises(ValueError, match="unknown fault"):
+        Faults().updated({"explode": 1})
