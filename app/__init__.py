@@ -36,7 +36,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from app import api, auth, cli, health  # noqa: PLC0415  (they import the app's modules)
+    from app.sync import sql  # noqa: PLC0415
 
+    sql.init_app()
     cli.init_app(app)
     auth.init_app(app)
     health.init_app(app)

@@ -38,7 +38,8 @@ def connect(*, session: Session, sandboxes: Sandboxes) -> list[str]:
         "marketing": sandboxes.mailchimp,
     }
     for name, server in servers.items():
-        settings = connector_settings(server, TOKEN_ENV)
+        # The sandboxes are local: no need for the vendors' own rate limits.
+        settings = connector_settings(server, TOKEN_ENV, rate_limit=0)
         try:
             source = sources.get_by_name(session=session, name=name)
         except NotFound:

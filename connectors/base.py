@@ -128,6 +128,9 @@ class Connector(ABC):
     def streams(self) -> Sequence[Stream]:
         """The streams this connector reads, records before events."""
 
+    def close(self) -> None:  # noqa: B027  (a hook: most connectors hold nothing to release)
+        """Release what the connector holds (connections, files); the engine calls it last."""
+
 
 _REGISTRY: dict[str, type[Connector]] = {}
 

@@ -72,6 +72,7 @@ def run_sync(
         with database.unit_of_work() as session:
             run = _start(session, source, full, run_id)
         report = IngestReport()
+        connector: Connector | None = None
         try:
             connector = build_connector(source)
             connector.check()
@@ -103,6 +104,9 @@ def run_sync(
         except Exception as error:  # the run records any failure; the caller decides what next
             log.exception("sync of %s failed", source.name)
             return _finish(database, run.id, report, "failed", f"{type(error).__name__}: {error}")
+        finally:
+            if connector is not None:
+                connector.close()
         return _finish(database, run.id, report, "succeeded", None)
 
 

@@ -23,8 +23,8 @@ from app.sync.models import SyncRun
 from connectors.sandbox import (
     SANDBOX_TOKEN,
     Faults,
-    SandboxServer,
     Sandboxes,
+    SandboxServer,
     connector_settings,
     start_sandboxes,
 )
@@ -96,12 +96,12 @@ def test_killed_sync_resumes_to_an_exact_copy(
     url = fresh_database(backend)
     engine = create_engine(url)
     migrate.upgrade(engine)
-    sandboxes = start_sandboxes(300, seed=11, faults=HOSTILE)
+    sandboxes = start_sandboxes(200, seed=11, faults=HOSTILE)
     server = server_of(sandboxes, department)
     try:
         app = create_app({"DATABASE_URL": url})
         settings = connector_settings(
-            server, TOKEN_ENV, page_size=10, backoff=0.01, backoff_max=0.05, timeout=5
+            server, TOKEN_ENV, page_size=10, backoff=0.01, backoff_max=0.05, timeout=5, rate_limit=0
         )
         with app.app_context(), get_db(app).unit_of_work() as session:
             sources.create(
@@ -110,7 +110,7 @@ def test_killed_sync_resumes_to_an_exact_copy(
 
         first = huella(url, "sync", department)
         deadline = time.monotonic() + 60
-        while created_so_far(engine) < 40 and first.poll() is None and time.monotonic() < deadline:
+        while created_so_far(engine) < 30 and first.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
         assert first.poll() is None, "the sync finished before it could be killed"
         first.send_signal(signal.SIGKILL)
