@@ -409,21 +409,21 @@ def _fill_pattern(rng: random.Random, pattern: str) -> str:
 
 
 class _Claims:
-    """Remembers, in a fixed 2 MiB bitmap, which e-mails and phones are taken.
+    """Remembers, in a fixed bitmap (4 MiB by default), which e-mails and phones are taken.
 
     A false "taken" only makes the generator draw another value, so uniqueness is exact while
     memory stays flat however many people stream through.
     """
 
-    __slots__ = ("_bits",)
-    _SIZE_BITS = 1 << 24
+    __slots__ = ("_bits", "_mask")
 
-    def __init__(self) -> None:
-        self._bits = bytearray(self._SIZE_BITS // 8)
+    def __init__(self, size_bits: int = 1 << 25) -> None:
+        self._bits = bytearray(size_bits // 8)
+        self._mask = size_bits - 1
 
     def claim(self, value: str) -> bool:
         """Take ``value`` if nobody has it yet; False when it may be taken."""
-        slot = zlib.crc32(value.lower().encode()) & (self._SIZE_BITS - 1)
+        slot = zlib.crc32(value.lower().encode()) & self._mask
         byte, bit = slot >> 3, 1 << (slot & 7)
         if self._bits[byte] & bit:
             return False
@@ -934,7 +934,7 @@ class _Population:
 
     def _email(self, first: str, last: str, birth: datetime.date | None, country: Country) -> str:
         rng = self.rng
-        given, family = _slug(first), _slug(last.split(" ", maxsplit=1)[0]) or "x"
+        given, family = _slug(first), _slug(_first_surname(last)) or "x"
         given = given or family
         year = str(birth.year if birth else rng.randint(1960, 2000))
         start = rng.randrange(len(_LOCAL_PARTS))
@@ -950,7 +950,7 @@ class _Population:
 
     def _family_email(self, drafts: list[_Draft], country: Country) -> str:
         rng = self.rng
-        family = _slug(drafts[0].last_name.split(" ")[0])
+        family = _slug(_first_surname(drafts[0].last_name))
         one, two = (
             _slug(drafts[0].first_name.split(" ")[0]),
             _slug(drafts[1].first_name.split(" ")[0]),
@@ -983,7 +983,7 @@ class _Population:
 
     def _work_email(self, first: str, last: str, domain: str) -> str:
         given = _slug(first.split(" ", maxsplit=1)[0])
-        family = _slug(last.split(" ", maxsplit=1)[0])
+        family = _slug(_first_surname(last))
         # A company uses one address scheme for everybody.
         scheme = zlib.crc32(domain.encode()) % 3
         local = (f"{given}.{family}", f"{given[:1]}{family}", f"{family}.{given}")[scheme]
@@ -1512,13 +1512,17 @@ def department_records(
     ids = _Ids(seed)
     rng = random.Random()
     noises = {name: _Noise(rng, noise_rates[name]) for name in DEPARTMENTS}
+    addresses = {name: _Claims(1 << 24) for name in DEPARTMENTS}
     for person in people:
-        # Each person gets their own stream, so one person's records never depend on another's.
+        # Each person gets their own stream, so the noise on one person's records never
+        # depends on anyone else's (only which e-mail is still free in a department does).
         rng.seed((seed << 32) ^ zlib.crc32(person.person_id.encode()))
         for department in _plan(rng, person, coverage):
-            external_id = ids.next(department, rng)
             attributes = _BUILDERS[department](noises[department], person)
             updated_at = _updated_at(rng)
+            if not _own_email(department, attributes, person, addresses[department]):
+                continue
+            external_id = ids.next(department, rng)
             if department in wanted:
                 yield DepartmentRecord(
                     department=department,
@@ -1527,6 +1531,27 @@ def department_records(
                     attributes=attributes,
                     updated_at=updated_at,
                 )
+
+
+def _own_email(department: str, attributes: dict[str, str], person: Person, taken: _Claims) -> bool:
+    """Give the record an e-mail nobody else in its department has; False to drop the record.
+
+    All three systems key their users on the e-mail address, so a family address or an old
+    address already taken by another account cannot be used twice. Placeholders typed into
+    free-text fields are the exception. An account without an e-mail is fine in the CRM and
+    the help desk; the e-mail platform has no use for one.
+    """
+    email = attributes.get("email")
+    if not email or email in PLACEHOLDER_EMAILS or taken.claim(email):
+        return True
+    for other in person.emails:
+        if taken.claim(other):
+            attributes["email"] = other
+            return True
+    if department == "marketing":
+        return False
+    del attributes["email"]
+    return True
 
 
 def generate_records(
