@@ -32,6 +32,7 @@ import zlib
 from bisect import bisect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -384,6 +385,7 @@ def transliterate(text: str) -> str:
     return text.translate(_TRANSLIT)
 
 
+@lru_cache(maxsize=1 << 16)
 def _slug(text: str) -> str:
     """The ASCII letters of a name, lower case, as an e-mail local part uses them."""
     return transliterate(text).lower().translate(_LOCAL_PART_DROP)
@@ -1019,7 +1021,7 @@ class _Population:
                 work_email = self._work_email(draft.first_name, draft.last_name, domain)
                 emails.append(work_email)
             if rng.random() < office_phone_rate:
-                office_phone = _office_phone(company, home)
+                office_phone = _office_phone(company, home.code)
         phones = []
         if landline is None or rng.random() > rates.no_mobile:
             phones.append(self._claimed(lambda: _mobile_number(rng, country)))
@@ -1055,8 +1057,10 @@ class _Population:
         )
 
 
-def _office_phone(company: str, home: Country) -> str:
+@lru_cache(maxsize=1 << 14)
+def _office_phone(company: str, country_code: str) -> str:
     """A company's switchboard: the same number for everyone who works there."""
+    home = _COUNTRIES[country_code]
     rng = random.Random(zlib.crc32(f"{company}|{home.code}".encode()))
     city = rng.choice(home.cities)
     return _landline_number(rng, home, city)

@@ -4,6 +4,7 @@ matcher benchmark relies on, measured on a 10k-record sample."""
 from __future__ import annotations
 
 import csv
+import os
 import re
 import subprocess
 import sys
@@ -396,6 +397,29 @@ def test_cli_writes_one_csv_per_department_and_the_truth(
         assert list(rows[0]) == ["external_id", *DEPARTMENT_ATTRIBUTES[department]]
         truth_ids = {t["external_id"] for t in truth if t["department"] == department}
         assert {row["external_id"] for row in rows} == truth_ids
+
+
+def test_the_module_cli_writes_the_same_files_in_another_process(tmp_path: Path) -> None:
+    main(["--count", "120", "--seed", "6", "--out", str(tmp_path / "here")])
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "connectors.sandbox.people",
+            "--count",
+            "120",
+            "--seed",
+            "6",
+            "--out",
+            str(tmp_path / "there"),
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+    )
+    for name in (*DEPARTMENTS, "truth"):
+        here = (tmp_path / "here" / f"{name}.csv").read_bytes()
+        assert here == (tmp_path / "there" / f"{name}.csv").read_bytes(), name
 
 
 def test_generator_imports_nothing_from_the_service() -> None:
