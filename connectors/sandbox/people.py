@@ -678,10 +678,15 @@ def _address(rng: random.Random, country: Country, city: City, line2_rate: float
     )
 
 
+LATEST_BIRTH_YEAR = 2006
+"""Everybody is an adult customer at ``REFERENCE_TIME``."""
+
+
 def _random_date(rng: random.Random, first_year: int, last_year: int) -> datetime.date:
-    start = datetime.date(first_year, 1, 1).toordinal()
-    end = datetime.date(min(last_year, 2007), 12, 31).toordinal()
-    return datetime.date.fromordinal(rng.randint(start, max(start, end)))
+    last_year = min(last_year, LATEST_BIRTH_YEAR)
+    start = datetime.date(min(first_year, last_year), 1, 1).toordinal()
+    end = datetime.date(last_year, 12, 31).toordinal()
+    return datetime.date.fromordinal(rng.randint(start, end))
 
 
 @dataclass(slots=True)
@@ -838,7 +843,10 @@ class _Population:
 
     def _members(self, kind: str, tables: _CultureTables, country: Country) -> list[_Draft]:
         rng = self.rng
-        first = self._draft(tables, rng.choice("fm"), _random_date(rng, 1940, 2004), country.code)
+        # Parents are born early enough for their children to be adults too.
+        latest = 1978 if kind in {"family", "twins"} else LATEST_BIRTH_YEAR
+        first_birth = _random_date(rng, 1940, latest)
+        first = self._draft(tables, rng.choice("fm"), first_birth, country.code)
         if kind == "single":
             return [first]
         if kind == "flatmates":
@@ -856,12 +864,7 @@ class _Population:
         if kind == "couple":
             return [first, partner]
         mother, father = (first, partner) if first.gender == "f" else (partner, first)
-        born_after = (
-            max(d.birth_date.year for d in (first, partner) if d.birth_date)
-            if (first.birth_date or partner.birth_date)
-            else 1960
-        )
-        earliest = max(born_after + 20, 1960) if born_after else 1960
+        earliest = first_birth.year + 24
         children_surname = self._children_surname(father, mother)
         if kind == "twins":
             birth = _random_date(rng, earliest, earliest + 15)
