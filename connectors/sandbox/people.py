@@ -562,33 +562,56 @@ def _grouped(number: str, groups: Sequence[int]) -> list[str]:
     return parts
 
 
+_AREA_CODE_COUNTRIES = frozenset({"GB", "DE", "AT", "CN"})
+"""Countries whose landlines are written area code first, then the subscriber number."""
+_AREA_CODES: dict[str, tuple[str, ...]] = {
+    country.code: tuple(
+        sorted(
+            {code for city in country.cities for code, _ in city.area_codes},
+            key=len,
+            reverse=True,
+        )
+    )
+    for country in COUNTRIES
+}
+
+
+def _phone_groups(country: Country, nsn: str) -> list[str]:
+    if country.code in _AREA_CODE_COUNTRIES:
+        for area in _AREA_CODES[country.code]:
+            if nsn.startswith(area):
+                rest = nsn[len(area) :]
+                if len(rest) in (7, 8):
+                    cut = len(rest) - 4
+                    return [area, rest[:cut], rest[cut:]]
+                return [area, rest]
+    return _grouped(nsn, country.groups)
+
+
 def format_phone(e164: str, style: str) -> str:
     """An E.164 number written the way people and systems write it (``national``, ...)."""
     country = _country_of_phone(e164)
-    if country is None:
+    if country is None or style == "e164":
         return e164
     nsn = e164[1 + len(country.calling_code) :]
-    parts = _grouped(nsn, country.groups)
-    if country.code == "US":
-        national = f"({nsn[:3]}) {nsn[3:6]}-{nsn[6:]}"
-    else:
-        national = country.trunk + " ".join(parts)
-    formats = {
-        "e164": e164,
-        "international": f"+{country.calling_code} " + " ".join(parts),
-        "national": national,
-        "digits": country.trunk + nsn,
-        "dashed": "-".join(parts)
-        if country.code != "US"
-        else "-".join((nsn[:3], nsn[3:6], nsn[6:])),
-        "double_zero": f"00{country.calling_code} {nsn}",
-        "trunk_in_parens": (
-            f"+{country.calling_code} ({country.trunk}){' '.join(parts)}"
-            if country.trunk
-            else f"+{country.calling_code} " + " ".join(parts)
-        ),
-    }
-    return formats.get(style, e164)
+    if country.code == "US" and style in {"national", "dashed"}:
+        if style == "national":
+            return f"({nsn[:3]}) {nsn[3:6]}-{nsn[6:]}"
+        return f"{nsn[:3]}-{nsn[3:6]}-{nsn[6:]}"
+    parts = _phone_groups(country, nsn)
+    if style == "international":
+        return f"+{country.calling_code} " + " ".join(parts)
+    if style == "national":
+        return country.trunk + " ".join(parts)
+    if style == "digits":
+        return country.trunk + nsn
+    if style == "dashed":
+        return "-".join(parts)
+    if style == "double_zero":
+        return f"00{country.calling_code} {nsn}"
+    if style == "trunk_in_parens" and country.trunk:
+        return f"+{country.calling_code} ({country.trunk}){' '.join(parts)}"
+    return f"+{country.calling_code} " + " ".join(parts)
 
 
 # Calling codes are prefix-free, so at most one length matches. +1 is the whole NANP; the US
