@@ -13,9 +13,11 @@ the same output, and every rate that shapes the difficulty is a named, overridab
 
 Example::
 
-    >>> from connectors.sandbox.people import generate_records
-    >>> record = next(generate_records(10, seed=1))
-    >>> record.department in DEPARTMENTS
+    >>> from connectors.sandbox.people import DEPARTMENTS, generate_people, generate_records
+    >>> records = list(generate_records(100, seed=1))
+    >>> len(records), records[0].department in DEPARTMENTS, records[0].person_id
+    (100, True, 'p000001')
+    >>> next(generate_people(1, seed=1)) == next(generate_people(5, seed=1))
     True
 """
 
@@ -252,13 +254,16 @@ class NoiseRates:
         return _scaled(self, factor, keep={"presence", "empty_string", "transliterate"})
 
 
-def _scaled(rates: T, factor: float, keep: set[str]) -> T:
+_Rates = TypeVar("_Rates", "PopulationRates", "NoiseRates")
+
+
+def _scaled(rates: _Rates, factor: float, keep: set[str]) -> _Rates:
     changes = {
         item.name: min(1.0, getattr(rates, item.name) * factor)
-        for item in fields(rates)  # type: ignore[arg-type]
+        for item in fields(rates)
         if item.name not in keep and isinstance(getattr(rates, item.name), float)
     }
-    return replace(rates, **changes)  # type: ignore[type-var]
+    return replace(rates, **changes)
 
 
 DEFAULT_POPULATION = PopulationRates()

@@ -21,6 +21,7 @@ from rapidfuzz.distance import OSA
 from connectors.sandbox.people import (
     DEFAULT_COVERAGE,
     DEFAULT_NOISE,
+    DEFAULT_POPULATION,
     DEPARTMENT_ATTRIBUTES,
     DEPARTMENTS,
     EVENT_TYPES,
@@ -382,6 +383,13 @@ def test_turning_noise_down_gives_clean_names() -> None:
         first = record.attributes.get("first_name")
         if first:
             assert first == by_id[record.person_id].first_name
+
+
+def test_turning_population_traps_off_removes_them() -> None:
+    calm = list(generate_people(400, seed=9, rates=DEFAULT_POPULATION.scaled(0.0)))
+    assert not any(person.office_phone or person.landline for person in calm)
+    assert not any(person.former_last_name for person in calm)
+    assert all(len(person.emails) == 1 for person in calm)
 
 
 # --------------------------------------------------------------------------- streaming
