@@ -202,13 +202,14 @@ def resolve_records(
     *,
     session: Session,
     matcher: Matcher,
-    records: Sequence[SourceRecord],
+    record_ids: Sequence[RecordId],
     actor: str = audit.SYSTEM_ACTOR,
 ) -> ResolutionReport:
     """Real time: re-resolve the part of the graph that the changed records touch."""
-    if not records:
+    if not record_ids:
         return ResolutionReport()
-    changed_ids = [r.id for r in records]
+    changed_ids = sorted(set(record_ids))
+    records = list(_load_records(session, changed_ids).values())
     _forget_evidence(session, changed_ids)
     live = [r for r in records if r.deleted_at is None]
     prepared = _store_lookup_and_keys(session, matcher, live)
@@ -260,7 +261,9 @@ def resolve_pending(
             )
         )
     )
-    return resolve_records(session=session, matcher=matcher, records=pending, actor=actor)
+    return resolve_records(
+        session=session, matcher=matcher, record_ids=[r.id for r in pending], actor=actor
+    )
 
 
 def resolve_all(

@@ -6,9 +6,10 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -18,19 +19,28 @@ from connectors import CANONICAL_ATTRIBUTES, ConfigurationError, RecordIn, conne
 from connectors.base import EXTRA_ATTRIBUTE_TYPES
 
 
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """A record an upsert wrote, as much of it as ingest needs next."""
+
+    id: int
+    external_id: str
+    source_updated_at: datetime | None
+
+
 @dataclass(slots=True)
 class UpsertResult:
     """What an upsert changed: the records that need resolving, and the counts."""
 
-    created: list[SourceRecord] = field(default_factory=list)
-    updated: list[SourceRecord] = field(default_factory=list)
-    deleted: list[SourceRecord] = field(default_factory=list)
+    created: list[StoredRecord] = field(default_factory=list)
+    updated: list[StoredRecord] = field(default_factory=list)
+    deleted: list[StoredRecord] = field(default_factory=list)
     unchanged: int = 0
 
     @property
-    def changed(self) -> list[SourceRecord]:
+    def changed_ids(self) -> list[int]:
         """Every record whose content or liveness changed."""
-        return self.created + self.updated + self.deleted
+        return [r.id for r in self.created + self.updated + self.deleted]
 
     def counts(self) -> dict[str, int]:
         """Counts for reports and API responses."""
@@ -139,55 +149,75 @@ def _last_per_external_id(records: Iterable[RecordIn]) -> dict[str, RecordIn]:
 def upsert_records(
     *, session: Session, source: Source, records: Sequence[RecordIn]
 ) -> UpsertResult:
-    """Insert new records, update changed ones, tombstone deleted ones; unchanged cost nothing."""
+    """Insert new records, update changed ones, tombstone deleted ones; unchanged cost nothing.
+
+    Written with bulk statements (one query to read what exists, one per kind of write), since
+    this is the ingest path every page of every sync takes.
+    """
     incoming = _last_per_external_id(records)
+    if not incoming:
+        return UpsertResult()
+    table: Table = SourceRecord.__table__  # type: ignore[assignment]
     existing = {
-        r.external_id: r
-        for r in session.scalars(
-            select(SourceRecord).where(
-                SourceRecord.source_id == source.id,
-                SourceRecord.external_id.in_(list(incoming)),
+        row.external_id: row
+        for row in session.execute(
+            select(table.c.id, table.c.external_id, table.c.content_hash, table.c.deleted_at).where(
+                table.c.source_id == source.id, table.c.external_id.in_(list(incoming))
             )
         )
     }
     result = UpsertResult()
     now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     for external_id, record in incoming.items():
         current = existing.get(external_id)
         if record.deleted:
             if current is not None and current.deleted_at is None:
-                current.deleted_at = now
-                current.updated_at = now
-                result.deleted.append(current)
+                result.deleted.append(StoredRecord(current.id, external_id, record.updated_at))
             else:
                 result.unchanged += 1
             continue
         attributes = clean_attributes(record.attributes)
         digest = content_hash(attributes, record.raw)
+        values = {
+            "raw": dict(record.raw),
+            "attributes": attributes,
+            "content_hash": digest,
+            "updated_at": now,
+            "source_updated_at": record.updated_at,
+        }
         if current is None:
-            current = SourceRecord(
-                source=source,
-                external_id=external_id,
-                raw=dict(record.raw),
-                attributes=attributes,
-                content_hash=digest,
-                first_seen_at=now,
-                updated_at=now,
-                source_updated_at=record.updated_at,
+            inserts.append(
+                {"source_id": source.id, "external_id": external_id, "first_seen_at": now, **values}
             )
-            session.add(current)
-            result.created.append(current)
         elif current.content_hash != digest or current.deleted_at is not None:
-            current.raw = dict(record.raw)
-            current.attributes = attributes
-            current.content_hash = digest
-            current.updated_at = now
-            current.source_updated_at = record.updated_at
-            current.deleted_at = None
-            result.updated.append(current)
+            updates.append({"record_id": current.id, "deleted_at": None, **values})
+            result.updated.append(StoredRecord(current.id, external_id, record.updated_at))
         else:
             result.unchanged += 1
-    session.flush()
+    if inserts:
+        returned = session.execute(
+            insert(table).returning(table.c.id, table.c.external_id, sort_by_parameter_order=True),
+            inserts,
+        )
+        result.created = [
+            StoredRecord(row.id, row.external_id, values["source_updated_at"])
+            for row, values in zip(returned, inserts, strict=True)
+        ]
+    if updates:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("record_id"))
+            .values({name: bindparam(name) for name in updates[0] if name != "record_id"}),
+            updates,
+        )
+    if result.deleted:
+        session.execute(
+            update(table)
+            .where(table.c.id.in_([r.id for r in result.deleted]))
+            .values(deleted_at=now, updated_at=now)
+        )
     return result
 
 

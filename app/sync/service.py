@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -103,7 +103,7 @@ def ingest_page(
     report.rejects.extend(page.rejects)
     if matcher is not None:
         resolved = resolution.resolve_records(
-            session=session, matcher=matcher, records=upserted.changed
+            session=session, matcher=matcher, record_ids=upserted.changed_ids
         )
         report.identities_created += resolved.created
         report.merges += resolved.merged
@@ -129,10 +129,14 @@ def _upsert_events(session: Session, source: Source, events: Sequence[EventIn]) 
     latest = {_event_key(e): e for e in events}
     if not latest:
         return 0
+    table: Table = Event.__table__  # type: ignore[assignment]
+    compared = ("type", "occurred_at", "properties", "customer_external_id", "record_id")
     existing = {
-        e.external_id: e
-        for e in session.scalars(
-            select(Event).where(Event.source_id == source.id, Event.external_id.in_(list(latest)))
+        row.external_id: row
+        for row in session.execute(
+            select(table.c.id, table.c.external_id, *(table.c[name] for name in compared)).where(
+                table.c.source_id == source.id, table.c.external_id.in_(list(latest))
+            )
         )
     }
     customers = {e.customer_external_id for e in latest.values() if e.customer_external_id}
@@ -142,7 +146,9 @@ def _upsert_events(session: Session, source: Source, events: Sequence[EventIn]) 
             SourceRecord.source_id == source.id, SourceRecord.external_id.in_(customers)
         )
         record_ids = dict(session.execute(query).all())
-    changed = 0
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    now = utcnow()
     for key, event in latest.items():
         values = {
             "type": event.type,
@@ -153,13 +159,23 @@ def _upsert_events(session: Session, source: Source, events: Sequence[EventIn]) 
         }
         current = existing.get(key)
         if current is None:
-            session.add(Event(source_id=source.id, external_id=key, **values))
-            changed += 1
-        elif any(getattr(current, name) != value for name, value in values.items()):
-            for name, value in values.items():
-                setattr(current, name, value)
-            changed += 1
-    return changed
+            inserts.append(
+                {"source_id": source.id, "external_id": key, "received_at": now, **values}
+            )
+        elif any(getattr(current, name) != values[name] for name in compared):
+            updates.append({"event_id": current.id, **values})
+    if inserts:
+        # RETURNING makes SQLAlchemy batch the rows into multi-row INSERTs (insertmanyvalues)
+        # instead of one statement a row.
+        session.execute(insert(table).returning(table.c.id), inserts)
+    if updates:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("event_id"))
+            .values({name: bindparam(name) for name in compared}),
+            updates,
+        )
+    return len(inserts) + len(updates)
 
 
 def _link_waiting_events(session: Session, source: Source, external_ids: list[str]) -> None:

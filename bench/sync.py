@@ -1,0 +1,134 @@
+"""Sync throughput into PostgreSQL: each sandbox serving ~100k records, synced through the real
+connector, stored page by page; once without resolution and once with it (records resolve as
+they land). Prints records/s; asserts nothing.
+
+    .venv/bin/python -m bench sync [--records 100000] [--seed 1] [--server URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import create_app, migrate
+from app.db import get_db
+from app.resolution.runtime import current_matcher
+from app.source import service as sources
+from app.sync import runner
+from app.sync.service import IngestReport
+from connectors import Page
+from connectors.sandbox import SANDBOX_TOKEN, MailchimpSandbox, ZendeskSandbox
+
+TOKEN_ENV = "HUELLA_BENCH_SANDBOX_TOKEN"
+# The smallest department holds about 0.62 records a person (see connectors/sandbox/people.py).
+RECORDS_PER_PERSON = 0.62
+PAGE_SIZES = {"hubspot": 200, "zendesk": 1000, "mailchimp": 1000}
+DEPARTMENTS = {"hubspot": "sales", "zendesk": "support", "mailchimp": "marketing"}
+DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+BENCH_DATABASE = "huella_bench_sync"
+
+
+def fresh_database(server: str) -> str:
+    """Drop and create the benchmark's database; returns its URL."""
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{BENCH_DATABASE}"'))
+    admin.dispose()
+    return make_url(server).set(database=BENCH_DATABASE).render_as_string(hide_password=False)
+
+
+@contextmanager
+def sandbox_process(people: int, seed: int) -> Iterator[dict[str, dict[str, Any]]]:
+    """Run the sandboxes in their own process, as a department's system would be, and yield
+    each kind's connector settings."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "connectors.sandbox", "--people", str(people), "--seed", str(seed)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    settings: dict[str, dict[str, Any]] = {}
+    try:
+        for line in process.stdout:
+            if line.startswith("token:"):
+                break
+            kind, url = line.split()[:2]
+            settings[kind] = {"base_url": url, "token_env": TOKEN_ENV, "rate_limit": 0}
+        settings["zendesk"]["email"] = ZendeskSandbox.agent_email
+        settings["mailchimp"]["list_id"] = MailchimpSandbox.list_id
+        yield settings
+    finally:
+        process.terminate()
+        process.wait()
+        process.stdout.close()
+
+
+def sync_all(url: str, sandboxes: dict[str, dict[str, Any]], *, resolve: bool) -> None:
+    """Sync each sandbox into a fresh store and print its throughput."""
+    app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
+    database = get_db(app)
+    migrate.upgrade(database.engine)
+    label = "with resolution" if resolve else "without resolution"
+    with app.app_context():
+        for kind, reach in sandboxes.items():
+            name = DEPARTMENTS[kind]
+            settings = {**reach, "page_size": PAGE_SIZES[kind]}
+            with database.unit_of_work() as session:
+                sources.create(session=session, name=name, kind=kind, settings=settings)
+            last_page_at: dict[str, float] = {}
+
+            def mark(stream: str, _page: Page, _report: IngestReport) -> None:
+                last_page_at[stream] = time.perf_counter()  # noqa: B023 (used within the loop)
+
+            began = time.perf_counter()
+            run = runner.run_sync(
+                database=database,
+                source_name=name,
+                matcher_for=current_matcher,
+                resolve=resolve,
+                on_page=mark,
+            )
+            seconds = time.perf_counter() - began
+            # The records stream comes first: records/s counts until its last page is stored.
+            record_seconds = next(iter(last_page_at.values())) - began
+            records = run.counts.get("created", 0)
+            events = run.counts.get("events", 0)
+            print(
+                f"{name:<10} {label:<19} {records:>7} records in {record_seconds:6.1f} s "
+                f"= {records / record_seconds:>6.0f} records/s; with {events:>7} events "
+                f"{seconds:6.1f} s in all ({run.status})",
+                flush=True,
+            )
+    database.engine.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start the sandboxes, sync each into PostgreSQL without and with resolution."""
+    parser = argparse.ArgumentParser(prog="bench sync", description=__doc__)
+    parser.add_argument("--records", type=int, default=100_000, help="records per sandbox")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--server", default=DEFAULT_SERVER, help="PostgreSQL server URL")
+    parser.add_argument("--modes", default="plain,resolve", help="plain, resolve or both")
+    args = parser.parse_args(argv)
+    os.environ[TOKEN_ENV] = SANDBOX_TOKEN
+    started = time.perf_counter()
+    people = int(args.records / RECORDS_PER_PERSON) + 1
+    with sandbox_process(people, args.seed) as sandboxes:
+        print(f"generated {people} people in {time.perf_counter() - started:.1f} s", flush=True)
+        for mode in args.modes.split(","):
+            sync_all(fresh_database(args.server), sandboxes, resolve=mode == "resolve")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
