@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 from app.matching.config import LevelSpec, MatchConfig
 from app.matching.frame import Column, Frame
@@ -118,10 +118,10 @@ class Nicknames:
                 self.groups[name] = self.groups.get(name, frozenset()) | {number}
 
     def agree(self, left: str, right: str) -> bool:
-        """Whether some group holds the first token of both names."""
-        a = self.groups.get(left.split(" ", 1)[0])
-        b = self.groups.get(right.split(" ", 1)[0])
-        return a is not None and b is not None and not a.isdisjoint(b)
+        """Whether the first tokens differ and some group holds both."""
+        first, second = left.split(" ", 1)[0], right.split(" ", 1)[0]
+        a, b = self.groups.get(first), self.groups.get(second)
+        return first != second and a is not None and b is not None and not a.isdisjoint(b)
 
 
 def _satisfies(level: LevelSpec, cache: _PairCache) -> Mask:
@@ -143,6 +143,8 @@ def _mask(level: LevelSpec, cache: _PairCache) -> Any:
         return ok
     if kind == "levenshtein":
         return cache.score("lev", Levenshtein.distance) <= level.distance
+    if kind == "edit_distance":
+        return cache.score("osa", OSA.distance) <= level.distance
     if kind == "token_subset":
         sa, sb = cache.feature("has_space")
         return (sa | sb) & (cache.score("tokens", fuzz.token_set_ratio) >= 100.0)

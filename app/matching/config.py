@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.matching.text import fold
 from app.matching.types import ATTRIBUTE_TYPES, AttributeType
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
@@ -26,6 +27,7 @@ LEVEL_KINDS = frozenset(
         "jaro_winkler",
         "initial",
         "levenshtein",
+        "edit_distance",
         "same_local_part",
         "day_month_swapped",
         "year_off_by_one",
@@ -52,6 +54,8 @@ class LevelSpec:
             return f"jaro_winkler>={self.threshold:g}"
         if self.kind == "levenshtein":
             return f"levenshtein<={self.distance}"
+        if self.kind == "edit_distance":
+            return f"edits<={self.distance}"
         if self.kind == "prefix":
             return f"prefix{self.length}"
         return self.kind
@@ -191,7 +195,7 @@ def _normalization(data: Mapping[str, Any], base_dir: Path) -> Normalization:
         date_order=str(data.get("date_order", "MDY")).upper(),
         min_year=int(data.get("min_year", 1900)),
         max_year=int(data.get("max_year", 2030)),
-        missing_values=words("missing_values"),
+        missing_values=frozenset(fold(v) for v in data.get("missing_values", [])),
         missing_emails=words("missing_emails"),
         missing_phones=words("missing_phones"),
         missing_dates=words("missing_dates"),

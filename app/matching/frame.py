@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.matching.normalize import derive, fold
+from app.matching.normalize import derive
 from app.matching.types import AttributeName, RecordId
 
 Codes = npt.NDArray[np.int32]
@@ -173,4 +173,4 @@ def field_value(values: Mapping[AttributeName, str], field_spec: str) -> str | N
     return (derive(value, transform) or None) if transform else value
 
 
-__all__ = ["MISSING", "Column", "Frame", "FrameBuilder", "Vocabulary", "field_value", "fold"]
+__all__ = ["MISSING", "Column", "Frame", "FrameBuilder", "Vocabulary", "field_value"]

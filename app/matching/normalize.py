@@ -15,9 +15,9 @@ from functools import lru_cache
 import phonenumbers
 
 from app.matching.config import MatchConfig, Normalization
+from app.matching.text import fold
 from app.matching.types import AttributeName, AttributeType
 
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _DIGITS = re.compile(r"\d+")
 _MONTHS = {
     name: number
@@ -48,14 +48,6 @@ _SOUNDEX = {
     **dict.fromkeys("mn", "5"),
     "r": "6",
 }
-
-
-@lru_cache(maxsize=65536)
-def fold(text: str) -> str:
-    """Lower-case, strip accents and punctuation, collapse spaces: "  José-Luis " → "jose luis"."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _NON_ALNUM.sub(" ", stripped.lower().replace("ß", "ss")).strip()
 
 
 def phonetic(name: str) -> str:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 Floats = npt.NDArray[np.float64]
 _SMOOTHING = 0.5
 _TF_MAX_ENTRIES = 20_000
+_CHUNK = 500_000
 
 
 def train_frame(matcher: Matcher, frame: Frame, *, seed: int = 0) -> MatchModel:
@@ -70,7 +71,7 @@ def _estimate_u(matcher: Matcher, frame: Frame, rng: np.random.Generator) -> lis
     right = rng.integers(0, n, size=size, dtype=np.int64)
     keep = left != right
     left, right = left[keep], right[keep]
-    levels, _ = matcher.levels(frame, left, right)
+    levels = _levels(matcher, frame, left, right)
     out = []
     for index, comparison in enumerate(matcher.comparisons):
         column = levels[:, index]
@@ -86,6 +87,17 @@ def _estimate_u(matcher: Matcher, frame: Frame, rng: np.random.Generator) -> lis
         rest = rest / rest.sum() * (1.0 - exact)
         out.append([exact, *rest.tolist()])
     return out
+
+
+def _levels(
+    matcher: Matcher, frame: Frame, left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
+) -> Levels:
+    """Level matrix of many pairs, computed in chunks to bound temporary memory."""
+    chunks = [
+        matcher.levels(frame, left[i : i + _CHUNK], right[i : i + _CHUNK])[0]
+        for i in range(0, len(left), _CHUNK)
+    ]
+    return np.concatenate(chunks) if chunks else np.empty((0, len(matcher.comparisons)), np.int8)
 
 
 def _exact_u(codes: npt.NDArray[np.int32]) -> float:
@@ -105,7 +117,7 @@ def _expectation_maximisation(
     start_m = [list(p.m) for p in matcher.scorer.parameters]
     if not len(left):
         return start_m, 0.0
-    levels, _ = matcher.levels(frame, left, right)
+    levels = _levels(matcher, frame, left, right)
     patterns, counts = _patterns(levels)
     m = [np.asarray(x, dtype=np.float64) for x in start_m]
     # Blocked non-matches agree far more than random pairs: start their u from the data.
@@ -125,8 +137,10 @@ def _expectation_maximisation(
         weighted_other = counts * (1.0 - match)
         new_share = float(weighted_match.sum() / counts.sum())
         for index, comparison in enumerate(comparisons):
-            m[index] = _level_shares(patterns[:, index], weighted_match, comparison)
-            u[index] = _level_shares(patterns[:, index], weighted_other, comparison)
+            column = patterns[:, index]
+            if (column != comparison.missing).any():
+                m[index] = _level_shares(column, weighted_match, comparison)
+                u[index] = _level_shares(column, weighted_other, comparison)
         converged = abs(new_share - share) < 1e-7
         share = min(max(new_share, 1e-9), 1 - 1e-9)
         if converged:
@@ -147,7 +161,7 @@ def _level_shares(column: npt.NDArray[np.int8], weights: Floats, comparison: Com
     present = column != comparison.missing
     totals = np.bincount(column[present], weights=weights[present], minlength=size)[:size]
     smoothed = np.asarray(totals, dtype=np.float64) + _SMOOTHING * 1e-3
-    return smoothed / smoothed.sum()
+    return np.asarray(smoothed / smoothed.sum(), dtype=np.float64)
 
 
 def _term_frequencies(
