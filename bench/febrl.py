@@ -39,7 +39,13 @@ CANONICAL_MAP = {
 }
 EXTRA_TYPES = {"soc_sec_id": "identifier"}
 
-_GIVEN = (
+
+def _words(text: str) -> tuple[str, ...]:
+    """A word list written as one long string, so the tables stay compact."""
+    return tuple(text.split())
+
+
+_GIVEN = _words(
     "james john robert michael william david richard joseph thomas charles christopher daniel "
     "matthew anthony mark donald steven paul andrew joshua kenneth kevin brian george timothy "
     "mary patricia jennifer linda elizabeth barbara susan jessica sarah karen lisa nancy betty "
@@ -47,7 +53,7 @@ _GIVEN = (
     "stephanie rebecca sharon laura cynthia kathleen amy angela shirley anna brenda pamela "
     "emma olivia chloe mia isabella ruby grace jack oliver lachlan liam noah ethan jacob "
     "samuel harrison hamish connor declan riley tahlia jade zoe madison kayla brooke"
-).split()
+)
 _NICKNAMES = {
     "james": "jim",
     "john": "jack",
@@ -75,26 +81,26 @@ _NICKNAMES = {
     "deborah": "debbie",
     "timothy": "tim",
 }
-_SURNAMES = (
+_SURNAMES = _words(
     "smith jones williams brown wilson taylor johnson white martin anderson thompson nguyen "
     "thomas walker harris lee ryan robinson kelly king davis wright evans roberts green hall "
     "wood jackson clarke patel khan lewis james phillips mitchell turner campbell murphy "
     "oconnor obrien mcdonald stewart scott edwards baker young morris hughes cook ward price"
-).split()
-_SYLLABLES = (
+)
+_SYLLABLES = _words(
     "ar ber cal dan el fer gan har in jor kel lam mor nor ol pan quin ros sal ter ul van wil "
     "yar zel bro cha dre fle gri hol kra lun mac nel pet ric ste tho wen"
-).split()
-_STREETS = (
+)
+_STREETS = _words(
     "main high church station park victoria george king queen elizabeth william albert "
     "railway bridge mill hill forest river lake ocean sunset hope pine oak maple cedar"
-).split()
+)
 _KINDS = ("street", "road", "avenue", "place", "crescent", "close", "drive", "court")
-_SUBURBS = (
+_SUBURBS = _words(
     "springfield riverton lakeside hillcrest fairview greenwood brookvale oakleigh "
     "kingston newport ashfield belmont clifton dalton eastwood glenhaven kelso marion "
     "northbridge parkville redcliffe southbank westmead yarralumla"
-).split()
+)
 _STATES = ("nsw", "vic", "qld", "wa", "sa", "tas", "act", "nt")
 _COMPLEXES = ("", "", "", "", "rosedale", "the oaks", "village green", "flat 2", "unit 7")
 

@@ -122,6 +122,8 @@ class ClusterList(Sequence[frozenset[RecordId]]):
         return clusters[index]
 
     def __iter__(self) -> Iterator[frozenset[RecordId]]:
+        if not len(self.ids):
+            return
         by_label, starts, order = self._order()
         ends = np.r_[starts[1:], len(by_label)]
         for i in order:
@@ -171,7 +173,7 @@ def _score(matcher: Matcher, frame: Frame, left: Ints, right: Ints) -> EdgeTable
 
 def _rows_of(frame: Frame, pairs: frozenset[tuple[RecordId, RecordId]]) -> tuple[Ints, Ints]:
     """Row indices of constraint pairs whose both records are in the frame."""
-    if not pairs:
+    if not pairs or not len(frame.ids):
         empty = np.empty(0, dtype=np.int64)
         return empty, empty
     order = np.argsort(frame.ids, kind="stable")

@@ -74,38 +74,44 @@ class _PairCache:
         self._unique: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Rows] | None = None
 
     def unique_pairs(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Rows]:
-        """Unique (left code, right code) pairs and each pair's index into them."""
+        """Unique (left code, right code) pairs where both sides have a value, and each such
+        pair's index into them (``-1`` where a side is missing)."""
         if self._unique is None:
             size = max(len(self.column.vocabulary.values), 1)
-            keys = self.a.astype(np.int64) * size + np.maximum(self.b, 0)
+            present = (self.a >= 0) & (self.b >= 0)
+            keys = self.a[present].astype(np.int64) * size + self.b[present]
             unique, inverse = np.unique(keys, return_inverse=True)
-            self._unique = (unique // size, unique % size, inverse.astype(np.int64))
+            where = np.full(len(self.a), -1, dtype=np.int64)
+            where[present] = inverse
+            self._unique = (unique // size, unique % size, where)
         return self._unique
 
     def score(self, name: str, scorer: Callable[..., float]) -> npt.NDArray[np.float64]:
-        """A rapidfuzz similarity per pair, computed on unique value pairs."""
+        """A rapidfuzz similarity per pair (0 where a side is missing), on unique pairs."""
         if name not in self._scores:
-            ua, ub, inverse = self.unique_pairs()
+            ua, ub, where = self.unique_pairs()
             objects = self.column.vocabulary.objects()
-            scores = process.cpdist(objects[ua], objects[ub], scorer=scorer, workers=-1)
-            self._scores[name] = np.asarray(scores, dtype=np.float64)[inverse]
+            scores = np.zeros(len(ua) + 1, dtype=np.float64)
+            if len(ua):
+                scores[:-1] = process.cpdist(objects[ua], objects[ub], scorer=scorer, workers=-1)
+            self._scores[name] = scores[where]
         return self._scores[name]
 
     def feature(self, name: str) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
         """A per-value feature on both sides of every pair."""
+        # Features carry one extra entry at the end, which code -1 (missing) reads.
         values = self.column.vocabulary.feature(name)
-        return values[np.maximum(self.a, 0)], values[np.maximum(self.b, 0)]
+        return values[self.a], values[self.b]
 
     def nickname(self) -> Mask:
         """Whether the two names are forms of one name (Bob and Robert)."""
-        ua, ub, inverse = self.unique_pairs()
+        ua, ub, where = self.unique_pairs()
         values = self.column.vocabulary.values
-        agree = np.fromiter(
-            (self.nicknames.agree(values[x], values[y]) for x, y in zip(ua, ub, strict=True)),
-            dtype=np.bool_,
-            count=len(ua),
-        )
-        return agree[inverse]
+        agree = np.zeros(len(ua) + 1, dtype=np.bool_)
+        agree[:-1] = [
+            self.nicknames.agree(values[x], values[y]) for x, y in zip(ua, ub, strict=True)
+        ]
+        return agree[where]
 
 
 class Nicknames:
@@ -160,15 +166,12 @@ def _mask(level: LevelSpec, cache: _PairCache) -> Any:
     if kind == "prefix":
         la, lb = cache.feature("length")
         ok = (la >= level.length) & (lb >= level.length)
-        ua, ub, inverse = cache.unique_pairs()
+        ua, ub, where = cache.unique_pairs()
         values = cache.column.vocabulary.values
         n = level.length
-        same = np.fromiter(
-            (values[x][:n] == values[y][:n] for x, y in zip(ua, ub, strict=True)),
-            dtype=np.bool_,
-            count=len(ua),
-        )
-        return ok & same[inverse]
+        same = np.zeros(len(ua) + 1, dtype=np.bool_)
+        same[:-1] = [values[x][:n] == values[y][:n] for x, y in zip(ua, ub, strict=True)]
+        return ok & same[where]
     return _date_level(kind, cache)
 
 

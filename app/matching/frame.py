@@ -61,9 +61,13 @@ class Vocabulary:
         return self._derived[transform]
 
     def feature(self, name: str) -> npt.NDArray[Any]:
-        """A numeric feature per value (length, first letter, date parts, ...), cached."""
+        """A numeric feature per value (length, first letter, date parts, ...), cached.
+
+        One extra entry (the feature of an empty value) ends the array, so that indexing with
+        the missing code ``-1`` is safe.
+        """
         if name not in self._arrays:
-            self._arrays[name] = _feature(self.values, name)
+            self._arrays[name] = _feature([*self.values, ""], name)
         return self._arrays[name]
 
 
@@ -160,8 +164,8 @@ def key_part(frame: Frame, attribute: AttributeName, transform: str | None) -> C
     if transform is None:
         return column.codes
     _, derived = column.vocabulary.derived(transform)
-    codes = np.where(column.codes >= 0, derived[np.maximum(column.codes, 0)], MISSING)
-    return codes.astype(np.int32)
+    # The appended MISSING is what code -1 (a missing value) reads.
+    return np.append(derived, np.int32(MISSING)).astype(np.int32)[column.codes]
 
 
 def field_value(values: Mapping[AttributeName, str], field_spec: str) -> str | None:

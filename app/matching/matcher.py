@@ -220,7 +220,9 @@ class Matcher:
             for e in edges
             if self.is_auto(e)
         }
-        links = [*weights, *constraints.must_link]
+        present = set(ids)
+        musts = [(a, b) for a, b in constraints.must_link if a in present and b in present]
+        links = [*weights, *musts]
         clusters: list[frozenset[RecordId]] = []
         conflicts: list[Conflict] = []
         by_component = _split_by_component(components(ids, links), weights)
