@@ -28,8 +28,11 @@ with raw as (
     select *,
         nullif(trim(lower(coalesce(first_name, split_part(trim(full_name), ' ', 1)))), '')
             as first_clean,
-        nullif(trim(lower(coalesce(last_name,
-            nullif(trim(substr(trim(full_name), length(split_part(trim(full_name), ' ', 1)) + 2)), '')
+        nullif(trim(lower(coalesce(
+            last_name,
+            nullif(trim(substr(
+                trim(full_name), length(split_part(trim(full_name), ' ', 1)) + 2
+            )), '')
         ))), '') as last_clean
     from raw
 )

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from app.matching.matcher import Matcher
 
 Ints = npt.NDArray[np.int64]
-_CHUNK = 1_000_000
+_CHUNK = 500_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +73,10 @@ class EdgeTable(Sequence[ScoredEdge]):
             index += len(self)
         left = self.left_rows[index : index + 1]
         levels = self.levels[index : index + 1]
-        _, adjustments = self.matcher.scorer.weights(levels, self.frame, left)
+        _, shares = self.matcher.scorer.weights(levels, self.frame, left)
         contributions = self.matcher.scorer.contributions(
             levels[0],
-            adjustments[0],
+            shares[0],
             (self.frame.values(int(left[0])), self.frame.values(int(self.right_rows[index]))),
             bool(self.crossed[index]),
             self.matcher.swap,

@@ -103,6 +103,7 @@ class ModelDefaults:
     tf_min_count: int = 2
     tf_max_down: float = 10.0
     tf_max_up: float = 4.0
+    max_m_different: Mapping[str, float] = field(default_factory=dict)
     m: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     u: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
@@ -111,7 +112,7 @@ class ModelDefaults:
 class MatchConfig:
     """Everything the matcher decides with; the core never reads application config."""
 
-    auto_threshold: float = 0.995
+    auto_threshold: float = 0.99
     review_threshold: float = 0.80
     generic_key_cap: int = 50
     default_region: str = "US"
@@ -121,6 +122,7 @@ class MatchConfig:
     skip: frozenset[str] = frozenset()
     swap: tuple[str, ...] = ()
     term_frequency: frozenset[str] = frozenset()
+    groups: tuple[tuple[str, ...], ...] = ()
     blocking_rules: tuple[BlockingRule, ...] = ()
     model: ModelDefaults = field(default_factory=ModelDefaults)
     exclusive: frozenset[str] = frozenset()
@@ -137,7 +139,7 @@ class MatchConfig:
         clustering = data.get("clustering", {})
         normalization = _normalization(data.get("normalization", {}), base_dir)
         return cls(
-            auto_threshold=float(thresholds.get("auto", 0.995)),
+            auto_threshold=float(thresholds.get("auto", 0.99)),
             review_threshold=float(thresholds.get("review", 0.80)),
             generic_key_cap=int(blocking.get("generic_key_cap", 50)),
             default_region=normalization.default_region,
@@ -153,6 +155,7 @@ class MatchConfig:
             skip=frozenset(options.get("skip", [])),
             swap=tuple(options.get("swap", [])),
             term_frequency=frozenset(options.get("term_frequency", [])),
+            groups=tuple(tuple(group) for group in options.get("groups", [])),
             blocking_rules=tuple(
                 BlockingRule(str(rule["name"]), tuple(rule["fields"]))
                 for rule in blocking.get("rules", [])
@@ -231,6 +234,7 @@ def _model_defaults(data: Mapping[str, Any]) -> ModelDefaults:
         tf_min_count=int(data.get("tf_min_count", 2)),
         tf_max_down=float(data.get("tf_max_down", 10.0)),
         tf_max_up=float(data.get("tf_max_up", 4.0)),
+        max_m_different={k: float(v) for k, v in data.get("max_m_different", {}).items()},
         m={k: tuple(float(x) for x in v["m"]) for k, v in defaults.items()},
         u={k: tuple(float(x) for x in v["u"]) for k, v in defaults.items()},
     )

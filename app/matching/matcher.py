@@ -150,7 +150,7 @@ class Matcher:
         self, frame: Frame, left: Rows, right: Rows, minimum: float | None
     ) -> list[ScoredEdge]:
         levels, crossed = self.levels(frame, left, right)
-        weights, adjustments = self.scorer.weights(levels, frame, left)
+        weights, shares = self.scorer.weights(levels, frame, left)
         probabilities = probability(weights)
         keep = range(len(left)) if minimum is None else np.flatnonzero(probabilities >= minimum)
         return [
@@ -161,7 +161,7 @@ class Matcher:
                 float(probabilities[i]),
                 self.scorer.contributions(
                     levels[i],
-                    adjustments[i],
+                    shares[i],
                     (frame.values(int(left[i])), frame.values(int(right[i]))),
                     bool(crossed[i]),
                     self.swap,

@@ -47,13 +47,12 @@ class LevelParameters:
 class TermFrequencies:
     """How often each common value of an attribute occurred at training time."""
 
-    default: float
     values: Mapping[str, float] = field(default_factory=dict)
 
-    def lookup(self, column: Column) -> Weights:
-        """Frequency per vocabulary code of a column."""
+    def lookup(self, column: Column, fallback: float) -> Weights:
+        """Frequency per vocabulary code of a column; ``fallback`` for values not in the table."""
         return np.fromiter(
-            (self.values.get(v, self.default) for v in column.vocabulary.values),
+            (self.values.get(v, fallback) for v in column.vocabulary.values),
             dtype=np.float64,
             count=len(column.vocabulary.values),
         )
@@ -96,8 +95,7 @@ class MatchModel:
                     for p in self.parameters
                 ],
                 "term_frequencies": {
-                    name: {"default": tf.default, "values": dict(tf.values)}
-                    for name, tf in self.term_frequencies.items()
+                    name: {"values": dict(tf.values)} for name, tf in self.term_frequencies.items()
                 },
             },
             sort_keys=True,
@@ -125,7 +123,7 @@ class MatchModel:
                 for c in data["comparisons"]
             ),
             term_frequencies={
-                name: TermFrequencies(float(tf["default"]), dict(tf["values"]))
+                name: TermFrequencies(dict(tf["values"]))
                 for name, tf in data.get("term_frequencies", {}).items()
             },
         )
@@ -167,17 +165,26 @@ class Scorer:
             for c in comparisons
         )
         self.tables = tuple(p.weights() for p in self.parameters)
+        position = {c.attribute: i for i, c in enumerate(self.comparisons)}
+        self.groups = tuple(
+            indices
+            for group in config.groups
+            if len(indices := [position[name] for name in group if name in position]) > 1
+        )
 
     def weights(
         self, levels: Levels, frame: Frame, left: Rows
     ) -> tuple[Weights, npt.NDArray[np.float64]]:
-        """Match weight per pair, and the term-frequency adjustment per pair and comparison."""
-        total = np.full(len(levels), self.model.prior_weight, dtype=np.float64)
-        adjustments = np.zeros(levels.shape, dtype=np.float64)
+        """Match weight per pair, and each comparison's share of it (pairs x comparisons).
+
+        A comparison's share is its level's log2(m/u), plus the term-frequency adjustment on
+        exact matches; inside a group of comparisons only the largest agreement counts.
+        """
+        shares = np.empty(levels.shape, dtype=np.float64)
         for index, (comparison, table) in enumerate(
             zip(self.comparisons, self.tables, strict=True)
         ):
-            total += table[levels[:, index]]
+            shares[:, index] = table[levels[:, index]]
             tf = self.model.term_frequencies.get(comparison.attribute)
             if tf is None:
                 continue
@@ -185,21 +192,25 @@ class Scorer:
             if not len(exact):
                 continue
             column = frame.columns[comparison.attribute]
-            frequency = tf.lookup(column)[column.codes[left[exact]]]
             u_exact = max(self.parameters[index].u[0], 1e-12)
-            adjustment = np.clip(
+            # Values rarer than the table's cut-off get no adjustment (fallback = u).
+            frequency = tf.lookup(column, u_exact)[column.codes[left[exact]]]
+            shares[exact, index] += np.clip(
                 np.log2(u_exact / np.maximum(frequency, 1e-12)),
                 -self.model.tf_max_down,
                 self.model.tf_max_up,
             )
-            adjustments[exact, index] = adjustment
-            total[exact] += adjustment
-        return total, adjustments
+        for group in self.groups:
+            _count_strongest_once(shares, group)
+        total = np.full(len(levels), self.model.prior_weight, dtype=np.float64)
+        for index in range(len(self.comparisons)):
+            total += shares[:, index]
+        return total, shares
 
     def contributions(
         self,
         levels: npt.NDArray[np.int8],
-        adjustments: npt.NDArray[np.float64],
+        shares: npt.NDArray[np.float64],
         values: tuple[Mapping[AttributeName, str], Mapping[AttributeName, str]],
         crossed: bool,
         swap: Sequence[AttributeName],
@@ -213,12 +224,21 @@ class Scorer:
             if crossed and name in swap:
                 other = swap[1] if name == swap[0] else swap[0]
             level = int(levels[index])
-            weight = float(self.tables[index][level] + adjustments[index])
+            weight = float(shares[index])
             label = comparison.labels[level]
             if crossed and name in swap:
                 label = f"{label} (swapped)"
             out.append(Contribution(name, label, weight, left.get(name), right.get(other)))
         return tuple(out)
+
+
+def _count_strongest_once(shares: npt.NDArray[np.float64], group: list[int]) -> None:
+    """Keep only the largest positive share of a group's columns; negatives all stay."""
+    block = shares[:, group]
+    strongest = block.argmax(axis=1)
+    keep = np.zeros(block.shape, dtype=np.bool_)
+    keep[np.arange(len(block)), strongest] = True
+    shares[:, group] = np.where((block > 0) & ~keep, 0.0, block)
 
 
 def probability(weight: npt.ArrayLike) -> npt.NDArray[np.float64]:

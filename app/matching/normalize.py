@@ -78,6 +78,8 @@ def derive(value: str, transform: str) -> str:
         return value[:4]
     if transform == "month_day":
         return value[5:]
+    if transform == "local_part":
+        return value.rpartition("@")[0]
     if transform == "first_token":
         return value.split(" ", 1)[0]
     raise ValueError(f"unknown transform {transform!r}")

@@ -47,9 +47,19 @@ def train_frame(matcher: Matcher, frame: Frame, *, seed: int = 0) -> MatchModel:
         pick = np.sort(rng.choice(blocked, size=config.model.em_max_pairs, replace=False))
         left, right = left[pick], right[pick]
     m, share = _expectation_maximisation(matcher, frame, left, right)
+    m = [
+        _cap_different(row, config.model.max_m_different.get(c.kind))
+        for row, c in zip(m, matcher.comparisons, strict=True)
+    ]
     total_pairs = n * (n - 1) / 2
     prior = share * blocked / total_pairs / config.model.blocking_recall
     prior = float(min(max(prior, 1e-12), 0.5))
+    # Random pairs include a few true matches; for near-unique values (an e-mail) they are
+    # most of the agreements seen, so take their expected share out of u.
+    u = [
+        [max(raw - prior * m_level, raw * 0.05) for raw, m_level in zip(u_row, m_row, strict=True)]
+        for u_row, m_row in zip(u, m, strict=True)
+    ]
     parameters = tuple(
         LevelParameters(c.attribute, c.kind, c.labels[:-1], tuple(m[i]), tuple(u[i]))
         for i, c in enumerate(matcher.comparisons)
@@ -87,6 +97,14 @@ def _estimate_u(matcher: Matcher, frame: Frame, rng: np.random.Generator) -> lis
         rest = rest / rest.sum() * (1.0 - exact)
         out.append([exact, *rest.tolist()])
     return out
+
+
+def _cap_different(m: list[float], cap: float | None) -> list[float]:
+    """Bound m of "different" (last), giving the excess to the agreeing levels pro rata."""
+    if cap is None or m[-1] <= cap or sum(m[:-1]) <= 0:
+        return m
+    scale = (1.0 - cap) / sum(m[:-1])
+    return [x * scale for x in m[:-1]] + [cap]
 
 
 def _levels(
@@ -179,11 +197,9 @@ def _term_frequencies(
         counts = np.bincount(codes)
         total = float(len(codes))
         common = np.flatnonzero(counts >= config.model.tf_min_count)
-        truncated = len(common) > _TF_MAX_ENTRIES
-        if truncated:
+        if len(common) > _TF_MAX_ENTRIES:
             common = common[np.argsort(-counts[common], kind="stable")[:_TF_MAX_ENTRIES]]
         values = column.vocabulary.values
         table = {values[c]: float(counts[c] / total) for c in common}
-        floor = float(counts[common].min()) if truncated and len(common) else 1.0
-        tables[name] = TermFrequencies(floor / total, table)
+        tables[name] = TermFrequencies(table)
     return tables
