@@ -100,9 +100,7 @@ def main() -> None:
         [block_on("email"), block_on("first_name", "last_name", "birth_date")], recall=0.7
     )
     training.estimate_u_using_random_sampling(max_pairs=5e6, seed=1)
-    training.estimate_parameters_using_expectation_maximisation(
-        block_on("first_name", "last_name")
-    )
+    training.estimate_parameters_using_expectation_maximisation(block_on("first_name", "last_name"))
     training.estimate_parameters_using_expectation_maximisation(block_on("birth_date"))
     training.estimate_parameters_using_expectation_maximisation(block_on("email"))
     predictions = linker.inference.predict(threshold_match_probability=0.2)
