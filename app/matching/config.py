@@ -103,7 +103,7 @@ class ModelDefaults:
     tf_min_count: int = 2
     tf_max_down: float = 10.0
     tf_max_up: float = 4.0
-    max_m_different: Mapping[str, float] = field(default_factory=dict)
+    max_m: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     m: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     u: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
@@ -234,7 +234,10 @@ def _model_defaults(data: Mapping[str, Any]) -> ModelDefaults:
         tf_min_count=int(data.get("tf_min_count", 2)),
         tf_max_down=float(data.get("tf_max_down", 10.0)),
         tf_max_up=float(data.get("tf_max_up", 4.0)),
-        max_m_different={k: float(v) for k, v in data.get("max_m_different", {}).items()},
+        max_m={
+            kind: {level: float(bound) for level, bound in levels.items()}
+            for kind, levels in data.get("max_m", {}).items()
+        },
         m={k: tuple(float(x) for x in v["m"]) for k, v in defaults.items()},
         u={k: tuple(float(x) for x in v["u"]) for k, v in defaults.items()},
     )

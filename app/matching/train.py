@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -48,7 +49,7 @@ def train_frame(matcher: Matcher, frame: Frame, *, seed: int = 0) -> MatchModel:
         left, right = left[pick], right[pick]
     m, share = _expectation_maximisation(matcher, frame, left, right)
     m = [
-        _cap_different(row, config.model.max_m_different.get(c.kind))
+        _bound(row, c.labels, config.model.max_m.get(c.kind, {}))
         for row, c in zip(m, matcher.comparisons, strict=True)
     ]
     total_pairs = n * (n - 1) / 2
@@ -99,12 +100,15 @@ def _estimate_u(matcher: Matcher, frame: Frame, rng: np.random.Generator) -> lis
     return out
 
 
-def _cap_different(m: list[float], cap: float | None) -> list[float]:
-    """Bound m of "different" (last), giving the excess to the agreeing levels pro rata."""
-    if cap is None or m[-1] <= cap or sum(m[:-1]) <= 0:
+def _bound(m: list[float], labels: tuple[str, ...], bounds: Mapping[str, float]) -> list[float]:
+    """Bound some levels' m, giving the excess to the other levels pro rata."""
+    capped = {i for i, label in enumerate(labels[: len(m)]) if m[i] > bounds.get(label, 1.0)}
+    if not capped:
         return m
-    scale = (1.0 - cap) / sum(m[:-1])
-    return [x * scale for x in m[:-1]] + [cap]
+    out = [bounds[labels[i]] if i in capped else x for i, x in enumerate(m)]
+    free = sum(x for i, x in enumerate(out) if i not in capped)
+    scale = (1.0 - sum(out[i] for i in capped)) / free if free > 0 else 1.0
+    return [x if i in capped else x * scale for i, x in enumerate(out)]
 
 
 def _levels(
