@@ -32,6 +32,7 @@ import zlib
 from bisect import bisect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -170,8 +171,10 @@ class PopulationRates:
     previous_emails: float = 0.3
     previous_phones: float = 0.2
     employed: float = 0.55
-    big_employer: float = 0.2
-    office_phone: float = 0.5
+    big_employer: float = 0.25
+    office_phone: float = 0.4
+    big_employer_office_phone: float = 0.9
+    """Big employers put their switchboard on every employee's business card."""
     work_email: float = 0.5
     western_name: float = 0.35
     middle_name: float = 0.3
@@ -382,13 +385,14 @@ def transliterate(text: str) -> str:
     return text.translate(_TRANSLIT)
 
 
+@lru_cache(maxsize=1 << 16)
 def _slug(text: str) -> str:
     """The ASCII letters of a name, lower case, as an e-mail local part uses them."""
     return transliterate(text).lower().translate(_LOCAL_PART_DROP)
 
 
 def _digits(rng: random.Random, count: int) -> str:
-    return "".join(rng.choices("0123456789", k=count))
+    return str(rng.randrange(10**count)).zfill(count) if count > 0 else ""
 
 
 def _fill_pattern(rng: random.Random, pattern: str) -> str:
@@ -407,21 +411,21 @@ def _fill_pattern(rng: random.Random, pattern: str) -> str:
 
 
 class _Claims:
-    """Remembers, in a fixed 2 MiB bitmap, which e-mails and phones are taken.
+    """Remembers, in a fixed bitmap (4 MiB by default), which e-mails and phones are taken.
 
     A false "taken" only makes the generator draw another value, so uniqueness is exact while
     memory stays flat however many people stream through.
     """
 
-    __slots__ = ("_bits",)
-    _SIZE_BITS = 1 << 24
+    __slots__ = ("_bits", "_mask")
 
-    def __init__(self) -> None:
-        self._bits = bytearray(self._SIZE_BITS // 8)
+    def __init__(self, size_bits: int = 1 << 25) -> None:
+        self._bits = bytearray(size_bits // 8)
+        self._mask = size_bits - 1
 
     def claim(self, value: str) -> bool:
         """Take ``value`` if nobody has it yet; False when it may be taken."""
-        slot = zlib.crc32(value.lower().encode()) & (self._SIZE_BITS - 1)
+        slot = zlib.crc32(value.lower().encode()) & self._mask
         byte, bit = slot >> 3, 1 << (slot & 7)
         if self._bits[byte] & bit:
             return False
@@ -475,6 +479,30 @@ _COUNTRIES: dict[str, Country] = {country.code: country for country in COUNTRIES
 _CITY_PICKERS: dict[str, _Weighted[City]] = {
     country.code: _zipf(country.cities, 1.1) for country in COUNTRIES
 }
+
+_PROVIDERS: dict[str, _Weighted[str]] = {
+    country.code: _zipf(country.providers, 1.3) for country in COUNTRIES
+}
+_CITY_SPELLINGS: dict[str, tuple[str, ...]] = {
+    text: _spellings(text)
+    for country in COUNTRIES
+    for city in country.cities
+    for text in (city.name, city.region)
+}
+_CITIES_BY_NAME: dict[tuple[str, str], City] = {
+    (country.code, name): city
+    for country in COUNTRIES
+    for city in country.cities
+    for name in _spellings(city.name)
+}
+_FEMININE: dict[str, str] = {}
+for _culture in CULTURES:
+    for _entry in _culture.surnames:
+        _masculine, _, _feminine = _entry.partition("/")
+        if _feminine:
+            for _name in _spellings(_masculine):
+                _FEMININE[_name] = _spellings(_feminine)[0]
+_MASCULINE: dict[str, str] = {feminine: masculine for masculine, feminine in _FEMININE.items()}
 
 _VARIANTS: dict[str, tuple[str, ...]] = {}
 for _culture in CULTURES:
@@ -554,21 +582,24 @@ def format_phone(e164: str, style: str) -> str:
         if country.code != "US"
         else "-".join((nsn[:3], nsn[3:6], nsn[6:])),
         "double_zero": f"00{country.calling_code} {nsn}",
-        "trunk_in_parens": f"+{country.calling_code} ({country.trunk or '0'}){' '.join(parts)}",
+        "trunk_in_parens": (
+            f"+{country.calling_code} ({country.trunk}){' '.join(parts)}"
+            if country.trunk
+            else f"+{country.calling_code} " + " ".join(parts)
+        ),
     }
     return formats.get(style, e164)
 
 
-_CALLING_CODES = sorted(
-    ((country.calling_code, country) for country in COUNTRIES),
-    key=lambda pair: -len(pair[0]),
-)
+# Calling codes are prefix-free, so at most one length matches. +1 is the whole NANP; the US
+# is the only NANP country here.
+_BY_CALLING_CODE = {country.calling_code: country for country in COUNTRIES}
 
 
 def _country_of_phone(e164: str) -> Country | None:
-    for code, country in _CALLING_CODES:
-        if e164.startswith("+" + code):
-            # +1 is shared by the NANP; our only NANP country is the US.
+    for length in (2, 3, 4):
+        country = _BY_CALLING_CODE.get(e164[1:length])
+        if country is not None:
             return country
     return None
 
@@ -640,17 +671,22 @@ def _address(rng: random.Random, country: Country, city: City, line2_rate: float
     return _Address(
         line1=line1,
         line2=line2,
-        city=_spellings(city.name)[0],
+        city=_CITY_SPELLINGS[city.name][0],
         postcode=postcode,
-        region=_spellings(city.region)[0],
+        region=_CITY_SPELLINGS[city.region][0],
         country=country.code,
     )
 
 
+LATEST_BIRTH_YEAR = 2006
+"""Everybody is an adult customer at ``REFERENCE_TIME``."""
+
+
 def _random_date(rng: random.Random, first_year: int, last_year: int) -> datetime.date:
-    start = datetime.date(first_year, 1, 1).toordinal()
-    end = datetime.date(min(last_year, 2007), 12, 31).toordinal()
-    return datetime.date.fromordinal(rng.randint(start, max(start, end)))
+    last_year = min(last_year, LATEST_BIRTH_YEAR)
+    start = datetime.date(min(first_year, last_year), 1, 1).toordinal()
+    end = datetime.date(last_year, 12, 31).toordinal()
+    return datetime.date.fromordinal(rng.randint(start, end))
 
 
 @dataclass(slots=True)
@@ -666,6 +702,25 @@ class _Draft:
     other_names: tuple[str, ...] = ()
     former_last_name: str | None = None
     surname_parts: tuple[str, ...] = ()
+
+
+_LOCAL_PARTS = (
+    "{g}.{f}",
+    "{g}{f}",
+    "{i}{f}",
+    "{g}_{f}",
+    "{i}.{f}",
+    "{f}.{g}",
+    "{g}{yy}",
+    "{g}.{f}{yy}",
+    "{f}{i}",
+    "{g}{f}{y}",
+)
+"""How people build a personal e-mail address from given name, initial, family name, year."""
+
+
+_TAKE_HUSBANDS_NAME = frozenset({"anglo", "german", "nordic", "french", "slavic"})
+"""Traditions where a wife often takes her husband's surname, leaving old records behind."""
 
 
 class _Population:
@@ -692,7 +747,7 @@ class _Population:
                 ),
             ]
         )
-        self.employers = _zipf(BIG_EMPLOYERS, 1.2)
+        self.employers = _zipf(BIG_EMPLOYERS, 1.5)
 
     # ---- names
 
@@ -717,25 +772,22 @@ class _Population:
         gender: str,
         birth_date: datetime.date | None,
         country: str,
-        surname: str | None = None,
+        surname_parts: tuple[str, ...] = (),
     ) -> _Draft:
         rng, rates, culture = self.rng, self.rates, tables.culture
         common = rng.random() < rates.common_name
         first = self._given(tables, gender, common)
-        parts: tuple[str, ...]
-        if surname is None:
-            surname, _ = self._surname(tables, gender, common)
-            parts = (surname,)
+        forms = _FEMININE if gender == "f" else _MASCULINE
+        parts = tuple(forms.get(part, part) for part in surname_parts)
+        if not parts:
+            parts = (self._surname(tables, gender, common)[0],)
             if (
                 culture.two_surnames
                 and (country != "US" or rng.random() < 0.4)
                 and not (common and rng.random() < 0.5)
             ):
-                second, _ = self._surname(tables, gender, False)
-                parts = (surname, second)
-                surname = f"{surname} {second}"
-        else:
-            parts = tuple(surname.split(" ")) if culture.two_surnames else (surname,)
+                parts = (parts[0], self._surname(tables, gender, False)[0])
+        surname = " ".join(parts)
         middle_pool = culture.middle_female if gender == "f" else culture.middle_male
         middle = None
         if middle_pool and (culture.key == "vietnamese" or rng.random() < rates.middle_name):
@@ -791,7 +843,10 @@ class _Population:
 
     def _members(self, kind: str, tables: _CultureTables, country: Country) -> list[_Draft]:
         rng = self.rng
-        first = self._draft(tables, rng.choice("fm"), _random_date(rng, 1940, 2004), country.code)
+        # Parents are born early enough for their children to be adults too.
+        latest = 1978 if kind in {"family", "twins"} else LATEST_BIRTH_YEAR
+        first_birth = _random_date(rng, 1940, latest)
+        first = self._draft(tables, rng.choice("fm"), first_birth, country.code)
         if kind == "single":
             return [first]
         if kind == "flatmates":
@@ -809,12 +864,7 @@ class _Population:
         if kind == "couple":
             return [first, partner]
         mother, father = (first, partner) if first.gender == "f" else (partner, first)
-        born_after = (
-            max(d.birth_date.year for d in (first, partner) if d.birth_date)
-            if (first.birth_date or partner.birth_date)
-            else 1960
-        )
-        earliest = max(born_after + 20, 1960) if born_after else 1960
+        earliest = first_birth.year + 24
         children_surname = self._children_surname(father, mother)
         if kind == "twins":
             birth = _random_date(rng, earliest, earliest + 15)
@@ -853,76 +903,59 @@ class _Population:
         partner = self._draft(
             partner_tables, gender, _random_date(rng, year - 6, year + 6), country.code
         )
-        takes_name = partner_tables.culture.key in {"anglo", "german", "nordic", "french", "slavic"}
-        if (
-            gender == "f"
-            and first.gender == "m"
-            and takes_name
-            and rng.random() < self.rates.married_name
-        ):
-            partner.former_last_name = partner.last_name
-            partner.last_name = self._feminine(first.last_name)
-            partner.surname_parts = (partner.last_name,)
+        if {first.gender, gender} == {"f", "m"}:
+            wife, husband = (first, partner) if first.gender == "f" else (partner, first)
+            if wife.tables.culture.key in _TAKE_HUSBANDS_NAME and (
+                rng.random() < self.rates.married_name
+            ):
+                wife.former_last_name = wife.last_name
+                wife.surname_parts = tuple(_FEMININE.get(p, p) for p in husband.surname_parts)
+                wife.last_name = " ".join(wife.surname_parts)
         return partner
 
     @staticmethod
-    def _feminine(surname: str) -> str:
-        for culture in CULTURES:
-            for entry in culture.surnames:
-                masculine, _, feminine = entry.partition("/")
-                if feminine and surname in _spellings(masculine):
-                    return _spellings(feminine)[0]
-        return surname
-
-    @staticmethod
-    def _children_surname(father: _Draft, mother: _Draft) -> str:
+    def _children_surname(father: _Draft, mother: _Draft) -> tuple[str, ...]:
         # Hispanic children take their father's first surname, then their mother's.
         if father.tables.culture.two_surnames and len(father.surname_parts) > 1:
-            return f"{father.surname_parts[0]} {mother.surname_parts[0]}"
-        masculine = father.last_name
-        return masculine
+            return (father.surname_parts[0], mother.surname_parts[0])
+        return father.surname_parts
 
     # ---- identifiers
 
     def _claimed(self, draw: Callable[[], str]) -> str:
-        for _ in range(50):
+        for _ in range(1000):
             value = draw()
+            if self.claims.claim(value):
+                return value
+        raise RuntimeError("identifier space exhausted")  # pragma: no cover
+
+    def _numbered(self, local: str, domain: str) -> str:
+        """``local`` plus a number nobody has yet; the numbers grow as the short ones run out."""
+        for attempt in range(1000):
+            value = f"{local}{self.rng.randint(2, 10 ** (2 + attempt // 8))}@{domain}"
             if self.claims.claim(value):
                 return value
         raise RuntimeError("identifier space exhausted")  # pragma: no cover
 
     def _email(self, first: str, last: str, birth: datetime.date | None, country: Country) -> str:
         rng = self.rng
-        given, family = _slug(first), _slug(last.split(" ", maxsplit=1)[0]) or "x"
+        given, family = _slug(first), _slug(_first_surname(last)) or "x"
         given = given or family
         year = str(birth.year if birth else rng.randint(1960, 2000))
-        candidates = [
-            f"{given}.{family}",
-            f"{given}{family}",
-            f"{given[0]}{family}",
-            f"{given}_{family}",
-            f"{given[0]}.{family}",
-            f"{family}.{given}",
-            f"{given}{year[2:]}",
-            f"{given}.{family}{year[2:]}",
-            f"{family}{given[0]}",
-            f"{given}{family}{year}",
-        ]
-        start = rng.randrange(len(candidates))
-        domain = (
-            _zipf(country.providers, 1.0).pick(rng)
-            if len(country.providers) < 2
-            else (country.providers[min(int(rng.expovariate(0.9)), len(country.providers) - 1)])
-        )
-        for offset in range(len(candidates)):
-            address = f"{candidates[(start + offset) % len(candidates)]}@{domain}"
+        start = rng.randrange(len(_LOCAL_PARTS))
+        domain = _PROVIDERS[country.code].pick(rng)
+        for offset in range(len(_LOCAL_PARTS)):
+            scheme = _LOCAL_PARTS[(start + offset) % len(_LOCAL_PARTS)]
+            address = (
+                scheme.format(g=given, i=given[0], f=family, y=year, yy=year[2:]) + "@" + domain
+            )
             if self.claims.claim(address):
                 return address
-        return self._claimed(lambda: f"{given}.{family}{rng.randint(2, 9999)}@{domain}")
+        return self._numbered(f"{given}.{family}", domain)
 
     def _family_email(self, drafts: list[_Draft], country: Country) -> str:
         rng = self.rng
-        family = _slug(drafts[0].last_name.split(" ")[0])
+        family = _slug(_first_surname(drafts[0].last_name))
         one, two = (
             _slug(drafts[0].first_name.split(" ")[0]),
             _slug(drafts[1].first_name.split(" ")[0]),
@@ -935,31 +968,33 @@ class _Population:
         for option in rng.sample(options, len(options)):
             if self.claims.claim(f"{option}@{domain}"):
                 return f"{option}@{domain}"
-        return self._claimed(lambda: f"{family}{rng.randint(1, 999)}@{domain}")
+        return self._numbered(family, domain)
 
-    def _company(self, country: Country) -> tuple[str, Country, str]:
-        """An employer's name, home country and e-mail domain."""
+    def _company(self, country: Country) -> tuple[str, Country, str, float]:
+        """An employer's name, home country, e-mail domain and switchboard use."""
         rng = self.rng
         if rng.random() < self.rates.big_employer:
             name, code = self.employers.pick(rng)
             home = _COUNTRIES[code]
+            office_phone = self.rates.big_employer_office_phone
         else:
             name = f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_TRADES)}"
             home = country
+            office_phone = self.rates.office_phone
         suffix_seed = zlib.crc32(name.encode())
         suffix = home.company_suffixes[suffix_seed % len(home.company_suffixes)]
         domain = _slug(name.replace(" ", "-")) + ".example"
-        return f"{name} {suffix}", home, domain
+        return f"{name} {suffix}", home, domain, office_phone
 
     def _work_email(self, first: str, last: str, domain: str) -> str:
         given = _slug(first.split(" ", maxsplit=1)[0])
-        family = _slug(last.split(" ", maxsplit=1)[0])
+        family = _slug(_first_surname(last))
         # A company uses one address scheme for everybody.
         scheme = zlib.crc32(domain.encode()) % 3
         local = (f"{given}.{family}", f"{given[:1]}{family}", f"{family}.{given}")[scheme]
         if self.claims.claim(f"{local}@{domain}"):
             return f"{local}@{domain}"
-        return self._claimed(lambda: f"{local}{self.rng.randint(2, 99)}@{domain}")
+        return self._numbered(local, domain)
 
     def _person(
         self,
@@ -984,12 +1019,12 @@ class _Population:
                 emails.append(self._email(draft.first_name, surname, draft.birth_date, country))
         company = work_email = office_phone = None
         if rng.random() < rates.employed:
-            company, home, domain = self._company(country)
+            company, home, domain, office_phone_rate = self._company(country)
             if rng.random() < rates.work_email:
                 work_email = self._work_email(draft.first_name, draft.last_name, domain)
                 emails.append(work_email)
-            if rng.random() < rates.office_phone:
-                office_phone = _office_phone(company, home)
+            if rng.random() < office_phone_rate:
+                office_phone = _office_phone(company, home.code)
         phones = []
         if landline is None or rng.random() > rates.no_mobile:
             phones.append(self._claimed(lambda: _mobile_number(rng, country)))
@@ -1025,8 +1060,10 @@ class _Population:
         )
 
 
-def _office_phone(company: str, home: Country) -> str:
+@lru_cache(maxsize=1 << 14)
+def _office_phone(company: str, country_code: str) -> str:
     """A company's switchboard: the same number for everyone who works there."""
+    home = _COUNTRIES[country_code]
     rng = random.Random(zlib.crc32(f"{company}|{home.code}".encode()))
     city = rng.choice(home.cities)
     return _landline_number(rng, home, city)
@@ -1075,28 +1112,37 @@ def _typo(rng: random.Random, text: str) -> str:
 class _Noise:
     """Applies one department's noise rates to one record's values."""
 
-    __slots__ = ("rates", "rng")
+    __slots__ = (
+        "country_formats",
+        "date_formats",
+        "full_name_styles",
+        "phone_formats",
+        "rates",
+        "rng",
+    )
 
     def __init__(self, rng: random.Random, rates: NoiseRates) -> None:
         self.rng = rng
         self.rates = rates
+        self.phone_formats = _pairs(rates.phone_formats)
+        self.date_formats = _pairs(rates.date_formats)
+        self.country_formats = _pairs(rates.country_formats)
+        self.full_name_styles = _pairs(rates.full_name_styles)
 
     def chance(self, rate: float) -> bool:
         return self.rng.random() < rate
 
     def text(self, value: str) -> str:
         """Typos, lost accents and shouting or lower-case typing, at the department's rates."""
-        rates = self.rates
-        if self.chance(rates.drop_accents):
-            value = (
-                transliterate(value) if self.chance(rates.transliterate) else strip_accents(value)
-            )
-        if self.chance(rates.typo):
+        rates, draw = self.rates, self.rng.random
+        if draw() < rates.drop_accents:
+            value = transliterate(value) if draw() < rates.transliterate else strip_accents(value)
+        if draw() < rates.typo:
             value = _typo(self.rng, value)
-            if self.chance(rates.second_typo):
+            if draw() < rates.second_typo:
                 value = _typo(self.rng, value)
-        if self.chance(rates.case):
-            value = value.upper() if self.chance(0.5) else value.lower()
+        if draw() < rates.case:
+            value = value.upper() if draw() < 0.5 else value.lower()
         return value
 
     def variant(self, name: str) -> str:
@@ -1164,7 +1210,7 @@ def _name_pair(noise: _Noise, person: Person) -> tuple[str, str]:
 
 
 def _full_name(noise: _Noise, person: Person) -> str:
-    style = _pairs(noise.rates.full_name_styles).pick(noise.rng)
+    style = noise.full_name_styles.pick(noise.rng)
     first, last = _name_pair(noise, person)
     family_first = _TABLES[person.culture].culture.family_name_first if person.culture else False
     if style == "first":
@@ -1243,7 +1289,7 @@ def _phone(noise: _Noise, person: Person) -> str | None:
         return None
     if person.landline and own and number == own[0] and noise.chance(0.2):
         number = person.landline
-    return format_phone(number, _pairs(rates.phone_formats).pick(rng))
+    return format_phone(number, noise.phone_formats.pick(rng))
 
 
 _STREET_ABBREVIATIONS = (
@@ -1290,18 +1336,18 @@ def _address_fields(noise: _Noise, person: Person) -> dict[str, str]:
             old.postcode,
             old.region,
         )
-    region_entry = _city_entry(country, city)
-    city_spellings = _spellings(region_entry.name) if region_entry else (city,)
+    region_entry = _CITIES_BY_NAME.get((country.code, city))
+    city_spellings = _CITY_SPELLINGS[region_entry.name] if region_entry else (city,)
     if noise.chance(rates.street_abbreviation):
         line1 = _abbreviate_street(rng, line1)
     if noise.chance(rates.spelling_variant * 2):
         city = rng.choice(city_spellings)
         if region_entry is not None:
-            region = rng.choice(_spellings(region_entry.region))
+            region = rng.choice(_CITY_SPELLINGS[region_entry.region])
     if not postcode and noise.chance(0.3):
         postcode = "00000"
     country_text = country.code
-    if _pairs(rates.country_formats).pick(rng) == "name":
+    if noise.country_formats.pick(rng) == "name":
         country_text = rng.choice(country.names[1:])
     return {
         "address_line1": noise.text(line1),
@@ -1311,13 +1357,6 @@ def _address_fields(noise: _Noise, person: Person) -> dict[str, str]:
         "region": region,
         "country": country_text,
     }
-
-
-def _city_entry(country: Country, city: str) -> City | None:
-    for entry in country.cities:
-        if city in _spellings(entry.name):
-            return entry
-    return None
 
 
 def _company(noise: _Noise, company: str) -> str:
@@ -1347,7 +1386,7 @@ def _birth_date(noise: _Noise, birth: datetime.date | None) -> str | None:
     if noise.chance(rates.typo) and birth.month != birth.day <= 12:
         # Day and month swapped by someone used to the other convention.
         birth = birth.replace(day=birth.month, month=birth.day)
-    return birth.strftime(_pairs(rates.date_formats).pick(rng))
+    return birth.strftime(noise.date_formats.pick(rng))
 
 
 # --------------------------------------------------------------------------- records
@@ -1377,16 +1416,24 @@ class _Ids:
 
 def _plan(rng: random.Random, person: Person, coverage: CoverageRates) -> list[str]:
     """The departments that know this person, one entry per account (duplicates repeat)."""
-    count = 1 + _Weighted((0, 1, 2), coverage.department_count).pick(rng)
-    weights = dict(coverage.department_weights)
-    if person.company:
-        weights["sales"] = weights.get("sales", 0.0) * coverage.employed_in_sales
+    one, two, _ = coverage.department_count
+    draw = rng.random() * sum(coverage.department_count)
+    count = 1 if draw < one else 2 if draw < one + two else 3
+    remaining = [
+        (name, weight * (coverage.employed_in_sales if name == "sales" and person.company else 1))
+        for name, weight in coverage.department_weights
+        if weight > 0
+    ]
     chosen: list[str] = []
-    while len(chosen) < count and len(chosen) < len(weights):
-        remaining = [(d, w) for d, w in weights.items() if d not in chosen and w > 0]
-        if not remaining:
-            break
-        chosen.append(_pairs(remaining).pick(rng))
+    while remaining and len(chosen) < count:
+        # Weighted draw without replacement over at most three departments.
+        point = rng.random() * sum(weight for _, weight in remaining)
+        for index, (name, weight) in enumerate(remaining):
+            point -= weight
+            if point < 0 or index == len(remaining) - 1:
+                chosen.append(name)
+                del remaining[index]
+                break
     chosen.sort(key=DEPARTMENTS.index)
     if rng.random() < coverage.duplicate:
         chosen.append(rng.choice(chosen))
@@ -1400,12 +1447,12 @@ def _updated_at(rng: random.Random) -> datetime.datetime:
 
 def _set(attributes: dict[str, str], noise: _Noise, name: str, value: str | None) -> None:
     """Store a value if the department has one; missing values are absent or blank."""
-    present = noise.rates.presence.get(name, 1.0)
-    if value is None or value == "" or not noise.chance(present):
-        if noise.chance(noise.rates.empty_string):
+    rates, draw = noise.rates, noise.rng.random
+    if not value or draw() >= rates.presence.get(name, 1.0):
+        if draw() < rates.empty_string:
             attributes[name] = ""
         return
-    if name != "email" and noise.chance(noise.rates.placeholder):
+    if name != "email" and draw() < rates.placeholder:
         value = noise.rng.choice(PLACEHOLDER_TEXT)
     attributes[name] = value
 
@@ -1471,13 +1518,18 @@ def department_records(
     wanted = set(departments)
     ids = _Ids(seed)
     rng = random.Random()
+    noises = {name: _Noise(rng, noise_rates[name]) for name in DEPARTMENTS}
+    addresses = {name: _Claims(1 << 24) for name in DEPARTMENTS}
     for person in people:
-        # Each person gets their own stream, so one person's records never depend on another's.
+        # Each person gets their own stream, so the noise on one person's records never
+        # depends on anyone else's (only which e-mail is still free in a department does).
         rng.seed((seed << 32) ^ zlib.crc32(person.person_id.encode()))
         for department in _plan(rng, person, coverage):
-            external_id = ids.next(department, rng)
-            attributes = _BUILDERS[department](_Noise(rng, noise_rates[department]), person)
+            attributes = _BUILDERS[department](noises[department], person)
             updated_at = _updated_at(rng)
+            if not _own_email(department, attributes, person, addresses[department]):
+                continue
+            external_id = ids.next(department, rng)
             if department in wanted:
                 yield DepartmentRecord(
                     department=department,
@@ -1486,6 +1538,27 @@ def department_records(
                     attributes=attributes,
                     updated_at=updated_at,
                 )
+
+
+def _own_email(department: str, attributes: dict[str, str], person: Person, taken: _Claims) -> bool:
+    """Give the record an e-mail nobody else in its department has; False to drop the record.
+
+    All three systems key their users on the e-mail address, so a family address or an old
+    address already taken by another account cannot be used twice. Placeholders typed into
+    free-text fields are the exception. An account without an e-mail is fine in the CRM and
+    the help desk; the e-mail platform has no use for one.
+    """
+    email = attributes.get("email")
+    if not email or email in PLACEHOLDER_EMAILS or taken.claim(email):
+        return True
+    for other in person.emails:
+        if taken.claim(other):
+            attributes["email"] = other
+            return True
+    if department == "marketing":
+        return False
+    del attributes["email"]
+    return True
 
 
 def generate_records(
