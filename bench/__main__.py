@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = {"matcher": "bench.matcher"}
+BENCHMARKS = {"matcher": "bench.matcher", "febrl": "bench.febrl_bench"}
 
 
 def main(argv: list[str]) -> int:
