@@ -1,40 +1,254 @@
-"""The matcher's knobs, loaded from ``config/matching.toml`` into a frozen object."""
+"""The matcher's knobs, loaded from ``config/matching.toml`` into a frozen object.
+
+Everything the core decides with (attribute types, normalization tables, comparison levels and
+their thresholds, blocking rules, model defaults, clustering guards) is data here, so the core
+never carries a threshold or a word list as a literal.
+"""
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "config" / "matching.toml"
+from app.matching.text import fold
+from app.matching.types import ATTRIBUTE_TYPES, AttributeType
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+DEFAULT_PATH = CONFIG_DIR / "matching.toml"
+
+LEVEL_KINDS = frozenset(
+    {
+        "exact",
+        "nickname",
+        "token_subset",
+        "jaro_winkler",
+        "initial",
+        "levenshtein",
+        "edit_distance",
+        "same_local_part",
+        "day_month_swapped",
+        "year_off_by_one",
+        "one_component_off",
+        "prefix",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LevelSpec:
+    """One graded level of a comparison: its kind and the threshold that kind reads."""
+
+    kind: str
+    threshold: float = 0.0
+    distance: int = 1
+    length: int = 3
+    same_numbers: bool = False
+
+    @property
+    def label(self) -> str:
+        """A short, stable name for explanations: ``exact``, ``jaro_winkler>=0.92``, ..."""
+        if self.kind == "jaro_winkler":
+            return f"jaro_winkler>={self.threshold:g}"
+        if self.kind == "levenshtein":
+            return f"levenshtein<={self.distance}"
+        if self.kind == "edit_distance":
+            return f"edits<={self.distance}"
+        if self.kind == "prefix":
+            return f"prefix{self.length}"
+        return self.kind
+
+
+@dataclass(frozen=True, slots=True)
+class BlockingRule:
+    """Records that agree on every field are candidates; a field is ``attr`` or ``attr:fn``."""
+
+    name: str
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Normalization:
+    """Tables that turn raw values into comparable ones."""
+
+    default_region: str = "US"
+    date_order: str = "MDY"
+    min_year: int = 1900
+    max_year: int = 2030
+    missing_values: frozenset[str] = frozenset()
+    missing_emails: frozenset[str] = frozenset()
+    missing_phones: frozenset[str] = frozenset()
+    missing_dates: frozenset[str] = frozenset()
+    missing_identifiers: frozenset[str] = frozenset()
+    dotless_email_domains: frozenset[str] = frozenset()
+    plus_tag_email_domains: frozenset[str] = frozenset()
+    email_domain_aliases: Mapping[str, str] = field(default_factory=dict)
+    name_particles: frozenset[str] = frozenset()
+    name_noise: frozenset[str] = frozenset()
+    address_abbreviations: Mapping[str, str] = field(default_factory=dict)
+    nicknames: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ModelDefaults:
+    """Priors and training knobs of the Fellegi-Sunter model."""
+
+    prior: float = 1e-6
+    u_sample_pairs: int = 2_000_000
+    em_max_pairs: int = 3_000_000
+    em_iterations: int = 40
+    blocking_recall: float = 0.9
+    tf_min_count: int = 2
+    tf_max_down: float = 10.0
+    tf_max_up: float = 4.0
+    max_m: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    m: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    u: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class MatchConfig:
-    """Thresholds and limits of the matcher; the core never reads application config."""
+    """Everything the matcher decides with; the core never reads application config."""
 
     auto_threshold: float = 0.99
     review_threshold: float = 0.80
     generic_key_cap: int = 50
     default_region: str = "US"
+    attributes: Mapping[str, AttributeType] = field(default_factory=dict)
+    normalization: Normalization = field(default_factory=Normalization)
+    levels: Mapping[str, tuple[LevelSpec, ...]] = field(default_factory=dict)
+    skip: frozenset[str] = frozenset()
+    swap: tuple[str, ...] = ()
+    term_frequency: frozenset[str] = frozenset()
+    groups: tuple[tuple[str, ...], ...] = ()
+    blocking_rules: tuple[BlockingRule, ...] = ()
+    model: ModelDefaults = field(default_factory=ModelDefaults)
+    exclusive: frozenset[str] = frozenset()
+    weak_bridge_min_side: int = 2
+    weak_bridge_weight: float = 12.0
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> MatchConfig:
-        """Build a config from parsed TOML, ignoring sections other parts of Huella read."""
+    def from_mapping(cls, data: Mapping[str, Any], base_dir: Path = CONFIG_DIR) -> MatchConfig:
+        """Build a config from parsed TOML; data files named in it are read from ``base_dir``."""
         thresholds = data.get("thresholds", {})
         blocking = data.get("blocking", {})
-        normalization = data.get("normalization", {})
+        comparisons = data.get("comparisons", {})
+        options = comparisons.get("options", {})
+        clustering = data.get("clustering", {})
+        normalization = _normalization(data.get("normalization", {}), base_dir)
         return cls(
-            auto_threshold=float(thresholds.get("auto", cls.auto_threshold)),
-            review_threshold=float(thresholds.get("review", cls.review_threshold)),
-            generic_key_cap=int(blocking.get("generic_key_cap", cls.generic_key_cap)),
-            default_region=str(normalization.get("default_region", cls.default_region)),
+            auto_threshold=float(thresholds.get("auto", 0.99)),
+            review_threshold=float(thresholds.get("review", 0.80)),
+            generic_key_cap=int(blocking.get("generic_key_cap", 50)),
+            default_region=normalization.default_region,
+            attributes={
+                name: _attribute_type(kind) for name, kind in data.get("attributes", {}).items()
+            },
+            normalization=normalization,
+            levels={
+                kind: tuple(_level(spec) for spec in table.get("levels", []))
+                for kind, table in comparisons.items()
+                if kind != "options"
+            },
+            skip=frozenset(options.get("skip", [])),
+            swap=tuple(options.get("swap", [])),
+            term_frequency=frozenset(options.get("term_frequency", [])),
+            groups=tuple(tuple(group) for group in options.get("groups", [])),
+            blocking_rules=tuple(
+                BlockingRule(str(rule["name"]), tuple(rule["fields"]))
+                for rule in blocking.get("rules", [])
+            ),
+            model=_model_defaults(data.get("model", {})),
+            exclusive=frozenset(clustering.get("exclusive", [])),
+            weak_bridge_min_side=int(clustering.get("weak_bridge_min_side", 2)),
+            weak_bridge_weight=float(clustering.get("weak_bridge_weight", 12.0)),
         )
 
 
+def _attribute_type(kind: str) -> AttributeType:
+    if kind not in ATTRIBUTE_TYPES:
+        raise ValueError(f"unknown attribute type {kind!r}; expected one of {ATTRIBUTE_TYPES}")
+    return kind  # type: ignore[return-value]
+
+
+def _level(spec: Mapping[str, Any]) -> LevelSpec:
+    kind = str(spec["kind"])
+    if kind not in LEVEL_KINDS:
+        raise ValueError(f"unknown comparison level {kind!r}")
+    return LevelSpec(
+        kind=kind,
+        threshold=float(spec.get("threshold", 0.0)),
+        distance=int(spec.get("distance", 1)),
+        length=int(spec.get("length", 3)),
+        same_numbers=bool(spec.get("same_numbers", False)),
+    )
+
+
+def _normalization(data: Mapping[str, Any], base_dir: Path) -> Normalization:
+    def words(key: str) -> frozenset[str]:
+        return frozenset(str(v).strip().lower() for v in data.get(key, []))
+
+    nicknames: tuple[tuple[str, ...], ...] = ()
+    if name := data.get("nicknames_file"):
+        nicknames = read_nicknames(base_dir / str(name))
+    return Normalization(
+        default_region=str(data.get("default_region", "US")),
+        date_order=str(data.get("date_order", "MDY")).upper(),
+        min_year=int(data.get("min_year", 1900)),
+        max_year=int(data.get("max_year", 2030)),
+        missing_values=frozenset(fold(v) for v in data.get("missing_values", [])),
+        missing_emails=words("missing_emails"),
+        missing_phones=words("missing_phones"),
+        missing_dates=words("missing_dates"),
+        missing_identifiers=words("missing_identifiers"),
+        dotless_email_domains=words("dotless_email_domains"),
+        plus_tag_email_domains=words("plus_tag_email_domains"),
+        email_domain_aliases=dict(data.get("email_domain_aliases", {})),
+        name_particles=words("name_particles"),
+        name_noise=words("name_noise"),
+        address_abbreviations=dict(data.get("address_abbreviations", {})),
+        nicknames=nicknames,
+    )
+
+
+def read_nicknames(path: Path) -> tuple[tuple[str, ...], ...]:
+    """Read nickname groups: one group a line, names separated by spaces, ``#`` comments."""
+    groups = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        names = line.split("#", 1)[0].split()
+        if len(names) > 1:
+            groups.append(tuple(n.lower() for n in names))
+    return tuple(groups)
+
+
+def _model_defaults(data: Mapping[str, Any]) -> ModelDefaults:
+    defaults = data.get("defaults", {})
+    return ModelDefaults(
+        prior=float(data.get("prior", 1e-6)),
+        u_sample_pairs=int(data.get("u_sample_pairs", 2_000_000)),
+        em_max_pairs=int(data.get("em_max_pairs", 3_000_000)),
+        em_iterations=int(data.get("em_iterations", 40)),
+        blocking_recall=float(data.get("blocking_recall", 0.9)),
+        tf_min_count=int(data.get("tf_min_count", 2)),
+        tf_max_down=float(data.get("tf_max_down", 10.0)),
+        tf_max_up=float(data.get("tf_max_up", 4.0)),
+        max_m={
+            kind: {level: float(bound) for level, bound in levels.items()}
+            for kind, levels in data.get("max_m", {}).items()
+        },
+        m={k: tuple(float(x) for x in v["m"]) for k, v in defaults.items()},
+        u={k: tuple(float(x) for x in v["u"]) for k, v in defaults.items()},
+    )
+
+
 def load_match_config(path: Path | None = None) -> MatchConfig:
-    """Read the matching config file (the packaged default when no path is given)."""
-    with (path or DEFAULT_PATH).open("rb") as handle:
-        return MatchConfig.from_mapping(tomllib.load(handle))
+    """Read the matching config file (the packaged default when no path is given).
+
+    >>> load_match_config().attributes["email"]
+    'email'
+    """
+    target = path or DEFAULT_PATH
+    with target.open("rb") as handle:
+        return MatchConfig.from_mapping(tomllib.load(handle), target.parent)

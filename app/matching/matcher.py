@@ -1,25 +1,46 @@
-"""The matching pipeline behind one interface: prepare → block → compare → cluster.
+"""The matching pipeline behind one interface: prepare → block → compare → score → cluster.
 
-This first resolver links records that share a normalized e-mail or phone. The probabilistic
-matcher replaces the inside of these methods, not their signatures.
+Real time and batch run the same code: both put records into a columnar :class:`Frame`,
+compare pairs with :func:`compare_frame`, score them with the same frozen :class:`MatchModel`
+and cluster each connected component with :func:`cluster_component`. Only the way candidate
+pairs are found differs (stored blocking keys versus grouping key codes), and both find exactly
+the pairs that share a non-generic key.
+
+>>> from app.matching import InputRecord, Matcher, load_match_config
+>>> matcher = Matcher(load_match_config())
+>>> ana = matcher.prepare(InputRecord(1, "crm", {"first_name": "Ana", "last_name": "Ruiz",
+...     "email": "ana.ruiz@example.com", "birth_date": "1990-04-12"}))
+>>> ana2 = matcher.prepare(InputRecord(2, "shop", {"full_name": "Ruiz, Ana",
+...     "email": "ANA.RUIZ@example.com "}))
+>>> matcher.is_auto(matcher.compare(ana, ana2))
+True
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from itertools import combinations
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-import networkx as nx
-import phonenumbers
+import numpy as np
+import numpy.typing as npt
 
+from app.matching.batch import resolve_frame
+from app.matching.blocking import candidate_pairs, expand_rules, record_keys
+from app.matching.cluster import Guards, cluster_component, components
+from app.matching.compare import Levels, Nicknames, Rows, build_comparisons, compare_frame
 from app.matching.config import MatchConfig
+from app.matching.frame import Frame, FrameBuilder
+from app.matching.model import MatchModel, Scorer, default_model, probability
+from app.matching.normalize import Normalizer, normalize_attributes
+from app.matching.train import train_frame
 from app.matching.types import (
+    NO_CONSTRAINTS,
+    AttributeName,
     AttributeType,
     BlockingKey,
     Clustering,
+    Conflict,
     Constraints,
-    Contribution,
     InputRecord,
     PreparedRecord,
     RecordId,
@@ -27,75 +48,79 @@ from app.matching.types import (
     ScoredEdge,
 )
 
-_SHARED_IDENTIFIER_WEIGHT = 20.0
-NO_CONSTRAINTS = Constraints()
-
-
-def normalize_email(value: str) -> str | None:
-    """Lower-case and trim an e-mail; anything without one ``@`` is missing."""
-    email = value.strip().lower()
-    local, at, domain = email.partition("@")
-    return email if at and local and "." in domain and "@" not in domain else None
-
-
-def normalize_phone(value: str, region: str) -> str | None:
-    """Parse a phone into E.164, reading numbers without country code in ``region``."""
-    try:
-        number = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
 
 class Matcher:
-    """Decides which records are the same person."""
+    """Decides which records are the same person.
+
+    ``attribute_types`` declares extra attributes (``{"soc_sec_id": "identifier"}``): they are
+    normalized, blocked on (identifiers) and compared with their type's levels, with their own
+    m and u. ``model`` is a trained :class:`MatchModel`; without one, the defaults of config
+    apply.
+    """
 
     def __init__(
         self,
         config: MatchConfig,
-        attribute_types: Mapping[str, AttributeType] | None = None,
+        attribute_types: Mapping[AttributeName, AttributeType] | None = None,
+        model: MatchModel | None = None,
     ) -> None:
         self.config = config
         self.attribute_types = dict(attribute_types or {})
+        self.types: dict[AttributeName, AttributeType] = {
+            **config.attributes,
+            **self.attribute_types,
+        }
+        self.normalizer = Normalizer(config)
+        self.nicknames = Nicknames(config.normalization.nicknames)
+        self.comparisons = build_comparisons(config, self.attribute_types)
+        self.rules = expand_rules(config.blocking_rules, self.types)
+        self.swap = tuple(config.swap)
+        self.guards = Guards(config.weak_bridge_weight, config.weak_bridge_min_side)
+        self.model = model or default_model(config, self.comparisons)
+        self.scorer = Scorer(self.model, self.comparisons, config)
+
+    def train(self, records: Iterable[InputRecord], *, seed: int = 0) -> MatchModel:
+        """Fit a model on records (m by EM, u from random pairs, term frequencies)."""
+        return train_frame(self, self.build_frame(records), seed=seed)
+
+    def with_model(self, model: MatchModel) -> Matcher:
+        """The same matcher scoring with another model."""
+        return Matcher(self.config, self.attribute_types, model)
+
+    # -- prepare ---------------------------------------------------------------------------
+
+    def normalize(self, attributes: Mapping[AttributeName, str]) -> dict[AttributeName, str]:
+        """Normalized values of a record's attributes (missing ones left out)."""
+        return normalize_attributes(self.normalizer, self.types, attributes)
 
     def prepare(self, record: InputRecord) -> PreparedRecord:
         """Normalize a record's values and derive its blocking keys."""
-        values: dict[str, str] = {}
-        if email := normalize_email(record.attributes.get("email", "")):
-            values["email"] = email
-        phone_text = record.attributes.get("phone", "")
-        if phone_text and (phone := normalize_phone(phone_text, self.config.default_region)):
-            values["phone"] = phone
-        keys = tuple(f"{name}:{value}" for name, value in sorted(values.items()))
-        return PreparedRecord(record.id, record.source, values, keys)
+        values = self.normalize(record.attributes)
+        return PreparedRecord(record.id, record.source, values, record_keys(self.rules, values))
+
+    # -- compare and score -----------------------------------------------------------------
 
     def compare(self, left: PreparedRecord, right: PreparedRecord) -> ScoredEdge:
-        """Score a pair of records, with each attribute's contribution."""
+        """Score any two records with the full explanation (every attribute's contribution)."""
         if left.id > right.id:
             left, right = right, left
-        contributions = []
-        for attribute in ("email", "phone"):
-            a, b = left.values.get(attribute), right.values.get(attribute)
-            if a is None or b is None:
-                contributions.append(Contribution(attribute, "missing", 0.0, a, b))
-            elif a == b:
-                contributions.append(
-                    Contribution(attribute, "exact", _SHARED_IDENTIFIER_WEIGHT, a, b)
-                )
-            else:
-                contributions.append(Contribution(attribute, "different", 0.0, a, b))
-        weight = sum(c.weight for c in contributions)
-        probability = 1.0 if weight > 0 else 0.0
-        return ScoredEdge(left.id, right.id, weight, probability, tuple(contributions))
+        frame = self._frame([left, right])
+        edges = self._edges(frame, np.array([0]), np.array([1]), minimum=None)
+        return edges[0]
 
     def score_candidates(
         self, record: PreparedRecord, candidates: Sequence[PreparedRecord]
     ) -> list[ScoredEdge]:
-        """Score a record against its candidates, keeping the edges worth storing."""
-        scored = (self.compare(record, other) for other in candidates if other.id != record.id)
-        return [e for e in scored if e.probability >= self.config.review_threshold]
+        """Score a record against its candidates, keeping the edges worth storing (≥ review)."""
+        others = sorted({c.id: c for c in candidates if c.id != record.id}.values(), key=_id)
+        if not others:
+            return []
+        frame = self._frame([record, *others])
+        rows = np.arange(1, len(others) + 1)
+        lower = np.array([o.id < record.id for o in others])
+        left = np.where(lower, rows, 0)
+        right = np.where(lower, 0, rows)
+        return self._edges(frame, left, right, minimum=self.config.review_threshold)
 
     def is_auto(self, edge: ScoredEdge) -> bool:
         """Whether an edge is strong enough to join its records without review."""
@@ -105,47 +130,203 @@ class Matcher:
         """Whether an edge is a possible match for a person to review."""
         return self.config.review_threshold <= edge.probability < self.config.auto_threshold
 
+    def _frame(self, records: Sequence[PreparedRecord]) -> Frame:
+        builder = self.frame_builder()
+        for record in records:
+            builder.add(record.id, record.values)
+        return builder.build()
+
+    def frame_builder(self) -> FrameBuilder:
+        """An empty columnar frame for this matcher's attributes."""
+        return FrameBuilder(self.types, shared=self.swap)
+
+    def levels(self, frame: Frame, left: Rows, right: Rows) -> tuple[Levels, npt.NDArray[np.bool_]]:
+        """Comparison levels of row pairs (pairs x comparisons) and the crossed-name mask."""
+        return compare_frame(
+            self.comparisons, frame, left, right, nicknames=self.nicknames, swap=self.swap
+        )
+
+    def _edges(
+        self, frame: Frame, left: Rows, right: Rows, minimum: float | None
+    ) -> list[ScoredEdge]:
+        levels, crossed = self.levels(frame, left, right)
+        weights, shares = self.scorer.weights(levels, frame, left)
+        probabilities = probability(weights)
+        keep = range(len(left)) if minimum is None else np.flatnonzero(probabilities >= minimum)
+        return [
+            ScoredEdge(
+                int(frame.ids[left[i]]),
+                int(frame.ids[right[i]]),
+                float(weights[i]),
+                float(probabilities[i]),
+                self.scorer.contributions(
+                    levels[i],
+                    shares[i],
+                    (frame.values(int(left[i])), frame.values(int(right[i]))),
+                    bool(crossed[i]),
+                    self.swap,
+                ),
+            )
+            for i in keep
+        ]
+
+    # -- blocking helpers for real time ----------------------------------------------------
+
+    def is_generic(self, count: int) -> bool:
+        """Whether a blocking key held by ``count`` records is generic (finds no candidates)."""
+        return count > self.config.generic_key_cap
+
+    def shares_specific_key(
+        self,
+        left: PreparedRecord,
+        right: PreparedRecord,
+        counts: Mapping[BlockingKey, int],
+    ) -> bool:
+        """Whether two records share a key that is not generic (so batch compares them).
+
+        ``counts`` gives the current number of records holding each key. When a key becomes
+        generic, a stored edge between two of its records survives only if this holds.
+        """
+        shared = set(left.keys) & set(right.keys)
+        return any(not self.is_generic(counts.get(k, 0)) for k in shared)
+
+    # -- cluster ---------------------------------------------------------------------------
+
     def cluster(
         self,
-        records: Iterable[RecordId],
+        records: Iterable[RecordId | PreparedRecord],
         edges: Iterable[ScoredEdge],
         constraints: Constraints = NO_CONSTRAINTS,
     ) -> Clustering:
-        """Group records joined by auto-match edges and must-links into clusters."""
-        graph: nx.Graph[RecordId] = nx.Graph()
-        graph.add_nodes_from(records)
-        graph.add_edges_from((e.left, e.right) for e in edges if self.is_auto(e))
-        graph.add_edges_from(constraints.must_link)
-        clusters = tuple(
-            frozenset(component) for component in sorted(nx.connected_components(graph), key=min)
-        )
-        return Clustering(clusters)
+        """Cluster records joined by auto edges and must-links, with the guards of config.
+
+        Each connected component (auto edges + must-links) is clustered on its own, from its
+        records, edges and constraints only; so calling this on one component, or on several,
+        or on everything, gives the same clusters for that component. Pass PreparedRecords
+        when ``exclusive`` attributes are configured: their values are read from them.
+        """
+        ids: list[RecordId] = []
+        exclusive: dict[RecordId, dict[AttributeName, str]] = {}
+        for item in records:
+            if isinstance(item, PreparedRecord):
+                ids.append(item.id)
+                values = {k: str(v) for k, v in item.values.items() if k in self.config.exclusive}
+                if values:
+                    exclusive[item.id] = values
+            else:
+                ids.append(item)
+        weights = {
+            (e.left, e.right) if e.left < e.right else (e.right, e.left): e.weight
+            for e in edges
+            if self.is_auto(e)
+        }
+        present = set(ids)
+        musts = [(a, b) for a, b in constraints.must_link if a in present and b in present]
+        links = [*weights, *musts]
+        clusters: list[frozenset[RecordId]] = []
+        conflicts: list[Conflict] = []
+        by_component = _split_by_component(components(ids, links), weights)
+        for component, component_edges in by_component:
+            parts, found = cluster_component(
+                component,
+                component_edges,
+                must_link=constraints.must_link,
+                cannot_link=constraints.cannot_link,
+                exclusive=exclusive,
+                guards=self.guards,
+            )
+            clusters.extend(frozenset(p) for p in parts)
+            conflicts.extend(found)
+        return Clustering(tuple(sorted(clusters, key=min)), tuple(conflicts))
+
+    # -- batch -----------------------------------------------------------------------------
 
     def resolve(
-        self, records: Iterable[InputRecord], constraints: Constraints = NO_CONSTRAINTS
+        self,
+        records: Iterable[InputRecord],
+        constraints: Constraints = NO_CONSTRAINTS,
+        *,
+        train: bool = False,
     ) -> Resolution:
-        """Batch: resolve every record from scratch."""
-        prepared = {r.id: p for r in records if (p := self.prepare(r))}
-        edges, generic = self.score_blocked_pairs(prepared.values())
-        return Resolution(self.cluster(prepared, edges, constraints), tuple(edges), generic)
+        """Batch: resolve every record from scratch (streamed; raw records are not kept).
+
+        With ``train=True`` a model is first fitted on these records and used for scoring; it
+        is returned in ``Resolution.model`` so the service stores it and scores real-time
+        arrivals with it (same model, same partition).
+        """
+        frame = self.build_frame(records)
+        return resolve_frame(self, frame, constraints, train=train)
+
+    def build_frame(self, records: Iterable[InputRecord]) -> Frame:
+        """Normalize a stream of records into a frame (caching repeated raw values)."""
+        builder = self.frame_builder()
+        cache: dict[tuple[AttributeName, str], str | None] = {}
+        cached = {n for n, t in self.types.items() if t not in ("email", "phone", "address")}
+        for record in records:
+            attributes = record.attributes
+            if "full_name" in attributes and attributes.get("full_name"):
+                builder.add(record.id, self.normalize(attributes))
+                continue
+            values: dict[AttributeName, str] = {}
+            for name, raw in attributes.items():
+                kind = self.types.get(name)
+                if kind is None or not raw:
+                    continue
+                if name in cached:
+                    key = (name, raw)
+                    if key not in cache:
+                        cache[key] = self.normalizer.value(kind, raw)
+                    value = cache[key]
+                else:
+                    value = self.normalizer.value(kind, raw)
+                if value is not None:
+                    values[name] = value
+            builder.add(record.id, values)
+        return builder.build()
 
     def score_blocked_pairs(
         self, prepared: Iterable[PreparedRecord]
     ) -> tuple[list[ScoredEdge], dict[BlockingKey, int]]:
-        """Score every pair that shares a non-generic blocking key."""
-        by_key: dict[BlockingKey, list[PreparedRecord]] = defaultdict(list)
-        for record in prepared:
-            for key in record.keys:
-                by_key[key].append(record)
-        generic = {k: len(v) for k, v in by_key.items() if len(v) > self.config.generic_key_cap}
-        seen: set[tuple[RecordId, RecordId]] = set()
-        edges = []
-        for key, members in by_key.items():
-            if key in generic:
-                continue
-            for a, b in combinations(members, 2):
-                pair = (min(a.id, b.id), max(a.id, b.id))
-                if pair not in seen:
-                    seen.add(pair)
-                    edges.append(self.compare(a, b))
-        return edges, generic
+        """Score every pair sharing a non-generic blocking key; keep edges ≥ review."""
+        records = list(prepared)
+        frame = self._frame(records)
+        (left, right), generic = candidate_pairs(frame, self.rules, self.config.generic_key_cap)
+        left, right = _orient(frame, left, right)
+        return self._edges(frame, left, right, self.config.review_threshold), generic
+
+
+def _id(record: PreparedRecord) -> RecordId:
+    return record.id
+
+
+def _orient(frame: Frame, left: Rows, right: Rows) -> tuple[Rows, Rows]:
+    """Put the record with the smaller id on the left, as real time does."""
+    swap = frame.ids[left] > frame.ids[right]
+    return np.where(swap, right, left), np.where(swap, left, right)
+
+
+def _split_by_component(
+    parts: list[tuple[RecordId, ...]], weights: Mapping[tuple[RecordId, RecordId], float]
+) -> Iterator[tuple[tuple[RecordId, ...], dict[tuple[RecordId, RecordId], float]]]:
+    where = {record: index for index, part in enumerate(parts) for record in part}
+    grouped: dict[int, dict[tuple[RecordId, RecordId], float]] = defaultdict(dict)
+    for pair, weight in weights.items():
+        grouped[where[pair[0]]][pair] = weight
+    for index, part in enumerate(parts):
+        yield part, grouped.get(index, {})
+
+
+def train(
+    records: Iterable[InputRecord],
+    config: MatchConfig,
+    attribute_types: Mapping[AttributeName, AttributeType] | None = None,
+    *,
+    seed: int = 0,
+) -> MatchModel:
+    """Fit a model on records: m by EM on blocked pairs, u from random pairs, TF tables.
+
+    >>> from app.matching import load_match_config
+    >>> train([], load_match_config()).trained_on
+    0
+    """
+    return Matcher(config, attribute_types).train(records, seed=seed)

@@ -6,9 +6,12 @@ computes (normalized values, blocking keys, edges) and hand it back later.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from app.matching.model import MatchModel
 
 RecordId = int
 """The store's primary key of a source record."""
@@ -46,7 +49,8 @@ ATTRIBUTE_TYPES: tuple[AttributeType, ...] = (
     "category",
 )
 
-NormalizedValue = str | tuple[str, ...]
+NormalizedValue = str
+"""A normalized value: lower-case text, ISO date, E.164 phone, ..."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,9 @@ class Constraints:
     cannot_link: frozenset[tuple[RecordId, RecordId]] = frozenset()
 
 
+NO_CONSTRAINTS = Constraints()
+
+
 ConflictKind = Literal["cannot_link", "exclusive", "weak_bridge"]
 
 
@@ -112,16 +119,25 @@ class Conflict:
 
 @dataclass(frozen=True, slots=True)
 class Clustering:
-    """Clusters of record ids (each sorted set is one person) and the conflicts met on the way."""
+    """Clusters of record ids (each set is one person, ordered by smallest id) and conflicts.
 
-    clusters: tuple[frozenset[RecordId], ...]
+    Batch returns a lazy sequence (a label per record) so a million clusters cost two arrays.
+    """
+
+    clusters: Sequence[frozenset[RecordId]]
     conflicts: tuple[Conflict, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Resolution:
-    """The outcome of a batch run over every record."""
+    """The outcome of a batch run over every record.
+
+    ``edges`` holds every scored pair at or above the review threshold (batch: a columnar
+    :class:`~app.matching.batch.EdgeTable`); ``generic_keys`` the keys over the cap with their
+    record counts; ``model`` the model trained for this run (``resolve(..., train=True)``).
+    """
 
     clustering: Clustering
-    edges: tuple[ScoredEdge, ...]
+    edges: Sequence[ScoredEdge]
     generic_keys: Mapping[BlockingKey, int] = field(default_factory=dict)
+    model: MatchModel | None = None

@@ -1,0 +1,280 @@
+"""Batch resolution over a whole frame, columnar from end to end.
+
+Candidate pairs are numpy arrays, scored in chunks; only edges at or above the review
+threshold are kept, as arrays (:class:`EdgeTable` builds a :class:`ScoredEdge` when one is
+read). Connected components come from a vectorised union-find; each component that could need
+a guard goes through the very function real time uses, :func:`cluster_component`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from app.matching.blocking import candidate_pairs
+from app.matching.cluster import cluster_component
+from app.matching.frame import Frame
+from app.matching.model import probability
+from app.matching.train import train_frame
+from app.matching.types import (
+    Clustering,
+    Conflict,
+    Constraints,
+    RecordId,
+    Resolution,
+    ScoredEdge,
+)
+
+if TYPE_CHECKING:
+    from app.matching.matcher import Matcher
+
+Ints = npt.NDArray[np.int64]
+_CHUNK = 500_000
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeTable(Sequence[ScoredEdge]):
+    """Scored edges as columns; indexing builds one :class:`ScoredEdge` with its explanation."""
+
+    matcher: Matcher
+    frame: Frame
+    left_rows: Ints
+    right_rows: Ints
+    weights: npt.NDArray[np.float64]
+    probabilities: npt.NDArray[np.float64]
+    levels: npt.NDArray[np.int8]
+    crossed: npt.NDArray[np.bool_]
+
+    @property
+    def left_ids(self) -> Ints:
+        """Record id on the left of every edge (always the smaller id)."""
+        return self.frame.ids[self.left_rows]
+
+    @property
+    def right_ids(self) -> Ints:
+        """Record id on the right of every edge."""
+        return self.frame.ids[self.right_rows]
+
+    def __len__(self) -> int:
+        return len(self.left_rows)
+
+    @overload
+    def __getitem__(self, index: int) -> ScoredEdge: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[ScoredEdge]: ...
+    def __getitem__(self, index: int | slice) -> ScoredEdge | Sequence[ScoredEdge]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        left = self.left_rows[index : index + 1]
+        levels = self.levels[index : index + 1]
+        _, shares = self.matcher.scorer.weights(levels, self.frame, left)
+        contributions = self.matcher.scorer.contributions(
+            levels[0],
+            shares[0],
+            (self.frame.values(int(left[0])), self.frame.values(int(self.right_rows[index]))),
+            bool(self.crossed[index]),
+            self.matcher.swap,
+        )
+        return ScoredEdge(
+            int(self.frame.ids[left[0]]),
+            int(self.frame.ids[self.right_rows[index]]),
+            float(self.weights[index]),
+            float(self.probabilities[index]),
+            contributions,
+        )
+
+    def __iter__(self) -> Iterator[ScoredEdge]:
+        return (self[i] for i in range(len(self)))
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterList(Sequence[frozenset[RecordId]]):
+    """Clusters as a label per record; a cluster's frozenset is built when it is read."""
+
+    ids: Ints
+    labels: Ints
+
+    def _order(self) -> tuple[Ints, Ints, Ints]:
+        by_label = np.lexsort((self.ids, self.labels))
+        sorted_labels = self.labels[by_label]
+        starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
+        first_ids = self.ids[by_label[starts]]
+        order = np.argsort(first_ids, kind="stable")
+        return by_label, starts, order
+
+    def __len__(self) -> int:
+        return len(np.unique(self.labels))
+
+    @overload
+    def __getitem__(self, index: int) -> frozenset[RecordId]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[frozenset[RecordId]]: ...
+    def __getitem__(
+        self, index: int | slice
+    ) -> frozenset[RecordId] | Sequence[frozenset[RecordId]]:
+        clusters = list(self)
+        return clusters[index]
+
+    def __iter__(self) -> Iterator[frozenset[RecordId]]:
+        if not len(self.ids):
+            return
+        by_label, starts, order = self._order()
+        ends = np.r_[starts[1:], len(by_label)]
+        for i in order:
+            yield frozenset(int(x) for x in self.ids[by_label[starts[i] : ends[i]]])
+
+
+def resolve_frame(
+    matcher: Matcher, frame: Frame, constraints: Constraints, *, train: bool
+) -> Resolution:
+    """Block, score and cluster every record of a frame."""
+    model = None
+    if train:
+        model = train_frame(matcher, frame)
+        matcher = matcher.with_model(model)
+    config = matcher.config
+    (left, right), generic = candidate_pairs(frame, matcher.rules, config.generic_key_cap)
+    swap = frame.ids[left] > frame.ids[right]
+    left, right = np.where(swap, right, left), np.where(swap, left, right)
+    edges = _score(matcher, frame, left, right)
+    del left, right
+    labels, conflicts = _cluster(matcher, frame, edges, constraints)
+    clustering = Clustering(ClusterList(frame.ids, labels), tuple(conflicts))
+    return Resolution(clustering, edges, generic, model)
+
+
+def _score(matcher: Matcher, frame: Frame, left: Ints, right: Ints) -> EdgeTable:
+    review = matcher.config.review_threshold
+    kept: list[
+        tuple[Ints, Ints, npt.NDArray[np.float64], npt.NDArray[np.int8], npt.NDArray[np.bool_]]
+    ] = []
+    for start in range(0, len(left), _CHUNK):
+        a, b = left[start : start + _CHUNK], right[start : start + _CHUNK]
+        levels, crossed = matcher.levels(frame, a, b)
+        weights, _ = matcher.scorer.weights(levels, frame, a)
+        keep = probability(weights) >= review
+        kept.append((a[keep], b[keep], weights[keep], levels[keep], crossed[keep]))
+    width = len(matcher.comparisons)
+    if kept:
+        a, b, w, lv, cr = (np.concatenate(parts) for parts in zip(*kept, strict=True))
+    else:
+        a = b = np.empty(0, dtype=np.int64)
+        w = np.empty(0, dtype=np.float64)
+        lv = np.empty((0, width), dtype=np.int8)
+        cr = np.empty(0, dtype=np.bool_)
+    return EdgeTable(matcher, frame, a, b, w, probability(w), lv.reshape(-1, width), cr)
+
+
+def _rows_of(frame: Frame, pairs: frozenset[tuple[RecordId, RecordId]]) -> tuple[Ints, Ints]:
+    """Row indices of constraint pairs whose both records are in the frame."""
+    if not pairs or not len(frame.ids):
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    order = np.argsort(frame.ids, kind="stable")
+    sorted_ids = frame.ids[order]
+    ids = np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
+    positions = np.searchsorted(sorted_ids, ids).clip(0, len(sorted_ids) - 1)
+    found = (sorted_ids[positions] == ids).all(axis=1)
+    rows = order[positions[found]]
+    return rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64)
+
+
+def connected_labels(n: int, left: Ints, right: Ints) -> Ints:
+    """Component label per row (the smallest row of its component), by min-label hooking."""
+    parent = np.arange(n, dtype=np.int64)
+    while len(left):
+        pa, pb = parent[left], parent[right]
+        if (pa == pb).all():
+            break
+        low = np.minimum(pa, pb)
+        np.minimum.at(parent, pa, low)
+        np.minimum.at(parent, pb, low)
+        while True:
+            jumped = parent[parent]
+            if (jumped == parent).all():
+                break
+            parent = jumped
+    return parent
+
+
+def _cluster(
+    matcher: Matcher, frame: Frame, edges: EdgeTable, constraints: Constraints
+) -> tuple[Ints, list[Conflict]]:
+    config = matcher.config
+    auto = edges.probabilities >= config.auto_threshold
+    auto_left, auto_right = edges.left_rows[auto], edges.right_rows[auto]
+    must_left, must_right = _rows_of(frame, constraints.must_link)
+    link_left = np.concatenate([auto_left, must_left])
+    link_right = np.concatenate([auto_right, must_right])
+    labels = connected_labels(len(frame), link_left, link_right)
+    sizes = np.bincount(labels, minlength=len(frame))
+    guarded = sizes >= 2 * matcher.guards.min_side
+    cannot_left, cannot_right = _rows_of(frame, constraints.cannot_link)
+    same = labels[cannot_left] == labels[cannot_right]
+    guarded[labels[cannot_left[same]]] = True
+    exclusive = sorted(config.exclusive & set(frame.columns))
+    for name in exclusive:
+        guarded[_clashing(labels, frame.columns[name].codes, sizes)] = True
+    guarded_labels = np.flatnonzero(guarded & (sizes > 1))
+    conflicts: list[Conflict] = []
+    if not len(guarded_labels):
+        return labels, conflicts
+    weights = edges.weights[auto]
+    in_guarded = np.isin(labels[auto_left], guarded_labels)
+    edge_order = np.flatnonzero(in_guarded)
+    edge_order = edge_order[np.argsort(labels[auto_left[edge_order]], kind="stable")]
+    edge_labels = labels[auto_left[edge_order]]
+    row_order = np.flatnonzero(np.isin(labels, guarded_labels))
+    row_order = row_order[np.argsort(labels[row_order], kind="stable")]
+    row_labels = labels[row_order]
+    ids = frame.ids
+    for label in guarded_labels:
+        rows = row_order[
+            np.searchsorted(row_labels, label) : np.searchsorted(row_labels, label, "right")
+        ]
+        picks = edge_order[
+            np.searchsorted(edge_labels, label) : np.searchsorted(edge_labels, label, "right")
+        ]
+        component = tuple(sorted(int(ids[r]) for r in rows))
+        component_edges = {
+            (int(ids[auto_left[i]]), int(ids[auto_right[i]])): float(weights[i]) for i in picks
+        }
+        values = {
+            int(ids[r]): {
+                name: v
+                for name in exclusive
+                if (v := frame.columns[name].value(int(r))) is not None
+            }
+            for r in rows
+        }
+        parts, found = cluster_component(
+            component,
+            component_edges,
+            must_link=constraints.must_link,
+            cannot_link=constraints.cannot_link,
+            exclusive={k: v for k, v in values.items() if v},
+            guards=matcher.guards,
+        )
+        conflicts.extend(found)
+        if len(parts) > 1:
+            row_of = {int(ids[r]): int(r) for r in rows}
+            for part in parts:
+                part_rows = np.array([row_of[i] for i in part], dtype=np.int64)
+                labels[part_rows] = part_rows.min()
+    return labels, conflicts
+
+
+def _clashing(labels: Ints, codes: npt.NDArray[np.int32], sizes: Ints) -> Ints:
+    """Labels of components holding two different values of an attribute."""
+    rows = np.flatnonzero((codes >= 0) & (sizes[labels] > 1))
+    if not len(rows):
+        return np.empty(0, dtype=np.int64)
+    pairs = np.unique(np.stack([labels[rows], codes[rows].astype(np.int64)], axis=1), axis=0)
+    component, counts = np.unique(pairs[:, 0], return_counts=True)
+    return component[counts > 1]

@@ -1,0 +1,142 @@
+"""Blocking: which records are worth comparing.
+
+Each rule combines fields (``last_name:phonetic`` + ``birth_date:year``); records with equal
+values on every field of a rule share the key ``rule:value|value`` and become candidates. A key
+shared by more records than the generic cap is *generic* (an office phone, a family e-mail) and
+generates no candidates. Real time stores each record's string keys and looks candidates up by
+key; batch computes the same keys as integer codes and pairs records inside each key group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from app.matching.config import BlockingRule
+from app.matching.frame import MISSING, Codes, Frame, field_value, key_part
+from app.matching.types import AttributeName, AttributeType, BlockingKey
+
+Pairs = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
+
+
+def expand_rules(
+    rules: Sequence[BlockingRule], types: Mapping[AttributeName, AttributeType]
+) -> tuple[BlockingRule, ...]:
+    """Replace ``@type`` fields by one rule per attribute of that type."""
+    expanded: list[BlockingRule] = []
+    for rule in rules:
+        typed = [f for f in rule.fields if f.startswith("@")]
+        if not typed:
+            expanded.append(rule)
+            continue
+        kind = typed[0][1:]
+        for attribute in sorted(a for a, t in types.items() if t == kind):
+            fields = tuple(attribute if f == typed[0] else f for f in rule.fields)
+            expanded.append(BlockingRule(f"{rule.name}.{attribute}", fields))
+    return tuple(expanded)
+
+
+def record_keys(
+    rules: Sequence[BlockingRule], values: Mapping[AttributeName, str]
+) -> tuple[BlockingKey, ...]:
+    """The blocking keys of one record's normalized values, sorted."""
+    keys = []
+    for rule in rules:
+        parts = [field_value(values, f) for f in rule.fields]
+        if all(parts):
+            keys.append(f"{rule.name}:{'|'.join(p for p in parts if p)}")
+    return tuple(sorted(keys))
+
+
+@dataclass(frozen=True, slots=True)
+class RuleCodes:
+    """One rule's key per row as a dense code (``-1``: the row has no key for this rule)."""
+
+    rule: BlockingRule
+    codes: Codes
+
+
+def rule_codes(frame: Frame, rule: BlockingRule) -> RuleCodes:
+    """Key codes of a rule for every row, equal exactly when the string keys are equal."""
+    combined: npt.NDArray[np.int64] | None = None
+    present = np.ones(len(frame), dtype=np.bool_)
+    for spec in rule.fields:
+        attribute, _, transform = spec.partition(":")
+        part = key_part(frame, attribute, transform or None)
+        present &= part >= 0
+        if combined is None:
+            combined = part.astype(np.int64)
+            continue
+        width = int(part.max(initial=0)) + 2
+        combined = combined * width + (part.astype(np.int64) + 1)
+        # Re-densify so that several wide fields never overflow int64.
+        _, inverse = np.unique(combined, return_inverse=True)
+        combined = inverse.astype(np.int64)
+    assert combined is not None
+    codes = np.where(present, combined, MISSING).astype(np.int32)
+    if present.any():
+        _, dense = np.unique(codes[present], return_inverse=True)
+        codes[present] = dense.astype(np.int32)
+    return RuleCodes(rule, codes)
+
+
+def key_string(frame: Frame, rule: BlockingRule, row: int) -> BlockingKey:
+    """The string key of a rule for one row (used to name generic keys)."""
+    values = frame.values(row)
+    parts = [field_value(values, f) or "" for f in rule.fields]
+    return f"{rule.name}:{'|'.join(parts)}"
+
+
+def group_pairs(codes: Codes, cap: int) -> Iterator[Pairs]:
+    """All row pairs inside each key group of at most ``cap`` rows, ``left < right``."""
+    rows = np.flatnonzero(codes >= 0)
+    if not len(rows):
+        return
+    order = rows[np.argsort(codes[rows], kind="stable")]
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    for size in np.unique(sizes):
+        if size < 2 or size > cap:
+            continue
+        group_starts = starts[sizes == size]
+        members = order[group_starts[:, None] + np.arange(size)]
+        upper, lower = np.triu_indices(int(size), 1)
+        a = members[:, upper].ravel()
+        b = members[:, lower].ravel()
+        yield np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
+
+
+def generic_groups(codes: Codes, cap: int) -> Iterator[tuple[int, int]]:
+    """(first row, size) of every key group larger than ``cap``."""
+    present = codes >= 0
+    if not present.any():
+        return
+    counts = np.bincount(codes[present])
+    for code in np.flatnonzero(counts > cap):
+        yield int(np.flatnonzero(codes == code)[0]), int(counts[code])
+
+
+def candidate_pairs(
+    frame: Frame, rules: Sequence[BlockingRule], cap: int
+) -> tuple[Pairs, dict[BlockingKey, int]]:
+    """Unique candidate row pairs over every rule, and the generic keys with their counts."""
+    n = max(len(frame), 1)
+    chunks: list[npt.NDArray[np.int64]] = []
+    generic: dict[BlockingKey, int] = {}
+    for rule in rules:
+        codes = rule_codes(frame, rule).codes
+        for a, b in group_pairs(codes, cap):
+            chunks.append(a * n + b)
+        for row, count in generic_groups(codes, cap):
+            generic[key_string(frame, rule, row)] = count
+        if len(chunks) > 8:
+            chunks = [np.unique(np.concatenate(chunks))]
+    if not chunks:
+        empty = np.empty(0, dtype=np.int64)
+        return (empty, empty), generic
+    keys = np.unique(np.concatenate(chunks))
+    return (keys // n, keys % n), generic

@@ -1,0 +1,289 @@
+"""Graded comparisons, vectorised over pairs of rows of a :class:`Frame`.
+
+A comparison is an attribute, its type and the ordered levels of that type from config. The
+level of a pair is the first level it satisfies; after the configured levels come "different"
+and then "missing" (either side has no value). Expensive similarities are computed once per
+unique pair of values, in C, through ``rapidfuzz.process.cpdist``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
+
+from app.matching.config import LevelSpec, MatchConfig
+from app.matching.frame import Column, Frame
+from app.matching.types import AttributeName, AttributeType
+
+Rows = npt.NDArray[np.int64]
+Levels = npt.NDArray[np.int8]
+Mask = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """How one attribute is compared: its graded levels, best first."""
+
+    attribute: AttributeName
+    kind: AttributeType
+    levels: tuple[LevelSpec, ...]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Level names, including the implicit ``different`` and ``missing``."""
+        return (*(level.label for level in self.levels), "different", "missing")
+
+    @property
+    def different(self) -> int:
+        """Index of the "different" level."""
+        return len(self.levels)
+
+    @property
+    def missing(self) -> int:
+        """Index of the "missing" level."""
+        return len(self.levels) + 1
+
+
+def build_comparisons(
+    config: MatchConfig, attribute_types: Mapping[AttributeName, AttributeType]
+) -> tuple[Comparison, ...]:
+    """Every compared attribute, in a stable order: canonical first, then declared extras."""
+    types = {**config.attributes, **attribute_types}
+    return tuple(
+        Comparison(name, kind, config.levels.get(kind, ()))
+        for name, kind in types.items()
+        if name not in config.skip
+    )
+
+
+class _PairCache:
+    """Similarities of unique value pairs of one column, computed once and reused by levels."""
+
+    def __init__(self, column: Column, left: Rows, right: Rows, nicknames: Nicknames) -> None:
+        self.column = column
+        self.nicknames = nicknames
+        self.a = column.codes[left]
+        self.b = column.codes[right]
+        self._scores: dict[str, npt.NDArray[np.float64]] = {}
+        self._unique: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Rows] | None = None
+
+    def unique_pairs(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Rows]:
+        """Unique (left code, right code) pairs where both sides have a value, and each such
+        pair's index into them (``-1`` where a side is missing)."""
+        if self._unique is None:
+            size = max(len(self.column.vocabulary.values), 1)
+            present = (self.a >= 0) & (self.b >= 0)
+            keys = self.a[present].astype(np.int64) * size + self.b[present]
+            unique, inverse = np.unique(keys, return_inverse=True)
+            where = np.full(len(self.a), -1, dtype=np.int64)
+            where[present] = inverse
+            self._unique = (unique // size, unique % size, where)
+        return self._unique
+
+    def score(self, name: str, scorer: Callable[..., float]) -> npt.NDArray[np.float64]:
+        """A rapidfuzz similarity per pair (0 where a side is missing), on unique pairs."""
+        if name not in self._scores:
+            ua, ub, where = self.unique_pairs()
+            objects = self.column.vocabulary.objects()
+            scores = np.zeros(len(ua) + 1, dtype=np.float64)
+            if len(ua):
+                scores[:-1] = process.cpdist(objects[ua], objects[ub], scorer=scorer, workers=-1)
+            self._scores[name] = scores[where]
+        return self._scores[name]
+
+    def feature(self, name: str) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+        """A per-value feature on both sides of every pair."""
+        # Features carry one extra entry at the end, which code -1 (missing) reads.
+        values = self.column.vocabulary.feature(name)
+        return values[self.a], values[self.b]
+
+    def nickname(self) -> Mask:
+        """Whether the two names are forms of one name (Bob and Robert)."""
+        ua, ub, where = self.unique_pairs()
+        values = self.column.vocabulary.values
+        agree = np.zeros(len(ua) + 1, dtype=np.bool_)
+        agree[:-1] = [
+            self.nicknames.agree(values[x], values[y]) for x, y in zip(ua, ub, strict=True)
+        ]
+        return agree[where]
+
+
+class Nicknames:
+    """Nickname groups: two names agree when some group holds both."""
+
+    def __init__(self, groups: Sequence[Sequence[str]]) -> None:
+        self.groups: dict[str, frozenset[int]] = {}
+        for number, group in enumerate(groups):
+            for name in group:
+                self.groups[name] = self.groups.get(name, frozenset()) | {number}
+
+    def agree(self, left: str, right: str) -> bool:
+        """Whether the first tokens differ and some group holds both."""
+        first, second = left.split(" ", 1)[0], right.split(" ", 1)[0]
+        a, b = self.groups.get(first), self.groups.get(second)
+        return first != second and a is not None and b is not None and not a.isdisjoint(b)
+
+
+def _satisfies(level: LevelSpec, cache: _PairCache) -> Mask:
+    return np.asarray(_mask(level, cache), dtype=np.bool_)
+
+
+def _mask(level: LevelSpec, cache: _PairCache) -> Any:
+    a, b = cache.a, cache.b
+    kind = level.kind
+    if kind == "exact":
+        return a == b
+    if kind == "jaro_winkler":
+        ok = cache.score("jw", JaroWinkler.normalized_similarity) >= level.threshold
+        if level.same_numbers:
+            # House numbers must agree when both addresses have one: 12 and 21 Oak St differ.
+            na, nb = cache.feature("numbers")
+            ha, hb = cache.feature("has_numbers")
+            ok &= (na == nb) | ~ha | ~hb
+        return ok
+    if kind == "levenshtein":
+        return cache.score("lev", Levenshtein.distance) <= level.distance
+    if kind == "edit_distance":
+        return cache.score("osa", OSA.distance) <= level.distance
+    if kind == "token_subset":
+        sa, sb = cache.feature("has_space")
+        return (sa | sb) & (cache.score("tokens", fuzz.token_set_ratio) >= 100.0)
+    if kind == "nickname":
+        return cache.nickname()
+    if kind == "initial":
+        la, lb = cache.feature("length")
+        fa, fb = cache.feature("first_char")
+        return ((la == 1) | (lb == 1)) & (fa == fb)
+    if kind == "same_local_part":
+        pa, pb = cache.feature("local_part")
+        return pa == pb
+    if kind == "prefix":
+        la, lb = cache.feature("length")
+        ok = (la >= level.length) & (lb >= level.length)
+        ua, ub, where = cache.unique_pairs()
+        values = cache.column.vocabulary.values
+        n = level.length
+        same = np.zeros(len(ua) + 1, dtype=np.bool_)
+        same[:-1] = [values[x][:n] == values[y][:n] for x, y in zip(ua, ub, strict=True)]
+        return ok & same[where]
+    return _date_level(kind, cache)
+
+
+def _date_level(kind: str, cache: _PairCache) -> Any:
+    ya, yb = cache.feature("year")
+    ma, mb = cache.feature("month")
+    da, db = cache.feature("day")
+    if kind == "day_month_swapped":
+        return (ya == yb) & (ma == db) & (da == mb) & (ma != da)
+    if kind == "year_off_by_one":
+        return (ma == mb) & (da == db) & (np.abs(ya.astype(np.int32) - yb) == 1)
+    if kind == "one_component_off":
+        agree = (ya == yb).astype(np.int8) + (ma == mb) + (da == db)
+        return agree == 2
+    raise ValueError(f"unknown comparison level {kind!r}")
+
+
+def compare_column(
+    comparison: Comparison, column: Column, left: Rows, right: Rows, nicknames: Nicknames
+) -> Levels:
+    """The level index of every pair ``(left[i], right[i])`` on one attribute."""
+    cache = _PairCache(column, left, right, nicknames)
+    levels = np.full(len(left), comparison.different, dtype=np.int8)
+    missing = (cache.a < 0) | (cache.b < 0)
+    levels[missing] = comparison.missing
+    open_ = ~missing
+    for index, level in enumerate(comparison.levels):
+        if not open_.any():
+            break
+        hit = open_ & _satisfies(level, cache)
+        levels[hit] = index
+        open_ &= ~hit
+    return levels
+
+
+def compare_frame(
+    comparisons: Sequence[Comparison],
+    frame: Frame,
+    left: Rows,
+    right: Rows,
+    *,
+    nicknames: Nicknames,
+    swap: Sequence[AttributeName] = (),
+) -> tuple[Levels, Mask]:
+    """The level matrix (pairs x comparisons) and, per pair, whether the swap pair was crossed.
+
+    For the two ``swap`` attributes (first and last name) the pair is also compared crossed;
+    when crossing gives better levels on both, the crossed levels are kept: Ana Ruiz and
+    Ruiz Ana agree on both names.
+    """
+    matrix = np.empty((len(left), len(comparisons)), dtype=np.int8)
+    for index, comparison in enumerate(comparisons):
+        column = frame.columns[comparison.attribute]
+        matrix[:, index] = compare_column(comparison, column, left, right, nicknames)
+    crossed = np.zeros(len(left), dtype=np.bool_)
+    if len(swap) == 2 and all(name in frame.columns for name in swap):
+        position = {c.attribute: i for i, c in enumerate(comparisons)}
+        first, second = (position[name] for name in swap)
+        crossed = _cross(
+            comparisons,
+            frame,
+            (left, right),
+            nicknames=nicknames,
+            swap=swap,
+            target=(matrix, first, second),
+        )
+    return matrix, crossed
+
+
+def _cross(
+    comparisons: Sequence[Comparison],
+    frame: Frame,
+    pairs: tuple[Rows, Rows],
+    *,
+    nicknames: Nicknames,
+    swap: Sequence[AttributeName],
+    target: tuple[Levels, int, int],
+) -> Mask:
+    left, right = pairs
+    matrix, first, second = target
+    a, b = (frame.columns[name] for name in swap)
+    straight = matrix[:, first].astype(np.int32) + matrix[:, second]
+    # Crossing only matters where the straight comparison is imperfect and all four exist.
+    candidates = np.flatnonzero(
+        (straight > 0)
+        & (a.codes[left] >= 0)
+        & (b.codes[left] >= 0)
+        & (a.codes[right] >= 0)
+        & (b.codes[right] >= 0)
+    )
+    if not len(candidates):
+        return np.zeros(len(left), dtype=np.bool_)
+    crossed_left = _Crossed(a, b, left[candidates], right[candidates])
+    one = compare_column(comparisons[first], crossed_left.first, *crossed_left.rows, nicknames)
+    two = compare_column(comparisons[second], crossed_left.second, *crossed_left.rows, nicknames)
+    better = (one.astype(np.int32) + two < straight[candidates]) & (
+        np.maximum(one, two) < comparisons[first].different
+    )
+    chosen = candidates[better]
+    matrix[chosen, first] = one[better]
+    matrix[chosen, second] = two[better]
+    crossed = np.zeros(len(left), dtype=np.bool_)
+    crossed[chosen] = True
+    return crossed
+
+
+class _Crossed:
+    """Columns that compare the left record's first name with the right record's last name."""
+
+    def __init__(self, a: Column, b: Column, left: Rows, right: Rows) -> None:
+        # Stack rows so that "left" rows read column a and "right" rows read column b.
+        n = len(left)
+        self.rows = (np.arange(n, dtype=np.int64), np.arange(n, 2 * n, dtype=np.int64))
+        self.first = Column(a.vocabulary, np.concatenate([a.codes[left], b.codes[right]]))
+        self.second = Column(a.vocabulary, np.concatenate([b.codes[left], a.codes[right]]))

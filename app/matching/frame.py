@@ -1,0 +1,180 @@
+"""Columnar records: each attribute is an array of integer codes into its unique values.
+
+Batch and real time share this one representation, so a pair is compared by the same code
+whether it is one of ten million blocked pairs or one candidate of a record that just arrived.
+Comparisons then run on unique value pairs, vectorised, without a Python object per pair.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from app.matching.normalize import derive
+from app.matching.types import AttributeName, RecordId
+
+Codes = npt.NDArray[np.int32]
+MISSING = -1
+
+
+@dataclass(slots=True)
+class Vocabulary:
+    """Unique values of one or more columns (first and last name share one, to cross them)."""
+
+    values: list[str] = field(default_factory=list)
+    index: dict[str, int] = field(default_factory=dict)
+    _derived: dict[str, tuple[list[str], Codes]] = field(default_factory=dict)
+    _arrays: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
+
+    def code(self, value: str) -> int:
+        """The code of a value, adding it when new."""
+        code = self.index.get(value)
+        if code is None:
+            code = self.index[value] = len(self.values)
+            self.values.append(value)
+        return code
+
+    def objects(self) -> npt.NDArray[np.object_]:
+        """The values as a numpy object array, for fancy indexing into rapidfuzz calls."""
+        if "objects" not in self._arrays:
+            self._arrays["objects"] = np.array([*self.values, ""], dtype=object)[:-1]
+        return self._arrays["objects"]
+
+    def derived(self, transform: str) -> tuple[list[str], Codes]:
+        """Unique derived values (phonetic code, year, ...) and each value's code into them."""
+        if transform not in self._derived:
+            vocabulary = Vocabulary()
+            codes = np.fromiter(
+                (
+                    vocabulary.code(d) if (d := derive(v, transform)) else MISSING
+                    for v in self.values
+                ),
+                dtype=np.int32,
+                count=len(self.values),
+            )
+            self._derived[transform] = (vocabulary.values, codes)
+        return self._derived[transform]
+
+    def feature(self, name: str) -> npt.NDArray[Any]:
+        """A numeric feature per value (length, first letter, date parts, ...), cached.
+
+        One extra entry (the feature of an empty value) ends the array, so that indexing with
+        the missing code ``-1`` is safe.
+        """
+        if name not in self._arrays:
+            self._arrays[name] = _feature([*self.values, ""], name)
+        return self._arrays[name]
+
+
+def _feature(values: list[str], name: str) -> npt.NDArray[Any]:
+    if name == "length":
+        return np.fromiter((len(v) for v in values), dtype=np.int32, count=len(values))
+    if name == "first_char":
+        return np.fromiter((ord(v[0]) if v else 0 for v in values), np.int32, len(values))
+    if name == "has_numbers":
+        return np.fromiter((any(c.isdigit() for c in v) for v in values), np.bool_, len(values))
+    if name == "has_space":
+        return np.fromiter((" " in v for v in values), dtype=np.bool_, count=len(values))
+    if name in ("year", "month", "day"):
+        start, stop = {"year": (0, 4), "month": (5, 7), "day": (8, 10)}[name]
+        return np.fromiter(
+            (int(v[start:stop]) if len(v) >= stop else -1 for v in values), np.int32, len(values)
+        )
+    if name == "numbers":
+        numbers = Vocabulary()
+        return np.fromiter(
+            (numbers.code(" ".join(t for t in v.split() if t.isdigit())) for v in values),
+            dtype=np.int32,
+            count=len(values),
+        )
+    if name == "local_part":
+        locals_ = Vocabulary()
+        return np.fromiter(
+            (locals_.code(v.rpartition("@")[0]) for v in values), np.int32, len(values)
+        )
+    raise ValueError(f"unknown feature {name!r}")
+
+
+@dataclass(slots=True)
+class Column:
+    """One attribute over every row: codes into its vocabulary, ``-1`` for missing."""
+
+    vocabulary: Vocabulary
+    codes: Codes
+
+    def value(self, row: int) -> str | None:
+        """The normalized value of a row, None when missing."""
+        code = int(self.codes[row])
+        return None if code < 0 else self.vocabulary.values[code]
+
+
+@dataclass(slots=True)
+class Frame:
+    """Prepared records as columns; row ``i`` is the record ``ids[i]``."""
+
+    ids: npt.NDArray[np.int64]
+    columns: dict[AttributeName, Column]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def values(self, row: int) -> dict[AttributeName, str]:
+        """The normalized values of one row."""
+        return {name: v for name, c in self.columns.items() if (v := c.value(row)) is not None}
+
+
+class FrameBuilder:
+    """Appends records one at a time into compact arrays; never keeps the raw records."""
+
+    def __init__(self, attributes: Iterable[AttributeName], shared: Iterable[str] = ()) -> None:
+        shared_vocabulary = Vocabulary()
+        shared_names = set(shared)
+        self._vocabularies = {
+            name: shared_vocabulary if name in shared_names else Vocabulary() for name in attributes
+        }
+        self._codes = {name: array("i") for name in self._vocabularies}
+        self._ids = array("q")
+
+    def add(self, record_id: RecordId, values: Mapping[AttributeName, str]) -> None:
+        """Append one record's normalized values."""
+        self._ids.append(record_id)
+        for name, codes in self._codes.items():
+            value = values.get(name)
+            codes.append(MISSING if value is None else self._vocabularies[name].code(value))
+
+    def build(self) -> Frame:
+        """The frame of every record added so far."""
+        columns = {
+            name: Column(self._vocabularies[name], np.frombuffer(codes, dtype=np.int32).copy())
+            for name, codes in self._codes.items()
+        }
+        return Frame(np.frombuffer(self._ids, dtype=np.int64).copy(), columns)
+
+
+def key_part(frame: Frame, attribute: AttributeName, transform: str | None) -> Codes:
+    """Per-row codes of one blocking field (an attribute, optionally transformed)."""
+    column = frame.columns.get(attribute)
+    if column is None:
+        return np.full(len(frame), MISSING, dtype=np.int32)
+    if transform is None:
+        return column.codes
+    _, derived = column.vocabulary.derived(transform)
+    # The appended MISSING is what code -1 (a missing value) reads.
+    return np.append(derived, np.int32(MISSING)).astype(np.int32)[column.codes]
+
+
+def field_value(values: Mapping[AttributeName, str], field_spec: str) -> str | None:
+    """The blocking field of one record's values, as a string (real-time side of key_part)."""
+    attribute, _, transform = field_spec.partition(":")
+    value = values.get(attribute)
+    if value is None:
+        return None
+    return (derive(value, transform) or None) if transform else value
+
+
+__all__ = ["MISSING", "Column", "Frame", "FrameBuilder", "Vocabulary", "field_value"]

@@ -1,0 +1,252 @@
+"""The Fellegi-Sunter model: m and u per comparison level, a prior, term frequencies.
+
+A pair's match weight is ``log2(prior odds) + sum(log2(m/u))`` over its comparison levels,
+plus a term-frequency adjustment on exact matches of common values. Every table the score
+reads is frozen in the model, so scoring a pair depends only on the pair and the model: the
+same pair gets the same weight in real time and in batch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from app.matching.compare import Comparison, Levels, Rows
+from app.matching.config import MatchConfig
+from app.matching.frame import Column, Frame
+from app.matching.types import AttributeName, Contribution
+
+FORMAT = "huella.match-model"
+VERSION = 1
+Weights = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class LevelParameters:
+    """m and u of each level of one comparison, "different" last (missing is neutral)."""
+
+    attribute: AttributeName
+    kind: str
+    labels: tuple[str, ...]
+    m: tuple[float, ...]
+    u: tuple[float, ...]
+
+    def weights(self) -> Weights:
+        """log2(m/u) per level, with 0 appended for "missing"."""
+        m = np.maximum(np.asarray(self.m, dtype=np.float64), 1e-12)
+        u = np.maximum(np.asarray(self.u, dtype=np.float64), 1e-12)
+        return np.append(np.log2(m / u), 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class TermFrequencies:
+    """How often each common value of an attribute occurred at training time."""
+
+    values: Mapping[str, float] = field(default_factory=dict)
+
+    def lookup(self, column: Column, fallback: float) -> Weights:
+        """Frequency per vocabulary code of a column; ``fallback`` for values not in the table."""
+        return np.fromiter(
+            (self.values.get(v, fallback) for v in column.vocabulary.values),
+            dtype=np.float64,
+            count=len(column.vocabulary.values),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MatchModel:
+    """A trained (or default) scoring model; immutable, serializable, versioned."""
+
+    prior: float
+    parameters: tuple[LevelParameters, ...]
+    term_frequencies: Mapping[AttributeName, TermFrequencies] = field(default_factory=dict)
+    tf_max_down: float = 10.0
+    tf_max_up: float = 4.0
+    trained_on: int = 0
+
+    @property
+    def prior_weight(self) -> float:
+        """log2 of the prior odds that two random records match."""
+        return math.log2(self.prior / (1.0 - self.prior))
+
+    def to_json(self) -> str:
+        """Serialize the model (the service stores it, versioned)."""
+        return json.dumps(
+            {
+                "format": FORMAT,
+                "version": VERSION,
+                "prior": self.prior,
+                "trained_on": self.trained_on,
+                "tf_max_down": self.tf_max_down,
+                "tf_max_up": self.tf_max_up,
+                "comparisons": [
+                    {
+                        "attribute": p.attribute,
+                        "type": p.kind,
+                        "levels": list(p.labels),
+                        "m": list(p.m),
+                        "u": list(p.u),
+                    }
+                    for p in self.parameters
+                ],
+                "term_frequencies": {
+                    name: {"values": dict(tf.values)} for name, tf in self.term_frequencies.items()
+                },
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> MatchModel:
+        """Load a model saved by :meth:`to_json`."""
+        data = json.loads(text)
+        if data.get("format") != FORMAT or data.get("version") != VERSION:
+            raise ValueError("not a Huella match model of a supported version")
+        return cls(
+            prior=float(data["prior"]),
+            trained_on=int(data.get("trained_on", 0)),
+            tf_max_down=float(data.get("tf_max_down", 10.0)),
+            tf_max_up=float(data.get("tf_max_up", 4.0)),
+            parameters=tuple(
+                LevelParameters(
+                    c["attribute"],
+                    c["type"],
+                    tuple(c["levels"]),
+                    tuple(float(x) for x in c["m"]),
+                    tuple(float(x) for x in c["u"]),
+                )
+                for c in data["comparisons"]
+            ),
+            term_frequencies={
+                name: TermFrequencies(dict(tf["values"]))
+                for name, tf in data.get("term_frequencies", {}).items()
+            },
+        )
+
+
+def default_model(config: MatchConfig, comparisons: Sequence[Comparison]) -> MatchModel:
+    """The model used before any training: m and u per type from config, no TF tables."""
+    return MatchModel(
+        prior=config.model.prior,
+        parameters=tuple(default_parameters(config, c) for c in comparisons),
+        tf_max_down=config.model.tf_max_down,
+        tf_max_up=config.model.tf_max_up,
+    )
+
+
+def default_parameters(config: MatchConfig, comparison: Comparison) -> LevelParameters:
+    """m and u of one comparison from config (flat guesses if config has none)."""
+    size = comparison.different + 1
+    m = config.model.m.get(comparison.kind)
+    u = config.model.u.get(comparison.kind)
+    if m is None or u is None or len(m) != size or len(u) != size:
+        m = (0.9, *([0.1 / max(size - 1, 1)] * (size - 1)))[:size]
+        u = (0.01, *([0.99 / max(size - 1, 1)] * (size - 1)))[:size]
+    labels = comparison.labels[:-1]
+    return LevelParameters(comparison.attribute, comparison.kind, labels, m, u)
+
+
+class Scorer:
+    """Applies a model to the comparisons of one matcher."""
+
+    def __init__(self, model: MatchModel, comparisons: Sequence[Comparison], config: MatchConfig):
+        self.model = model
+        self.comparisons = tuple(comparisons)
+        by_attribute = {p.attribute: p for p in model.parameters}
+        self.parameters = tuple(
+            p
+            if (p := by_attribute.get(c.attribute)) is not None and p.labels == c.labels[:-1]
+            else default_parameters(config, c)
+            for c in comparisons
+        )
+        self.tables = tuple(p.weights() for p in self.parameters)
+        position = {c.attribute: i for i, c in enumerate(self.comparisons)}
+        self.groups = tuple(
+            indices
+            for group in config.groups
+            if len(indices := [position[name] for name in group if name in position]) > 1
+        )
+
+    def weights(
+        self, levels: Levels, frame: Frame, left: Rows
+    ) -> tuple[Weights, npt.NDArray[np.float64]]:
+        """Match weight per pair, and each comparison's share of it (pairs x comparisons).
+
+        A comparison's share is its level's log2(m/u), plus the term-frequency adjustment on
+        exact matches; inside a group of comparisons only the largest agreement counts.
+        """
+        shares = np.empty(levels.shape, dtype=np.float64)
+        for index, (comparison, table) in enumerate(
+            zip(self.comparisons, self.tables, strict=True)
+        ):
+            shares[:, index] = table[levels[:, index]]
+            tf = self.model.term_frequencies.get(comparison.attribute)
+            if tf is None:
+                continue
+            exact = np.flatnonzero(levels[:, index] == 0)
+            if not len(exact):
+                continue
+            column = frame.columns[comparison.attribute]
+            u_exact = max(self.parameters[index].u[0], 1e-12)
+            # Values rarer than the table's cut-off get no adjustment (fallback = u).
+            frequency = tf.lookup(column, u_exact)[column.codes[left[exact]]]
+            shares[exact, index] += np.clip(
+                np.log2(u_exact / np.maximum(frequency, 1e-12)),
+                -self.model.tf_max_down,
+                self.model.tf_max_up,
+            )
+        for group in self.groups:
+            _count_strongest_once(shares, group)
+        total = np.full(len(levels), self.model.prior_weight, dtype=np.float64)
+        for index in range(len(self.comparisons)):
+            total += shares[:, index]
+        return total, shares
+
+    def contributions(
+        self,
+        levels: npt.NDArray[np.int8],
+        shares: npt.NDArray[np.float64],
+        values: tuple[Mapping[AttributeName, str], Mapping[AttributeName, str]],
+        crossed: bool,
+        swap: Sequence[AttributeName],
+    ) -> tuple[Contribution, ...]:
+        """The explanation of one pair: level, weight and compared values per attribute."""
+        left, right = values
+        out = []
+        for index, comparison in enumerate(self.comparisons):
+            name = comparison.attribute
+            other = name
+            if crossed and name in swap:
+                other = swap[1] if name == swap[0] else swap[0]
+            level = int(levels[index])
+            weight = float(shares[index])
+            label = comparison.labels[level]
+            if crossed and name in swap:
+                label = f"{label} (swapped)"
+            out.append(Contribution(name, label, weight, left.get(name), right.get(other)))
+        return tuple(out)
+
+
+def _count_strongest_once(shares: npt.NDArray[np.float64], group: list[int]) -> None:
+    """Keep only the largest positive share of a group's columns; negatives all stay."""
+    block = shares[:, group]
+    strongest = block.argmax(axis=1)
+    keep = np.zeros(block.shape, dtype=np.bool_)
+    keep[np.arange(len(block)), strongest] = True
+    shares[:, group] = np.where((block > 0) & ~keep, 0.0, block)
+
+
+def probability(weight: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Match probability from match weight."""
+    return 1.0 / (1.0 + np.exp2(-np.asarray(weight, dtype=np.float64)))
+
+
+def weight_for(probability_: float) -> float:
+    """Match weight at which a pair reaches a probability."""
+    probability_ = min(max(probability_, 1e-15), 1 - 1e-15)
+    return math.log2(probability_ / (1.0 - probability_))

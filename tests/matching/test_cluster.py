@@ -1,0 +1,96 @@
+"""Clustering guards: constraints, exclusive identifiers, weak bridges; order independence."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import pytest
+
+from app.matching import Constraints, InputRecord, MatchConfig, Matcher, ScoredEdge
+
+STRONG = ScoredEdge(0, 0, 40.0, 1.0)
+
+
+def _edge(a: int, b: int, weight: float = 40.0) -> ScoredEdge:
+    return ScoredEdge(min(a, b), max(a, b), weight, 1.0 / (1.0 + 2.0**-weight))
+
+
+def _partition(clusters: object) -> set[frozenset[int]]:
+    return {frozenset(c) for c in clusters}  # type: ignore[attr-defined]
+
+
+def test_auto_edges_join_and_review_edges_do_not(matcher: Matcher) -> None:
+    edges = [_edge(1, 2), _edge(2, 3, 1.0)]
+    clustering = matcher.cluster([1, 2, 3], edges)
+    assert _partition(clustering.clusters) == {frozenset({1, 2}), frozenset({3})}
+
+
+def test_must_link_joins_records_without_edges(matcher: Matcher) -> None:
+    clustering = matcher.cluster([1, 2], [], Constraints(must_link=frozenset({(1, 2)})))
+    assert _partition(clustering.clusters) == {frozenset({1, 2})}
+
+
+def test_cannot_link_splits_along_the_weakest_cut(matcher: Matcher) -> None:
+    # 1-2-3 strongly tied, 3-4 weaker, 4-5 strong: the cut between 1 and 5 is 3-4.
+    edges = [_edge(1, 2), _edge(2, 3), _edge(1, 3), _edge(3, 4, 15.0), _edge(4, 5)]
+    clustering = matcher.cluster(range(1, 6), edges, Constraints(cannot_link=frozenset({(1, 5)})))
+    assert _partition(clustering.clusters) == {frozenset({1, 2, 3}), frozenset({4, 5})}
+    assert [c.kind for c in clustering.conflicts] == ["cannot_link"]
+
+
+def test_cannot_link_loses_to_must_link(matcher: Matcher) -> None:
+    constraints = Constraints(must_link=frozenset({(1, 2)}), cannot_link=frozenset({(1, 2)}))
+    clustering = matcher.cluster([1, 2], [], constraints)
+    assert _partition(clustering.clusters) == {frozenset({1, 2})}
+    assert clustering.conflicts[0].kind == "cannot_link"
+
+
+def test_weak_bridge_between_two_groups_is_cut(matcher: Matcher) -> None:
+    edges = [_edge(1, 2), _edge(3, 4), _edge(2, 3, 9.0)]
+    clustering = matcher.cluster([1, 2, 3, 4], edges)
+    assert _partition(clustering.clusters) == {frozenset({1, 2}), frozenset({3, 4})}
+    assert clustering.conflicts[0].kind == "weak_bridge"
+    assert clustering.conflicts[0].records == (2, 3)
+
+
+@pytest.mark.parametrize(
+    "edges",
+    [
+        [_edge(1, 2), _edge(3, 4), _edge(2, 3, 30.0)],  # strong bridge
+        [_edge(1, 2), _edge(2, 3, 9.0)],  # a single record hanging on a weak edge
+        [_edge(1, 2), _edge(3, 4), _edge(2, 3, 9.0), _edge(1, 4, 9.0)],  # two weak links
+    ],
+)
+def test_links_that_are_not_weak_bridges_hold(matcher: Matcher, edges: list[ScoredEdge]) -> None:
+    records = sorted({r for e in edges for r in (e.left, e.right)})
+    clustering = matcher.cluster(records, edges)
+    assert _partition(clustering.clusters) == {frozenset(records)}
+
+
+def test_exclusive_identifier_separates_two_people(config: MatchConfig) -> None:
+    matcher = Matcher(
+        dataclasses.replace(config, exclusive=frozenset({"soc_sec_id"})),
+        {"soc_sec_id": "identifier"},
+    )
+    records = [
+        matcher.prepare(InputRecord(1, "a", {"soc_sec_id": "1234567"})),
+        matcher.prepare(InputRecord(2, "a", {})),
+        matcher.prepare(InputRecord(3, "a", {"soc_sec_id": "7654321"})),
+    ]
+    clustering = matcher.cluster(records, [_edge(1, 2, 30.0), _edge(2, 3, 20.0)])
+    assert _partition(clustering.clusters) == {frozenset({1, 2}), frozenset({3})}
+    assert clustering.conflicts[0].kind == "exclusive"
+
+
+def test_clustering_ignores_input_order(matcher: Matcher) -> None:
+    edges = [_edge(1, 2), _edge(2, 3), _edge(3, 4, 9.0), _edge(4, 5), _edge(5, 6, 15.0)]
+    constraints = Constraints(cannot_link=frozenset({(1, 6)}))
+    expected = matcher.cluster(range(1, 7), edges, constraints)
+    rng = random.Random(7)
+    for _ in range(20):
+        shuffled = edges[:]
+        rng.shuffle(shuffled)
+        records = list(range(1, 7))
+        rng.shuffle(records)
+        assert matcher.cluster(records, shuffled, constraints) == expected

@@ -1,0 +1,128 @@
+"""Graded comparison levels, per type: table-driven (left, right, expected level)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.matching import InputRecord, Matcher, ScoredEdge
+
+
+def _compare(matcher: Matcher, left: dict[str, str], right: dict[str, str]) -> ScoredEdge:
+    return matcher.compare(
+        matcher.prepare(InputRecord(1, "a", left)), matcher.prepare(InputRecord(2, "b", right))
+    )
+
+
+def _level(edge: ScoredEdge, attribute: str) -> str:
+    return next(c.level for c in edge.contributions if c.attribute == attribute)
+
+
+@pytest.mark.parametrize(
+    ("attribute", "left", "right", "level"),
+    [
+        ("first_name", "Robert", "robert", "exact"),
+        ("first_name", "Bob", "Robert", "nickname"),
+        ("first_name", "Liz", "Elizabeth", "nickname"),
+        ("first_name", "Pepe", "José", "nickname"),
+        ("first_name", "Maria Jose", "Maria", "token_subset"),
+        ("first_name", "Jonathon", "Jonathan", "jaro_winkler>=0.92"),
+        ("first_name", "J", "John", "initial"),
+        ("first_name", "Alice", "Bob", "different"),
+        ("last_name", "García López", "Garcia", "token_subset"),
+        ("last_name", "de la Cruz", "Cruz", "exact"),
+        ("last_name", "Johnson", "Jonson", "jaro_winkler>=0.92"),
+        ("last_name", "Smith", "Smyth", "jaro_winkler>=0.8"),
+        ("last_name", "Smith", "Jones", "different"),
+        ("email", "ana@example.com", "ANA@example.com", "exact"),
+        ("email", "ana.ruiz@example.com", "ana.ruiz@other.org", "same_local_part"),
+        ("email", "ana.ruiz@example.com", "ana.ruis@example.com", "jaro_winkler>=0.92"),
+        ("email", "ana@example.com", "bob@example.com", "different"),
+        ("phone", "(555) 201-3344", "555.201.3344", "exact"),
+        ("phone", "555 201 3344", "555 201 3345", "edits<=1"),
+        ("phone", "555 201 3344", "555 999 1111", "different"),
+        ("birth_date", "1990-04-12", "12 April 1990", "exact"),
+        ("birth_date", "1990-04-12", "1990-12-04", "day_month_swapped"),
+        ("birth_date", "1990-04-12", "1991-04-12", "year_off_by_one"),
+        ("birth_date", "1990-04-12", "1990-04-13", "one_component_off"),
+        ("birth_date", "1990-04-12", "1975-09-30", "different"),
+        ("address_line1", "12 Main Street", "12 main st.", "exact"),
+        ("address_line1", "12 Main Street", "12 Mian Street", "jaro_winkler>=0.92"),
+        ("address_line1", "12 Main Street", "21 Main Street", "different"),
+        ("postcode", "2000", "2001", "edits<=1"),
+        ("postcode", "SW1A 1AA", "SW1A 2BB", "prefix3"),
+        ("city", "Springfield", "Springfeild", "jaro_winkler>=0.9"),
+        ("soc_sec_id", "1234567", "1234567", "exact"),
+        ("soc_sec_id", "1234567", "1234576", "edits<=1"),
+        ("soc_sec_id", "1234567", "7654321", "different"),
+        ("loyalty_tier", "Gold", "gold", "exact"),
+        ("loyalty_tier", "Gold", "Silver", "different"),
+        ("email", "ana@example.com", "", "missing"),
+    ],
+)
+def test_level(matcher: Matcher, attribute: str, left: str, right: str, level: str) -> None:
+    edge = _compare(matcher, {attribute: left}, {attribute: right})
+    assert _level(edge, attribute) == level
+
+
+def test_swapped_first_and_last_name_agree(matcher: Matcher) -> None:
+    edge = _compare(
+        matcher,
+        {"first_name": "Ana", "last_name": "Ruiz"},
+        {"first_name": "Ruiz", "last_name": "Ana"},
+    )
+    assert _level(edge, "first_name") == "exact (swapped)"
+    assert _level(edge, "last_name") == "exact (swapped)"
+
+
+def test_explanation_carries_weights_and_values(matcher: Matcher) -> None:
+    edge = _compare(
+        matcher,
+        {"email": "ana@example.com", "first_name": "Ana"},
+        {"email": "ANA@example.com", "first_name": "Anna"},
+    )
+    email = next(c for c in edge.contributions if c.attribute == "email")
+    assert (email.left, email.right) == ("ana@example.com", "ana@example.com")
+    assert email.weight > 10
+    assert edge.weight == pytest.approx(
+        matcher.model.prior_weight + sum(c.weight for c in edge.contributions)
+    )
+
+
+def test_compare_is_symmetric(matcher: Matcher) -> None:
+    a = matcher.prepare(InputRecord(5, "a", {"first_name": "Jon", "last_name": "Smith"}))
+    b = matcher.prepare(InputRecord(3, "b", {"first_name": "John", "last_name": "Smyth"}))
+    assert matcher.compare(a, b) == matcher.compare(b, a)
+    assert matcher.compare(a, b).left == 3
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "decision"),
+    [
+        (
+            {"first_name": "Ana", "last_name": "Ruiz", "email": "ana@example.com"},
+            {"first_name": "Ana", "last_name": "Ruiz", "email": "ana@example.com"},
+            "auto",
+        ),
+        (
+            {"first_name": "Bob", "last_name": "Smith", "birth_date": "1970-01-02"},
+            {"first_name": "Robert", "last_name": "Smith", "birth_date": "1970-01-02"},
+            "auto",
+        ),
+        (
+            {"first_name": "John", "last_name": "Smith"},
+            {"first_name": "John", "last_name": "Smith"},
+            "none",
+        ),
+        (
+            {"first_name": "Ana", "last_name": "Ruiz", "birth_date": "1990-04-12"},
+            {"first_name": "Ana", "last_name": "Ruiz", "birth_date": "1991-07-30"},
+            "none",
+        ),
+    ],
+)
+def test_default_model_decides_sensibly(
+    matcher: Matcher, left: dict[str, str], right: dict[str, str], decision: str
+) -> None:
+    edge = _compare(matcher, left, right)
+    got = "auto" if matcher.is_auto(edge) else "review" if matcher.is_review(edge) else "none"
+    assert got == decision

@@ -1,0 +1,83 @@
+"""Training and the model: EM without labels, term frequencies, serialization, accuracy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.matching import InputRecord, MatchConfig, Matcher, MatchModel, train
+from bench.febrl import EXTRA_TYPES, generate
+from bench.metrics import bcubed, pairwise
+
+
+@pytest.fixture(scope="module")
+def febrl() -> list[InputRecord]:
+    """A FEBRL-like data set: people with corrupted duplicates, soc_sec_id declared."""
+    return [InputRecord(r.record_id, "f", r.canonical()) for r in generate(3000, seed=5)]
+
+
+@pytest.fixture(scope="module")
+def truth() -> dict[int, int]:
+    return {r.record_id: r.person_id for r in generate(3000, seed=5)}
+
+
+@pytest.fixture(scope="module")
+def model(febrl: list[InputRecord], config: MatchConfig) -> MatchModel:
+    return train(febrl, config, EXTRA_TYPES)
+
+
+def _labels(matcher: Matcher, records: list[InputRecord], truth: dict[int, int]):  # type: ignore[no-untyped-def]
+    clusters = matcher.resolve(records).clustering.clusters
+    ids = [r for cluster in clusters for r in cluster]
+    predicted = np.array([i for i, cluster in enumerate(clusters) for _ in cluster])
+    return predicted, np.array([truth[r] for r in ids])
+
+
+def test_model_round_trips_through_json(model: MatchModel) -> None:
+    assert MatchModel.from_json(model.to_json()) == model
+
+
+def test_declared_identifier_gets_its_own_m_and_u(model: MatchModel) -> None:
+    ssn = next(p for p in model.parameters if p.attribute == "soc_sec_id")
+    assert ssn.labels == ("exact", "edits<=1", "different")
+    assert ssn.m[0] > 0.5 > ssn.u[0]
+
+
+def test_a_common_surname_weighs_less_than_a_rare_one(
+    model: MatchModel, config: MatchConfig
+) -> None:
+    matcher = Matcher(config, EXTRA_TYPES, model)
+    common = max(model.term_frequencies["last_name"].values.items(), key=lambda kv: kv[1])[0]
+
+    def weight(surname: str) -> float:
+        a = matcher.prepare(InputRecord(1, "a", {"last_name": surname}))
+        b = matcher.prepare(InputRecord(2, "b", {"last_name": surname}))
+        return matcher.compare(a, b).weight
+
+    assert weight(common) < weight("zzyzxqueen") - 2
+
+
+@pytest.mark.parametrize("trained", [False, True])
+def test_febrl_like_data_resolves_accurately(
+    febrl: list[InputRecord],
+    truth: dict[int, int],
+    model: MatchModel,
+    config: MatchConfig,
+    trained: bool,
+) -> None:
+    matcher = Matcher(config, EXTRA_TYPES, model if trained else None)
+    predicted, actual = _labels(matcher, febrl, truth)
+    assert pairwise(predicted, actual).precision >= 0.995
+    assert bcubed(predicted, actual).f1 >= 0.98
+
+
+def test_batch_scores_equal_real_time_scores(
+    febrl: list[InputRecord], model: MatchModel, config: MatchConfig
+) -> None:
+    matcher = Matcher(config, EXTRA_TYPES, model)
+    records = febrl[:600]
+    batch = matcher.resolve(records)
+    prepared = {r.id: matcher.prepare(r) for r in records}
+    for edge in list(batch.edges)[:200]:
+        live = matcher.score_candidates(prepared[edge.right], [prepared[edge.left]])
+        assert live == [edge]

@@ -1,0 +1,96 @@
+"""Normalization by attribute type: what a value becomes, and what counts as missing."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.matching import InputRecord, Matcher
+from app.matching.normalize import Normalizer, parse_date, phonetic
+from app.matching.types import AttributeType
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw", "expected"),
+    [
+        ("email", "  Ana.Ruiz@Example.COM ", "ana.ruiz@example.com"),
+        ("email", "ana.ruiz+news@gmail.com", "anaruiz@gmail.com"),
+        ("email", "a.n.a@googlemail.com", "ana@gmail.com"),
+        ("email", "ana.ruiz+news@example.com", "ana.ruiz+news@example.com"),
+        ("email", "test@test.com", None),
+        ("email", "not an email", None),
+        ("email", "n/a", None),
+        ("phone", "(555) 201-3344", "+15552013344"),
+        ("phone", "+44 20 7946 0958", "+442079460958"),
+        ("phone", "0000000", None),
+        ("phone", "555-5555", None),
+        ("phone", "call me", None),
+        ("date", "1990-04-12", "1990-04-12"),
+        ("date", "04/12/1990", "1990-04-12"),
+        ("date", "25/12/1990", "1990-12-25"),
+        ("date", "19900412", "1990-04-12"),
+        ("date", "12 April 1990", "1990-04-12"),
+        ("date", "March 3, 1985", "1985-03-03"),
+        ("date", "1990-02-30", None),
+        ("date", "1900-01-01", None),
+        ("date", "unknown", None),
+        ("name", "  José-Luis ", "jose luis"),
+        ("name", "Dr. María de la Cruz", "maria cruz"),
+        ("name", "O'Brien", "o brien"),
+        ("name", "Müller", "muller"),
+        ("name", "N/A", None),
+        ("address", "12 Main Street, Apt. 4", "12 main st apt 4"),
+        ("postcode", "SW1A 1AA", "sw1a1aa"),
+        ("identifier", "987-65-4321", "987654321"),
+        ("identifier", "000-00-0000", None),
+        ("city", "São Paulo", "sao paulo"),
+    ],
+)
+def test_value(normalizer: Normalizer, kind: AttributeType, raw: str, expected: str | None) -> None:
+    assert normalizer.value(kind, raw) == expected
+
+
+@pytest.fixture(scope="module")
+def normalizer(matcher: Matcher) -> Normalizer:
+    return matcher.normalizer
+
+
+@pytest.mark.parametrize(
+    ("raw", "first", "last"),
+    [
+        ("Ana Ruiz", "ana", "ruiz"),
+        ("Ruiz, Ana", "ana", "ruiz"),
+        ("María José García López", "maria", "jose garcia lopez"),
+        ("Mr John van der Berg", "john", "berg"),
+    ],
+)
+def test_full_name_fills_first_and_last(matcher: Matcher, raw: str, first: str, last: str) -> None:
+    values = matcher.prepare(InputRecord(1, "crm", {"full_name": raw})).values
+    assert (values["first_name"], values["last_name"]) == (first, last)
+
+
+def test_declared_first_and_last_name_win_over_full_name(matcher: Matcher) -> None:
+    record = InputRecord(1, "crm", {"full_name": "Bob Smith", "first_name": "Robert"})
+    values = matcher.prepare(record).values
+    assert (values["first_name"], values["last_name"]) == ("robert", "smith")
+
+
+def test_extra_attributes_are_normalized_by_declared_type(matcher: Matcher) -> None:
+    record = InputRecord(1, "crm", {"soc_sec_id": "123 456 7", "favourite": "blue"})
+    assert matcher.prepare(record).values == {"soc_sec_id": "1234567"}
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [("smith", "smyth"), ("robert", "rupert"), ("tymczak", "tymczak"), ("pfister", "pfister")],
+)
+def test_phonetic_code_groups_sound_alikes(left: str, right: str) -> None:
+    assert phonetic(left) == phonetic(right)
+
+
+@pytest.mark.parametrize(("left", "right"), [("smith", "jones"), ("ana", "maria")])
+def test_phonetic_code_separates_different_names(left: str, right: str) -> None:
+    assert phonetic(left) != phonetic(right)
+
+
+def test_day_month_order_is_configurable() -> None:
+    assert parse_date("03/04/1980", "DMY") != parse_date("03/04/1980", "MDY")
