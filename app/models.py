@@ -6,7 +6,14 @@ from app.db import Base
 from app.event.models import Event
 from app.identity.models import Identity, RecordIdentifier
 from app.privacy.models import Consent
-from app.resolution.models import BlockingKey, MatchEdge
+from app.resolution.models import (
+    BlockingKey,
+    LinkConstraint,
+    MatchEdge,
+    MatchValues,
+    ModelVersion,
+    ReviewItem,
+)
 from app.source.models import Source, SourceRecord
 from app.sync.models import RecordReject, StreamState, SyncRun
 
@@ -19,9 +26,13 @@ __all__ = [
     "Consent",
     "Event",
     "Identity",
+    "LinkConstraint",
     "MatchEdge",
+    "MatchValues",
+    "ModelVersion",
     "RecordIdentifier",
     "RecordReject",
+    "ReviewItem",
     "Source",
     "SourceRecord",
     "StreamState",

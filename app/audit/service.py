@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry, AuditSubject
+from app.db import utcnow
 
 SYSTEM_ACTOR = "system"
 
@@ -30,6 +31,40 @@ def record(
     entry.subjects = [AuditSubject(identity_public_id=p) for p in sorted(set(identities))]
     session.add(entry)
     return entry
+
+
+AuditSpec = tuple[str, Sequence[str], dict[str, Any], dict[str, Any]]
+"""(action, identity public ids concerned, before, after)."""
+
+
+def record_many(
+    *, session: Session, actor: str, entries: Sequence[AuditSpec], reason: str = ""
+) -> None:
+    """Add many audit entries at once (resolution writes one per identity it changes)."""
+    if not entries:
+        return
+    table: Table = AuditEntry.__table__  # type: ignore[assignment]
+    now = utcnow()
+    ids = session.scalars(
+        insert(table).returning(table.c.id, sort_by_parameter_order=True),
+        [
+            {
+                "at": now,
+                "actor": actor,
+                "action": action,
+                "reason": reason,
+                "before": before,
+                "after": after,
+            }
+            for action, _, before, after in entries
+        ],
+    ).all()
+    subjects = [
+        {"entry_id": entry_id, "identity_public_id": public_id}
+        for entry_id, (_, identities, _, _) in zip(ids, entries, strict=True)
+        for public_id in sorted(set(identities))
+    ]
+    session.execute(insert(AuditSubject.__table__), subjects)  # type: ignore[arg-type]
 
 
 def list_for_identity(*, session: Session, public_id: str) -> list[AuditEntry]:

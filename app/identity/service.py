@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.errors import InvalidInput, NotFound
 from app.identity.models import Identity, RecordIdentifier
 from app.matching.lookup import normalize_identifier
+from app.matching.normalize import Normalizer
 from app.source.models import Source, SourceRecord
 
 
@@ -57,7 +58,7 @@ def _identities_of(session: Session, records_query: object) -> list[Identity]:
 def lookup(
     *,
     session: Session,
-    region: str,
+    normalizer: Normalizer,
     email: str | None = None,
     phone: str | None = None,
     source: str | None = None,
@@ -80,7 +81,7 @@ def lookup(
         )
         return _identities_of(session, records)
     kind, text = ("email", email) if email is not None else ("phone", phone or "")
-    value = normalize_identifier(kind, text, region)
+    value = normalize_identifier(normalizer, kind, text)
     if value is None:
         return []
     records = (

@@ -11,7 +11,7 @@ from app.auth.guard import roles
 from app.db import get_session
 from app.identity import service
 from app.identity.schemas import IdentityListSchema, IdentitySchema, LookupQuerySchema
-from app.resolution.runtime import match_config
+from app.resolution.runtime import current_matcher
 
 blp = Blueprint("identities", __name__, url_prefix="/api/v1/identities", description="Identities")
 
@@ -36,5 +36,6 @@ def get_identity(public_id: str) -> Any:
 @roles("admin", "agent")
 def lookup(query: dict[str, str]) -> dict[str, Any] | Response:
     """Identities holding a record with this e-mail, phone, or source id."""
-    found = service.lookup(session=get_session(), region=match_config().default_region, **query)
+    session = get_session()
+    found = service.lookup(session=session, normalizer=current_matcher(session).normalizer, **query)
     return {"data": found, "next_cursor": None}

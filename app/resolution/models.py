@@ -1,13 +1,23 @@
-"""What resolution keeps between runs: blocking keys to find candidates, and scored edges."""
+"""What resolution keeps between runs: normalized values and blocking keys to find and score
+candidates, scored edges, the decisions people made, review items, and trained models."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, String
+from sqlalchemy import (
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.db import Base, utcnow
 
 
 class BlockingKey(Base):
@@ -21,17 +31,98 @@ class BlockingKey(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
 
 
+class MatchValues(Base):
+    """A live record's normalized values, as the matcher prepared them (scored without
+    normalizing again)."""
+
+    __tablename__ = "match_values"
+
+    record_id: Mapped[int] = mapped_column(
+        ForeignKey("source_record.id", ondelete="CASCADE"), primary_key=True
+    )
+    values: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
 class MatchEdge(Base):
     """Scored evidence between two records (``left_id < right_id``), with its explanation."""
 
     __tablename__ = "match_edge"
+    __table_args__ = (
+        CheckConstraint("left_id < right_id", name="ordered"),
+        Index("ix_match_edge_left_probability", "left_id", "probability"),
+        Index("ix_match_edge_right_probability", "right_id", "probability"),
+    )
 
     left_id: Mapped[int] = mapped_column(
         ForeignKey("source_record.id", ondelete="CASCADE"), primary_key=True
     )
     right_id: Mapped[int] = mapped_column(
-        ForeignKey("source_record.id", ondelete="CASCADE"), primary_key=True, index=True
+        ForeignKey("source_record.id", ondelete="CASCADE"), primary_key=True
     )
     weight: Mapped[float] = mapped_column(Float)
     probability: Mapped[float] = mapped_column(Float)
     contributions: Mapped[list[Any]] = mapped_column(default=list)
+
+
+LINK_KINDS = ("must", "cannot")
+
+
+class LinkConstraint(Base):
+    """A decision a person made about two records: they must, or must never, be one identity.
+    Every resolution, real time and batch, honours it."""
+
+    __tablename__ = "link_constraint"
+    __table_args__ = (
+        UniqueConstraint("left_id", "right_id", name="uq_link_constraint_pair"),
+        CheckConstraint("left_id < right_id", name="ordered"),
+        Index("ix_link_constraint_right", "right_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    left_id: Mapped[int] = mapped_column(ForeignKey("source_record.id", ondelete="CASCADE"))
+    right_id: Mapped[int] = mapped_column(ForeignKey("source_record.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+REVIEW_KINDS = ("possible_match", "conflict", "generic_value")
+REVIEW_STATUSES = ("open", "decided", "obsolete")
+
+
+class ReviewItem(Base):
+    """Something the matcher is unsure about, for a person to decide."""
+
+    __tablename__ = "review_item"
+    __table_args__ = (
+        Index("ix_review_item_status_kind", "status", "kind"),
+        Index("ix_review_item_pair", "left_record_id", "right_record_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    left_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("source_record.id", ondelete="CASCADE")
+    )
+    right_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("source_record.id", ondelete="CASCADE")
+    )
+    probability: Mapped[float | None] = mapped_column(Float)
+    # Kind-specific facts: the records a conflict split apart, a generic key and its count.
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelVersion(Base):
+    """A trained match model; the newest active one scores every pair."""
+
+    __tablename__ = "model_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    active: Mapped[bool] = mapped_column(default=True)
+    model: Mapped[str] = mapped_column(Text)
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)

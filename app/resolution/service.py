@@ -1,37 +1,53 @@
 """Resolution on the store: real time for what changed, batch for everything.
 
-Both run the same matching core; real time touches only the part of the identity graph around
-the changed records, so both give the same partition.
+Both run the same matching core. Real time scores a changed record against the records that
+share one of its blocking keys (found in the stored keys), then re-clusters only the connected
+part of the identity graph around it; batch resolves everything at once. Because clustering is
+a function of one connected component, and scoring a function of the pair and the stored model,
+both give the same partition whatever order records arrived in.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from itertools import combinations
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.identity.models import Identity, RecordIdentifier
+from app.db import utcnow
+from app.identity.models import Identity, RecordIdentifier, new_public_id
 from app.matching import MatchConfig, Matcher, assign_identities
 from app.matching.lookup import record_identifiers
+from app.matching.model import MatchModel
 from app.matching.types import (
     AttributeType,
     Clustering,
+    Conflict,
     Constraints,
     InputRecord,
     PreparedRecord,
     RecordId,
     ScoredEdge,
 )
-from app.resolution.models import BlockingKey, MatchEdge
+from app.resolution.models import (
+    BlockingKey,
+    LinkConstraint,
+    MatchEdge,
+    MatchValues,
+    ModelVersion,
+    ReviewItem,
+)
 from app.source.models import Source, SourceRecord
 
-_IN_CHUNK = 500
 T = TypeVar("T")
+_IN_CHUNK = 500
+_WRITE_CHUNK = 5000
+_model_cache: dict[tuple[int, str], MatchModel] = {}
 
 
 @dataclass(slots=True)
@@ -43,6 +59,7 @@ class ResolutionReport:
     merged: int = 0
     split: int = 0
     moved: int = 0
+    review_items: int = 0
     identities: set[int] = field(default_factory=set)
 
     def counts(self) -> dict[str, int]:
@@ -53,40 +70,196 @@ class ResolutionReport:
             "merges": self.merged,
             "splits": self.split,
             "records_moved": self.moved,
+            "review_items": self.review_items,
         }
+
+    def add(self, other: ResolutionReport) -> None:
+        """Fold another report into this one."""
+        self.records += other.records
+        self.created += other.created
+        self.merged += other.merged
+        self.split += other.split
+        self.moved += other.moved
+        self.review_items += other.review_items
+        self.identities |= other.identities
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRow:
+    """What applying a clustering needs of a record."""
+
+    id: RecordId
+    reference: str
+    identity_id: int | None
+
+
+# -- the matcher of the store ----------------------------------------------------------------
 
 
 def attribute_types(*, session: Session) -> dict[str, AttributeType]:
     """The extra attributes every source declares, with their types."""
     declared: dict[str, AttributeType] = {}
-    for types in session.scalars(select(Source.attribute_types)):
+    for types in session.scalars(select(Source.attribute_types).order_by(Source.id)):
         declared.update(types)
     return declared
 
 
-def _chunks(items: Sequence[T]) -> Iterable[list[T]]:
-    for start in range(0, len(items), _IN_CHUNK):
-        yield list(items[start : start + _IN_CHUNK])
+def active_model(*, session: Session) -> ModelVersion | None:
+    """The newest active trained model, None before any training."""
+    return session.scalar(
+        select(ModelVersion).where(ModelVersion.active).order_by(ModelVersion.id.desc()).limit(1)
+    )
 
 
-def _input_record(record: SourceRecord) -> InputRecord:
-    return InputRecord(record.id, record.source.name, record.attributes)
+def _parsed(version: ModelVersion) -> MatchModel:
+    # Models never change once stored; parse each once per process.
+    key = (version.id, version.created_at.isoformat())
+    if key not in _model_cache:
+        _model_cache.clear()
+        _model_cache[key] = MatchModel.from_json(version.model)
+    return _model_cache[key]
 
 
-def _load_records(session: Session, ids: Iterable[RecordId]) -> dict[RecordId, SourceRecord]:
-    wanted = sorted(set(ids))
-    loaded: dict[RecordId, SourceRecord] = {}
-    for chunk in _chunks(wanted):
-        loaded.update(
-            (r.id, r)
-            for r in session.scalars(select(SourceRecord).where(SourceRecord.id.in_(chunk)))
+def build_matcher(*, session: Session, config: MatchConfig) -> Matcher:
+    """A matcher with the store's declared attributes and its active trained model."""
+    version = active_model(session=session)
+    model = _parsed(version) if version is not None else None
+    return Matcher(config, attribute_types=attribute_types(session=session), model=model)
+
+
+def train(*, session: Session, config: MatchConfig, seed: int = 0) -> ModelVersion:
+    """Fit the model on every live record (no labels needed) and make it the active one."""
+    matcher = build_matcher(session=session, config=config)
+    records = list(_input_records(session))
+    model = matcher.train(records, seed=seed)
+    session.execute(update(ModelVersion).values(active=False))
+    version = ModelVersion(
+        model=model.to_json(),
+        active=True,
+        summary={"records": len(records), "seed": seed},
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
+# -- reading the store ----------------------------------------------------------------------
+
+
+def _chunks(items: Sequence[T], size: int = _IN_CHUNK) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _input_records(
+    session: Session, ids: Sequence[RecordId] | None = None
+) -> Iterator[InputRecord]:
+    """Live records as the matcher takes them, streamed."""
+    query = (
+        select(SourceRecord.id, Source.name, SourceRecord.attributes)
+        .join(Source, SourceRecord.source_id == Source.id)
+        .where(SourceRecord.deleted_at.is_(None))
+        .order_by(SourceRecord.id)
+    )
+    if ids is None:
+        for row in session.execute(query.execution_options(yield_per=5000)):
+            yield InputRecord(row.id, row.name, row.attributes)
+        return
+    for chunk in _chunks(sorted(ids)):
+        for row in session.execute(query.where(SourceRecord.id.in_(chunk))):
+            yield InputRecord(row.id, row.name, row.attributes)
+
+
+def _record_rows(session: Session, ids: Iterable[RecordId]) -> dict[RecordId, RecordRow]:
+    found: dict[RecordId, RecordRow] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        query = (
+            select(SourceRecord.id, Source.name, SourceRecord.external_id, SourceRecord.identity_id)
+            .join(Source, SourceRecord.source_id == Source.id)
+            .where(SourceRecord.id.in_(chunk))
         )
-    return loaded
+        for row in session.execute(query):
+            found[row.id] = RecordRow(row.id, f"{row.name}:{row.external_id}", row.identity_id)
+    return found
+
+
+def _stored_prepared(session: Session, ids: Iterable[RecordId]) -> dict[RecordId, PreparedRecord]:
+    """Prepared records rebuilt from their stored values and keys (no normalizing again)."""
+    wanted = sorted(set(ids))
+    keys: dict[RecordId, list[str]] = defaultdict(list)
+    prepared: dict[RecordId, PreparedRecord] = {}
+    for chunk in _chunks(wanted):
+        for record_id, key in session.execute(
+            select(BlockingKey.record_id, BlockingKey.key).where(BlockingKey.record_id.in_(chunk))
+        ):
+            keys[record_id].append(key)
+        query = (
+            select(MatchValues.record_id, MatchValues.values, Source.name)
+            .join(SourceRecord, SourceRecord.id == MatchValues.record_id)
+            .join(Source, Source.id == SourceRecord.source_id)
+            .where(MatchValues.record_id.in_(chunk))
+        )
+        for record_id, values, source in session.execute(query):
+            prepared[record_id] = PreparedRecord(
+                record_id, source, values, tuple(sorted(keys[record_id]))
+            )
+    return prepared
+
+
+def _key_holders(session: Session, keys: Iterable[str]) -> dict[str, set[RecordId]]:
+    holders: dict[str, set[RecordId]] = defaultdict(set)
+    for chunk in _chunks(sorted(set(keys))):
+        for key, record_id in session.execute(
+            select(BlockingKey.key, BlockingKey.record_id).where(BlockingKey.key.in_(chunk))
+        ):
+            holders[key].add(record_id)
+    return holders
+
+
+def _key_counts(session: Session, keys: Iterable[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for chunk in _chunks(sorted(set(keys))):
+        counts.update(
+            session.execute(
+                select(BlockingKey.key, func.count())
+                .where(BlockingKey.key.in_(chunk))
+                .group_by(BlockingKey.key)
+            ).all()
+        )
+    return counts
+
+
+def _constraints_among(session: Session, ids: set[RecordId]) -> Constraints:
+    must: set[tuple[RecordId, RecordId]] = set()
+    cannot: set[tuple[RecordId, RecordId]] = set()
+    for chunk in _chunks(sorted(ids)):
+        query = select(LinkConstraint.left_id, LinkConstraint.right_id, LinkConstraint.kind).where(
+            or_(LinkConstraint.left_id.in_(chunk), LinkConstraint.right_id.in_(chunk))
+        )
+        for left, right, kind in session.execute(query):
+            if left in ids and right in ids:
+                (must if kind == "must" else cannot).add((left, right))
+    return Constraints(frozenset(must), frozenset(cannot))
+
+
+def all_constraints(*, session: Session) -> Constraints:
+    """Every decision people made, for a batch run."""
+    must: set[tuple[RecordId, RecordId]] = set()
+    cannot: set[tuple[RecordId, RecordId]] = set()
+    for left, right, kind in session.execute(
+        select(LinkConstraint.left_id, LinkConstraint.right_id, LinkConstraint.kind)
+    ):
+        (must if kind == "must" else cannot).add((left, right))
+    return Constraints(frozenset(must), frozenset(cannot))
+
+
+# -- writing evidence ------------------------------------------------------------------------
 
 
 def _forget_evidence(session: Session, ids: Sequence[RecordId]) -> None:
     for chunk in _chunks(ids):
         session.execute(delete(BlockingKey).where(BlockingKey.record_id.in_(chunk)))
+        session.execute(delete(MatchValues).where(MatchValues.record_id.in_(chunk)))
         session.execute(delete(RecordIdentifier).where(RecordIdentifier.record_id.in_(chunk)))
         session.execute(
             delete(MatchEdge).where(
@@ -95,107 +268,65 @@ def _forget_evidence(session: Session, ids: Sequence[RecordId]) -> None:
         )
 
 
-def _store_lookup_and_keys(
-    session: Session, matcher: Matcher, records: Iterable[SourceRecord]
+def _insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    table: Table = model.__table__
+    for chunk in _chunks(rows, _WRITE_CHUNK):
+        session.execute(insert(table), chunk)
+
+
+def _store_prepared(
+    session: Session, matcher: Matcher, records: Iterable[InputRecord]
 ) -> list[PreparedRecord]:
-    """Prepare live records, storing their blocking keys and lookup identifiers."""
+    """Prepare live records, storing their values, blocking keys and lookup identifiers."""
     prepared: list[PreparedRecord] = []
-    key_rows: list[dict[str, object]] = []
-    identifier_rows: list[dict[str, object]] = []
-    region = matcher.config.default_region
+    keys: list[dict[str, Any]] = []
+    values: list[dict[str, Any]] = []
+    identifiers: list[dict[str, Any]] = []
     for record in records:
-        ready = matcher.prepare(_input_record(record))
+        ready = matcher.prepare(record)
         prepared.append(ready)
-        key_rows.extend({"record_id": record.id, "key": k} for k in set(ready.keys))
-        identifier_rows.extend(
+        keys.extend({"record_id": record.id, "key": k} for k in set(ready.keys))
+        values.append({"record_id": record.id, "values": dict(ready.values)})
+        identifiers.extend(
             {"record_id": record.id, "kind": kind, "value": value}
             for kind, value in record_identifiers(
-                record.attributes, matcher.attribute_types, region
+                matcher.normalizer, record.attributes, matcher.types
             )
         )
-    if key_rows:
-        session.execute(insert(BlockingKey), key_rows)
-    if identifier_rows:
-        session.execute(insert(RecordIdentifier), identifier_rows)
+    _insert(session, BlockingKey, keys)
+    _insert(session, MatchValues, values)
+    _insert(session, RecordIdentifier, identifiers)
     return prepared
 
 
+def _edge_row(edge: ScoredEdge) -> dict[str, Any]:
+    return {
+        "left_id": edge.left,
+        "right_id": edge.right,
+        "weight": edge.weight,
+        "probability": edge.probability,
+        "contributions": [
+            {
+                "attribute": c.attribute,
+                "level": c.level,
+                "weight": c.weight,
+                "left": c.left,
+                "right": c.right,
+            }
+            for c in edge.contributions
+        ],
+    }
+
+
 def _store_edges(session: Session, edges: Iterable[ScoredEdge]) -> None:
-    rows = [
-        {
-            "left_id": e.left,
-            "right_id": e.right,
-            "weight": e.weight,
-            "probability": e.probability,
-            "contributions": [
-                {
-                    "attribute": c.attribute,
-                    "level": c.level,
-                    "weight": c.weight,
-                    "left": c.left,
-                    "right": c.right,
-                }
-                for c in e.contributions
-            ],
-        }
-        for e in edges
-    ]
-    if rows:
-        session.execute(insert(MatchEdge), rows)
+    _insert(session, MatchEdge, [_edge_row(e) for e in edges])
 
 
 def _edge_from_row(row: MatchEdge) -> ScoredEdge:
     return ScoredEdge(row.left_id, row.right_id, row.weight, row.probability)
 
 
-def _candidates(
-    session: Session, matcher: Matcher, prepared: Sequence[PreparedRecord]
-) -> dict[RecordId, set[RecordId]]:
-    """For each prepared record, the stored records sharing one of its non-generic keys."""
-    keys = sorted({k for p in prepared for k in p.keys})
-    holders: dict[str, set[RecordId]] = defaultdict(set)
-    for chunk in _chunks(keys):
-        for key, record_id in session.execute(
-            select(BlockingKey.key, BlockingKey.record_id).where(BlockingKey.key.in_(chunk))
-        ):
-            holders[key].add(record_id)
-    cap = matcher.config.generic_key_cap
-    return {
-        p.id: {r for k in p.keys if len(holders[k]) <= cap for r in holders[k]} - {p.id}
-        for p in prepared
-    }
-
-
-def _component(
-    session: Session, matcher: Matcher, seeds: set[RecordId]
-) -> tuple[set[RecordId], list[ScoredEdge]]:
-    """The records joined to the seeds by auto-match edges or shared identities."""
-    members = set(seeds)
-    frontier = set(seeds)
-    edges: dict[tuple[RecordId, RecordId], ScoredEdge] = {}
-    while frontier:
-        reached: set[RecordId] = set()
-        for chunk in _chunks(sorted(frontier)):
-            for row in session.scalars(
-                select(MatchEdge).where(
-                    MatchEdge.probability >= matcher.config.auto_threshold,
-                    or_(MatchEdge.left_id.in_(chunk), MatchEdge.right_id.in_(chunk)),
-                )
-            ):
-                edges[(row.left_id, row.right_id)] = _edge_from_row(row)
-                reached.update((row.left_id, row.right_id))
-            identity_ids = select(SourceRecord.identity_id).where(SourceRecord.id.in_(chunk))
-            reached.update(
-                session.scalars(
-                    select(SourceRecord.id).where(
-                        SourceRecord.identity_id.in_(identity_ids),
-                        SourceRecord.deleted_at.is_(None),
-                    )
-                )
-            )
-        frontier = reached - members
-        members |= reached
-    return members, list(edges.values())
+# -- real time -------------------------------------------------------------------------------
 
 
 def resolve_records(
@@ -205,45 +336,254 @@ def resolve_records(
     record_ids: Sequence[RecordId],
     actor: str = audit.SYSTEM_ACTOR,
 ) -> ResolutionReport:
-    """Real time: re-resolve the part of the graph that the changed records touch."""
-    if not record_ids:
+    """Real time: re-resolve the part of the graph that the changed records touch.
+
+    ``record_ids`` are records that were created, changed or deleted (tombstoned) since they
+    were last resolved. Runs inside the caller's transaction.
+    """
+    changed = sorted(set(record_ids))
+    if not changed:
         return ResolutionReport()
-    changed_ids = sorted(set(record_ids))
-    records = list(_load_records(session, changed_ids).values())
-    _forget_evidence(session, changed_ids)
-    live = [r for r in records if r.deleted_at is None]
-    prepared = _store_lookup_and_keys(session, matcher, live)
-    candidates = _candidates(session, matcher, prepared)
-    others = _load_records(
-        session, {c for ids in candidates.values() for c in ids} - set(changed_ids)
+    rows = _record_rows(session, changed)
+    old_keys = _keys_of(session, changed)
+    _forget_evidence(session, changed)
+    live = list(_input_records(session, changed))
+    prepared = {p.id: p for p in _store_prepared(session, matcher, live)}
+    touched = {k for keys in old_keys.values() for k in keys} | {
+        k for p in prepared.values() for k in p.keys
+    }
+    counts = _key_counts(session, touched)
+    affected = _follow_cap_crossings(session, matcher, old_keys, prepared, counts)
+    _store_edges(session, _score_new(session, matcher, prepared, counts))
+    seeds = set(prepared) | affected | _identity_members(session, rows.values())
+    report = _recluster(session, matcher, seeds, actor)
+    gone = [row for row in rows.values() if row.id not in prepared and row.identity_id is not None]
+    for row in gone:
+        _detach(session, row, actor)
+    report.moved += len(gone)
+    report.records = len(changed)
+    return report
+
+
+def _keys_of(session: Session, ids: Sequence[RecordId]) -> dict[RecordId, set[str]]:
+    keys: dict[RecordId, set[str]] = defaultdict(set)
+    for chunk in _chunks(ids):
+        for record_id, key in session.execute(
+            select(BlockingKey.record_id, BlockingKey.key).where(BlockingKey.record_id.in_(chunk))
+        ):
+            keys[record_id].add(key)
+    return keys
+
+
+def _follow_cap_crossings(
+    session: Session,
+    matcher: Matcher,
+    old_keys: Mapping[RecordId, set[str]],
+    prepared: Mapping[RecordId, PreparedRecord],
+    counts: Mapping[str, int],
+) -> set[RecordId]:
+    """Keep stored edges equal to what batch would score when keys cross the generic cap.
+
+    A key that just became generic stops justifying the edges between its holders; a key that
+    fell back under the cap makes its holders candidates again. Returns the records whose
+    edges changed.
+    """
+    delta: dict[str, int] = defaultdict(int)
+    for keys in old_keys.values():
+        for key in keys:
+            delta[key] -= 1
+    for record in prepared.values():
+        for key in record.keys:
+            delta[key] += 1
+    rising, falling = set(), set()
+    for key, change in delta.items():
+        now, before = counts.get(key, 0), counts.get(key, 0) - change
+        if matcher.is_generic(now) and not matcher.is_generic(before):
+            rising.add(key)
+        elif matcher.is_generic(before) and not matcher.is_generic(now):
+            falling.add(key)
+    if not rising and not falling:
+        return set()
+    holders = _key_holders(session, rising | falling)
+    affected: set[RecordId] = set()
+    if rising:
+        affected |= _drop_unjustified_edges(session, matcher, holders, rising)
+    if falling:
+        affected |= _score_released_pairs(session, matcher, holders, falling, set(prepared))
+    return affected
+
+
+def _drop_unjustified_edges(
+    session: Session, matcher: Matcher, holders: Mapping[str, set[RecordId]], rising: set[str]
+) -> set[RecordId]:
+    members = {r for key in rising for r in holders[key]}
+    records = _stored_prepared(session, members)
+    counts = _key_counts(session, {k for p in records.values() for k in p.keys})
+    dropped: set[RecordId] = set()
+    for chunk in _chunks(sorted(members)):
+        for left, right in session.execute(
+            select(MatchEdge.left_id, MatchEdge.right_id).where(MatchEdge.left_id.in_(chunk))
+        ).all():
+            if right in members and not matcher.shares_specific_key(
+                records[left], records[right], counts
+            ):
+                session.execute(
+                    delete(MatchEdge).where(MatchEdge.left_id == left, MatchEdge.right_id == right)
+                )
+                dropped |= {left, right}
+    return dropped
+
+
+def _score_released_pairs(
+    session: Session,
+    matcher: Matcher,
+    holders: Mapping[str, set[RecordId]],
+    falling: set[str],
+    changed: set[RecordId],
+) -> set[RecordId]:
+    # Pairs with a changed record are scored with the changed records' candidates.
+    members = {r for key in falling for r in holders[key]} - changed
+    records = _stored_prepared(session, members)
+    existing = _stored_pairs(session, members)
+    pairs = {
+        (a, b)
+        for key in falling
+        for a, b in combinations(sorted(holders[key] - changed), 2)
+        if (a, b) not in existing
+    }
+    edges = [
+        edge
+        for a, b in sorted(pairs)
+        if (edge := matcher.compare(records[a], records[b])).probability
+        >= matcher.config.review_threshold
+    ]
+    _store_edges(session, edges)
+    return {r for e in edges for r in (e.left, e.right)}
+
+
+def _stored_pairs(session: Session, ids: set[RecordId]) -> set[tuple[RecordId, RecordId]]:
+    pairs: set[tuple[RecordId, RecordId]] = set()
+    for chunk in _chunks(sorted(ids)):
+        pairs.update(
+            (left, right)
+            for left, right in session.execute(
+                select(MatchEdge.left_id, MatchEdge.right_id).where(MatchEdge.left_id.in_(chunk))
+            )
+        )
+    return pairs
+
+
+def _score_new(
+    session: Session,
+    matcher: Matcher,
+    prepared: Mapping[RecordId, PreparedRecord],
+    counts: Mapping[str, int],
+) -> list[ScoredEdge]:
+    """Edges between the changed records and every record sharing a non-generic key."""
+    specific = {k for p in prepared.values() for k in p.keys if not matcher.is_generic(counts[k])}
+    holders = _key_holders(session, specific)
+    candidates = {
+        record.id: sorted(
+            {r for k in record.keys if k in specific for r in holders[k]} - {record.id}
+        )
+        for record in prepared.values()
+    }
+    others = _stored_prepared(
+        session, {c for ids in candidates.values() for c in ids} - set(prepared)
     )
-    prepared_by_id = {p.id: p for p in prepared}
-    prepared_by_id.update((i, matcher.prepare(_input_record(r))) for i, r in others.items())
+    pool = {**others, **prepared}
     scored: dict[tuple[RecordId, RecordId], ScoredEdge] = {}
-    for ready in prepared:
-        pool = [prepared_by_id[c] for c in sorted(candidates[ready.id])]
-        for edge in matcher.score_candidates(ready, pool):
+    for record in prepared.values():
+        for edge in matcher.score_candidates(record, [pool[c] for c in candidates[record.id]]):
             scored[(edge.left, edge.right)] = edge
-    _store_edges(session, scored.values())
-    seeds = {r.id for r in live}
-    for record in records:
-        if record.deleted_at is not None and record.identity_id is not None:
-            seeds.update(
-                session.scalars(
-                    select(SourceRecord.id).where(
-                        SourceRecord.identity_id == record.identity_id,
-                        SourceRecord.deleted_at.is_(None),
-                    )
+    return list(scored.values())
+
+
+def _identity_members(session: Session, rows: Iterable[RecordRow]) -> set[RecordId]:
+    """Live records sharing an identity with any of these records (an identity may split)."""
+    identity_ids = sorted({r.identity_id for r in rows if r.identity_id is not None})
+    members: set[RecordId] = set()
+    for chunk in _chunks(identity_ids):
+        members.update(
+            session.scalars(
+                select(SourceRecord.id).where(
+                    SourceRecord.identity_id.in_(chunk), SourceRecord.deleted_at.is_(None)
                 )
             )
+        )
+    return members
+
+
+def _component(
+    session: Session, matcher: Matcher, seeds: set[RecordId]
+) -> tuple[set[RecordId], list[ScoredEdge]]:
+    """The records joined to the seeds by auto-match edges, must-links or shared identities,
+    with the auto-match edges among them."""
+    members = set(seeds)
+    frontier = set(seeds)
+    edges: dict[tuple[RecordId, RecordId], ScoredEdge] = {}
+    auto = matcher.config.auto_threshold
+    while frontier:
+        reached: set[RecordId] = set()
+        for chunk in _chunks(sorted(frontier)):
+            for column in (MatchEdge.left_id, MatchEdge.right_id):
+                for row in session.scalars(
+                    select(MatchEdge).where(column.in_(chunk), MatchEdge.probability >= auto)
+                ):
+                    edges[(row.left_id, row.right_id)] = _edge_from_row(row)
+                    reached.update((row.left_id, row.right_id))
+            for left, right in session.execute(
+                select(LinkConstraint.left_id, LinkConstraint.right_id).where(
+                    LinkConstraint.kind == "must",
+                    or_(LinkConstraint.left_id.in_(chunk), LinkConstraint.right_id.in_(chunk)),
+                )
+            ):
+                reached.update((left, right))
+        reached |= _identity_members(session, _record_rows(session, reached - members).values())
+        frontier = reached - members
+        members |= reached
+    return members, list(edges.values())
+
+
+def _recluster(
+    session: Session, matcher: Matcher, seeds: set[RecordId], actor: str
+) -> ResolutionReport:
     members, edges = _component(session, matcher, seeds)
-    clustering = matcher.cluster(sorted(members), edges, Constraints())
-    report = _apply(session, clustering, _load_records(session, members), actor)
-    for record in records:
-        if record.deleted_at is not None and record.identity_id is not None:
-            _detach(session, record, actor)
-            report.moved += 1
-    report.records = len(records)
+    live = _stored_prepared(session, members)
+    clustering = matcher.cluster(
+        [live[i] for i in sorted(live)], edges, _constraints_among(session, set(live))
+    )
+    report = _apply(session, clustering, _record_rows(session, live), actor)
+    report.review_items += _update_review(session, matcher, set(live), clustering)
+    return report
+
+
+# -- batch -----------------------------------------------------------------------------------
+
+
+def resolve_all(
+    *, session: Session, matcher: Matcher, actor: str = audit.SYSTEM_ACTOR
+) -> ResolutionReport:
+    """Batch: re-resolve every live record from scratch, keeping identity ids stable."""
+    resolution = matcher.resolve(_input_records(session), all_constraints(session=session))
+    for model in (MatchEdge, BlockingKey, MatchValues, RecordIdentifier):
+        session.execute(delete(model))
+    _store_prepared(session, matcher, _input_records(session))
+    _store_edges(session, resolution.edges)
+    rows = _record_rows(
+        session, session.scalars(select(SourceRecord.id).where(SourceRecord.deleted_at.is_(None)))
+    )
+    report = _apply(session, resolution.clustering, rows, actor)
+    report.review_items += _update_review(session, matcher, set(rows), resolution.clustering)
+    stale = session.execute(
+        select(SourceRecord.id, Source.name, SourceRecord.external_id, SourceRecord.identity_id)
+        .join(Source, SourceRecord.source_id == Source.id)
+        .where(SourceRecord.deleted_at.is_not(None), SourceRecord.identity_id.is_not(None))
+    ).all()
+    for row in stale:
+        _detach(session, RecordRow(row.id, f"{row.name}:{row.external_id}", row.identity_id), actor)
+    report.moved += len(stale)
+    report.records = len(rows)
     return report
 
 
@@ -251,92 +591,101 @@ def resolve_pending(
     *, session: Session, matcher: Matcher, actor: str = audit.SYSTEM_ACTOR
 ) -> ResolutionReport:
     """Resolve live records that have no identity yet and deleted records still linked to one."""
-    pending = list(
-        session.scalars(
-            select(SourceRecord).where(
-                or_(
-                    (SourceRecord.identity_id.is_(None) & SourceRecord.deleted_at.is_(None)),
-                    (SourceRecord.identity_id.is_not(None) & SourceRecord.deleted_at.is_not(None)),
-                )
+    pending = session.scalars(
+        select(SourceRecord.id).where(
+            or_(
+                (SourceRecord.identity_id.is_(None) & SourceRecord.deleted_at.is_(None)),
+                (SourceRecord.identity_id.is_not(None) & SourceRecord.deleted_at.is_not(None)),
             )
         )
-    )
-    return resolve_records(
-        session=session, matcher=matcher, record_ids=[r.id for r in pending], actor=actor
-    )
-
-
-def resolve_all(
-    *, session: Session, matcher: Matcher, actor: str = audit.SYSTEM_ACTOR
-) -> ResolutionReport:
-    """Batch: re-resolve every live record from scratch, keeping identity ids stable."""
-    live = {
-        r.id: r
-        for r in session.scalars(select(SourceRecord).where(SourceRecord.deleted_at.is_(None)))
-    }
-    resolution = matcher.resolve(_input_record(r) for r in live.values())
-    session.execute(delete(MatchEdge))
-    session.execute(delete(BlockingKey))
-    session.execute(delete(RecordIdentifier))
-    _store_lookup_and_keys(session, matcher, live.values())
-    _store_edges(
-        session, (e for e in resolution.edges if e.probability >= matcher.config.review_threshold)
-    )
-    report = _apply(session, resolution.clustering, live, actor)
-    for record in session.scalars(
-        select(SourceRecord).where(
-            SourceRecord.deleted_at.is_not(None), SourceRecord.identity_id.is_not(None)
-        )
-    ):
-        _detach(session, record, actor)
-        report.moved += 1
-    report.records = len(live)
+    ).all()
+    report = ResolutionReport()
+    # Pages keep each round's working set small; the outcome does not depend on the order.
+    for chunk in _chunks(list(pending), 1000):
+        report.add(resolve_records(session=session, matcher=matcher, record_ids=chunk, actor=actor))
     return report
 
 
-def _reference(record: SourceRecord) -> str:
-    return f"{record.source.name}:{record.external_id}"
+# -- applying a clustering -------------------------------------------------------------------
 
 
-def _detach(session: Session, record: SourceRecord, actor: str) -> None:
-    identity = session.get(Identity, record.identity_id) if record.identity_id else None
-    record.identity_id = None
-    if identity is not None:
+def _detach(session: Session, row: RecordRow, actor: str) -> None:
+    public_id = session.scalar(select(Identity.public_id).where(Identity.id == row.identity_id))
+    session.execute(update(SourceRecord).where(SourceRecord.id == row.id).values(identity_id=None))
+    if public_id is not None:
         audit.record(
             session=session,
             action="detach",
-            identities=[identity.public_id],
+            identities=[public_id],
             actor=actor,
             reason="record deleted at its source",
-            before={"identity": identity.public_id, "record": _reference(record)},
-            after={"identity": None, "record": _reference(record)},
+            before={"identity": public_id, "record": row.reference},
+            after={"identity": None, "record": row.reference},
         )
+
+
+def _public_ids(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        query = select(Identity.id, Identity.public_id).where(Identity.id.in_(chunk))
+        found.update((identity_id, public_id) for identity_id, public_id in session.execute(query))
+    return found
+
+
+def _identity_ids(session: Session, records: Iterable[RecordId]) -> dict[RecordId, int | None]:
+    found: dict[RecordId, int | None] = {}
+    for chunk in _chunks(sorted(set(records))):
+        query = select(SourceRecord.id, SourceRecord.identity_id).where(SourceRecord.id.in_(chunk))
+        found.update((record_id, identity_id) for record_id, identity_id in session.execute(query))
+    return found
+
+
+def _new_identities(session: Session, count: int) -> list[tuple[int, str]]:
+    if count == 0:
+        return []
+    now = utcnow()
+    rows = [
+        {"public_id": new_public_id(), "created_at": now, "updated_at": now} for _ in range(count)
+    ]
+    table: Table = Identity.__table__  # type: ignore[assignment]
+    created: list[tuple[int, str]] = []
+    for chunk in _chunks(rows, _WRITE_CHUNK):
+        created.extend(
+            (row.id, row.public_id)
+            for row in session.execute(
+                insert(table).returning(
+                    table.c.id, table.c.public_id, sort_by_parameter_order=True
+                ),
+                chunk,
+            )
+        )
+    return created
 
 
 def _apply(
     session: Session,
     clustering: Clustering,
-    records: Mapping[RecordId, SourceRecord],
+    records: Mapping[RecordId, RecordRow],
     actor: str,
 ) -> ResolutionReport:
     """Write a clustering to the store: stable ids, redirects and an audit entry per change."""
     report = ResolutionReport()
     previous = {i: r.identity_id for i, r in records.items() if r.identity_id is not None}
-    identities = _load_identities(session, set(previous.values()))
-    assignment = assign_identities(clustering.clusters, previous, {i: i for i in identities})
-    members_before: dict[int, set[RecordId]] = defaultdict(set)
-    for record_id, identity_id in previous.items():
-        members_before[identity_id].add(record_id)
+    public = _public_ids(session, previous.values())
+    assignment = assign_identities(clustering.clusters, previous, {i: i for i in public})
+    fresh = iter(_new_identities(session, sum(k is None for k in assignment.kept)))
+    moves: list[dict[str, Any]] = []
+    entries: list[tuple[str, list[str], dict[str, Any], dict[str, Any]]] = []
     for cluster, kept in zip(clustering.clusters, assignment.kept, strict=True):
-        identity = identities[kept] if kept is not None else _new_identity(session, identities)
-        before_ids = sorted({identities[previous[r]].public_id for r in cluster if r in previous})
-        moved = [records[r] for r in sorted(cluster) if records[r].identity_id != identity.id]
-        for record in moved:
-            record.identity_id = identity.id
+        if kept is None:
+            identity_id, public_id = next(fresh)
+            public[identity_id] = public_id
+        else:
+            identity_id, public_id = kept, public[kept]
+        moved = [r for r in sorted(cluster) if records[r].identity_id != identity_id]
+        moves.extend({"record_id": r, "identity_id": identity_id} for r in moved)
         report.moved += len(moved)
-        merged = [
-            identities[i] for i, into in assignment.merged_into.items() if into == identity.id
-        ]
+        merged = sorted(i for i, into in assignment.merged_into.items() if into == identity_id)
         if kept is None:
             report.created += 1
             action = "create"
@@ -347,63 +696,167 @@ def _apply(
             action = "attach"
         else:
             continue
-        report.identities.add(identity.id)
-        audit.record(
-            session=session,
-            action=action,
-            identities=[identity.public_id, *before_ids],
-            actor=actor,
-            before={"identities": before_ids},
-            after={
-                "identity": identity.public_id,
-                "records": [_reference(records[r]) for r in sorted(cluster)],
-            },
+        report.identities.add(identity_id)
+        before_ids = sorted({public[previous[r]] for r in cluster if r in previous})
+        after = {"identity": public_id, "records": [records[r].reference for r in sorted(cluster)]}
+        entries.append((action, [public_id, *before_ids], {"identities": before_ids}, after))
+    if moves:
+        session.execute(
+            update(SourceRecord.__table__)  # type: ignore[arg-type]
+            .where(SourceRecord.__table__.c.id == bindparam("record_id"))
+            .values(identity_id=bindparam("identity_id")),
+            moves,
         )
     for old, survivor in assignment.merged_into.items():
-        _redirect(session, identities[old], identities[survivor])
-    for identity_id, members in members_before.items():
-        homes = {index for index, c in enumerate(clustering.clusters) if c & members}
-        if len(homes) > 1:
-            report.split += 1
-            parts = sorted(
-                identities[k].public_id if k is not None else "new"
-                for k in (assignment.kept[i] for i in homes)
-            )
-            audit.record(
-                session=session,
-                action="split",
-                identities=[identities[identity_id].public_id],
-                actor=actor,
-                before={"identity": identities[identity_id].public_id},
-                after={"parts": len(homes), "identities": parts},
-            )
-    session.flush()
+        _redirect(session, old, survivor)
+    entries.extend(_split_entries(clustering, previous, assignment.kept, public, report))
+    audit.record_many(session=session, actor=actor, entries=entries)
     return report
 
 
-def _load_identities(session: Session, ids: set[int]) -> dict[int, Identity]:
-    loaded: dict[int, Identity] = {}
-    for chunk in _chunks(sorted(ids)):
-        loaded.update(
-            (i.id, i) for i in session.scalars(select(Identity).where(Identity.id.in_(chunk)))
+def _split_entries(
+    clustering: Clustering,
+    previous: Mapping[RecordId, int],
+    kept: Sequence[int | None],
+    public: Mapping[int, str],
+    report: ResolutionReport,
+) -> list[tuple[str, list[str], dict[str, Any], dict[str, Any]]]:
+    home: dict[RecordId, int] = {r: index for index, c in enumerate(clustering.clusters) for r in c}
+    parts: dict[int, set[int]] = defaultdict(set)
+    for record_id, identity_id in previous.items():
+        if record_id in home:
+            parts[identity_id].add(home[record_id])
+    entries = []
+    for identity_id, homes in sorted(parts.items()):
+        if len(homes) < 2:
+            continue
+        report.split += 1
+        # Identities created in this run got their public ids in ``public`` already.
+        names = sorted(
+            public[k] if k is not None else "new" for k in (kept[index] for index in homes)
         )
-    return loaded
+        entries.append(
+            (
+                "split",
+                [public[identity_id]],
+                {"identity": public[identity_id]},
+                {"parts": len(homes), "identities": names},
+            )
+        )
+    return entries
 
 
-def _new_identity(session: Session, identities: dict[int, Identity]) -> Identity:
-    identity = Identity()
-    session.add(identity)
-    session.flush()
-    identities[identity.id] = identity
-    return identity
-
-
-def _redirect(session: Session, old: Identity, survivor: Identity) -> None:
-    old.merged_into_id = survivor.id
+def _redirect(session: Session, old: int, survivor: int) -> None:
+    session.execute(update(Identity).where(Identity.id == old).values(merged_into_id=survivor))
     # Keep every redirect one hop long: whatever pointed at the old identity now points on.
     session.execute(
-        update(Identity).where(Identity.merged_into_id == old.id).values(merged_into_id=survivor.id)
+        update(Identity).where(Identity.merged_into_id == old).values(merged_into_id=survivor)
     )
+
+
+# -- review items ----------------------------------------------------------------------------
+
+
+def _update_review(
+    session: Session, matcher: Matcher, members: set[RecordId], clustering: Clustering
+) -> int:
+    """Open review items for possible matches left apart and conflicts the guards split;
+    close the possible matches the clustering has since joined. Returns items opened."""
+    opened = 0
+    review_edges = _review_band_edges(session, matcher, members)
+    identity_of = _identity_ids(session, {r for e in review_edges for r in (e.left, e.right)})
+    existing = _open_or_decided_pairs(session, review_edges)
+    for edge in review_edges:
+        pair = (edge.left, edge.right)
+        apart = identity_of.get(edge.left) != identity_of.get(edge.right)
+        status = existing.get(pair)
+        if apart and status is None:
+            session.add(
+                ReviewItem(
+                    kind="possible_match",
+                    left_record_id=edge.left,
+                    right_record_id=edge.right,
+                    probability=edge.probability,
+                    detail={"weight": edge.weight},
+                )
+            )
+            opened += 1
+        elif not apart and status == "open":
+            session.execute(
+                update(ReviewItem)
+                .where(
+                    ReviewItem.kind == "possible_match",
+                    ReviewItem.status == "open",
+                    ReviewItem.left_record_id == edge.left,
+                    ReviewItem.right_record_id == edge.right,
+                )
+                .values(status="obsolete", updated_at=utcnow())
+            )
+    for conflict in clustering.conflicts:
+        opened += _open_conflict(session, conflict)
+    return opened
+
+
+def _review_band_edges(
+    session: Session, matcher: Matcher, members: set[RecordId]
+) -> list[ScoredEdge]:
+    config = matcher.config
+    found: dict[tuple[RecordId, RecordId], ScoredEdge] = {}
+    for chunk in _chunks(sorted(members)):
+        for column in (MatchEdge.left_id, MatchEdge.right_id):
+            for row in session.scalars(
+                select(MatchEdge).where(
+                    column.in_(chunk),
+                    MatchEdge.probability >= config.review_threshold,
+                    MatchEdge.probability < config.auto_threshold,
+                )
+            ):
+                found[(row.left_id, row.right_id)] = _edge_from_row(row)
+    return [found[pair] for pair in sorted(found)]
+
+
+def _open_or_decided_pairs(
+    session: Session, edges: Sequence[ScoredEdge]
+) -> dict[tuple[RecordId, RecordId], str]:
+    lefts = sorted({e.left for e in edges})
+    status: dict[tuple[RecordId, RecordId], str] = {}
+    for chunk in _chunks(lefts):
+        for left, right, state in session.execute(
+            select(ReviewItem.left_record_id, ReviewItem.right_record_id, ReviewItem.status).where(
+                ReviewItem.kind == "possible_match",
+                ReviewItem.status != "obsolete",
+                ReviewItem.left_record_id.in_(chunk),
+            )
+        ):
+            if left is not None and right is not None:
+                status[(left, right)] = state
+    return status
+
+
+def _open_conflict(session: Session, conflict: Conflict) -> int:
+    records = sorted(conflict.records)
+    known = session.scalars(
+        select(ReviewItem.detail).where(
+            ReviewItem.kind == "conflict",
+            ReviewItem.status == "open",
+            ReviewItem.left_record_id == records[0],
+            ReviewItem.right_record_id == records[-1],
+        )
+    ).all()
+    if any(d.get("conflict") == conflict.kind and d.get("records") == records for d in known):
+        return 0
+    session.add(
+        ReviewItem(
+            kind="conflict",
+            left_record_id=records[0],
+            right_record_id=records[-1],
+            detail={"conflict": conflict.kind, "records": records, "why": conflict.detail},
+        )
+    )
+    return 1
+
+
+# -- reading results -------------------------------------------------------------------------
 
 
 def count_identities(*, session: Session) -> int:
@@ -418,6 +871,13 @@ def count_identities(*, session: Session) -> int:
     )
 
 
-def build_matcher(*, session: Session, config: MatchConfig) -> Matcher:
-    """A matcher that knows every attribute the sources declare."""
-    return Matcher(config, attribute_types=attribute_types(session=session))
+def generic_values(*, session: Session, matcher: Matcher) -> list[tuple[str, int]]:
+    """Blocking values shared by more records than the cap, most shared first."""
+    cap = matcher.config.generic_key_cap
+    query = (
+        select(BlockingKey.key, func.count().label("records"))
+        .group_by(BlockingKey.key)
+        .having(func.count() > cap)
+        .order_by(func.count().desc(), BlockingKey.key)
+    )
+    return [(key, count) for key, count in session.execute(query)]
