@@ -34,6 +34,7 @@ class Api(SmorestApi):  # type: ignore[misc]
 def init_app(app: Flask) -> None:
     """Mount every API blueprint and the OpenAPI document (/openapi.json)."""
     from app.identity.views import blp as identities  # noqa: PLC0415
+    from app.resolution.views import blp as admin  # noqa: PLC0415
     from app.source.views import blp as sources  # noqa: PLC0415
 
     spec_kwargs: dict[str, Any] = {
@@ -43,6 +44,6 @@ def init_app(app: Flask) -> None:
         "security": [{"bearer": []}],
     }
     api = Api(app, spec_kwargs=spec_kwargs)
-    for blueprint in (identities, sources):
+    for blueprint in (identities, sources, admin):
         api.register_blueprint(blueprint)
     app.extensions["huella.api"] = api

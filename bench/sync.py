@@ -11,6 +11,7 @@ import argparse
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -64,13 +65,14 @@ def sandbox_process(people: int, seed: int) -> Iterator[dict[str, dict[str, Any]
                 break
             kind, url = line.split()[:2]
             settings[kind] = {"base_url": url, "token_env": TOKEN_ENV, "rate_limit": 0}
+        # Keep reading what the sandboxes print, or a full pipe would stall them.
+        threading.Thread(target=process.stdout.read, daemon=True).start()
         settings["zendesk"]["email"] = ZendeskSandbox.agent_email
         settings["mailchimp"]["list_id"] = MailchimpSandbox.list_id
         yield settings
     finally:
         process.terminate()
         process.wait()
-        process.stdout.close()
 
 
 def sync_all(url: str, sandboxes: dict[str, dict[str, Any]], *, resolve: bool) -> None:

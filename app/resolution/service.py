@@ -881,3 +881,74 @@ def generic_values(*, session: Session, matcher: Matcher) -> list[tuple[str, int
         .order_by(func.count().desc(), BlockingKey.key)
     )
     return [(key, count) for key, count in session.execute(query)]
+
+
+def explain_pair(
+    *, session: Session, matcher: Matcher, left: SourceRecord, right: SourceRecord
+) -> ScoredEdge:
+    """How the matcher scores two records now, attribute by attribute (linked or not)."""
+    first, second = (
+        matcher.prepare(InputRecord(r.id, r.source.name, r.attributes)) for r in (left, right)
+    )
+    return matcher.compare(first, second)
+
+
+def explain_identity(
+    *, session: Session, matcher: Matcher, public_id: str, records: Sequence[SourceRecord]
+) -> dict[str, Any]:
+    """An identity's records and the stored edges between them, with their explanations."""
+    references = {r.id: f"{r.source.name}:{r.external_id}" for r in records}
+    edges = identity_edges(session=session, record_ids=list(references))
+    return {
+        "identity": public_id,
+        "records": [{"reference": references[r.id], "attributes": r.attributes} for r in records],
+        "edges": [
+            {
+                "left": references[e.left_id],
+                "right": references[e.right_id],
+                "weight": e.weight,
+                "probability": e.probability,
+                "joins": e.probability >= matcher.config.auto_threshold,
+                "contributions": e.contributions,
+            }
+            for e in edges
+        ],
+    }
+
+
+def identity_edges(*, session: Session, record_ids: Sequence[RecordId]) -> list[MatchEdge]:
+    """The stored edges between records of one identity: the evidence that holds it together."""
+    members = set(record_ids)
+    edges = [
+        edge
+        for chunk in _chunks(sorted(members))
+        for edge in session.scalars(select(MatchEdge).where(MatchEdge.left_id.in_(chunk)))
+        if edge.right_id in members
+    ]
+    return sorted(edges, key=lambda e: (-e.probability, e.left_id, e.right_id))
+
+
+def add_constraint(
+    *,
+    session: Session,
+    matcher: Matcher,
+    left: RecordId,
+    right: RecordId,
+    kind: str,
+    actor: str,
+    reason: str = "",
+) -> ResolutionReport:
+    """Record that two records must (or must never) share an identity, and re-resolve them.
+
+    A newer decision about the same pair replaces the older one.
+    """
+    if kind not in ("must", "cannot"):
+        raise ValueError(f"unknown constraint kind {kind!r}")
+    low, high = sorted((left, right))
+    session.execute(
+        delete(LinkConstraint).where(LinkConstraint.left_id == low, LinkConstraint.right_id == high)
+    )
+    session.add(LinkConstraint(left_id=low, right_id=high, kind=kind, actor=actor, reason=reason))
+    session.flush()
+    seeds = {low, high} | _identity_members(session, _record_rows(session, {low, high}).values())
+    return _recluster(session, matcher, seeds, actor)

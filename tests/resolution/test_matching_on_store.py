@@ -1,0 +1,187 @@
+"""The matcher on the store: real time equals batch, constraints hold, generic values are
+listed, training versions the model, explanations show their evidence."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.resolution import service as resolution
+from app.resolution.models import ModelVersion, ReviewItem
+from app.resolution.runtime import current_matcher
+from app.source.models import SourceRecord
+from connectors.sandbox.people import generate_records
+from tests.helpers import add_source, push, record
+
+Headers = Callable[..., dict[str, str]]
+
+
+def partition(session: Session) -> set[frozenset[str]]:
+    """The identities as sets of SOURCE:ID, independent of their ids."""
+    session.expire_all()
+    groups: dict[int, set[str]] = {}
+    for row in session.execute(
+        select(SourceRecord.identity_id, SourceRecord.external_id).where(
+            SourceRecord.deleted_at.is_(None)
+        )
+    ):
+        groups.setdefault(row.identity_id, set()).add(row.external_id)
+    return {frozenset(g) for g in groups.values()}
+
+
+@pytest.fixture
+def people(app: Flask) -> list[dict[str, object]]:
+    """Records of a few hundred synthetic people, all pushed to one source."""
+    add_source(app, "all")
+    return [
+        {"external_id": f"{r.department}-{r.external_id}", "attributes": dict(r.attributes)}
+        for r in generate_records(240, seed=5)
+    ]
+
+
+def test_arrival_order_does_not_change_the_partition(
+    app: Flask,
+    client: FlaskClient,
+    make_token: Headers,
+    session: Session,
+    people: list[dict[str, object]],
+) -> None:
+    admin = make_token("admin")
+    shuffled = list(people)
+    random.Random(3).shuffle(shuffled)
+    for start in range(0, len(shuffled), 17):  # uneven pages, one transaction each
+        push(client, admin, "all", *shuffled[start : start + 17])
+    real_time = partition(session)
+    with app.app_context():
+        resolution.resolve_all(session=session, matcher=current_matcher(session))
+    assert partition(session) == real_time
+    assert len(real_time) < len(people)  # some people were held by several departments
+
+
+def test_a_cannot_link_keeps_two_records_apart_through_every_resolution(
+    app: Flask, client: FlaskClient, make_token: Headers, session: Session, cli: FlaskCliRunner
+) -> None:
+    add_source(app, "crm")
+    admin = make_token("admin")
+    ana = {"first_name": "Ana", "last_name": "Ruiz", "birth_date": "1990-04-12"}
+    push(client, admin, "crm", record("1", email="ana@example.com", **ana))
+    push(client, admin, "crm", record("2", email="ana@example.com", **ana))
+    one, two = session.scalars(select(SourceRecord).order_by(SourceRecord.external_id)).all()
+    assert one.identity_id == two.identity_id
+    with app.app_context():
+        resolution.add_constraint(
+            session=session,
+            matcher=current_matcher(session),
+            left=one.id,
+            right=two.id,
+            kind="cannot",
+            actor="test",
+            reason="twins",
+        )
+        session.commit()
+    session.expire_all()
+    assert one.identity_id != two.identity_id
+    for command in (["resolve", "--full"], ["train"]):
+        assert cli.invoke(args=command).exit_code == 0
+        session.expire_all()
+        assert one.identity_id != two.identity_id
+    push(client, admin, "crm", record("2", email="ana@example.com", phone="+34600111222", **ana))
+    session.expire_all()
+    assert one.identity_id != two.identity_id
+
+
+def test_train_stores_a_new_active_model_version(
+    client: FlaskClient,
+    make_token: Headers,
+    cli: FlaskCliRunner,
+    session: Session,
+    people: list[dict[str, object]],
+) -> None:
+    push(client, make_token("admin"), "all", *people)
+    before = partition(session)
+    first = cli.invoke(args=["train"])
+    second = cli.invoke(args=["train", "--seed", "1"])
+    assert first.exit_code == second.exit_code == 0, first.output
+    versions = session.scalars(select(ModelVersion).order_by(ModelVersion.id)).all()
+    assert [v.active for v in versions] == [False, True]
+    assert versions[-1].summary["records"] == len(people)
+    assert "identities in all" in second.output
+    after = partition(session)
+    # A model fitted to the data changes few decisions; it must not fall apart.
+    assert len(after & before) >= 0.9 * len(before)
+
+
+def test_generic_values_are_listed(
+    app: Flask, client: FlaskClient, make_token: Headers, cli: FlaskCliRunner
+) -> None:
+    add_source(app, "crm")
+    admin = make_token("admin")
+    office = [
+        record(f"e{n}", first_name=f"Given{n}", last_name=f"Worker{n}", phone="+1 415 555 0100")
+        for n in range(55)
+    ]
+    push(client, admin, "crm", *office)
+    listed = client.get("/api/v1/admin/generic-values", headers=admin).get_json()
+    phone_keys = [v for v in listed["data"] if "14155550100" in v["key"]]
+    assert phone_keys and phone_keys[0]["records"] == 55
+    assert listed["cap"] < 55
+    output = cli.invoke(args=["generic-values"]).output
+    assert "55\t" in output and "14155550100" in output
+    assert (
+        client.get("/api/v1/admin/generic-values", headers=make_token("agent")).status_code == 403
+    )
+
+
+def test_explain_shows_the_evidence_of_an_identity_and_of_any_pair(
+    app: Flask, client: FlaskClient, make_token: Headers, cli: FlaskCliRunner
+) -> None:
+    add_source(app, "crm")
+    add_source(app, "desk")
+    admin = make_token("admin")
+    push(
+        client,
+        admin,
+        "crm",
+        record("1", first_name="Ana", last_name="Ruiz", email="ana@example.com"),
+    )
+    push(client, admin, "desk", record("9", full_name="Ana Ruiz", email="ANA@example.com"))
+    push(client, admin, "desk", record("7", full_name="Bo Berg", email="bo@example.com"))
+    found = client.get("/api/v1/identities?source=crm&external_id=1", headers=admin).get_json()
+    body = client.get(
+        f"/api/v1/identities/{found['data'][0]['id']}/explain", headers=admin
+    ).get_json()
+    assert sorted(r["reference"] for r in body["records"]) == ["crm:1", "desk:9"]
+    (edge,) = body["edges"]
+    assert edge["joins"] is True
+    levels = {c["attribute"]: c["level"] for c in edge["contributions"]}
+    assert levels["email"] == "exact"
+    pair = cli.invoke(args=["explain", "crm:1", "desk:7"])
+    assert pair.exit_code == 0, pair.output
+    assert "email" in pair.output and "not a match" in pair.output and "not linked" in pair.output
+    missing = cli.invoke(args=["explain", "crm:1", "desk:404"])
+    assert missing.exit_code == 1 and "holds no record '404'" in missing.output
+
+
+def test_a_possible_match_becomes_a_review_item(
+    app: Flask, client: FlaskClient, make_token: Headers, session: Session
+) -> None:
+    add_source(app, "crm")
+    admin = make_token("admin")
+    marta = {"first_name": "Marta", "last_name": "Lindqvist", "city": "Uppsala"}
+    push(client, admin, "crm", record("1", **marta), record("2", **marta))
+    one, two = session.scalars(select(SourceRecord).order_by(SourceRecord.external_id)).all()
+    with app.app_context():
+        matcher = current_matcher(session)
+        edge = resolution.explain_pair(session=session, matcher=matcher, left=one, right=two)
+    assert matcher.is_review(edge), "the namesakes should land between the two thresholds"
+    assert one.identity_id != two.identity_id
+    item = session.scalars(select(ReviewItem)).one()
+    assert (item.kind, item.status) == ("possible_match", "open")
+    assert (item.left_record_id, item.right_record_id) == (one.id, two.id)
+    assert item.probability == pytest.approx(edge.probability)
