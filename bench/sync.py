@@ -38,14 +38,14 @@ DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BENCH_DATABASE = "huella_bench_sync"
 
 
-def fresh_database(server: str) -> str:
-    """Drop and create the benchmark's database; returns its URL."""
+def fresh_database(server: str, name: str = BENCH_DATABASE) -> str:
+    """Drop and create a benchmark's own database; returns its URL."""
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{BENCH_DATABASE}"'))
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return make_url(server).set(database=BENCH_DATABASE).render_as_string(hide_password=False)
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
 
 
 @contextmanager

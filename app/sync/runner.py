@@ -43,7 +43,8 @@ def _exclusive(database: Database, source: Source) -> Iterator[None]:
     if database.engine.dialect.name != "postgresql":
         yield  # SQLite serves one process; its writes are serialized anyway
         return
-    with database.engine.connect() as connection:
+    # Autocommit: the lock belongs to the session, and no transaction stays open meanwhile.
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         key = _lock_key(source.id)
         if not connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}):
             raise Conflict(f"a sync of {source.name!r} is already running")
@@ -51,7 +52,6 @@ def _exclusive(database: Database, source: Source) -> Iterator[None]:
             yield
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-            connection.commit()
 
 
 def run_sync(
