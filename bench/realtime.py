@@ -6,7 +6,8 @@
    per-record latency p50/p99, then in pages: sustained records/s.
 3. The real-time partition is compared with a batch run over everything.
 
-    .venv/bin/python -m bench realtime [--stored 100000] [--arriving 2000] [--backend postgresql|sqlite]
+    .venv/bin/python -m bench realtime [--stored 100000] [--arriving 2000]
+        [--backend postgresql|sqlite]
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import islice
 
 from sqlalchemy import insert, select
 
 from app import create_app, migrate
-from app.db import get_db, utcnow
+from app.db import Database, get_db, utcnow
+from app.matching import Matcher
 from app.resolution import service as resolution
 from app.resolution.runtime import current_matcher
 from app.source import service as sources
@@ -56,6 +58,45 @@ def _partition(session: object) -> set[frozenset[int]]:
     return {frozenset(g) for g in groups.values()}
 
 
+def _load(database: Database, records: Iterator[DepartmentRecord], count: int) -> float:
+    """Write ``count`` records straight into the store, unresolved; returns seconds."""
+    began = time.perf_counter()
+    now = utcnow()
+    with database.unit_of_work() as session:
+        source_ids = {
+            name: sources.create(session=session, name=name, kind="push").id
+            for name in ("sales", "support", "marketing")
+        }
+        rows = [
+            {
+                "source_id": source_ids[r.department],
+                "external_id": r.external_id,
+                "raw": dict(r.attributes),
+                "attributes": dict(r.attributes),
+                "content_hash": str(n),
+                "first_seen_at": now,
+                "updated_at": now,
+            }
+            for n, r in enumerate(islice(records, count))
+        ]
+        session.execute(insert(SourceRecord.__table__), rows)  # type: ignore[arg-type]
+    return time.perf_counter() - began
+
+
+def _ingest(database: Database, matcher: Matcher, records: Sequence[DepartmentRecord]) -> None:
+    """One transaction: the records pushed to their departments' sources and resolved."""
+    with database.unit_of_work() as session:
+        by_source: dict[str, list[RecordIn]] = {}
+        for record in records:
+            by_source.setdefault(record.department, []).append(_record_in(record))
+        for name, page_records in by_source.items():
+            source = sources.get_by_name(session=session, name=name)
+            page = Page(state={}, records=page_records)
+            ingest_page(
+                session=session, source=source, page=page, matcher=matcher, report=IngestReport()
+            )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Load, batch-resolve, then ingest in real time; print the figures."""
     parser = argparse.ArgumentParser(prog="bench realtime", description=__doc__)
@@ -65,99 +106,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    tag = f"[{args.backend}]"
     app = create_app({"DATABASE_URL": _url(args.backend), "LOG_LEVEL": "WARNING"})
     database = get_db(app)
     migrate.upgrade(database.engine)
     records = generate_records(args.stored + 2 * args.arriving, seed=args.seed)
     with app.app_context():
-        with database.unit_of_work() as session:
-            source_ids = {
-                name: sources.create(session=session, name=name, kind="push").id
-                for name in ("sales", "support", "marketing")
-            }
-        began = time.perf_counter()
-        now = utcnow()
-        with database.unit_of_work() as session:
-            batch = list(islice(records, args.stored))
-            session.execute(
-                insert(SourceRecord.__table__),  # type: ignore[arg-type]
-                [
-                    {
-                        "source_id": source_ids[r.department],
-                        "external_id": r.external_id,
-                        "raw": dict(r.attributes),
-                        "attributes": dict(r.attributes),
-                        "content_hash": str(n),
-                        "first_seen_at": now,
-                        "updated_at": now,
-                    }
-                    for n, r in enumerate(batch)
-                ],
-            )
-        loaded = time.perf_counter() - began
+        loaded = _load(database, records, args.stored)
         began = time.perf_counter()
         with database.unit_of_work() as session:
             report = resolution.resolve_all(session=session, matcher=current_matcher(session))
+            matcher = current_matcher(session)
         full = time.perf_counter() - began
         print(
-            f"[{args.backend}] stored {args.stored} records in {loaded:.1f} s; "
-            f"resolve --full {full:.1f} s ({args.stored / full:.0f} records/s), "
-            f"{report.created} identities",
+            f"{tag} stored {args.stored} records in {loaded:.1f} s; resolve --full {full:.1f} s "
+            f"({args.stored / full:.0f} records/s), {report.created} identities",
             flush=True,
         )
-        with database.unit_of_work() as session:
-            matcher = current_matcher(session)
         latencies = []
         for record in islice(records, args.arriving):
             started = time.perf_counter()
-            with database.unit_of_work() as session:
-                source = sources.get_by_name(session=session, name=record.department)
-                page = Page(state={}, records=[_record_in(record)])
-                ingest_page(
-                    session=session,
-                    source=source,
-                    page=page,
-                    matcher=matcher,
-                    report=IngestReport(),
-                )
+            _ingest(database, matcher, [record])
             latencies.append((time.perf_counter() - started) * 1000)
         print(
-            f"[{args.backend}] one record a transaction, {args.arriving} records: "
-            f"p50 {statistics.median(latencies):.1f} ms, p99 {_percentile(latencies, 0.99):.1f} ms, "
-            f"{args.arriving / (sum(latencies) / 1000):.0f} records/s",
+            f"{tag} one record a transaction, {args.arriving} records: "
+            f"p50 {statistics.median(latencies):.1f} ms, p99 {_percentile(latencies, 0.99):.1f} "
+            f"ms, {args.arriving / (sum(latencies) / 1000):.0f} records/s",
             flush=True,
         )
-        began = time.perf_counter()
         pending = list(islice(records, args.arriving))
+        began = time.perf_counter()
         for start in range(0, len(pending), args.page):
-            with database.unit_of_work() as session:
-                by_source: dict[str, list[RecordIn]] = {}
-                for record in pending[start : start + args.page]:
-                    by_source.setdefault(record.department, []).append(_record_in(record))
-                for name, page_records in by_source.items():
-                    source = sources.get_by_name(session=session, name=name)
-                    ingest_page(
-                        session=session,
-                        source=source,
-                        page=Page(state={}, records=page_records),
-                        matcher=matcher,
-                        report=IngestReport(),
-                    )
+            _ingest(database, matcher, pending[start : start + args.page])
         paged = time.perf_counter() - began
         print(
-            f"[{args.backend}] pages of {args.page}: {len(pending)} records in {paged:.1f} s "
+            f"{tag} pages of {args.page}: {len(pending)} records in {paged:.1f} s "
             f"= {len(pending) / paged:.0f} records/s",
             flush=True,
         )
         with database.unit_of_work() as session:
             real_time = _partition(session)
             resolution.resolve_all(session=session, matcher=matcher)
-            batch_partition = _partition(session)
-        differing = sum(len(c) for c in real_time ^ batch_partition) // 2
+            differ = real_time ^ _partition(session)
         print(
-            f"[{args.backend}] real time vs batch over all {args.stored + 2 * args.arriving} "
-            f"records: {len(real_time ^ batch_partition)} clusters differ "
-            f"(~{differing} records)",
+            f"{tag} real time vs batch over all {args.stored + 2 * args.arriving} records: "
+            f"{len(differ)} clusters differ (~{sum(len(c) for c in differ) // 2} records)",
             flush=True,
         )
     database.engine.dispose()
