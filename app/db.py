@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
+from psycopg.types.json import Jsonb
 from sqlalchemy import (
     JSON,
     DateTime,
     Dialect,
     Engine,
     MetaData,
+    Table,
     TypeDecorator,
+    bindparam,
     create_engine,
     event,
+    insert,
+    text,
+    update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
@@ -140,3 +146,78 @@ def init_app(app: Flask) -> None:
     # app context that is already pushed, which would otherwise keep one session across requests).
     app.teardown_request(_close_session)
     app.teardown_appcontext(_close_session)
+
+
+def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows in the session's transaction; PostgreSQL gets COPY, 10x faster than
+    INSERT for the millions of rows a full resolution writes. Rows must share their keys."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), list(rows))
+        return
+    names = ", ".join(f'"{name}"' for name in columns)
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
+    ):
+        for row in rows:
+            copy.write_row([_copyable(row[name]) for name in columns])
+
+
+def _copyable(value: Any) -> Any:
+    # COPY bypasses SQLAlchemy's types: JSON values need psycopg's own wrapper.
+    return Jsonb(value) if isinstance(value, dict | list) else value
+
+
+def bulk_insert_ids(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert rows and return their new ids, in order (PostgreSQL: ids reserved, then COPY)."""
+    if not rows:
+        return []
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        inserted = connection.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), list(rows)
+        )
+        return [row.id for row in inserted]
+    ids = list(
+        connection.scalars(
+            text(
+                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
+            ),
+            {"table": table.name, "n": len(rows)},
+        )
+    )
+    bulk_insert(session, table, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
+    return ids
+
+
+def bulk_update(session: Session, table: Table, column: str, values: Mapping[int, Any]) -> None:
+    """Set one column of many rows, by id (PostgreSQL: one UPDATE from arrays per 10,000)."""
+    if not values:
+        return
+    connection = session.connection()
+    items = sorted(values.items())
+    if connection.dialect.name != "postgresql":
+        connection.execute(
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values({column: bindparam("value")}),
+            [{"row_id": key, "value": value} for key, value in items],
+        )
+        return
+    kind = table.c[column].type.compile(dialect=connection.dialect)
+    statement = text(
+        f'UPDATE "{table.name}" SET "{column}" = u.value '
+        f"FROM unnest(CAST(:ids AS integer[]), CAST(:values AS {kind}[])) AS u(row_id, value) "
+        f'WHERE "{table.name}".id = u.row_id'
+    )
+    for start in range(0, len(items), 10_000):
+        chunk = items[start : start + 10_000]
+        connection.execute(
+            statement, {"ids": [k for k, _ in chunk], "values": [v for _, v in chunk]}
+        )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry, AuditSubject
-from app.db import utcnow
+from app.db import bulk_insert, bulk_insert_ids, utcnow
 
 SYSTEM_ACTOR = "system"
 
@@ -45,8 +45,9 @@ def record_many(
         return
     table: Table = AuditEntry.__table__  # type: ignore[assignment]
     now = utcnow()
-    ids = session.scalars(
-        insert(table).returning(table.c.id, sort_by_parameter_order=True),
+    ids = bulk_insert_ids(
+        session,
+        table,
         [
             {
                 "at": now,
@@ -58,13 +59,13 @@ def record_many(
             }
             for action, _, before, after in entries
         ],
-    ).all()
+    )
     subjects = [
         {"entry_id": entry_id, "identity_public_id": public_id}
         for entry_id, (_, identities, _, _) in zip(ids, entries, strict=True)
         for public_id in sorted(set(identities))
     ]
-    session.execute(insert(AuditSubject.__table__), subjects)  # type: ignore[arg-type]
+    bulk_insert(session, AuditSubject.__table__, subjects)  # type: ignore[arg-type]
 
 
 def list_for_identity(*, session: Session, public_id: str) -> list[AuditEntry]:

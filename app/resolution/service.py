@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.db import utcnow
+from app.db import bulk_insert, bulk_insert_ids, bulk_update, utcnow
 from app.identity.models import Identity, RecordIdentifier, new_public_id
 from app.matching import MatchConfig, Matcher, assign_identities
 from app.matching.lookup import record_identifiers
@@ -269,9 +269,7 @@ def _forget_evidence(session: Session, ids: Sequence[RecordId]) -> None:
 
 
 def _insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
-    table: Table = model.__table__
-    for chunk in _chunks(rows, _WRITE_CHUNK):
-        session.execute(insert(table), chunk)
+    bulk_insert(session, model.__table__, rows)
 
 
 def _store_prepared(
@@ -641,25 +639,14 @@ def _identity_ids(session: Session, records: Iterable[RecordId]) -> dict[RecordI
 
 
 def _new_identities(session: Session, count: int) -> list[tuple[int, str]]:
-    if count == 0:
-        return []
     now = utcnow()
-    rows = [
-        {"public_id": new_public_id(), "created_at": now, "updated_at": now} for _ in range(count)
-    ]
-    table: Table = Identity.__table__  # type: ignore[assignment]
-    created: list[tuple[int, str]] = []
-    for chunk in _chunks(rows, _WRITE_CHUNK):
-        created.extend(
-            (row.id, row.public_id)
-            for row in session.execute(
-                insert(table).returning(
-                    table.c.id, table.c.public_id, sort_by_parameter_order=True
-                ),
-                chunk,
-            )
-        )
-    return created
+    public_ids = [new_public_id() for _ in range(count)]
+    ids = bulk_insert_ids(
+        session,
+        Identity.__table__,  # type: ignore[arg-type]
+        [{"public_id": p, "created_at": now, "updated_at": now} for p in public_ids],
+    )
+    return list(zip(ids, public_ids, strict=True))
 
 
 def _apply(
@@ -674,7 +661,7 @@ def _apply(
     public = _public_ids(session, previous.values())
     assignment = assign_identities(clustering.clusters, previous, {i: i for i in public})
     fresh = iter(_new_identities(session, sum(k is None for k in assignment.kept)))
-    moves: list[dict[str, Any]] = []
+    moves: dict[RecordId, int] = {}
     entries: list[tuple[str, list[str], dict[str, Any], dict[str, Any]]] = []
     for cluster, kept in zip(clustering.clusters, assignment.kept, strict=True):
         if kept is None:
@@ -683,7 +670,7 @@ def _apply(
         else:
             identity_id, public_id = kept, public[kept]
         moved = [r for r in sorted(cluster) if records[r].identity_id != identity_id]
-        moves.extend({"record_id": r, "identity_id": identity_id} for r in moved)
+        moves.update((r, identity_id) for r in moved)
         report.moved += len(moved)
         merged = sorted(i for i, into in assignment.merged_into.items() if into == identity_id)
         if kept is None:
@@ -700,13 +687,7 @@ def _apply(
         before_ids = sorted({public[previous[r]] for r in cluster if r in previous})
         after = {"identity": public_id, "records": [records[r].reference for r in sorted(cluster)]}
         entries.append((action, [public_id, *before_ids], {"identities": before_ids}, after))
-    if moves:
-        session.execute(
-            update(SourceRecord.__table__)  # type: ignore[arg-type]
-            .where(SourceRecord.__table__.c.id == bindparam("record_id"))
-            .values(identity_id=bindparam("identity_id")),
-            moves,
-        )
+    bulk_update(session, SourceRecord.__table__, "identity_id", moves)  # type: ignore[arg-type]
     for old, survivor in assignment.merged_into.items():
         _redirect(session, old, survivor)
     entries.extend(_split_entries(clustering, previous, assignment.kept, public, report))

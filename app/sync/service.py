@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app.db import bulk_insert, utcnow
 from app.errors import InvalidInput
 from app.event.models import Event
 from app.matching import Matcher
@@ -164,10 +164,7 @@ def _upsert_events(session: Session, source: Source, events: Sequence[EventIn]) 
             )
         elif any(getattr(current, name) != values[name] for name in compared):
             updates.append({"event_id": current.id, **values})
-    if inserts:
-        # RETURNING makes SQLAlchemy batch the rows into multi-row INSERTs (insertmanyvalues)
-        # instead of one statement a row.
-        session.execute(insert(table).returning(table.c.id), inserts)
+    bulk_insert(session, table, inserts)
     if updates:
         session.execute(
             update(table)
