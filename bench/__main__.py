@@ -34,11 +34,14 @@ def main(argv: list[str]) -> int:
             print(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}")
             return 2
         return run(name, rest)
+    if argv:
+        print("options go after a benchmark's name: python -m bench NAME [ARGS]")
+        return 2
     status = 0
     for name in BENCHMARKS:
         print(f"\n=== {name} ===", flush=True)
         began = time.perf_counter()
-        status |= run(name, argv)
+        status |= run(name, [])
         print(f"=== {name}: {time.perf_counter() - began:.0f} s ===", flush=True)
     return status
 
