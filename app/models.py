@@ -2,24 +2,29 @@
 
 from app.audit.models import AuditEntry, AuditSubject
 from app.auth.models import ApiToken
+from app.customer.models import CustomerTraits, GoldenRecord, SearchToken
 from app.db import Base
-from app.event.models import Event
+from app.event.models import AnonymousLink, Event
 from app.identity.models import Identity, RecordIdentifier
 from app.privacy.models import Consent
 from app.resolution.models import BlockingKey, MatchEdge
 from app.source.models import Source, SourceRecord
 
 __all__ = [
+    "AnonymousLink",
     "ApiToken",
     "AuditEntry",
     "AuditSubject",
     "Base",
     "BlockingKey",
     "Consent",
+    "CustomerTraits",
     "Event",
+    "GoldenRecord",
     "Identity",
     "MatchEdge",
     "RecordIdentifier",
+    "SearchToken",
     "Source",
     "SourceRecord",
 ]

@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
+from app.customer import service as customers
 from app.identity.models import Identity, RecordIdentifier
 from app.matching import MatchConfig, Matcher, assign_identities
 from app.matching.lookup import record_identifiers
@@ -237,7 +238,9 @@ def resolve_records(
             )
     members, edges = _component(session, matcher, seeds)
     clustering = matcher.cluster(sorted(members), edges, Constraints())
-    report = _apply(session, clustering, _load_records(session, members), actor)
+    # Identities whose records changed in place; _detach refreshes those that lose one.
+    updated = {r.identity_id for r in records if r.identity_id and r.deleted_at is None}
+    report = _apply(session, clustering, _load_records(session, members), actor, updated)
     for record in records:
         if record.deleted_at is not None and record.identity_id is not None:
             _detach(session, record, actor)
@@ -299,6 +302,7 @@ def _detach(session: Session, record: SourceRecord, actor: str) -> None:
     identity = session.get(Identity, record.identity_id) if record.identity_id else None
     record.identity_id = None
     if identity is not None:
+        customers.refresh_identities(session=session, identity_ids=[identity.id])
         audit.record(
             session=session,
             action="detach",
@@ -315,9 +319,15 @@ def _apply(
     clustering: Clustering,
     records: Mapping[RecordId, SourceRecord],
     actor: str,
+    updated: Iterable[int] = (),
 ) -> ResolutionReport:
-    """Write a clustering to the store: stable ids, redirects and an audit entry per change."""
+    """Write a clustering to the store: stable ids, redirects and an audit entry per change.
+
+    ``updated`` names identities whose records changed in place; they and every identity that
+    gained or lost a record get their golden record and traits recomputed.
+    """
     report = ResolutionReport()
+    changed = set(updated)
     previous = {i: r.identity_id for i, r in records.items() if r.identity_id is not None}
     identities = _load_identities(session, set(previous.values()))
     assignment = assign_identities(clustering.clusters, previous, {i: i for i in identities})
@@ -328,6 +338,9 @@ def _apply(
         identity = identities[kept] if kept is not None else _new_identity(session, identities)
         before_ids = sorted({identities[previous[r]].public_id for r in cluster if r in previous})
         moved = [records[r] for r in sorted(cluster) if records[r].identity_id != identity.id]
+        if moved:
+            changed.add(identity.id)
+            changed.update(previous[r.id] for r in moved if r.id in previous)
         for record in moved:
             record.identity_id = identity.id
         report.moved += len(moved)
@@ -375,6 +388,7 @@ def _apply(
                 after={"parts": len(homes), "identities": parts},
             )
     session.flush()
+    customers.refresh_identities(session=session, identity_ids=changed)
     return report
 
 
