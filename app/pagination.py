@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
@@ -52,3 +53,16 @@ class PageQuerySchema(Schema):
         largest: int = current_app.config["PAGE_SIZE_MAX"]
         if value is not None and not 1 <= value <= largest:
             raise ValidationError(f"must be between 1 and {largest}")
+
+
+def decode_typed(cursor: str | None, *kinds: Callable[[Any], Any]) -> list[Any] | None:
+    """A cursor's key with each part converted by its kind (None when there is no cursor)."""
+    if cursor is None:
+        return None
+    key = decode_cursor(cursor, len(kinds))
+    try:
+        return [None if part is None else kind(part) for kind, part in zip(kinds, key, strict=True)]
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            "invalid cursor", {"cursor": ["not a cursor this API returned"]}
+        ) from None
