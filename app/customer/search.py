@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date
 
 from rapidfuzz import fuzz
 
@@ -50,7 +50,8 @@ _SPELLINGS = (
     ("ci", "si"),
     ("cy", "sy"),
 )
-_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y%m%d")
+_YEAR_FIRST = re.compile(r"^(\d{4})[-/.]?(\d{1,2})[-/.]?(\d{1,2})$")
+_YEAR_LAST = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$")
 
 
 def words(text: str) -> list[str]:
@@ -102,10 +103,16 @@ def city_key(city: str) -> str:
 
 def birth_date_keys(text: str) -> set[str]:
     """Keys of a birth date; an ambiguous day/month order answers to both readings."""
+    text = text.strip()
+    readings: list[tuple[str, str, str]] = []
+    if match := _YEAR_FIRST.match(text):
+        readings.append((match[1], match[2], match[3]))
+    elif match := _YEAR_LAST.match(text):
+        readings += [(match[3], match[2], match[1]), (match[3], match[1], match[2])]
     found = set()
-    for pattern in _DATE_FORMATS:
+    for year, month, day in readings:
         try:
-            found.add("b:" + datetime.strptime(text.strip(), pattern).date().isoformat())
+            found.add(birth_date_key(date(int(year), int(month), int(day))))
         except ValueError:
             continue
     return found

@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from app.customer.config import MultiAttribute, Rule, SurvivorshipConfig
@@ -125,6 +126,7 @@ class Golden:
         }
 
 
+@lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Case-, accent- and space-insensitive form of a text, for telling equal values apart."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())

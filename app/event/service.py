@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from marshmallow import ValidationError
-from sqlalchemy import ColumnElement, Select, or_, select, union_all
+from sqlalchemy import String, bindparam, column, select, text
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -263,29 +263,27 @@ def footprints(*, session: Session, identity_ids: Iterable[int]) -> dict[int, Fo
     """Where each identity's events are: its live records, and every subject naming it."""
     wanted = sorted(set(identity_ids))
     prints = {i: Footprint() for i in wanted}
-    record_owner: dict[int, int] = {}
     subject_owners: dict[Subject, set[int]] = defaultdict(set)
     for chunk in _chunks(wanted):
-        for record_id, identity_id, source_id, external_id in session.execute(
+        rows = session.execute(
             select(
                 SourceRecord.id,
                 SourceRecord.identity_id,
                 SourceRecord.source_id,
                 SourceRecord.external_id,
-            ).where(SourceRecord.identity_id.in_(chunk), SourceRecord.deleted_at.is_(None))
-        ):
+                RecordIdentifier.kind,
+                RecordIdentifier.value,
+            )
+            .outerjoin(RecordIdentifier, RecordIdentifier.record_id == SourceRecord.id)
+            .where(SourceRecord.identity_id.in_(chunk), SourceRecord.deleted_at.is_(None))
+        )
+        for record_id, identity_id, source_id, external_id, kind, value in rows:
             if identity_id is None:
                 continue
             prints[identity_id].records.add(record_id)
-            record_owner[record_id] = identity_id
             subject_owners[record_subject(source_id, external_id)].add(identity_id)
-    for chunk in _chunks(sorted(record_owner)):
-        for record_id, kind, value in session.execute(
-            select(RecordIdentifier.record_id, RecordIdentifier.kind, RecordIdentifier.value)
-            .where(RecordIdentifier.record_id.in_(chunk))
-            .order_by(RecordIdentifier.record_id)
-        ):
-            subject_owners[f"{kind}:{value}"].add(record_owner[record_id])
+            if kind is not None:
+                subject_owners[f"{kind}:{value}"].add(identity_id)
     for subjects in _chunks(sorted(subject_owners)):
         for anonymous_id, linked in session.execute(
             select(AnonymousLink.anonymous_id, AnonymousLink.subject).where(
@@ -309,6 +307,7 @@ _TIMELINE_COLUMNS = (
     Event.record_id,
     Event.subject,
 )
+_BRANCH_COLUMNS = "id, type, occurred_at, source_id, external_id, properties, record_id, subject"
 
 
 def _via(record_id: int | None, subject: str | None) -> str:
@@ -338,45 +337,51 @@ def timeline(
     One keyset-limited index probe per record and per subject, merged by the database: the
     cost does not grow with the number of events the customer has.
     """
-    filters: list[ColumnElement[bool]] = []
-    if types:
-        filters.append(Event.type.in_(types))
-    if source_ids:
-        filters.append(Event.source_id.in_(source_ids))
-    if before is not None:
-        moment, last_id = before
-        filters.append(Event.occurred_at <= moment)
-        filters.append(or_(Event.occurred_at < moment, Event.id < last_id))
-    owners: list[ColumnElement[bool]] = [Event.record_id == r for r in sorted(footprint.records)]
-    owners += [Event.subject == s for s in sorted(footprint.subjects)]
+    owners: list[tuple[str, int | str]] = [("record_id", r) for r in sorted(footprint.records)]
+    owners += [("subject", s) for s in sorted(footprint.subjects)]
     if not owners:
         return []
-    branches: list[Select[Any]] = [
-        select(
-            select(*_TIMELINE_COLUMNS)
-            .where(owner, *filters)
-            .order_by(Event.occurred_at.desc(), Event.id.desc())
-            .limit(limit)
-            .subquery()
+    conditions = ""
+    if types:
+        conditions += " AND type IN :types"
+    if source_ids:
+        conditions += " AND source_id IN :sources"
+    if before is not None:
+        conditions += (
+            " AND occurred_at <= :before_at AND (occurred_at < :before_at OR id < :before_id)"
         )
-        for owner in owners
-    ]
-    merged = union_all(*branches).subquery()
-    rows = session.execute(
-        select(merged).order_by(merged.c.occurred_at.desc(), merged.c.id.desc()).limit(limit)
-    ).all()
-    names = _source_names(session, (row.source_id for row in rows))
+    branches = " UNION ALL ".join(
+        f"SELECT * FROM (SELECT {_BRANCH_COLUMNS} FROM event WHERE {column} = :owner_{index}"
+        f"{conditions} ORDER BY occurred_at DESC, id DESC LIMIT :limit) AS branch_{index}"
+        for index, (column, _) in enumerate(owners)
+    )
+    statement = text(
+        f"SELECT merged.*, source.name AS source_name FROM ({branches}) AS merged"
+        " LEFT JOIN source ON source.id = merged.source_id"
+        " ORDER BY merged.occurred_at DESC, merged.id DESC LIMIT :limit"
+    ).columns(*_TIMELINE_COLUMNS, column("source_name", String()))
+    parameters: dict[str, Any] = {f"owner_{i}": owner for i, (_, owner) in enumerate(owners)}
+    parameters["limit"] = limit
+    if types:
+        statement = statement.bindparams(bindparam("types", expanding=True))
+        parameters["types"] = list(types)
+    if source_ids:
+        statement = statement.bindparams(bindparam("sources", expanding=True))
+        parameters["sources"] = list(source_ids)
+    if before is not None:
+        statement = statement.bindparams(bindparam("before_at", type_=Event.occurred_at.type))
+        parameters["before_at"], parameters["before_id"] = before
     return [
         TimelineEvent(
             row.id,
             row.type,
             row.occurred_at,
-            names.get(row.source_id),
+            row.source_name,
             row.external_id,
             _via(row.record_id, row.subject),
             row.properties,
         )
-        for row in rows
+        for row in session.execute(statement, parameters)
     ]
 
 
