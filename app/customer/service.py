@@ -523,6 +523,8 @@ def search(
     word_keys = keys.query_word_keys(query.text or "")
     filter_keys = query.filter_keys()
     if not word_keys:
+        if query.text and query.text.strip():
+            return [], None  # only initials or punctuation: nothing to look for
         return _list_filtered(session, filter_keys, after, limit)
     required = len(word_keys) - 1 if len(word_keys) >= 3 else len(word_keys)
     every_key = sorted(set().union(*word_keys))

@@ -157,13 +157,14 @@ def record_events(
             report.rejects.append(EventReject(str(index), _describe(error)))
             continue
         if "anonymous_id" in event and not subject.startswith("anonymous:"):
-            link_anonymous(
+            before = link_anonymous(
                 session=session,
                 anonymous_id=event["anonymous_id"],
                 subject=subject,
                 source_id=source.id,
             )
-            report.subjects.add(f"anonymous:{event['anonymous_id']}")
+            # Whoever the visitor was linked to before loses their events.
+            report.subjects.update(s for s in (before,) if s is not None and s != subject)
         loaded.append((str(index), event, subject))
     if not loaded:
         raise InvalidInput(

@@ -87,3 +87,7 @@ def test_pages_cover_every_result_once(client: FlaskClient, agent: dict[str, str
 @pytest.mark.parametrize("query", ["limit=0", "limit=100000", "birth_date=yesterday"])
 def test_bad_parameters_are_a_422(client: FlaskClient, agent: dict[str, str], query: str) -> None:
     assert client.get(f"/api/v1/customers?{query}", headers=agent).status_code == 422
+
+
+def test_a_query_of_initials_finds_nobody(client: FlaskClient, agent: dict[str, str]) -> None:
+    assert search(client, agent, "q=M. G.")["data"] == []

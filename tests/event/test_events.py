@@ -256,3 +256,19 @@ def test_connector_events_on_records_count_too(
     traits = client.get(f"/api/v1/customers/{ana}", headers=admin).get_json()["traits"]
     assert traits["orders"]["lifetime_value"] == {"EUR": 120.5}
     assert traits["affinities"][0]["category"] == "running gear"
+
+
+def test_a_visitor_identified_as_someone_else_moves_with_their_events(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    push(client, admin, "shop", record("s-1", full_name="Bo Ek", email="bo@example.se"))
+    ana = customer_id(client, admin, "crm:c-1")
+    bo = customer_id(client, admin, "shop:s-1")
+    accepted(client, admin, {"type": "page_view", "occurred_at": at(1), "anonymous_id": "tablet"})
+    accepted(client, admin, {"type": "like", "anonymous_id": "tablet", "email": "ana@example.com"})
+    assert len(timeline(client, admin, ana)["data"]) == 2
+    accepted(client, admin, {"type": "like", "anonymous_id": "tablet", "email": "bo@example.se"})
+    assert [e["via"] for e in timeline(client, admin, ana)["data"]] == ["email"]
+    assert sorted(e["via"] for e in timeline(client, admin, bo)["data"]) == ["anonymous", "email"]
+    traits = client.get(f"/api/v1/customers/{ana}", headers=admin).get_json()["traits"]
+    assert traits["events"] == 1
