@@ -115,7 +115,10 @@ LAST = [
     "Murphy",
     "Kelly",
 ]
-CITIES = (("Madrid", "28013"), ("Lyon", "69002"), ("Osaka", "530-0001"), ("Lagos", "100001"))
+# City and the first digits of its postcodes; each city has 1,000 postcodes.
+CITIES = (("Madrid", "28"), ("Lyon", "69"), ("Osaka", "53"), ("Lagos", "10"), ("Oslo", "04"))
+# Surnames beyond the common ones, from syllables, so name tokens are as varied as real ones.
+SYLLABLES = "ka lo mi ra ten vos ber na dri gu sel ton mar li ko za".split()  # noqa: SIM905
 CATEGORIES = ("running gear", "tents", "books", "cycling", "kitchen", "garden")
 EVENT_TYPES = ("page_view", "search", "like", "review", "order", "ticket", "email_open")
 BUSY_EVENTS = 10_000
@@ -133,7 +136,21 @@ def public_id(number: int) -> str:
 def email_of(number: int) -> str:
     """The e-mail of identity ``number`` (unique, already normalized)."""
     rng = random.Random(number)
-    return f"{rng.choice(FIRST).lower()}.{rng.choice(LAST).lower()}.{number}@example.com"
+    first, last = _name(rng)
+    return f"{first.lower()}.{last.lower()}.{number}@example.com"
+
+
+def _name(rng: random.Random) -> tuple[str, str]:
+    """A first and last name: a third of surnames are common ones, the rest varied."""
+    if rng.random() < 1 / 3:
+        return rng.choice(FIRST), rng.choice(LAST)
+    syllables = rng.choices(SYLLABLES, k=rng.choice((2, 3)))
+    return rng.choice(FIRST), "".join(syllables).capitalize()
+
+
+def _place(rng: random.Random) -> tuple[str, str]:
+    city, prefix = rng.choice(CITIES)
+    return city, f"{prefix}{rng.randint(0, 999):03d}"
 
 
 def _text(value: Any) -> str:
@@ -156,8 +173,8 @@ def _records_of(number: int) -> list[tuple[int, int, str, dict[str, str], dateti
     """(record id, source id, external id, attributes, observed at) of identity ``number``:
     every identity is in the CRM, half are in the help desk, a third in the e-mail platform."""
     rng = random.Random(number)
-    first, last = rng.choice(FIRST), rng.choice(LAST)
-    city, postcode = rng.choice(CITIES)
+    first, last = _name(rng)
+    city, postcode = _place(rng)
     born = f"{rng.randint(1950, 2004)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
     email = email_of(number)
     phone = f"+1202{number:07d}"
@@ -571,11 +588,17 @@ def sample_paths(url: str, identities: int, count: int = 5000) -> dict[str, list
         "timeline, first page (10,000 events)": [
             f"/api/v1/customers/{public_id(1)}/timeline?limit=50"
         ],
-        "name search": [
-            f"/api/v1/customers?q={rng.choice(FIRST)}%20{rng.choice(LAST)}&postcode={rng.choice(CITIES)[1]}&limit=20"
-            for _ in range(200)
-        ],
+        "name search (name and postcode)": [_search_path(n) for n in numbers[:500]],
     }
+
+
+def _search_path(number: int) -> str:
+    """A search for customer ``number``'s name, misspelt by a swap of two letters, and postcode."""
+    rng = random.Random(number)
+    first, last = _name(rng)
+    _, postcode = _place(rng)
+    typo = last[0] + last[2] + last[1] + last[3:] if len(last) > 3 else last
+    return f"/api/v1/customers?q={first}%20{typo}&postcode={postcode}&limit=20"
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -11,7 +11,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Row, Text, case, cast, delete, func, insert, select
@@ -325,6 +325,27 @@ def _merge_objects(*objects: str) -> str:
     return "{" + ",".join(part for part in inner if part) + "}"
 
 
+def _consents_column(dialect: str) -> Any:
+    """Every consent of the identity's live records as one JSON array of
+    [purpose, granted, observed_at, source, external_id], so a profile is one query."""
+    record = aliased(SourceRecord)
+    parts = (Consent.purpose, Consent.granted, Consent.observed_at, Source.name, record.external_id)
+    aggregate: Any
+    if dialect == "postgresql":
+        aggregate = cast(func.json_agg(func.json_build_array(*parts)), Text)
+    else:
+        aggregate = func.json_group_array(func.json_array(*parts))
+    return (
+        select(aggregate)
+        .select_from(Consent)
+        .join(record, record.id == Consent.record_id)
+        .join(Source, Source.id == record.source_id)
+        .where(record.identity_id == Identity.id, record.deleted_at.is_(None))
+        .scalar_subquery()
+        .label("consents")
+    )
+
+
 def _profile_rows(session: Session, condition: Any, verbose: bool) -> list[Row[Any]]:
     document = GoldenRecord.detail if verbose else GoldenRecord.summary
     query = (
@@ -336,6 +357,7 @@ def _profile_rows(session: Session, condition: Any, verbose: bool) -> list[Row[A
             GoldenRecord.computed_at,
             cast(document, Text).label("document"),
             cast(CustomerTraits.traits, Text).label("traits"),
+            _consents_column(session.get_bind().dialect.name),
         )
         .outerjoin(GoldenRecord, GoldenRecord.identity_id == Identity.id)
         .outerjoin(CustomerTraits, CustomerTraits.identity_id == Identity.id)
@@ -344,28 +366,25 @@ def _profile_rows(session: Session, condition: Any, verbose: bool) -> list[Row[A
     return list(session.execute(query))
 
 
-def consents_of(*, session: Session, identity_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """Per identity and purpose: the choice in force (the latest any department recorded; a
-    withdrawal wins a tie) and what each department recorded."""
-    found: dict[int, dict[str, Any]] = defaultdict(dict)
-    query = (
-        select(
-            SourceRecord.identity_id,
-            Consent.purpose,
-            Consent.granted,
-            Consent.observed_at,
-            Source.name,
-            SourceRecord.external_id,
-        )
-        .join(SourceRecord, SourceRecord.id == Consent.record_id)
-        .join(Source, Source.id == SourceRecord.source_id)
-        .where(SourceRecord.identity_id.in_(identity_ids), SourceRecord.deleted_at.is_(None))
-        .order_by(Consent.observed_at, Consent.granted.desc(), Source.name)
-    )
-    for identity_id, purpose, granted, observed_at, source, external_id in session.execute(query):
-        if identity_id is None:
-            continue
-        entry = found[identity_id].setdefault(purpose, {"sources": []})
+def _moment(text: str) -> datetime:
+    # Raw JSON carries the database's own spelling of a time; both backends store UTC.
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def consents_from(aggregated: str | None) -> dict[str, Any]:
+    """Per purpose: the choice in force (the latest any department recorded; a withdrawal
+    wins a tie) and what each department recorded."""
+    rows = [
+        (purpose, bool(granted), _moment(observed), source, external_id)
+        for purpose, granted, observed, source, external_id in json.loads(aggregated or "[]")
+        if purpose is not None
+    ]
+    found: dict[str, Any] = {}
+    for purpose, granted, observed_at, source, external_id in sorted(
+        rows, key=lambda r: (r[2], not r[1], r[3])
+    ):
+        entry = found.setdefault(purpose, {"sources": []})
         entry.update(granted=granted, observed_at=observed_at.isoformat())
         entry["sources"].append(
             {
@@ -378,12 +397,12 @@ def consents_of(*, session: Session, identity_ids: Sequence[int]) -> dict[int, d
     return found
 
 
-def _profile_json(row: Row[Any], consents: Mapping[str, Any], verbose: bool) -> str:
+def _profile_json(row: Row[Any], verbose: bool) -> str:
     head = {
         "id": row.public_id,
         "created_at": row.created_at.isoformat(),
         "updated_at": row.computed_at.isoformat() if row.computed_at else None,
-        "consents": consents,
+        "consents": consents_from(row.consents),
     }
     empty = _EMPTY_DETAIL if verbose else _EMPTY_SUMMARY
     traits = f'{{"traits": {row.traits or "null"}}}'
@@ -400,8 +419,7 @@ def get_profile(*, session: Session, public_id: str, verbose: bool = False) -> P
     if row.merged_into_id is not None:
         survivor = _survivor_public_id(session, row.merged_into_id)
         return Profile(public_id, redirect_to=survivor)
-    consents = consents_of(session=session, identity_ids=[row.id]).get(row.id, {})
-    return Profile(public_id, body=_profile_json(row, consents, verbose))
+    return Profile(public_id, body=_profile_json(row, verbose))
 
 
 def _survivor_public_id(session: Session, identity_id: int) -> str:
@@ -421,8 +439,7 @@ def profiles_json(*, session: Session, identity_ids: Sequence[int]) -> list[str]
     if not identity_ids:
         return []
     rows = {row.id: row for row in _profile_rows(session, Identity.id.in_(identity_ids), False)}
-    consents = consents_of(session=session, identity_ids=identity_ids)
-    return [_profile_json(rows[i], consents.get(i, {}), False) for i in identity_ids if i in rows]
+    return [_profile_json(rows[i], False) for i in identity_ids if i in rows]
 
 
 def identity_of(*, session: Session, public_id: str) -> tuple[int, str | None]:

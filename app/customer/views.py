@@ -111,7 +111,7 @@ def get_customer(query: dict[str, Any], public_id: str) -> BaseResponse:
 @blp.response(200, TimelineSchema)
 @blp.alt_response(308, description="merged away: Location names the surviving customer")
 @roles("admin", "agent")
-def get_timeline(query: dict[str, Any], public_id: str) -> Any:
+def get_timeline(query: dict[str, Any], public_id: str) -> BaseResponse:
     """The customer's footprint across departments, newest first; filter by type and source."""
     session = get_session()
     identity_id, survivor = service.identity_of(session=session, public_id=public_id)
@@ -126,5 +126,5 @@ def get_timeline(query: dict[str, Any], public_id: str) -> Any:
         sources=query["source"],
         before=(after[0], after[1]) if after else None,
     )
-    cursor = encode_cursor([following[0].isoformat(), following[1]]) if following else None
-    return {"data": found, "next_cursor": cursor}
+    cursor = [following[0].isoformat(), following[1]] if following else None
+    return _page([event.as_json() for event in found], cursor)

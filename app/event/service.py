@@ -6,6 +6,7 @@ read time through its records, the identifiers they hold, and the anonymous ids 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,7 +64,7 @@ class IntakeReport:
 
 @dataclass(frozen=True, slots=True)
 class TimelineEvent:
-    """One event as a timeline shows it."""
+    """One event as a timeline shows it; ``properties`` is the stored JSON text, sent as is."""
 
     id: int
     type: str
@@ -71,7 +72,21 @@ class TimelineEvent:
     source: str | None
     external_id: str | None
     via: str
-    properties: Mapping[str, Any]
+    properties: str
+
+    def as_json(self) -> str:
+        """The event as the API sends it (TimelineEventSchema describes it)."""
+        head = json.dumps(
+            {
+                "id": str(self.id),
+                "type": self.type,
+                "occurred_at": self.occurred_at.isoformat(),
+                "source": self.source,
+                "external_id": self.external_id,
+                "via": self.via,
+            }
+        )
+        return f'{head[:-1]}, "properties": {self.properties or "{}"}}}'
 
 
 @dataclass(slots=True)
@@ -308,7 +323,11 @@ _TIMELINE_COLUMNS = (
     Event.record_id,
     Event.subject,
 )
-_BRANCH_COLUMNS = "id, type, occurred_at, source_id, external_id, properties, record_id, subject"
+# Properties come back as JSON text: the timeline sends them on without decoding them.
+_BRANCH_COLUMNS = (
+    "id, type, occurred_at, source_id, external_id, CAST(properties AS TEXT) AS properties,"
+    " record_id, subject"
+)
 
 
 def _via(record_id: int | None, subject: str | None) -> str:
@@ -360,7 +379,17 @@ def timeline(
         f"SELECT merged.*, source.name AS source_name FROM ({branches}) AS merged"
         " LEFT JOIN source ON source.id = merged.source_id"
         " ORDER BY merged.occurred_at DESC, merged.id DESC LIMIT :limit"
-    ).columns(*_TIMELINE_COLUMNS, column("source_name", String()))
+    ).columns(
+        Event.id,
+        Event.type,
+        Event.occurred_at,
+        Event.source_id,
+        Event.external_id,
+        column("properties", String()),
+        Event.record_id,
+        Event.subject,
+        column("source_name", String()),
+    )
     parameters: dict[str, Any] = {f"owner_{i}": owner for i, (_, owner) in enumerate(owners)}
     parameters["limit"] = limit
     if types:
