@@ -47,6 +47,7 @@ class LoadedRecord:
     sourced: SourcedRecord
     updated_at: datetime
     source_updated_at: datetime | None
+    identity_id: int | None = None
 
 
 # --- keeping golden records, search keys and traits current ------------------------------
@@ -132,8 +133,8 @@ def refresh_all(*, session: Session, after: int = 0, batch: int = 1000) -> tuple
     return len(ids), (ids[-1] if ids else None)
 
 
-def _load_records(session: Session, identity_ids: Sequence[int]) -> dict[int, list[LoadedRecord]]:
-    loaded: dict[int, list[LoadedRecord]] = defaultdict(list)
+def _loaded(session: Session, condition: Any) -> list[LoadedRecord]:
+    """Live records matching a condition, with their sources, in id order."""
     query = (
         select(
             SourceRecord.id,
@@ -148,21 +149,34 @@ def _load_records(session: Session, identity_ids: Sequence[int]) -> dict[int, li
             Source.attribute_types,
         )
         .join(Source, Source.id == SourceRecord.source_id)
-        .where(SourceRecord.identity_id.in_(identity_ids), SourceRecord.deleted_at.is_(None))
+        .where(condition, SourceRecord.deleted_at.is_(None))
         .order_by(SourceRecord.id)
     )
-    for row in session.execute(query):
-        sourced = SourcedRecord(
-            record_id=row.id,
-            source=row.name,
-            priority=row.priority,
-            external_id=row.external_id,
-            attributes=row.attributes,
-            attribute_types=row.attribute_types,
-            observed_at=row.source_updated_at or row.updated_at,
-            first_seen_at=row.first_seen_at,
+    return [
+        LoadedRecord(
+            SourcedRecord(
+                record_id=row.id,
+                source=row.name,
+                priority=row.priority,
+                external_id=row.external_id,
+                attributes=row.attributes,
+                attribute_types=row.attribute_types,
+                observed_at=row.source_updated_at or row.updated_at,
+                first_seen_at=row.first_seen_at,
+            ),
+            row.updated_at,
+            row.source_updated_at,
+            row.identity_id,
         )
-        loaded[row.identity_id].append(LoadedRecord(sourced, row.updated_at, row.source_updated_at))
+        for row in session.execute(query)
+    ]
+
+
+def _load_records(session: Session, identity_ids: Sequence[int]) -> dict[int, list[LoadedRecord]]:
+    loaded: dict[int, list[LoadedRecord]] = defaultdict(list)
+    for record in _loaded(session, SourceRecord.identity_id.in_(identity_ids)):
+        if record.identity_id is not None:
+            loaded[record.identity_id].append(record)
     return loaded
 
 
@@ -195,6 +209,17 @@ def golden_documents(
         "records": _records_json(records, verbose=True),
     }
     return summary, detail, golden
+
+
+def preview_golden(*, session: Session, record_ids: Iterable[int]) -> dict[str, Any]:
+    """The verbose golden record these live records would have as one identity (nothing is
+    written): what a merge would give, for a reviewer to see before deciding."""
+    wanted = sorted(set(record_ids))
+    records: list[LoadedRecord] = []
+    for chunk in _chunks(wanted):
+        records.extend(_loaded(session, SourceRecord.id.in_(chunk)))
+    _, detail, _ = golden_documents(records, customer_config(), default_region())
+    return detail
 
 
 def _write_golden(

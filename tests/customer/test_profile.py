@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 
+from app.customer import service as customers
 from app.db import get_db
 from app.privacy.models import Consent
 from app.source import service as sources
@@ -242,5 +244,26 @@ def test_roles(
     headers = (
         {} if role is None else make_token(role, source="crm" if role == "connector" else None)
     )
-    for path in ("/api/v1/customers?q=x", "/api/v1/customers/lookup/crm:c-1"):
-        assert client.get(path, headers=headers).status_code == status
+    [found] = lookup(client, admin, "crm:c-1")
+    for path in (
+        "/api/v1/customers?q=x",
+        "/api/v1/customers/lookup/crm:c-1",
+        f"/api/v1/customers/{found['id']}",
+        f"/api/v1/customers/{found['id']}/timeline",
+    ):
+        assert client.get(path, headers=headers).status_code == status, path
+
+
+def test_preview_shows_the_golden_record_a_merge_would_give(
+    app: Flask, client: FlaskClient, admin: dict[str, str], session: Session
+) -> None:
+    push(client, admin, "crm", record("c-1", first_name="Ana", email="ana@example.com"))
+    push(client, admin, "shop", record("s-1", first_name="Anita", last_name="Ruiz"))
+    ids = [
+        sources.get_record(session=session, source_name=name, external_id=external_id).id
+        for name, external_id in (("crm", "c-1"), ("shop", "s-1"))
+    ]
+    preview = customers.preview_golden(session=session, record_ids=ids)
+    assert preview["golden"]["first_name"]["value"] == "Ana"
+    assert preview["golden"]["last_name"]["source"] == "shop"
+    assert sorted(preview["records"]) == ["crm", "shop"]
