@@ -12,9 +12,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Text, case, cast, delete, func, insert, select
+from sqlalchemy import Row, Select, Text, bindparam, case, cast, delete, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from app.customer import search as keys
@@ -350,6 +351,7 @@ def _merge_objects(*objects: str) -> str:
     return "{" + ",".join(part for part in inner if part) + "}"
 
 
+@lru_cache(maxsize=8)
 def _consents_column(dialect: str) -> Any:
     """Every consent of the identity's live records as one JSON array of
     [purpose, granted, observed_at, source, external_id], so a profile is one query."""
@@ -371,9 +373,17 @@ def _consents_column(dialect: str) -> Any:
     )
 
 
-def _profile_rows(session: Session, condition: Any, verbose: bool) -> list[Row[Any]]:
+@lru_cache(maxsize=16)
+def _profile_statement(dialect: str, verbose: bool, by_public_id: bool) -> Select[Any]:
+    """The profile query, built once: by ``public_id``, or by a list of ``ids``. Reads serve
+    most requests, and building the statement costs more than running it."""
     document = GoldenRecord.detail if verbose else GoldenRecord.summary
-    query = (
+    condition = (
+        Identity.public_id == bindparam("public_id")
+        if by_public_id
+        else Identity.id.in_(bindparam("ids", expanding=True))
+    )
+    return (
         select(
             Identity.id,
             Identity.public_id,
@@ -382,13 +392,22 @@ def _profile_rows(session: Session, condition: Any, verbose: bool) -> list[Row[A
             GoldenRecord.computed_at,
             cast(document, Text).label("document"),
             cast(CustomerTraits.traits, Text).label("traits"),
-            _consents_column(session.get_bind().dialect.name),
+            _consents_column(dialect),
         )
         .outerjoin(GoldenRecord, GoldenRecord.identity_id == Identity.id)
         .outerjoin(CustomerTraits, CustomerTraits.identity_id == Identity.id)
         .where(condition)
     )
-    return list(session.execute(query))
+
+
+def _profile_rows(
+    session: Session, verbose: bool, public_id: str | None = None, ids: Sequence[int] = ()
+) -> list[Row[Any]]:
+    statement = _profile_statement(
+        session.get_bind().dialect.name, verbose, by_public_id=public_id is not None
+    )
+    parameters = {"public_id": public_id} if public_id is not None else {"ids": list(ids)}
+    return list(session.execute(statement, parameters))
 
 
 def _moment(text: str) -> datetime:
@@ -437,7 +456,7 @@ def _profile_json(row: Row[Any], verbose: bool) -> str:
 def get_profile(*, session: Session, public_id: str, verbose: bool = False) -> Profile:
     """An identity's profile as JSON text: golden record, records per department, consents,
     traits (verbose: every value with its provenance). A merged-away id names its survivor."""
-    rows = _profile_rows(session, Identity.public_id == public_id, verbose)
+    rows = _profile_rows(session, verbose, public_id=public_id)
     if not rows:
         raise NotFound(f"no customer {public_id!r}")
     row = rows[0]
@@ -463,7 +482,7 @@ def profiles_json(*, session: Session, identity_ids: Sequence[int]) -> list[str]
     """Profiles (not verbose) of these identities, in the order given."""
     if not identity_ids:
         return []
-    rows = {row.id: row for row in _profile_rows(session, Identity.id.in_(identity_ids), False)}
+    rows = {row.id: row for row in _profile_rows(session, False, ids=identity_ids)}
     return [_profile_json(rows[i], False) for i in identity_ids if i in rows]
 
 

@@ -237,6 +237,18 @@ def _store(
     session.flush()
 
 
+# Identities holding a record with one of these identifiers; built once, as lookups are hot.
+_HOLDERS = (
+    select(SourceRecord.identity_id)
+    .join(RecordIdentifier, RecordIdentifier.record_id == SourceRecord.id)
+    .where(
+        RecordIdentifier.kind == bindparam("kind"),
+        RecordIdentifier.value.in_(bindparam("values", expanding=True)),
+        SourceRecord.deleted_at.is_(None),
+    )
+)
+
+
 def identities_of_subjects(*, session: Session, subjects: Iterable[Subject]) -> set[int]:
     """The identities the subjects name now (an anonymous id through its link)."""
     by_kind: dict[str, set[str]] = defaultdict(set)
@@ -254,13 +266,7 @@ def identities_of_subjects(*, session: Session, subjects: Iterable[Subject]) -> 
     live = SourceRecord.deleted_at.is_(None)
     for kind in ("email", "phone"):
         for chunk in _chunks(sorted(by_kind.get(kind, ()))):
-            found.update(
-                session.scalars(
-                    select(SourceRecord.identity_id)
-                    .join(RecordIdentifier, RecordIdentifier.record_id == SourceRecord.id)
-                    .where(RecordIdentifier.kind == kind, RecordIdentifier.value.in_(chunk), live)
-                )
-            )
+            found.update(session.scalars(_HOLDERS, {"kind": kind, "values": chunk}))
     for value in by_kind.get("record", ()):
         source_id, _, external_id = value.partition(":")
         found.update(
