@@ -615,6 +615,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--duration", type=int, default=20, help="seconds per scenario")
     parser.add_argument("--port", type=int, default=5071)
+    parser.add_argument("--warmup", type=int, default=10, help="seconds per scenario first")
     parser.add_argument("--reload", action="store_true", help="rebuild the store even if it exists")
     args = parser.parse_args(argv)
     url = args.database_url
@@ -633,7 +634,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         f" {args.duration} s each"
     )
     with gunicorn(url, args.workers, args.port, args.threads) as base:
-        loader(base, paths["profile by id"][:50], token, 3, args.connections)  # warm up workers
+        if args.warmup:
+            # Steady state: every scenario's paths once through, as a server that has been
+            # answering them would have them in memory.
+            for scenario_paths in paths.values():
+                loader(base, scenario_paths, token, args.warmup, args.connections)
         print(
             f"\n  {'scenario':<40}{'requests':>10}{'errors':>8}{'req/s':>9}"
             f"{'p50 ms':>9}{'p99 ms':>9}"

@@ -26,7 +26,7 @@ from app.customer.traits import EventFact, compute_traits
 from app.db import utcnow
 from app.errors import InvalidInput, NotFound
 from app.event import service as events
-from app.identity.models import Identity
+from app.identity.models import Identity, RecordIdentifier
 from app.privacy.models import Consent
 from app.source.models import Source, SourceRecord
 
@@ -373,16 +373,11 @@ def _consents_column(dialect: str) -> Any:
     )
 
 
-@lru_cache(maxsize=16)
-def _profile_statement(dialect: str, verbose: bool, by_public_id: bool) -> Select[Any]:
-    """The profile query, built once: by ``public_id``, or by a list of ``ids``. Reads serve
-    most requests, and building the statement costs more than running it."""
+@lru_cache(maxsize=8)
+def _profile_select(dialect: str, verbose: bool) -> Select[Any]:
+    """The profile query without its condition, built once: reads serve most requests, and
+    building the statement costs more than running it."""
     document = GoldenRecord.detail if verbose else GoldenRecord.summary
-    condition = (
-        Identity.public_id == bindparam("public_id")
-        if by_public_id
-        else Identity.id.in_(bindparam("ids", expanding=True))
-    )
     return (
         select(
             Identity.id,
@@ -396,8 +391,18 @@ def _profile_statement(dialect: str, verbose: bool, by_public_id: bool) -> Selec
         )
         .outerjoin(GoldenRecord, GoldenRecord.identity_id == Identity.id)
         .outerjoin(CustomerTraits, CustomerTraits.identity_id == Identity.id)
-        .where(condition)
     )
+
+
+@lru_cache(maxsize=16)
+def _profile_statement(dialect: str, verbose: bool, by_public_id: bool) -> Select[Any]:
+    """Profiles by ``public_id``, or by a list of ``ids``."""
+    condition = (
+        Identity.public_id == bindparam("public_id")
+        if by_public_id
+        else Identity.id.in_(bindparam("ids", expanding=True))
+    )
+    return _profile_select(dialect, verbose).where(condition)
 
 
 def _profile_rows(
@@ -516,16 +521,46 @@ def subject_of_reference(*, session: Session, reference: str, region: str) -> st
     return events.subject_of(session=session, reference=named, region=region)
 
 
+@lru_cache(maxsize=8)
+def _holder_profiles_statement(dialect: str) -> Select[Any]:
+    """Profiles of the identities holding an e-mail or phone, a page at a time, in one query."""
+    holders = (
+        select(SourceRecord.identity_id)
+        .join(RecordIdentifier, RecordIdentifier.record_id == SourceRecord.id)
+        .where(
+            RecordIdentifier.kind == bindparam("kind"),
+            RecordIdentifier.value == bindparam("value"),
+            SourceRecord.deleted_at.is_(None),
+        )
+    )
+    return (
+        _profile_select(dialect, False)
+        .where(Identity.id.in_(holders), Identity.id > bindparam("after"))
+        .order_by(Identity.id)
+        .limit(bindparam("limit"))
+    )
+
+
 def lookup(
     *, session: Session, reference: str, region: str, after: int | None, limit: int
-) -> tuple[list[int], int | None]:
-    """Identities a ``type:value`` reference names, by id after ``after``; and the last id
-    of the page when more follow."""
+) -> tuple[list[str], int | None]:
+    """Profiles of the identities a ``type:value`` reference names, by id after ``after``;
+    and the id to resume after when more follow."""
     subject = subject_of_reference(session=session, reference=reference, region=region)
+    kind, _, value = subject.partition(":")
+    if kind in ("email", "phone"):
+        statement = _holder_profiles_statement(session.get_bind().dialect.name)
+        parameters = {"kind": kind, "value": value, "after": after or 0, "limit": limit + 1}
+        rows = list(session.execute(statement, parameters))
+        page = rows[:limit]
+        following = page[-1].id if len(rows) > limit else None
+        return [_profile_json(row, False) for row in page], following
     found = sorted(events.identities_of_subjects(session=session, subjects=[subject]))
     found = [i for i in found if after is None or i > after]
-    page = found[:limit]
-    return page, (page[-1] if len(found) > limit else None)
+    ids = found[:limit]
+    return profiles_json(session=session, identity_ids=ids), (
+        ids[-1] if len(found) > limit else None
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,14 +80,13 @@ def lookup_customers(query: dict[str, Any], reference: str) -> Response:
     ``phone:+34600111222``, ``anonymous:ID``, or ``SOURCE:EXTERNAL_ID`` (e.g. ``crm:c-17``)."""
     session = get_session()
     after = decode_typed(query["cursor"], int)
-    ids, last = service.lookup(
+    items, last = service.lookup(
         session=session,
         reference=reference,
         region=match_config().default_region,
         after=after[0] if after else None,
         limit=page_limit(query["limit"]),
     )
-    items = service.profiles_json(session=session, identity_ids=ids)
     return _page(items, [last] if last is not None else None)
 
 
