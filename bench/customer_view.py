@@ -414,7 +414,7 @@ def agent_token(url: str) -> str:
 
 
 @contextmanager
-def gunicorn(url: str, workers: int, port: int, threads: int) -> Iterator[str]:
+def gunicorn(url: str, workers: int, port: int, threads: int, kind: str) -> Iterator[str]:
     """Serve the app with gunicorn on loopback; yields its base URL."""
     base = f"http://127.0.0.1:{port}"
     command = [
@@ -422,7 +422,7 @@ def gunicorn(url: str, workers: int, port: int, threads: int) -> Iterator[str]:
         "--workers",
         str(workers),
         "--worker-class",
-        "gthread",
+        kind,
         "--threads",
         str(threads),
         "--bind",
@@ -471,6 +471,10 @@ function request()
   counter = counter + 1
   return wrk.format("GET", paths[((offset + counter) %% #paths) + 1], headers)
 end
+local pause = %s
+if pause > 0 then
+  function delay() return pause * (0.5 + math.random()) end
+end
 """
 
 
@@ -480,12 +484,13 @@ def _wrk_milliseconds(text: str) -> float:
 
 
 def run_wrk(
-    base: str, paths: Sequence[str], token: str, seconds: int, connections: int
+    base: str, paths: Sequence[str], token: str, seconds: int, connections: int, pause_ms: float
 ) -> LoadResult:
-    """Load with wrk (closed loop, ``connections`` concurrent keep-alive connections)."""
+    """Load with wrk: ``connections`` keep-alive connections, each pausing about ``pause_ms``
+    between requests (0: as fast as the server answers). Latency excludes the pause."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         quoted = (json.dumps(quote(p, safe="/:@?=&%+")) for p in paths)
-        script.write(_WRK_SCRIPT % (",".join(quoted), token))
+        script.write(_WRK_SCRIPT % (",".join(quoted), token, round(pause_ms)))
     try:
         output = subprocess.run(
             [
@@ -522,7 +527,7 @@ def run_wrk(
 
 
 def run_python_load(
-    base: str, paths: Sequence[str], token: str, seconds: int, connections: int
+    base: str, paths: Sequence[str], token: str, seconds: int, connections: int, pause_ms: float
 ) -> LoadResult:
     """Load from a separate process with keep-alive connections, when wrk is not installed."""
     from multiprocessing import get_context  # noqa: PLC0415
@@ -530,7 +535,8 @@ def run_python_load(
     context = get_context("spawn")
     queue = context.Queue()
     process = context.Process(
-        target=_python_load, args=(base, list(paths), token, seconds, connections, queue)
+        target=_python_load,
+        args=(base, list(paths), token, seconds, connections, pause_ms, queue),
     )
     process.start()
     latencies, errors = queue.get(timeout=seconds + 60)
@@ -546,7 +552,13 @@ def run_python_load(
 
 
 def _python_load(
-    base: str, paths: list[str], token: str, seconds: int, connections: int, queue: Any
+    base: str,
+    paths: list[str],
+    token: str,
+    seconds: int,
+    connections: int,
+    pause_ms: float,
+    queue: Any,
 ) -> None:
     import http.client  # noqa: PLC0415
 
@@ -558,8 +570,11 @@ def _python_load(
     def worker(offset: int) -> None:
         connection = http.client.HTTPConnection(host, int(port))
         index = offset
+        pacing = random.Random(offset)
         while time.monotonic() < stop:
             index += 1
+            if pause_ms:
+                time.sleep(pause_ms * (0.5 + pacing.random()) / 1000)
             started = time.perf_counter()
             connection.request(
                 "GET", paths[index % len(paths)], headers={"Authorization": f"Bearer {token}"}
@@ -612,7 +627,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--identities", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--worker-class", default="gthread", help="gthread keeps connections alive")
+    parser.add_argument("--connections", type=int, default=4, help="of the saturated run")
+    parser.add_argument("--rate", type=int, default=600, help="offered by the paced run")
     parser.add_argument("--duration", type=int, default=20, help="seconds per scenario")
     parser.add_argument("--port", type=int, default=5071)
     parser.add_argument("--warmup", type=int, default=10, help="seconds per scenario first")
@@ -628,28 +645,36 @@ def main(argv: Sequence[str] | None = None) -> None:
     token = agent_token(url)
     paths = sample_paths(url, args.identities)
     loader = run_wrk if shutil.which("wrk") else run_python_load
+    # Paced: enough connections, each pausing, to offer about --rate requests a second, so
+    # latency is measured at that rate rather than at saturation.
+    paced = max(args.rate * 20 // 1000, 1)
+    pause_ms = max(paced * 1000 / args.rate - 2.0, 0.0)
     print(
-        f"  gunicorn: {args.workers} workers x {args.threads} threads; load: "
-        f"{'wrk' if loader is run_wrk else 'python'}, {args.connections} connections,"
-        f" {args.duration} s each"
+        f"  gunicorn: {args.workers} {args.worker_class} workers x {args.threads} threads; load: "
+        f"{'wrk' if loader is run_wrk else 'python'}, {args.duration} s per scenario"
     )
-    with gunicorn(url, args.workers, args.port, args.threads) as base:
+    with gunicorn(url, args.workers, args.port, args.threads, args.worker_class) as base:
         if args.warmup:
             # Steady state: every scenario's paths once through, as a server that has been
             # answering them would have them in memory.
             for scenario_paths in paths.values():
-                loader(base, scenario_paths, token, args.warmup, args.connections)
-        print(
-            f"\n  {'scenario':<40}{'requests':>10}{'errors':>8}{'req/s':>9}"
-            f"{'p50 ms':>9}{'p99 ms':>9}"
+                loader(base, scenario_paths, token, args.warmup, args.connections, 0)
+        runs = (
+            (f"offered ~{args.rate} req/s ({paced} paced connections)", paced, pause_ms),
+            (f"saturated ({args.connections} connections, no pause)", args.connections, 0.0),
         )
-        for scenario, scenario_paths in paths.items():
-            result = loader(base, scenario_paths, token, args.duration, args.connections)
+        for title, connections, pause in runs:
             print(
-                f"  {scenario:<40}{result.requests:>10,}{result.errors:>8}{result.rate:>9.0f}"
-                f"{result.p50_ms:>9.2f}{result.p99_ms:>9.2f}",
-                flush=True,
+                f"\n  {title}\n  {'scenario':<40}{'requests':>10}{'errors':>8}{'req/s':>9}"
+                f"{'p50 ms':>9}{'p99 ms':>9}"
             )
+            for scenario, scenario_paths in paths.items():
+                result = loader(base, scenario_paths, token, args.duration, connections, pause)
+                print(
+                    f"  {scenario:<40}{result.requests:>10,}{result.errors:>8}"
+                    f"{result.rate:>9.0f}{result.p50_ms:>9.2f}{result.p99_ms:>9.2f}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":
