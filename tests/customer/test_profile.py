@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy.orm import Session
 
 from app.customer import service as customers
@@ -267,3 +267,16 @@ def test_preview_shows_the_golden_record_a_merge_would_give(
     assert preview["golden"]["first_name"]["value"] == "Ana"
     assert preview["golden"]["last_name"]["source"] == "shop"
     assert sorted(preview["records"]) == ["crm", "shop"]
+
+
+def test_golden_records_survive_a_full_resolution(
+    client: FlaskClient, admin: dict[str, str], agent: dict[str, str], cli: FlaskCliRunner
+) -> None:
+    push(client, admin, "crm", record("c-1", first_name="Ana", email="ana@example.com"))
+    push(client, admin, "shop", record("s-1", first_name="Anita", email="ana@example.com"))
+    [before] = lookup(client, agent, "email:ana@example.com")
+    result = cli.invoke(args=["resolve", "--full"])
+    assert result.exit_code == 0, result.output
+    [after] = lookup(client, agent, "email:ana@example.com")
+    assert after["golden"] == before["golden"]
+    assert after["id"] == before["id"]
