@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -66,3 +67,11 @@ def decode_typed(cursor: str | None, *kinds: Callable[[Any], Any]) -> list[Any] 
         raise InvalidInput(
             "invalid cursor", {"cursor": ["not a cursor this API returned"]}
         ) from None
+
+
+def aware_datetime(text: str) -> datetime:
+    """A cursor part holding a time; one without a time zone is not one of ours."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("naive time in a cursor")
+    return moment

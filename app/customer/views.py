@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from flask import Response, redirect, request, url_for
@@ -26,7 +25,13 @@ from app.customer.schemas import (
 )
 from app.db import get_session
 from app.event.schemas import TimelineQuerySchema, TimelineSchema
-from app.pagination import PageQuerySchema, decode_typed, encode_cursor, page_limit
+from app.pagination import (
+    PageQuerySchema,
+    aware_datetime,
+    decode_typed,
+    encode_cursor,
+    page_limit,
+)
 from app.resolution.runtime import match_config
 
 blp = Blueprint(
@@ -116,7 +121,7 @@ def get_timeline(query: dict[str, Any], public_id: str) -> BaseResponse:
     identity_id, survivor = service.identity_of(session=session, public_id=public_id)
     if survivor is not None:
         return _moved("customers.get_timeline", survivor)
-    after = decode_typed(query["cursor"], datetime.fromisoformat, int)
+    after = decode_typed(query["cursor"], aware_datetime, int)
     found, following = service.timeline(
         session=session,
         identity_id=identity_id,

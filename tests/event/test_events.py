@@ -272,3 +272,16 @@ def test_a_visitor_identified_as_someone_else_moves_with_their_events(
     assert sorted(e["via"] for e in timeline(client, admin, bo)["data"]) == ["anonymous", "email"]
     traits = client.get(f"/api/v1/customers/{ana}", headers=admin).get_json()["traits"]
     assert traits["events"] == 1
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["garbage", "WyIyMDI0LTA1LTAxVDA5OjAwOjAwIiwgMV0", "WyJub3QgYSB0aW1lIiwgMV0", "WzFd"],
+)
+def test_a_forged_timeline_cursor_is_a_422(
+    client: FlaskClient, admin: dict[str, str], cursor: str
+) -> None:
+    ana = customer_id(client, admin, "crm:c-1")
+    response = client.get(f"/api/v1/customers/{ana}/timeline?cursor={cursor}", headers=admin)
+    assert response.status_code == 422
+    assert "cursor" in response.get_json()["errors"]
