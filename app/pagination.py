@@ -1,8 +1,4 @@
-"""One pagination style across the API: an opaque cursor, a ``limit``, and ``next_cursor``.
-
-A cursor is the key of the last item a page returned (base64url of a small JSON list); the
-next page starts after it. Clients pass it back unchanged and never look inside.
-"""
+"""One pagination style across the API: an opaque cursor and a limit, newest first."""
 
 from __future__ import annotations
 
@@ -14,63 +10,74 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from marshmallow import Schema, ValidationError, fields, validates
+from marshmallow import Schema, fields, validate
 
 from app.errors import InvalidInput
 
 
-def encode_cursor(key: list[Any]) -> str:
-    """The opaque cursor that resumes after an item with this key."""
-    text = json.dumps(key, separators=(",", ":"), default=str)
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+def encode_cursor(position: Any) -> str:
+    """An opaque cursor for a position (any JSON value, e.g. the last id seen)."""
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, length: int) -> list[Any]:
-    """The key a cursor holds; a cursor that is not one of ours is a 422."""
+def decode_cursor(cursor: str) -> Any:
+    """The position a cursor stands for; InvalidInput when it was not made by us."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        key = None
-    if not isinstance(key, list) or len(key) != length:
-        raise InvalidInput("invalid cursor", {"cursor": ["not a cursor this API returned"]})
-    return key
+        raise InvalidInput(
+            "the cursor is not valid", {"cursor": ["not a cursor we made"]}
+        ) from None
 
 
 def page_limit(requested: int | None) -> int:
-    """The page size to use: the requested one, or the configured default."""
-    default: int = current_app.config["PAGE_SIZE_DEFAULT"]
-    return requested or default
+    """The page size: the request's, else the default, never above the configured maximum."""
+    maximum = int(current_app.config["PAGE_SIZE_MAX"])
+    return min(requested or int(current_app.config["PAGE_SIZE_DEFAULT"]), maximum)
 
 
-class PageQuerySchema(Schema):
-    """``limit`` (1 to the configured maximum) and the ``cursor`` of the previous page."""
+class PageArgsSchema(Schema):
+    """``?limit=&cursor=`` on every list endpoint."""
 
-    limit = fields.Integer(load_default=None)
+    limit = fields.Integer(validate=validate.Range(min=1, max=1000), load_default=None)
     cursor = fields.String(load_default=None)
 
-    @validates("limit")
-    def _limit_in_range(self, value: int | None, **_: Any) -> None:
-        largest: int = current_app.config["PAGE_SIZE_MAX"]
-        if value is not None and not 1 <= value <= largest:
-            raise ValidationError(f"must be between 1 and {largest}")
+
+def id_page(rows: list[Any], limit: int) -> dict[str, Any]:
+    """A page of rows fetched with ``limit + 1`` and ordered by descending id."""
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"data": rows, "next_cursor": encode_cursor(rows[-1].id) if more else None}
+
+
+def before_id(cursor: str | None) -> int | None:
+    """The id a descending-id cursor continues below."""
+    if cursor is None:
+        return None
+    position = decode_cursor(cursor)
+    if not isinstance(position, int):
+        raise InvalidInput("the cursor is not valid", {"cursor": ["not a cursor we made"]})
+    return position
 
 
 def decode_typed(cursor: str | None, *kinds: Callable[[Any], Any]) -> list[Any] | None:
-    """A cursor's key with each part converted by its kind (None when there is no cursor)."""
+    """A cursor holding a list of positions, each converted by its kind (None: no cursor)."""
     if cursor is None:
         return None
-    key = decode_cursor(cursor, len(kinds))
+    position = decode_cursor(cursor)
     try:
-        return [None if part is None else kind(part) for kind, part in zip(kinds, key, strict=True)]
+        if not isinstance(position, list) or len(position) != len(kinds):
+            raise ValueError("not a position of this list")
+        return [None if p is None else kind(p) for kind, p in zip(kinds, position, strict=True)]
     except (TypeError, ValueError):
         raise InvalidInput(
-            "invalid cursor", {"cursor": ["not a cursor this API returned"]}
+            "the cursor is not valid", {"cursor": ["not a cursor we made"]}
         ) from None
 
 
 def aware_datetime(text: str) -> datetime:
-    """A cursor part holding a time; one without a time zone is not one of ours."""
+    """A cursor position holding a time; one without a time zone is not one of ours."""
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         raise ValueError("naive time in a cursor")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from app.pagination import PageQuerySchema
+from app.pagination import PageArgsSchema
 
 
-class SearchQuerySchema(PageQuerySchema):
+class SearchQuerySchema(PageArgsSchema):
     """Search by name, narrowed by city, postcode or birth date; with none, every customer."""
 
     q = fields.String(load_default=None, metadata={"description": "name, in any word order"})

@@ -26,7 +26,7 @@ from app.customer.schemas import (
 from app.db import get_session
 from app.event.schemas import TimelineQuerySchema, TimelineSchema
 from app.pagination import (
-    PageQuerySchema,
+    PageArgsSchema,
     aware_datetime,
     decode_typed,
     encode_cursor,
@@ -77,7 +77,7 @@ def search_customers(query: dict[str, Any]) -> Response:
 
 
 @blp.get("/lookup/<path:reference>")
-@blp.arguments(PageQuerySchema, location="query")
+@blp.arguments(PageArgsSchema, location="query")
 @blp.response(200, CustomerPageSchema)
 @roles("admin", "agent")
 def lookup_customers(query: dict[str, Any], reference: str) -> Response:

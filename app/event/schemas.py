@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.pagination import PageQuerySchema
+from app.pagination import PageArgsSchema
 
 IDENTIFIERS = ("email", "phone", "record")
 
@@ -100,7 +100,7 @@ class IdentifyResultSchema(Schema):
     customers = fields.List(fields.String(), metadata={"description": "identity ids, if known"})
 
 
-class TimelineQuerySchema(PageQuerySchema):
+class TimelineQuerySchema(PageArgsSchema):
     """Filters and paging of a timeline: ``type`` and ``source`` may repeat."""
 
     type = fields.List(fields.String(), load_default=list)

@@ -17,12 +17,12 @@ from marshmallow import ValidationError
 from sqlalchemy import String, bindparam, column, select, text
 from sqlalchemy.orm import Session
 
+from app.customer.identifiers import normalize_identifier
 from app.db import utcnow
 from app.errors import InvalidInput
 from app.event.models import AnonymousLink, Event
 from app.event.schemas import EventInSchema
 from app.identity.models import RecordIdentifier
-from app.matching.lookup import normalize_identifier
 from app.source.models import Source, SourceRecord
 
 _IN_CHUNK = 500

@@ -1,0 +1,18 @@
+"""E-mails and phones normalized exactly as the matcher normalizes them.
+
+The customer view and the event intake read identifiers through this one function, so they
+follow the matcher's rules wherever those live.
+"""
+
+from __future__ import annotations
+
+from app.matching.lookup import normalize_identifier as _matcher_normalize
+
+
+def normalize_identifier(kind: str, value: str, region: str) -> str | None:
+    """The normalized e-mail or phone (``kind``), None when the text is not one.
+
+    >>> normalize_identifier("email", " Ana@Example.COM ", "US")
+    'ana@example.com'
+    """
+    return _matcher_normalize(kind, value, region)
