@@ -14,27 +14,35 @@ from app.source import service as sources
 from app.source.models import Source
 from tests.helpers import push, record
 
+ANA = {"first_name": "Ana", "last_name": "Ruiz", "birth_date": "1990-04-12"}
+
 
 def test_refresh_applies_new_priorities(
     app: Flask, client: FlaskClient, cli: FlaskCliRunner, make_token: Callable[..., dict[str, str]]
 ) -> None:
     with app.app_context(), get_db(app).unit_of_work() as session:
-        sources.create(session=session, name="crm", kind="push", priority=10)
-        sources.create(session=session, name="shop", kind="push", priority=50)
+        for name, priority in (("crm", 10), ("shop", 50)):
+            sources.create(
+                session=session,
+                name=name,
+                kind="push",
+                priority=priority,
+                attribute_types={"tier": "text"},
+            )
     admin = make_token("admin")
-    push(client, admin, "crm", record("c-1", last_name="Ruiz", email="a@example.com"))
-    push(client, admin, "shop", record("s-1", last_name="Diaz", email="a@example.com"))
-    push(client, admin, "crm", record("c-2", last_name="Solo", email="b@example.com"))
+    push(client, admin, "crm", record("c-1", **ANA, tier="silver", email="a@example.com"))
+    push(client, admin, "shop", record("s-1", **ANA, tier="gold", email="a@example.com"))
+    push(client, admin, "crm", record("c-2", full_name="Bo Ek", tier="bronze", email="b@x.org"))
 
-    def last_names() -> list[str]:
+    def tiers() -> list[str]:
         with app.app_context(), get_db(app).unit_of_work() as session:
             rows = session.scalars(select(GoldenRecord.summary).order_by(GoldenRecord.identity_id))
-            return [summary["golden"]["last_name"] for summary in rows]
+            return [summary["golden"]["tier"] for summary in rows]
 
-    assert last_names() == ["Ruiz", "Solo"]
+    assert tiers() == ["silver", "bronze"]
     with app.app_context(), get_db(app).unit_of_work() as session:
         session.scalars(select(Source).where(Source.name == "crm")).one().priority = 90
     result = cli.invoke(args=["customers", "refresh", "--batch", "1"])
     assert result.exit_code == 0, result.output
     assert "refreshed 2 customers" in result.output
-    assert last_names() == ["Diaz", "Solo"]
+    assert tiers() == ["gold", "bronze"]

@@ -21,10 +21,21 @@ from tests.helpers import push, record
 Headers = Callable[..., dict[str, str]]
 
 
+# Enough agreement for any matcher to call two records one person.
+ANA = {"first_name": "Ana", "last_name": "Ruiz", "birth_date": "1990-04-12"}
+MARTA = {"first_name": "Marta", "last_name": "Lindqvist", "birth_date": "1984-03-12"}
+
+
 def add_source(app: Flask, name: str, priority: int) -> None:
-    """A push source with a survivorship priority (lower wins)."""
+    """A push source with a survivorship priority (lower wins) and a declared ``tier``."""
     with app.app_context(), get_db(app).unit_of_work() as session:
-        sources.create(session=session, name=name, kind="push", priority=priority)
+        sources.create(
+            session=session,
+            name=name,
+            kind="push",
+            priority=priority,
+            attribute_types={"tier": "text"},
+        )
 
 
 def lookup(client: FlaskClient, headers: dict[str, str], reference: str) -> list[dict[str, Any]]:
@@ -60,92 +71,83 @@ def agent(make_token: Headers, admin: dict[str, str]) -> dict[str, str]:
 def test_golden_values_come_from_the_priority_source_with_provenance(
     client: FlaskClient, admin: dict[str, str], agent: dict[str, str]
 ) -> None:
-    push(client, admin, "shop", record("s-1", first_name="Anita", email="ana@example.com"))
-    push(
-        client,
-        admin,
-        "crm",
-        record("c-1", first_name="Ana", last_name="Ruiz", email="ana@example.com "),
-    )
+    push(client, admin, "shop", record("s-1", **ANA, tier="gold", email="ana@example.com"))
+    push(client, admin, "crm", record("c-1", **ANA, tier="silver", email="ana@example.com "))
     [found] = lookup(client, agent, "email:ana@example.com")
-    assert found["golden"]["first_name"] == "Ana"
+    assert found["golden"]["tier"] == "silver"
     assert found["golden"]["emails"] == ["ana@example.com"]
     assert sorted(found["records"]) == ["crm", "shop"]
     detail = profile(client, agent, found["id"], verbose=True)
-    first_name = detail["golden"]["first_name"]
-    assert (first_name["source"], first_name["external_id"], first_name["rule"]) == (
-        "crm",
-        "c-1",
-        "source_priority",
-    )
-    assert first_name["observed_at"]
-    assert [v["value"] for v in detail["values"]["first_name"]] == ["Ana", "Anita"]
-    assert detail["records"]["shop"][0]["attributes"]["first_name"] == "Anita"
+    tier = detail["golden"]["tier"]
+    assert (tier["source"], tier["external_id"], tier["rule"]) == ("crm", "c-1", "source_priority")
+    assert tier["observed_at"]
+    assert [v["value"] for v in detail["values"]["tier"]] == ["silver", "gold"]
+    assert [v["chosen"] for v in detail["values"]["tier"]] == [True, False]
+    assert detail["records"]["shop"][0]["attributes"]["tier"] == "gold"
     assert "values" not in found
 
 
 def test_a_merge_joins_golden_records_and_the_old_id_redirects(
     client: FlaskClient, admin: dict[str, str], agent: dict[str, str]
 ) -> None:
-    push(client, admin, "crm", record("c-1", first_name="Li", phone="+1 202 555 0143"))
-    push(client, admin, "shop", record("s-1", first_name="Li Wei", email="li@example.cn"))
+    push(client, admin, "crm", record("c-1", **MARTA, tier="silver", phone="+46 70 123 45 67"))
+    push(client, admin, "shop", record("s-1", full_name="M. Lindqvist", email="ml@example.se"))
     [older] = lookup(client, agent, "crm:c-1")
     [newer] = lookup(client, agent, "shop:s-1")
     assert older["id"] != newer["id"]
-    # The shop learns Li's phone: the two records now share it and merge.
-    push(
-        client,
-        admin,
-        "shop",
-        record("s-1", first_name="Li Wei", email="li@example.cn", phone="2025550143"),
-    )
+    assert newer["golden"]["emails"] == ["ml@example.se"]
+    # The CRM learns Marta's e-mail: the evidence now joins the two identities.
+    marta = record("c-1", **MARTA, tier="silver", phone="+46701234567", email="ml@example.se")
+    push(client, admin, "crm", marta)
     response = client.get(f"/api/v1/customers/{newer['id']}?verbose=true", headers=agent)
     assert response.status_code == 308
     assert response.headers["Location"].endswith(f"/api/v1/customers/{older['id']}?verbose=true")
     merged = profile(client, agent, older["id"])
-    assert merged["golden"]["first_name"] == "Li"  # crm outranks the shop
-    assert merged["golden"]["emails"] == ["li@example.cn"]
+    assert merged["golden"]["full_name"] == "M. Lindqvist"  # only the shop knows it
+    assert merged["golden"]["last_name"] == "Lindqvist"
+    assert merged["golden"]["emails"] == ["ml@example.se"]
     assert sorted(merged["records"]) == ["crm", "shop"]
 
 
 def test_a_split_and_an_update_recompute_both_golden_records(
     client: FlaskClient, admin: dict[str, str], agent: dict[str, str]
 ) -> None:
-    push(client, admin, "crm", record("c-1", last_name="Okafor", email="ngozi@example.ng"))
-    push(client, admin, "shop", record("s-1", last_name="Okafor-Eze", email="ngozi@example.ng"))
-    [together] = lookup(client, agent, "email:ngozi@example.ng")
-    assert sorted(together["records"]) == ["crm", "shop"]
-    # The shop's record changes its e-mail: nothing holds the two together any more.
-    push(client, admin, "shop", record("s-1", last_name="Okafor-Eze", email="n.eze@example.ng"))
-    [kept] = lookup(client, agent, "crm:c-1")
-    [split_off] = lookup(client, agent, "shop:s-1")
-    assert kept["id"] == together["id"] != split_off["id"]
-    assert (kept["golden"]["last_name"], kept["golden"]["emails"]) == (
-        "Okafor",
-        ["ngozi@example.ng"],
-    )
-    assert split_off["golden"]["emails"] == ["n.eze@example.ng"]
-    assert list(kept["records"]) == ["crm"] and list(split_off["records"]) == ["shop"]
-    # A plain update shows at once.
+    push(client, admin, "crm", record("c-1", email="ana@example.com", **ANA))
     push(
         client,
         admin,
-        "crm",
-        record("c-1", last_name="Okafor", email="ngozi@example.ng", city="Lagos"),
+        "shop",
+        record("s-1", email="ana@example.com", phone="+34 600 111 222", **ANA),
     )
-    assert profile(client, agent, kept["id"])["golden"]["addresses"] == [{"city": "Lagos"}]
+    push(
+        client,
+        admin,
+        "shop",
+        record("s-2", phone="+34600111222", first_name="Ana", last_name="Ruiz"),
+    )
+    [together] = lookup(client, agent, "crm:c-1")
+    assert together["records"]["shop"][1]["external_id"] == "s-2"
+    assert together["golden"]["phones"] == ["+34600111222"]  # one number, spelt as last seen
+    # The record holding the two together drops the phone: s-2 splits off.
+    push(client, admin, "shop", record("s-1", email="ana@example.com", **ANA))
+    [kept] = lookup(client, agent, "crm:c-1")
+    [split_off] = lookup(client, agent, "shop:s-2")
+    assert kept["id"] == together["id"] != split_off["id"]
+    assert kept["golden"]["phones"] == [] and kept["golden"]["emails"] == ["ana@example.com"]
+    assert split_off["golden"]["phones"] == ["+34600111222"]
+    assert split_off["golden"]["emails"] == []
+    assert [r["external_id"] for r in split_off["records"]["shop"]] == ["s-2"]
+    # A plain update shows at once.
+    push(client, admin, "crm", record("c-1", email="ana@example.com", city="Sevilla", **ANA))
+    assert profile(client, agent, kept["id"])["golden"]["addresses"] == [{"city": "Sevilla"}]
 
 
 def test_a_deleted_record_leaves_the_golden_record(
     client: FlaskClient, admin: dict[str, str], agent: dict[str, str]
 ) -> None:
-    push(client, admin, "crm", record("c-1", company="Acme", email="jo@example.com"))
-    push(
-        client,
-        admin,
-        "shop",
-        record("s-1", company="Shop Co", phone="+1 202 555 0100", email="jo@example.com"),
-    )
+    push(client, admin, "crm", record("c-1", **ANA, company="Acme", email="jo@example.com"))
+    shop = record("s-1", **ANA, company="Shop Co", phone="+1 202 555 0100", email="jo@example.com")
+    push(client, admin, "shop", shop)
     [found] = lookup(client, agent, "email:jo@example.com")
     assert found["golden"]["phones"] == ["+1 202 555 0100"]
     push(client, admin, "shop", {"external_id": "s-1", "deleted": True})
@@ -158,8 +160,8 @@ def test_a_deleted_record_leaves_the_golden_record(
 def test_consents_show_the_latest_choice_of_any_department(
     app: Flask, client: FlaskClient, admin: dict[str, str], agent: dict[str, str]
 ) -> None:
-    push(client, admin, "crm", record("c-1", email="kim@example.kr"))
-    push(client, admin, "shop", record("s-1", email="kim@example.kr"))
+    push(client, admin, "crm", record("c-1", **ANA, email="kim@example.kr"))
+    push(client, admin, "shop", record("s-1", **ANA, email="kim@example.kr"))
     with app.app_context(), get_db(app).unit_of_work() as session:
         crm = sources.get_record(session=session, source_name="crm", external_id="c-1")
         shop = sources.get_record(session=session, source_name="shop", external_id="s-1")
@@ -272,9 +274,10 @@ def test_preview_shows_the_golden_record_a_merge_would_give(
 def test_golden_records_survive_a_full_resolution(
     client: FlaskClient, admin: dict[str, str], agent: dict[str, str], cli: FlaskCliRunner
 ) -> None:
-    push(client, admin, "crm", record("c-1", first_name="Ana", email="ana@example.com"))
-    push(client, admin, "shop", record("s-1", first_name="Anita", email="ana@example.com"))
+    push(client, admin, "crm", record("c-1", **ANA, tier="silver", email="ana@example.com"))
+    push(client, admin, "shop", record("s-1", **ANA, tier="gold", email="ana@example.com"))
     [before] = lookup(client, agent, "email:ana@example.com")
+    assert sorted(before["records"]) == ["crm", "shop"]
     result = cli.invoke(args=["resolve", "--full"])
     assert result.exit_code == 0, result.output
     [after] = lookup(client, agent, "email:ana@example.com")

@@ -134,7 +134,12 @@ def test_emails_keep_every_distinct_value_ranked_with_provenance() -> None:
         rec(2, "shop", days=3, email="ana.ruiz@example.com", phone="+34 600 111 222"),
         rec(3, "desk", days=9, email="ana@work.example"),
         rec(
-            4, "desk", days=2, declared={"work_phone": "phone"}, work_phone="600111222", email="n/a"
+            4,
+            "desk",
+            days=2,
+            declared={"work_phone": "phone"},
+            work_phone="+34600111222",
+            email="n/a",
         ),
     ]
     golden = choose_golden(records, customer_config().survivorship, "ES")
