@@ -633,6 +633,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--duration", type=int, default=20, help="seconds per scenario")
     parser.add_argument("--port", type=int, default=5071)
     parser.add_argument("--warmup", type=int, default=10, help="seconds per scenario first")
+    parser.add_argument("--only", nargs="*", help="scenarios whose name holds one of these words")
     parser.add_argument("--reload", action="store_true", help="rebuild the store even if it exists")
     args = parser.parse_args(argv)
     url = args.database_url
@@ -643,7 +644,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     else:
         print("  reusing the loaded store (--reload rebuilds it)")
     token = agent_token(url)
-    paths = sample_paths(url, args.identities)
+    paths = {
+        name: found
+        for name, found in sample_paths(url, args.identities).items()
+        if not args.only or any(word in name for word in args.only)
+    }
     loader = run_wrk if shutil.which("wrk") else run_python_load
     # Paced: enough connections, each pausing, to offer about --rate requests a second, so
     # latency is measured at that rate rather than at saturation.
