@@ -616,7 +616,7 @@ def _search_path(number: int) -> str:
     return f"/api/v1/customers?q={first}%20{typo}&postcode={postcode}&limit=20"
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None) -> int:
     """Load (or reuse) the store, serve it, load each endpoint, print the figures."""
     parser = argparse.ArgumentParser(
         prog="bench.customer_view", description=__doc__.splitlines()[0]
@@ -680,7 +680,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     f"{result.rate:>9.0f}{result.p50_ms:>9.2f}{result.p99_ms:>9.2f}",
                     flush=True,
                 )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
