@@ -223,6 +223,14 @@ def preview_golden(*, session: Session, record_ids: Iterable[int]) -> dict[str, 
     return detail
 
 
+def _insert_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert rows in multi-row statements (RETURNING makes SQLAlchemy batch them into
+    INSERT ... VALUES lists instead of one statement a row)."""
+    if rows:
+        key = next(iter(table.primary_key.columns))
+        session.execute(insert(table).returning(key, sort_by_parameter_order=True), rows)
+
+
 def _write_golden(
     session: Session,
     identity_ids: Sequence[int],
@@ -255,10 +263,8 @@ def _write_golden(
             }
         )
         token_rows.extend({"token": t, "identity_id": identity_id} for t in sorted(tokens))
-    if golden_rows:
-        session.execute(insert(GoldenRecord), golden_rows)
-    if token_rows:
-        session.execute(insert(SearchToken), token_rows)
+    _insert_many(session, GoldenRecord.__table__, golden_rows)
+    _insert_many(session, SearchToken.__table__, token_rows)
 
 
 def _write_traits(
@@ -293,7 +299,7 @@ def _write_traits(
         }
         for identity_id in living
     ]
-    session.execute(insert(CustomerTraits), rows)
+    _insert_many(session, CustomerTraits.__table__, rows)
 
 
 # --- events and identify ------------------------------------------------------------------
