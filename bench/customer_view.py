@@ -626,7 +626,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--identities", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--worker-class", default="gthread", help="gthread keeps connections alive")
     parser.add_argument("--connections", type=int, default=4, help="of the saturated run")
     parser.add_argument("--rate", type=int, default=600, help="offered by the paced run")
