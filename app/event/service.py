@@ -174,7 +174,7 @@ def record_events(
     """Store a batch of events from one source; invalid ones are rejected with their reason."""
     report = IntakeReport()
     loaded: list[tuple[str, dict[str, Any], Subject]] = []
-    source_ids = {name: id_ for name, id_ in session.execute(select(Source.name, Source.id))}
+    source_ids = dict(session.execute(select(Source.name, Source.id)).all())
     for index, item in enumerate(items):
         try:
             event = _EVENT.load(item)
