@@ -10,6 +10,7 @@ from flask import Flask
 
 from app import db, errors
 from app.config import load_config, resolve_path
+from app.customer.config import init_app_config as customer_settings
 from app.matching import load_match_config
 
 
@@ -32,6 +33,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["huella.match_config"] = load_match_config(
         resolve_path(app.config["MATCHING_CONFIG"])
     )
+    app.extensions["huella.customer_config"] = customer_settings(app.config)
     db.init_app(app)
     errors.init_app(app)
 

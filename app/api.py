@@ -33,6 +33,8 @@ class Api(SmorestApi):  # type: ignore[misc]
 
 def init_app(app: Flask) -> None:
     """Mount every API blueprint and the OpenAPI document (/openapi.json)."""
+    from app.customer.views import blp as customers  # noqa: PLC0415
+    from app.event.views import blp as events  # noqa: PLC0415
     from app.identity.views import blp as identities  # noqa: PLC0415
     from app.resolution.views import blp as admin  # noqa: PLC0415
     from app.source.views import blp as sources  # noqa: PLC0415
@@ -44,6 +46,6 @@ def init_app(app: Flask) -> None:
         "security": [{"bearer": []}],
     }
     api = Api(app, spec_kwargs=spec_kwargs)
-    for blueprint in (identities, sources, admin):
+    for blueprint in (identities, sources, admin, customers, events):
         api.register_blueprint(blueprint)
     app.extensions["huella.api"] = api

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from app import migrate
 from app.auth import service as tokens
 from app.config import parse_value
+from app.customer import service as customers
 from app.db import get_db
 from app.errors import HuellaError
 from app.identity import service as identities
@@ -448,6 +449,28 @@ def export_identities(export_format: str) -> None:
             writer.writerow(row)
 
 
+@click.group("customers")
+def customers_group() -> None:
+    """The single customer view."""
+
+
+@customers_group.command("refresh")
+@click.option("--batch", default=1000, show_default=True, help="Identities per transaction.")
+@with_appcontext
+def customers_refresh(batch: int) -> None:
+    """Recompute every golden record, search key and trait (after changing survivorship rules,
+    source priorities or trait settings; nightly, to bring time-windowed traits up to date)."""
+    total, after = 0, 0
+    while True:
+        with unit_of_work() as session:
+            count, last = customers.refresh_all(session=session, after=after, batch=batch)
+        total += count
+        if last is None:
+            break
+        after = last
+    click.echo(f"refreshed {total} customers")
+
+
 def serve(app: Flask, host: str, port: int) -> None:
     """Serve the app with a threaded server (production: any WSGI server on create_app())."""
     from werkzeug.serving import run_simple  # noqa: PLC0415
@@ -518,6 +541,7 @@ COMMANDS: tuple[click.Command, ...] = (
     generic_values_command,
     explain_command,
     export_group,
+    customers_group,
     serve_command,
     demo_command,
 )

@@ -2,8 +2,9 @@
 
 from app.audit.models import AuditEntry, AuditSubject
 from app.auth.models import ApiToken
+from app.customer.models import CustomerTraits, GoldenRecord, SearchToken
 from app.db import Base
-from app.event.models import Event
+from app.event.models import AnonymousLink, Event
 from app.identity.models import Identity, RecordIdentifier
 from app.privacy.models import Consent
 from app.resolution.models import (
@@ -18,13 +19,16 @@ from app.source.models import Source, SourceRecord
 from app.sync.models import RecordReject, StreamState, SyncRun
 
 __all__ = [
+    "AnonymousLink",
     "ApiToken",
     "AuditEntry",
     "AuditSubject",
     "Base",
     "BlockingKey",
     "Consent",
+    "CustomerTraits",
     "Event",
+    "GoldenRecord",
     "Identity",
     "LinkConstraint",
     "MatchEdge",
@@ -33,6 +37,7 @@ __all__ = [
     "RecordIdentifier",
     "RecordReject",
     "ReviewItem",
+    "SearchToken",
     "Source",
     "SourceRecord",
     "StreamState",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -57,3 +59,26 @@ def before_id(cursor: str | None) -> int | None:
     if not isinstance(position, int):
         raise InvalidInput("the cursor is not valid", {"cursor": ["not a cursor we made"]})
     return position
+
+
+def decode_typed(cursor: str | None, *kinds: Callable[[Any], Any]) -> list[Any] | None:
+    """A cursor holding a list of positions, each converted by its kind (None: no cursor)."""
+    if cursor is None:
+        return None
+    position = decode_cursor(cursor)
+    try:
+        if not isinstance(position, list) or len(position) != len(kinds):
+            raise ValueError("not a position of this list")
+        return [None if p is None else kind(p) for kind, p in zip(kinds, position, strict=True)]
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            "the cursor is not valid", {"cursor": ["not a cursor we made"]}
+        ) from None
+
+
+def aware_datetime(text: str) -> datetime:
+    """A cursor position holding a time; one without a time zone is not one of ours."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("naive time in a cursor")
+    return moment

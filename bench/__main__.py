@@ -16,6 +16,7 @@ BENCHMARKS = {
     "realtime": "bench.realtime",
     "matcher": "bench.matcher",
     "febrl": "bench.febrl_bench",
+    "customer": "bench.customer_view",
 }
 
 

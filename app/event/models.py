@@ -1,4 +1,20 @@
-"""The footprint: interactions (orders, tickets, e-mail opens, page views, ...) of customers."""
+"""The footprint: interactions (orders, tickets, e-mail opens, page views, ...) of customers.
+
+How events follow their identity through merges and splits: nothing is re-pointed. An event
+names its customer in one of two ways, and both are resolved when the timeline is read:
+
+- ``record_id``: the source record of the customer (connector events). The record's identity
+  changes on merge and split, and the event follows it for free.
+- ``subject``: an identifier, for events pushed over the API (``email:<normalized>``,
+  ``phone:<E.164>``, ``record:<source id>:<external id>``) or an anonymous visitor
+  (``anonymous:<id>``). An identity's events are those of its records and of the identifiers
+  its live records hold (the ``record_identifier`` lookup table resolution keeps current),
+  plus those of the anonymous ids linked to any of them (``anonymous_link``, by identify).
+
+So a merge, a split or an undo moves no event row: the cost is paid at read time by a handful
+of indexed, keyset-limited lookups (one per record and per identifier), and an event whose
+identifier later belongs to someone else moves with the identifier, as it should.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +28,14 @@ from app.db import Base, utcnow
 
 
 class Event(Base):
-    """One interaction, tied to the source record of the customer who made it."""
+    """One interaction, tied to a customer's source record or to an identifier (``subject``)."""
 
     __tablename__ = "event"
     __table_args__ = (
         UniqueConstraint("source_id", "external_id", name="uq_event_source_external"),
         Index("ix_event_record_time", "record_id", "occurred_at"),
         Index("ix_event_source_customer", "source_id", "customer_external_id"),
+        Index("ix_event_subject_time", "subject", "occurred_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(
@@ -32,7 +49,23 @@ class Event(Base):
     # The source's id of the customer, kept so an event that arrives before its customer's
     # record is linked when the record lands.
     customer_external_id: Mapped[str | None] = mapped_column(String(255))
+    # Set instead of record_id when the event names its customer by an identifier.
+    subject: Mapped[str | None] = mapped_column(String(300))
     type: Mapped[str] = mapped_column(String(50))
     occurred_at: Mapped[datetime]
     properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AnonymousLink(Base):
+    """An anonymous visitor (cookie or device id) stitched to an identifier by an identify call.
+
+    One anonymous id names one person: a later identify with another identifier re-links it.
+    """
+
+    __tablename__ = "anonymous_link"
+
+    anonymous_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(300), index=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("source.id", ondelete="SET NULL"))
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
+from app.customer import service as customers
 from app.db import bulk_insert, bulk_insert_ids, bulk_update, utcnow
 from app.identity.models import Identity, RecordIdentifier, new_public_id
 from app.matching import MatchConfig, Matcher, assign_identities
@@ -354,7 +355,9 @@ def resolve_records(
     affected = _follow_cap_crossings(session, matcher, old_keys, prepared, counts)
     _store_edges(session, _score_new(session, matcher, prepared, counts))
     seeds = set(prepared) | affected | _identity_members(session, rows.values())
-    report = _recluster(session, matcher, seeds, actor)
+    # Identities whose records changed in place need their golden record recomputed too.
+    updated = {r.identity_id for r in rows.values() if r.identity_id and r.id in prepared}
+    report = _recluster(session, matcher, seeds, actor, updated)
     gone = [row for row in rows.values() if row.id not in prepared and row.identity_id is not None]
     for row in gone:
         _detach(session, row, actor)
@@ -544,14 +547,18 @@ def _component(
 
 
 def _recluster(
-    session: Session, matcher: Matcher, seeds: set[RecordId], actor: str
+    session: Session,
+    matcher: Matcher,
+    seeds: set[RecordId],
+    actor: str,
+    updated: Iterable[int] = (),
 ) -> ResolutionReport:
     members, edges = _component(session, matcher, seeds)
     live = _stored_prepared(session, members)
     clustering = matcher.cluster(
         [live[i] for i in sorted(live)], edges, _constraints_among(session, set(live))
     )
-    report = _apply(session, clustering, _record_rows(session, live), actor)
+    report = _apply(session, clustering, _record_rows(session, live), actor, updated)
     report.review_items += _update_review(session, matcher, set(live), clustering)
     return report
 
@@ -610,6 +617,8 @@ def resolve_pending(
 def _detach(session: Session, row: RecordRow, actor: str) -> None:
     public_id = session.scalar(select(Identity.public_id).where(Identity.id == row.identity_id))
     session.execute(update(SourceRecord).where(SourceRecord.id == row.id).values(identity_id=None))
+    if row.identity_id is not None:
+        customers.refresh_identities(session=session, identity_ids=[row.identity_id])
     if public_id is not None:
         audit.record(
             session=session,
@@ -654,9 +663,12 @@ def _apply(
     clustering: Clustering,
     records: Mapping[RecordId, RecordRow],
     actor: str,
+    updated: Iterable[int] = (),
 ) -> ResolutionReport:
-    """Write a clustering to the store: stable ids, redirects and an audit entry per change."""
+    """Write a clustering to the store: stable ids, redirects and an audit entry per change;
+    then recompute the golden record of every identity whose records changed."""
     report = ResolutionReport()
+    changed = set(updated)
     previous = {i: r.identity_id for i, r in records.items() if r.identity_id is not None}
     public = _public_ids(session, previous.values())
     assignment = assign_identities(clustering.clusters, previous, {i: i for i in public})
@@ -672,6 +684,9 @@ def _apply(
         moved = [r for r in sorted(cluster) if records[r].identity_id != identity_id]
         moves.update((r, identity_id) for r in moved)
         report.moved += len(moved)
+        if moved:
+            changed.add(identity_id)
+            changed.update(previous[r] for r in moved if r in previous)
         merged = sorted(i for i, into in assignment.merged_into.items() if into == identity_id)
         if kept is None:
             report.created += 1
@@ -692,6 +707,7 @@ def _apply(
         _redirect(session, old, survivor)
     entries.extend(_split_entries(clustering, previous, assignment.kept, public, report))
     audit.record_many(session=session, actor=actor, entries=entries)
+    customers.refresh_identities(session=session, identity_ids=changed)
     return report
 
 

@@ -16,9 +16,11 @@ from marshmallow import ValidationError
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from app.customer import service as customer_view
 from app.db import bulk_insert, utcnow
 from app.errors import InvalidInput
 from app.event.models import Event
+from app.event.service import record_subject
 from app.matching import Matcher
 from app.privacy import service as privacy
 from app.resolution import service as resolution
@@ -108,6 +110,16 @@ def ingest_page(
         report.identities_created += resolved.created
         report.merges += resolved.merged
         report.splits += resolved.split
+    if page.events:
+        # The footprint changed: orders, tickets and e-mail engagement feed the traits.
+        customer_view.refresh_after_events(
+            session=session,
+            subjects={
+                record_subject(source.id, e.customer_external_id)
+                for e in page.events
+                if e.customer_external_id
+            },
+        )
 
 
 def _event_key(event: EventIn) -> str:

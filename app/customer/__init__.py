@@ -1,0 +1,1 @@
+"""The single customer view: golden records, traits, search and the profile API."""

@@ -1,0 +1,54 @@
+"""What the customer view keeps per identity, recomputed whenever the identity changes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, utcnow
+
+
+class GoldenRecord(Base):
+    """An identity's golden record, stored ready to serve: a profile read is one indexed query.
+
+    ``summary`` is what the profile shows by default (golden values, records per department);
+    ``detail`` is the verbose view (every value with its provenance, every record's attributes).
+    """
+
+    __tablename__ = "golden_record"
+
+    identity_id: Mapped[int] = mapped_column(
+        ForeignKey("identity.id", ondelete="CASCADE"), primary_key=True
+    )
+    summary: Mapped[dict[str, Any]]
+    detail: Mapped[dict[str, Any]]
+    # Folded full names, one a line, for scoring name searches without parsing documents.
+    search_names: Mapped[str] = mapped_column(Text, default="")
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustomerTraits(Base):
+    """An identity's traits (first/last seen, orders, tickets, e-mail, affinities) as of a time."""
+
+    __tablename__ = "customer_traits"
+
+    identity_id: Mapped[int] = mapped_column(
+        ForeignKey("identity.id", ondelete="CASCADE"), primary_key=True
+    )
+    traits: Mapped[dict[str, Any]]
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SearchToken(Base):
+    """A search key an identity answers to: ``n:`` name token, ``p:`` its phonetic code,
+    ``c:`` city, ``z:`` postcode, ``b:`` birth date. Narrows a fuzzy search to a few candidates."""
+
+    __tablename__ = "search_token"
+
+    token: Mapped[str] = mapped_column(String(100), primary_key=True)
+    identity_id: Mapped[int] = mapped_column(
+        ForeignKey("identity.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -1,0 +1,68 @@
+"""How customers look over the API (profiles are stored ready-made; these describe them)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+from app.pagination import PageArgsSchema
+
+
+class SearchQuerySchema(PageArgsSchema):
+    """Search by name, narrowed by city, postcode or birth date; with none, every customer."""
+
+    q = fields.String(load_default=None, metadata={"description": "name, in any word order"})
+    city = fields.String(load_default=None)
+    postcode = fields.String(load_default=None)
+    birth_date = fields.Date(load_default=None)
+
+
+class ProfileQuerySchema(Schema):
+    """Profile options."""
+
+    verbose = fields.Boolean(
+        load_default=False,
+        metadata={"description": "every value with its provenance, every record's attributes"},
+    )
+
+
+class CustomerSchema(Schema):
+    """A customer's profile.
+
+    ``golden``: the golden record (verbose: each value with source, external_id, observed_at,
+    the rule that chose it, how many records hold it, and its rank); ``values`` (verbose): every
+    record's value of every attribute; ``records``: per department; ``consents``: per purpose,
+    the choice in force and each department's; ``traits``: first/last seen, orders, tickets,
+    e-mail engagement and affinities, as of ``traits.as_of``.
+    """
+
+    id = fields.String()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime(allow_none=True)
+    golden = fields.Dict()
+    values = fields.Dict()
+    records = fields.Dict()
+    consents = fields.Dict()
+    traits = fields.Dict(allow_none=True)
+
+
+class CustomerPageSchema(Schema):
+    """A page of profiles."""
+
+    data = fields.List(fields.Nested(CustomerSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class SearchHitSchema(Schema):
+    """A customer a search found: golden values and records, and the name score (0-100)."""
+
+    id = fields.String()
+    score = fields.Float(allow_none=True)
+    golden = fields.Dict()
+    records = fields.Dict()
+
+
+class SearchPageSchema(Schema):
+    """A page of search results, best first."""
+
+    data = fields.List(fields.Nested(SearchHitSchema))
+    next_cursor = fields.String(allow_none=True)

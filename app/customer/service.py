@@ -1,0 +1,750 @@
+"""The single customer view: golden records and traits kept current, profiles, lookup, search.
+
+``refresh_identities`` is the one hook every change to identities calls (resolution after
+merges, splits, attaches and detaches; the review workflow after manual ones): it recomputes
+the golden record, search keys and traits of the identities given, in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from sqlalchemy import Row, Select, Text, bindparam, case, cast, delete, func, insert, select
+from sqlalchemy.orm import Session, aliased
+
+from app.customer import search as keys
+from app.customer.config import CustomerConfig, customer_config, default_region
+from app.customer.models import CustomerTraits, GoldenRecord, SearchToken
+from app.customer.survivorship import Golden, SourcedRecord, choose_golden
+from app.customer.traits import EventFact, compute_traits
+from app.db import utcnow
+from app.errors import InvalidInput, NotFound
+from app.event import service as events
+from app.identity.models import Identity, RecordIdentifier
+from app.privacy.models import Consent
+from app.source.models import Source, SourceRecord
+
+_IN_CHUNK = 500
+T = TypeVar("T")
+_EMPTY_SUMMARY = '{"golden": {}, "records": {}}'
+_EMPTY_DETAIL = '{"golden": {}, "values": {}, "records": {}}'
+
+
+def _chunks(items: Sequence[T]) -> Iterable[list[T]]:
+    for start in range(0, len(items), _IN_CHUNK):
+        yield list(items[start : start + _IN_CHUNK])
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedRecord:
+    """A live record as the golden record and the profile need it."""
+
+    sourced: SourcedRecord
+    updated_at: datetime
+    source_updated_at: datetime | None
+    identity_id: int | None = None
+
+
+# --- keeping golden records, search keys and traits current ------------------------------
+
+
+def refresh_identities(
+    *, session: Session, identity_ids: Iterable[int], now: datetime | None = None
+) -> None:
+    """Recompute the golden record, search keys and traits of these identities.
+
+    Call it in the same transaction as any change to the identities' records (merge, split,
+    attach, detach, record update, undo). An identity left without live records (merged away,
+    emptied) loses its golden record and traits.
+    """
+    wanted = sorted(set(identity_ids))
+    if not wanted:
+        return
+    config = customer_config()
+    moment = now or utcnow()
+    session.flush()
+    for chunk in _chunks(wanted):
+        records = _load_records(session, chunk)
+        _write_golden(session, chunk, records, config, moment)
+        _write_traits(session, chunk, records, config, moment)
+
+
+def refresh_traits(
+    *, session: Session, identity_ids: Iterable[int], now: datetime | None = None
+) -> None:
+    """Recompute only the traits of these identities (their events changed, not their records)."""
+    wanted = sorted(set(identity_ids))
+    if not wanted:
+        return
+    config = customer_config()
+    session.flush()
+    for chunk in _chunks(wanted):
+        _write_traits(session, chunk, _load_records(session, chunk), config, now or utcnow())
+
+
+def refresh_after_events(
+    *,
+    session: Session,
+    record_ids: Iterable[int] = (),
+    subjects: Iterable[str] = (),
+    now: datetime | None = None,
+) -> set[int]:
+    """Refresh the traits of the identities that events of these records or subjects name.
+
+    Whoever writes events (the API intake, a connector sync) calls it in the same transaction.
+    Returns the identities refreshed.
+    """
+    session.flush()
+    wanted = events.identities_of_subjects(session=session, subjects=subjects)
+    record_list = sorted(set(record_ids))
+    for chunk in _chunks(record_list):
+        wanted.update(
+            i
+            for i in session.scalars(
+                select(SourceRecord.identity_id).where(SourceRecord.id.in_(chunk))
+            )
+            if i is not None
+        )
+    refresh_traits(session=session, identity_ids=wanted, now=now)
+    return wanted
+
+
+def refresh_all(*, session: Session, after: int = 0, batch: int = 1000) -> tuple[int, int | None]:
+    """Refresh a batch of identities holding live records, from id ``after`` on.
+
+    Returns how many were refreshed and the last id (None when none was left), so a command
+    can commit batch by batch.
+    """
+    ids = list(
+        session.scalars(
+            select(SourceRecord.identity_id)
+            .where(SourceRecord.identity_id > after, SourceRecord.deleted_at.is_(None))
+            .group_by(SourceRecord.identity_id)
+            .order_by(SourceRecord.identity_id)
+            .limit(batch)
+        )
+    )
+    refresh_identities(session=session, identity_ids=[i for i in ids if i is not None])
+    return len(ids), (ids[-1] if ids else None)
+
+
+def _loaded(session: Session, condition: Any) -> list[LoadedRecord]:
+    """Live records matching a condition, with their sources, in id order."""
+    query = (
+        select(
+            SourceRecord.id,
+            SourceRecord.identity_id,
+            SourceRecord.external_id,
+            SourceRecord.attributes,
+            SourceRecord.first_seen_at,
+            SourceRecord.updated_at,
+            SourceRecord.source_updated_at,
+            Source.name,
+            Source.priority,
+            Source.attribute_types,
+        )
+        .join(Source, Source.id == SourceRecord.source_id)
+        .where(condition, SourceRecord.deleted_at.is_(None))
+        .order_by(SourceRecord.id)
+    )
+    return [
+        LoadedRecord(
+            SourcedRecord(
+                record_id=row.id,
+                source=row.name,
+                priority=row.priority,
+                external_id=row.external_id,
+                attributes=row.attributes,
+                attribute_types=row.attribute_types,
+                observed_at=row.source_updated_at or row.updated_at,
+                first_seen_at=row.first_seen_at,
+            ),
+            row.updated_at,
+            row.source_updated_at,
+            row.identity_id,
+        )
+        for row in session.execute(query)
+    ]
+
+
+def _load_records(session: Session, identity_ids: Sequence[int]) -> dict[int, list[LoadedRecord]]:
+    loaded: dict[int, list[LoadedRecord]] = defaultdict(list)
+    for record in _loaded(session, SourceRecord.identity_id.in_(identity_ids)):
+        if record.identity_id is not None:
+            loaded[record.identity_id].append(record)
+    return loaded
+
+
+def _records_json(records: Sequence[LoadedRecord], verbose: bool) -> dict[str, list[Any]]:
+    grouped: dict[str, list[Any]] = {}
+    for record in sorted(records, key=lambda r: (r.sourced.source, r.sourced.external_id)):
+        entry: dict[str, Any] = {
+            "external_id": record.sourced.external_id,
+            "first_seen_at": record.sourced.first_seen_at.isoformat(),
+            "updated_at": record.updated_at.isoformat(),
+        }
+        if verbose:
+            entry["source_updated_at"] = (
+                record.source_updated_at.isoformat() if record.source_updated_at else None
+            )
+            entry["attributes"] = dict(sorted(record.sourced.attributes.items()))
+        grouped.setdefault(record.sourced.source, []).append(entry)
+    return grouped
+
+
+def golden_documents(
+    records: Sequence[LoadedRecord], config: CustomerConfig, region: str
+) -> tuple[dict[str, Any], dict[str, Any], Golden]:
+    """The summary and verbose documents of an identity's golden record, and the record."""
+    golden = choose_golden([r.sourced for r in records], config.survivorship, region)
+    summary = {"golden": golden.plain(), "records": _records_json(records, verbose=False)}
+    detail = {
+        "golden": golden.detailed(),
+        "values": golden.all_values(),
+        "records": _records_json(records, verbose=True),
+    }
+    return summary, detail, golden
+
+
+def preview_golden(*, session: Session, record_ids: Iterable[int]) -> dict[str, Any]:
+    """The verbose golden record these live records would have as one identity (nothing is
+    written): what a merge would give, for a reviewer to see before deciding."""
+    wanted = sorted(set(record_ids))
+    records: list[LoadedRecord] = []
+    for chunk in _chunks(wanted):
+        records.extend(_loaded(session, SourceRecord.id.in_(chunk)))
+    _, detail, _ = golden_documents(records, customer_config(), default_region())
+    return detail
+
+
+def _insert_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert rows in multi-row statements (RETURNING makes SQLAlchemy batch them into
+    INSERT ... VALUES lists instead of one statement a row)."""
+    if rows:
+        key = next(iter(table.primary_key.columns))
+        session.execute(insert(table).returning(key, sort_by_parameter_order=True), rows)
+
+
+def _write_golden(
+    session: Session,
+    identity_ids: Sequence[int],
+    records: Mapping[int, list[LoadedRecord]],
+    config: CustomerConfig,
+    now: datetime,
+) -> None:
+    session.execute(delete(GoldenRecord).where(GoldenRecord.identity_id.in_(identity_ids)))
+    session.execute(delete(SearchToken).where(SearchToken.identity_id.in_(identity_ids)))
+    region = default_region()
+    golden_rows: list[dict[str, Any]] = []
+    token_rows: list[dict[str, Any]] = []
+    for identity_id in identity_ids:
+        held = records.get(identity_id)
+        if not held:
+            continue
+        summary, detail, _ = golden_documents(held, config, region)
+        names: set[str] = set()
+        tokens: set[str] = set()
+        for record in held:
+            names |= keys.record_names(record.sourced.attributes)
+            tokens |= keys.record_keys(record.sourced.attributes)
+        golden_rows.append(
+            {
+                "identity_id": identity_id,
+                "summary": summary,
+                "detail": detail,
+                "search_names": "\n".join(sorted(names)),
+                "computed_at": now,
+            }
+        )
+        token_rows.extend({"token": t, "identity_id": identity_id} for t in sorted(tokens))
+    _insert_many(session, GoldenRecord.__table__, golden_rows)
+    _insert_many(session, SearchToken.__table__, token_rows)
+
+
+def _write_traits(
+    session: Session,
+    identity_ids: Sequence[int],
+    records: Mapping[int, list[LoadedRecord]],
+    config: CustomerConfig,
+    now: datetime,
+) -> None:
+    session.execute(delete(CustomerTraits).where(CustomerTraits.identity_id.in_(identity_ids)))
+    living = [i for i in identity_ids if records.get(i)]
+    if not living:
+        return
+    prints = events.footprints(session=session, identity_ids=living)
+    facts: dict[int, list[EventFact]] = defaultdict(list)
+    for event in events.events_of(session=session, prints=prints):
+        fact = EventFact(
+            event.type, event.occurred_at, event.source, event.external_id, event.properties
+        )
+        for owner in event.owners:
+            facts[owner].append(fact)
+    rows = [
+        {
+            "identity_id": identity_id,
+            "traits": compute_traits(
+                facts[identity_id],
+                [(r.sourced.first_seen_at, r.sourced.observed_at) for r in records[identity_id]],
+                config.traits,
+                now,
+            ),
+            "computed_at": now,
+        }
+        for identity_id in living
+    ]
+    _insert_many(session, CustomerTraits.__table__, rows)
+
+
+# --- events and identify ------------------------------------------------------------------
+
+
+def track_events(
+    *, session: Session, source: Source, items: Sequence[Mapping[str, Any]], region: str
+) -> events.IntakeReport:
+    """Store a batch of events and refresh the traits of the customers they name."""
+    report = events.record_events(session=session, source=source, items=items, region=region)
+    refresh_after_events(session=session, subjects=report.subjects)
+    return report
+
+
+def identify(
+    *,
+    session: Session,
+    anonymous_id: str,
+    reference: Mapping[str, str],
+    source: Source | None,
+    region: str,
+) -> dict[str, Any]:
+    """Stitch an anonymous visitor to an identifier: their events join that customer's."""
+    subject = events.subject_of(session=session, reference=reference, region=region)
+    before = events.link_anonymous(
+        session=session,
+        anonymous_id=anonymous_id,
+        subject=subject,
+        source_id=source.id if source else None,
+    )
+    affected = [subject] + ([before] if before else [])
+    refresh_after_events(session=session, subjects=affected)
+    now_named = events.identities_of_subjects(session=session, subjects=[subject])
+    public_ids = session.scalars(
+        select(Identity.public_id).where(Identity.id.in_(now_named)).order_by(Identity.id)
+    )
+    return {"anonymous_id": anonymous_id, "subject": subject, "customers": list(public_ids)}
+
+
+# --- reading profiles ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A profile ready to send (``body``), or the survivor a merged-away id redirects to."""
+
+    public_id: str
+    body: str | None = None
+    redirect_to: str | None = None
+
+
+def _merge_objects(*objects: str) -> str:
+    """One JSON object holding the members of several JSON object texts (no re-encoding)."""
+    inner = [text.strip()[1:-1].strip() for text in objects]
+    return "{" + ",".join(part for part in inner if part) + "}"
+
+
+@lru_cache(maxsize=8)
+def _consents_column(dialect: str) -> Any:
+    """Every consent of the identity's live records as one JSON array of
+    [purpose, granted, observed_at, source, external_id], so a profile is one query."""
+    record = aliased(SourceRecord)
+    parts = (Consent.purpose, Consent.granted, Consent.observed_at, Source.name, record.external_id)
+    aggregate: Any
+    if dialect == "postgresql":
+        aggregate = cast(func.json_agg(func.json_build_array(*parts)), Text)
+    else:
+        aggregate = func.json_group_array(func.json_array(*parts))
+    return (
+        select(aggregate)
+        .select_from(Consent)
+        .join(record, record.id == Consent.record_id)
+        .join(Source, Source.id == record.source_id)
+        .where(record.identity_id == Identity.id, record.deleted_at.is_(None))
+        .scalar_subquery()
+        .label("consents")
+    )
+
+
+@lru_cache(maxsize=8)
+def _profile_select(dialect: str, verbose: bool) -> Select[Any]:
+    """The profile query without its condition, built once: reads serve most requests, and
+    building the statement costs more than running it."""
+    document = GoldenRecord.detail if verbose else GoldenRecord.summary
+    return (
+        select(
+            Identity.id,
+            Identity.public_id,
+            Identity.merged_into_id,
+            Identity.created_at,
+            GoldenRecord.computed_at,
+            cast(document, Text).label("document"),
+            cast(CustomerTraits.traits, Text).label("traits"),
+            _consents_column(dialect),
+        )
+        .outerjoin(GoldenRecord, GoldenRecord.identity_id == Identity.id)
+        .outerjoin(CustomerTraits, CustomerTraits.identity_id == Identity.id)
+    )
+
+
+@lru_cache(maxsize=16)
+def _profile_statement(dialect: str, verbose: bool, by_public_id: bool) -> Select[Any]:
+    """Profiles by ``public_id``, or by a list of ``ids``."""
+    condition = (
+        Identity.public_id == bindparam("public_id")
+        if by_public_id
+        else Identity.id.in_(bindparam("ids", expanding=True))
+    )
+    return _profile_select(dialect, verbose).where(condition)
+
+
+def _profile_rows(
+    session: Session, verbose: bool, public_id: str | None = None, ids: Sequence[int] = ()
+) -> list[Row[Any]]:
+    statement = _profile_statement(
+        session.get_bind().dialect.name, verbose, by_public_id=public_id is not None
+    )
+    parameters = {"public_id": public_id} if public_id is not None else {"ids": list(ids)}
+    return list(session.execute(statement, parameters))
+
+
+def _moment(text: str) -> datetime:
+    # Raw JSON carries the database's own spelling of a time; both backends store UTC.
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def consents_from(aggregated: str | None) -> dict[str, Any]:
+    """Per purpose: the choice in force (the latest any department recorded; a withdrawal
+    wins a tie) and what each department recorded."""
+    rows = [
+        (purpose, bool(granted), _moment(observed), source, external_id)
+        for purpose, granted, observed, source, external_id in json.loads(aggregated or "[]")
+        if purpose is not None
+    ]
+    found: dict[str, Any] = {}
+    for purpose, granted, observed_at, source, external_id in sorted(
+        rows, key=lambda r: (r[2], not r[1], r[3])
+    ):
+        entry = found.setdefault(purpose, {"sources": []})
+        entry.update(granted=granted, observed_at=observed_at.isoformat())
+        entry["sources"].append(
+            {
+                "source": source,
+                "external_id": external_id,
+                "granted": granted,
+                "observed_at": observed_at.isoformat(),
+            }
+        )
+    return found
+
+
+def _profile_json(row: Row[Any], verbose: bool) -> str:
+    head = {
+        "id": row.public_id,
+        "created_at": row.created_at.isoformat(),
+        "updated_at": row.computed_at.isoformat() if row.computed_at else None,
+        "consents": consents_from(row.consents),
+    }
+    empty = _EMPTY_DETAIL if verbose else _EMPTY_SUMMARY
+    traits = f'{{"traits": {row.traits or "null"}}}'
+    return _merge_objects(json.dumps(head), row.document or empty, traits)
+
+
+def get_profile(*, session: Session, public_id: str, verbose: bool = False) -> Profile:
+    """An identity's profile as JSON text: golden record, records per department, consents,
+    traits (verbose: every value with its provenance). A merged-away id names its survivor."""
+    rows = _profile_rows(session, verbose, public_id=public_id)
+    if not rows:
+        raise NotFound(f"no customer {public_id!r}")
+    row = rows[0]
+    if row.merged_into_id is not None:
+        survivor = _survivor_public_id(session, row.merged_into_id)
+        return Profile(public_id, redirect_to=survivor)
+    return Profile(public_id, body=_profile_json(row, verbose))
+
+
+def _survivor_public_id(session: Session, identity_id: int) -> str:
+    seen: set[int] = set()
+    while True:
+        public_id, merged_into = session.execute(
+            select(Identity.public_id, Identity.merged_into_id).where(Identity.id == identity_id)
+        ).one()
+        if merged_into is None or merged_into in seen:
+            return str(public_id)
+        seen.add(identity_id)
+        identity_id = merged_into
+
+
+def profiles_json(*, session: Session, identity_ids: Sequence[int]) -> list[str]:
+    """Profiles (not verbose) of these identities, in the order given."""
+    if not identity_ids:
+        return []
+    rows = {row.id: row for row in _profile_rows(session, False, ids=identity_ids)}
+    return [_profile_json(rows[i], False) for i in identity_ids if i in rows]
+
+
+def identity_of(*, session: Session, public_id: str) -> tuple[int, str | None]:
+    """An identity's internal id, and its survivor's public id when it was merged away."""
+    row = session.execute(
+        select(Identity.id, Identity.merged_into_id).where(Identity.public_id == public_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"no customer {public_id!r}")
+    if row.merged_into_id is None:
+        return row.id, None
+    return row.id, _survivor_public_id(session, row.merged_into_id)
+
+
+# --- lookup and search ----------------------------------------------------------------------
+
+
+def subject_of_reference(*, session: Session, reference: str, region: str) -> str:
+    """The subject a ``type:value`` reference names: ``email:...``, ``phone:...``,
+    ``anonymous:...`` or ``SOURCE:EXTERNAL_ID``."""
+    kind, separator, value = reference.partition(":")
+    if not separator or not kind or not value:
+        raise InvalidInput(
+            "look up by type:value",
+            {"reference": ["email:..., phone:..., anonymous:... or SOURCE:EXTERNAL_ID"]},
+        )
+    if kind == "anonymous":
+        return f"anonymous:{value}"
+    named = {kind: value} if kind in ("email", "phone") else {"record": reference}
+    return events.subject_of(session=session, reference=named, region=region)
+
+
+@lru_cache(maxsize=8)
+def _holder_profiles_statement(dialect: str) -> Select[Any]:
+    """Profiles of the identities holding an e-mail or phone, a page at a time, in one query."""
+    holders = (
+        select(SourceRecord.identity_id)
+        .join(RecordIdentifier, RecordIdentifier.record_id == SourceRecord.id)
+        .where(
+            RecordIdentifier.kind == bindparam("kind"),
+            RecordIdentifier.value == bindparam("value"),
+            SourceRecord.deleted_at.is_(None),
+        )
+    )
+    return (
+        _profile_select(dialect, False)
+        .where(Identity.id.in_(holders), Identity.id > bindparam("after"))
+        .order_by(Identity.id)
+        .limit(bindparam("limit"))
+    )
+
+
+def lookup(
+    *, session: Session, reference: str, region: str, after: int | None, limit: int
+) -> tuple[list[str], int | None]:
+    """Profiles of the identities a ``type:value`` reference names, by id after ``after``;
+    and the id to resume after when more follow."""
+    subject = subject_of_reference(session=session, reference=reference, region=region)
+    kind, _, value = subject.partition(":")
+    if kind in ("email", "phone"):
+        statement = _holder_profiles_statement(session.get_bind().dialect.name)
+        parameters = {"kind": kind, "value": value, "after": after or 0, "limit": limit + 1}
+        rows = list(session.execute(statement, parameters))
+        page = rows[:limit]
+        following = page[-1].id if len(rows) > limit else None
+        return [_profile_json(row, False) for row in page], following
+    found = sorted(events.identities_of_subjects(session=session, subjects=[subject]))
+    found = [i for i in found if after is None or i > after]
+    ids = found[:limit]
+    return profiles_json(session=session, identity_ids=ids), (
+        ids[-1] if len(found) > limit else None
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """What to search for: words of a name, and filters that must all hold."""
+
+    text: str | None = None
+    city: str | None = None
+    postcode: str | None = None
+    birth_date: date | None = None
+
+    def filter_keys(self) -> list[str]:
+        """The keys every result must have."""
+        found = []
+        if self.city:
+            found.append(keys.city_key(self.city))
+        if self.postcode:
+            found.append(keys.postcode_key(self.postcode))
+        if self.birth_date:
+            found.append(keys.birth_date_key(self.birth_date))
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """An identity a search found, with its score (None when no name was searched)."""
+
+    identity_id: int
+    score: float | None
+
+
+def _filtered(query: Any, filter_keys: Sequence[str], identity_column: Any) -> Any:
+    for key in filter_keys:
+        holder = aliased(SearchToken)
+        query = query.where(
+            identity_column.in_(select(holder.identity_id).where(holder.token == key))
+        )
+    return query
+
+
+def search(
+    *,
+    session: Session,
+    query: SearchQuery,
+    after: tuple[float | None, int] | None,
+    limit: int,
+    candidate_cap: int = 2000,
+) -> tuple[list[SearchHit], tuple[float | None, int] | None]:
+    """Customers matching a name (ranked by score) and filters; returns a page and the key to
+    resume after, when more follow.
+
+    Candidates come from the search-key index: identities sharing a key with every word of
+    the name (all but one, for three words or more), at most ``candidate_cap`` of them; only
+    those are scored.
+    """
+    word_keys = keys.query_word_keys(query.text or "")
+    filter_keys = query.filter_keys()
+    if not word_keys:
+        if query.text and query.text.strip():
+            return [], None  # only initials or punctuation: nothing to look for
+        return _list_filtered(session, filter_keys, after, limit)
+    required = len(word_keys) - 1 if len(word_keys) >= 3 else len(word_keys)
+    every_key = sorted(set().union(*word_keys))
+    hits = func.count(
+        func.distinct(
+            case(*((SearchToken.token.in_(sorted(k)), i) for i, k in enumerate(word_keys)))
+        )
+    )
+    candidates_query = _filtered(
+        select(SearchToken.identity_id).where(SearchToken.token.in_(every_key)),
+        filter_keys,
+        SearchToken.identity_id,
+    )
+    candidates = list(
+        session.scalars(
+            candidates_query.group_by(SearchToken.identity_id)
+            .having(hits >= required)
+            .order_by(hits.desc(), SearchToken.identity_id)
+            .limit(candidate_cap)
+        )
+    )
+    scored: list[SearchHit] = []
+    for chunk in _chunks(candidates):
+        for identity_id, names in session.execute(
+            select(GoldenRecord.identity_id, GoldenRecord.search_names).where(
+                GoldenRecord.identity_id.in_(chunk)
+            )
+        ):
+            scored.append(
+                SearchHit(identity_id, keys.name_score(query.text or "", names.split("\n")))
+            )
+    scored.sort(key=lambda h: (-(h.score or 0.0), h.identity_id))
+    if after is not None:
+        last_score, last_id = float(after[0] or 0.0), after[1]
+        scored = [h for h in scored if ((h.score or 0.0), -h.identity_id) < (last_score, -last_id)]
+    page = scored[:limit]
+    more = len(scored) > limit
+    return page, ((page[-1].score, page[-1].identity_id) if more else None)
+
+
+def _list_filtered(
+    session: Session,
+    filter_keys: Sequence[str],
+    after: tuple[float | None, int] | None,
+    limit: int,
+) -> tuple[list[SearchHit], tuple[float | None, int] | None]:
+    query = select(GoldenRecord.identity_id)
+    if after is not None:
+        query = query.where(GoldenRecord.identity_id > after[1])
+    query = _filtered(query, filter_keys, GoldenRecord.identity_id)
+    ids = list(session.scalars(query.order_by(GoldenRecord.identity_id).limit(limit + 1)))
+    page = [SearchHit(i, None) for i in ids[:limit]]
+    return page, ((None, page[-1].identity_id) if len(ids) > limit else None)
+
+
+def summaries_json(*, session: Session, hits: Sequence[SearchHit]) -> list[str]:
+    """Search results: each identity's id, score, golden values and records, in hit order."""
+    if not hits:
+        return []
+    rows = {
+        row.identity_id: row
+        for row in session.execute(
+            select(
+                GoldenRecord.identity_id,
+                Identity.public_id,
+                cast(GoldenRecord.summary, Text).label("document"),
+            )
+            .join(Identity, Identity.id == GoldenRecord.identity_id)
+            .where(GoldenRecord.identity_id.in_([h.identity_id for h in hits]))
+        )
+    }
+    return [
+        _merge_objects(
+            json.dumps({"id": rows[h.identity_id].public_id, "score": h.score}),
+            rows[h.identity_id].document,
+        )
+        for h in hits
+        if h.identity_id in rows
+    ]
+
+
+# --- timeline ---------------------------------------------------------------------------------
+
+
+def source_ids(*, session: Session, names: Sequence[str]) -> list[int]:
+    """The ids of sources named; an unknown name is a 422."""
+    if not names:
+        return []
+    found = dict(
+        session.execute(select(Source.name, Source.id).where(Source.name.in_(names))).all()
+    )
+    unknown = sorted(set(names) - set(found))
+    if unknown:
+        raise InvalidInput(
+            "unknown source", {"source": [f"no source named {n!r}" for n in unknown]}
+        )
+    return [found[n] for n in names]
+
+
+def timeline(
+    *,
+    session: Session,
+    identity_id: int,
+    limit: int,
+    types: Sequence[str] = (),
+    sources: Sequence[str] = (),
+    before: tuple[datetime, int] | None = None,
+) -> tuple[list[events.TimelineEvent], tuple[datetime, int] | None]:
+    """A page of an identity's timeline, newest first, and the key to resume after."""
+    footprint = events.footprints(session=session, identity_ids=[identity_id])[identity_id]
+    found = events.timeline(
+        session=session,
+        footprint=footprint,
+        limit=limit + 1,
+        types=types,
+        source_ids=source_ids(session=session, names=sources),
+        before=before,
+    )
+    page = found[:limit]
+    more = len(found) > limit
+    return page, ((page[-1].occurred_at, page[-1].id) if more else None)

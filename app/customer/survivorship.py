@@ -1,0 +1,294 @@
+"""Survivorship: choose the golden record of one identity from its records, with provenance.
+
+Pure functions over plain data. Every candidate value is ranked by the attribute's rules in
+order (see config/survivorship.toml); the winner's provenance names its source record, when
+that record was observed, and the first rule that told it from the best competing value.
+
+>>> from datetime import UTC, datetime
+>>> from app.customer.config import SurvivorshipConfig
+>>> config = SurvivorshipConfig(("source_priority",), {}, (), frozenset())
+>>> at = datetime(2024, 1, 1, tzinfo=UTC)
+>>> crm = SourcedRecord(1, "crm", 1, "c-1", {"company": "Acme"}, {}, at, at)
+>>> shop = SourcedRecord(2, "shop", 5, "s-9", {"company": "ACME Ltd"}, {}, at, at)
+>>> chosen = choose_golden([shop, crm], config, "US").single["company"]
+>>> chosen.value, chosen.source, chosen.rule
+('Acme', 'crm', 'source_priority')
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from app.customer.config import MultiAttribute, Rule, SurvivorshipConfig
+from app.customer.identifiers import normalize_identifier
+
+ONLY_VALUE = "only_value"
+FIRST_SEEN = "first_seen"
+Value = str | dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class SourcedRecord:
+    """One live record of the identity, with what survivorship needs to know of its source."""
+
+    record_id: int
+    source: str
+    priority: int
+    external_id: str
+    attributes: Mapping[str, str]
+    attribute_types: Mapping[str, str]
+    observed_at: datetime
+    first_seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One record's value for one golden attribute; ``key`` says which values are the same."""
+
+    value: Value
+    key: str
+    record: SourcedRecord
+    placeholder: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """A golden value with its provenance."""
+
+    value: Value
+    source: str
+    external_id: str
+    observed_at: datetime
+    rule: str
+    records: int
+    rank: int = 1
+
+    def as_json(self) -> dict[str, Any]:
+        """The value and its provenance, as the API shows them."""
+        return {
+            "value": self.value,
+            "source": self.source,
+            "external_id": self.external_id,
+            "observed_at": self.observed_at.isoformat(),
+            "rule": self.rule,
+            "records": self.records,
+            "rank": self.rank,
+        }
+
+
+@dataclass(slots=True)
+class Golden:
+    """The golden record: one value per single-valued attribute, ranked lists for the others,
+    and every candidate value (ranked, best first) for the verbose view."""
+
+    single: dict[str, Chosen] = field(default_factory=dict)
+    multi: dict[str, list[Chosen]] = field(default_factory=dict)
+    candidates: dict[str, list[Candidate]] = field(default_factory=dict)
+
+    def plain(self) -> dict[str, Any]:
+        """Values only: what an agent reads."""
+        values: dict[str, Any] = {name: c.value for name, c in sorted(self.single.items())}
+        values.update((name, [c.value for c in chosen]) for name, chosen in self.multi.items())
+        return values
+
+    def detailed(self) -> dict[str, Any]:
+        """Every golden value with its provenance."""
+        values: dict[str, Any] = {name: c.as_json() for name, c in sorted(self.single.items())}
+        values.update((name, [c.as_json() for c in chosen]) for name, chosen in self.multi.items())
+        return values
+
+    def all_values(self) -> dict[str, list[dict[str, Any]]]:
+        """Every record's value of every attribute, ranked, marking the ones kept."""
+        kept = {
+            (name, c.source, c.external_id)
+            for name, chosen in [*((n, [c]) for n, c in self.single.items()), *self.multi.items()]
+            for c in chosen
+        }
+        return {
+            name: [
+                {
+                    "value": c.value,
+                    "source": c.record.source,
+                    "external_id": c.record.external_id,
+                    "observed_at": c.record.observed_at.isoformat(),
+                    "chosen": (name, c.record.source, c.record.external_id) in kept,
+                    **({"ignored": "placeholder"} if c.placeholder else {}),
+                }
+                for c in candidates
+            ]
+            for name, candidates in sorted(self.candidates.items())
+        }
+
+
+@lru_cache(maxsize=65536)
+def fold(text: str) -> str:
+    """Case-, accent- and space-insensitive form of a text, for telling equal values apart."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+def _is_placeholder(text: str, placeholders: frozenset[str]) -> bool:
+    return text.strip().casefold() in placeholders
+
+
+def _rule_key(rule: Rule, candidate: Candidate, counts: Counter[str]) -> Any:
+    """Lower is better."""
+    if rule == "source_priority":
+        return candidate.record.priority
+    if rule == "most_recent":
+        return -candidate.record.observed_at.timestamp()
+    if rule == "most_frequent":
+        return -counts[candidate.key]
+    if rule == "most_complete":
+        if isinstance(candidate.value, dict):
+            return (-len(candidate.value), -sum(map(len, candidate.value.values())))
+        return -len(candidate.value.strip())
+    raise ValueError(f"not a ranking rule: {rule}")
+
+
+def _ranked(
+    candidates: Sequence[Candidate], rules: Sequence[Rule], placeholders: frozenset[str]
+) -> tuple[list[Candidate], list[Rule], Counter[str]]:
+    """Candidates best first (placeholders last when ignored), and the ranking rules used."""
+    ranking: list[Rule] = [rule for rule in rules if rule != "ignore_empty"]
+    drop = "ignore_empty" in rules
+    marked = [
+        Candidate(c.value, c.key, c.record, drop and _placeholder_value(c.value, placeholders))
+        for c in candidates
+    ]
+    counts = Counter(c.key for c in marked if not c.placeholder)
+
+    def order(c: Candidate) -> tuple[Any, ...]:
+        ranks = tuple(_rule_key(rule, c, counts) for rule in ranking)
+        return (c.placeholder, *ranks, c.record.first_seen_at, c.record.record_id)
+
+    return sorted(marked, key=order), ranking, counts
+
+
+def _placeholder_value(value: Value, placeholders: frozenset[str]) -> bool:
+    if isinstance(value, dict):
+        return all(_is_placeholder(v, placeholders) for v in value.values())
+    return _is_placeholder(value, placeholders)
+
+
+def _deciding_rule(
+    winner: Candidate, other: Candidate | None, ranking: Sequence[Rule], counts: Counter[str]
+) -> str:
+    if other is None:
+        return ONLY_VALUE
+    for rule in ranking:
+        if _rule_key(rule, winner, counts) != _rule_key(rule, other, counts):
+            return rule
+    return FIRST_SEEN
+
+
+def _chosen(candidate: Candidate, rule: str, counts: Counter[str], rank: int = 1) -> Chosen:
+    record = candidate.record
+    return Chosen(
+        candidate.value,
+        record.source,
+        record.external_id,
+        record.observed_at,
+        rule,
+        counts[candidate.key],
+        rank,
+    )
+
+
+def choose_single(
+    candidates: Sequence[Candidate], rules: Sequence[Rule], placeholders: frozenset[str]
+) -> tuple[Chosen | None, list[Candidate]]:
+    """The winning value of a single-valued attribute (None when all are ignored), and the
+    candidates ranked."""
+    ranked, ranking, counts = _ranked(candidates, rules, placeholders)
+    live = [c for c in ranked if not c.placeholder]
+    if not live:
+        return None, ranked
+    winner = live[0]
+    other = next((c for c in live if c.key != winner.key), None)
+    return _chosen(winner, _deciding_rule(winner, other, ranking, counts), counts), ranked
+
+
+def choose_multi(
+    candidates: Sequence[Candidate], rules: Sequence[Rule], placeholders: frozenset[str]
+) -> tuple[list[Chosen], list[Candidate]]:
+    """Every distinct value, ranked; each value's rule is the one that set it apart from its
+    neighbour in the ranking (the next value; for the last, the one before)."""
+    ranked, ranking, counts = _ranked(candidates, rules, placeholders)
+    distinct: dict[str, Candidate] = {}
+    for candidate in ranked:
+        if not candidate.placeholder:
+            distinct.setdefault(candidate.key, candidate)
+    best = list(distinct.values())
+    chosen = []
+    for index, candidate in enumerate(best):
+        neighbour = best[index + 1] if index + 1 < len(best) else None
+        if neighbour is None and index > 0:
+            neighbour = best[index - 1]
+        rule = _deciding_rule(candidate, neighbour, ranking, counts)
+        chosen.append(_chosen(candidate, rule, counts, rank=index + 1))
+    return chosen, ranked
+
+
+def _identifier_key(kind: str, text: str, region: str) -> str:
+    return normalize_identifier(kind, text, region) or fold(text)
+
+
+def _multi_candidates(
+    spec: MultiAttribute, records: Sequence[SourcedRecord], region: str
+) -> list[Candidate]:
+    found = []
+    for record in records:
+        if spec.type == "address":
+            parts = {p: record.attributes[p] for p in spec.parts if record.attributes.get(p)}
+            if parts:
+                key = "|".join(fold(parts.get(p, "")) for p in spec.parts)
+                found.append(Candidate(parts, key, record))
+            continue
+        for name, text in sorted(record.attributes.items()):
+            if name == spec.type or record.attribute_types.get(name) == spec.type:
+                found.append(Candidate(text, _identifier_key(spec.type, text, region), record))
+    return found
+
+
+def _consumed_by_multi(
+    multi: Sequence[MultiAttribute], record: SourcedRecord
+) -> Callable[[str], bool]:
+    parts = {p for spec in multi for p in spec.parts}
+    kinds = {spec.type for spec in multi if spec.type != "address"}
+
+    def consumed(name: str) -> bool:
+        return name in parts or name in kinds or record.attribute_types.get(name) in kinds
+
+    return consumed
+
+
+def choose_golden(
+    records: Sequence[SourcedRecord], config: SurvivorshipConfig, region: str
+) -> Golden:
+    """The golden record of an identity holding these live records."""
+    golden = Golden()
+    single: dict[str, list[Candidate]] = {}
+    for record in records:
+        consumed = _consumed_by_multi(config.multi, record)
+        for name, text in record.attributes.items():
+            if not consumed(name):
+                single.setdefault(name, []).append(Candidate(text, fold(text), record))
+    for name, candidates in single.items():
+        chosen, ranked = choose_single(candidates, config.rules_for(name), config.placeholders)
+        golden.candidates[name] = ranked
+        if chosen is not None:
+            golden.single[name] = chosen
+    for spec in config.multi:
+        candidates = _multi_candidates(spec, records, region)
+        values, ranked = choose_multi(candidates, spec.rules, config.placeholders)
+        golden.multi[spec.name] = values
+        if ranked:
+            golden.candidates[spec.name] = ranked
+    return golden

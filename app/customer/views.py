@@ -1,0 +1,134 @@
+"""Customer endpoints: profile, lookup by identifier, search by name, timeline.
+
+Profiles are stored as JSON when they change, so these views send stored text rather than
+serialize objects on every read; the schemas document the shapes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Response, redirect, request, url_for
+from flask_smorest import Blueprint
+from werkzeug.wrappers import Response as BaseResponse
+
+from app.auth.guard import roles
+from app.customer import service
+from app.customer.schemas import (
+    CustomerPageSchema,
+    CustomerSchema,
+    ProfileQuerySchema,
+    SearchPageSchema,
+    SearchQuerySchema,
+)
+from app.db import get_session
+from app.event.schemas import TimelineQuerySchema, TimelineSchema
+from app.pagination import (
+    PageArgsSchema,
+    aware_datetime,
+    decode_typed,
+    encode_cursor,
+    page_limit,
+)
+from app.resolution.runtime import match_config
+
+blp = Blueprint(
+    "customers", __name__, url_prefix="/api/v1/customers", description="The single customer view"
+)
+
+
+def _json(text: str) -> Response:
+    return Response(text, mimetype="application/json")
+
+
+def _page(items: Sequence[str], following: list[Any] | None) -> Response:
+    cursor = json.dumps(encode_cursor(following) if following is not None else None)
+    return _json(f'{{"data": [{",".join(items)}], "next_cursor": {cursor}}}')
+
+
+def _moved(endpoint: str, public_id: str) -> BaseResponse:
+    """308 to the same view of the surviving customer, keeping the query string."""
+    location = url_for(endpoint, public_id=public_id)
+    if request.query_string:
+        location += "?" + request.query_string.decode()
+    return redirect(location, 308)
+
+
+@blp.get("")
+@blp.arguments(SearchQuerySchema, location="query")
+@blp.response(200, SearchPageSchema)
+@roles("admin", "agent")
+def search_customers(query: dict[str, Any]) -> Response:
+    """Customers by name (fuzzy, ranked by score), narrowed by city, postcode or birth date."""
+    session = get_session()
+    after = decode_typed(query["cursor"], float, int)
+    hits, following = service.search(
+        session=session,
+        query=service.SearchQuery(
+            query["q"], query["city"], query["postcode"], query["birth_date"]
+        ),
+        after=(after[0], after[1]) if after else None,
+        limit=page_limit(query["limit"]),
+    )
+    items = service.summaries_json(session=session, hits=hits)
+    return _page(items, list(following) if following else None)
+
+
+@blp.get("/lookup/<path:reference>")
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, CustomerPageSchema)
+@roles("admin", "agent")
+def lookup_customers(query: dict[str, Any], reference: str) -> Response:
+    """Profiles of the customers a ``type:value`` names: ``email:ana@example.com``,
+    ``phone:+34600111222``, ``anonymous:ID``, or ``SOURCE:EXTERNAL_ID`` (e.g. ``crm:c-17``)."""
+    session = get_session()
+    after = decode_typed(query["cursor"], int)
+    items, last = service.lookup(
+        session=session,
+        reference=reference,
+        region=match_config().normalization.default_region,
+        after=after[0] if after else None,
+        limit=page_limit(query["limit"]),
+    )
+    return _page(items, [last] if last is not None else None)
+
+
+@blp.get("/<public_id>")
+@blp.arguments(ProfileQuerySchema, location="query")
+@blp.response(200, CustomerSchema)
+@blp.alt_response(308, description="merged away: Location names the surviving customer")
+@roles("admin", "agent")
+def get_customer(query: dict[str, Any], public_id: str) -> BaseResponse:
+    """One customer: golden record, records per department, consents and traits."""
+    profile = service.get_profile(
+        session=get_session(), public_id=public_id, verbose=query["verbose"]
+    )
+    if profile.redirect_to is not None:
+        return _moved("customers.get_customer", profile.redirect_to)
+    return _json(profile.body or "{}")
+
+
+@blp.get("/<public_id>/timeline")
+@blp.arguments(TimelineQuerySchema, location="query")
+@blp.response(200, TimelineSchema)
+@blp.alt_response(308, description="merged away: Location names the surviving customer")
+@roles("admin", "agent")
+def get_timeline(query: dict[str, Any], public_id: str) -> BaseResponse:
+    """The customer's footprint across departments, newest first; filter by type and source."""
+    session = get_session()
+    identity_id, survivor = service.identity_of(session=session, public_id=public_id)
+    if survivor is not None:
+        return _moved("customers.get_timeline", survivor)
+    after = decode_typed(query["cursor"], aware_datetime, int)
+    found, following = service.timeline(
+        session=session,
+        identity_id=identity_id,
+        limit=page_limit(query["limit"]),
+        types=query["type"],
+        sources=query["source"],
+        before=(after[0], after[1]) if after else None,
+    )
+    cursor = [following[0].isoformat(), following[1]] if following else None
+    return _page([event.as_json() for event in found], cursor)

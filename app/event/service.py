@@ -1,0 +1,487 @@
+"""Events: intake over the API, anonymous stitching, and reading an identity's footprint.
+
+See ``app.event.models`` for how events follow identities: an identity's events are found at
+read time through its records, the identifiers they hold, and the anonymous ids linked to those.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from marshmallow import ValidationError
+from sqlalchemy import String, bindparam, column, select, text
+from sqlalchemy.orm import Session
+
+from app.customer.identifiers import normalize_identifier
+from app.db import utcnow
+from app.errors import InvalidInput
+from app.event.models import AnonymousLink, Event
+from app.event.schemas import EventInSchema
+from app.identity.models import RecordIdentifier
+from app.source.models import Source, SourceRecord
+
+_IN_CHUNK = 500
+_EVENT = EventInSchema()
+T = TypeVar("T")
+Subject = str
+"""``email:<normalized>``, ``phone:<E.164>``, ``record:<source id>:<external id>``,
+``anonymous:<id>``: how an event or a link names a customer."""
+
+
+@dataclass(slots=True)
+class EventReject:
+    """An event that was refused, with its place in the batch and the reason."""
+
+    position: str
+    reason: str
+
+
+@dataclass(slots=True)
+class IntakeReport:
+    """What an event batch changed, and the subjects whose identities need fresh traits."""
+
+    accepted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejects: list[EventReject] = field(default_factory=list)
+    subjects: set[Subject] = field(default_factory=set)
+
+    def counts(self) -> dict[str, Any]:
+        """Counts and rejects for the API response."""
+        return {
+            "accepted": self.accepted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": len(self.rejects),
+            "rejects": self.rejects,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    """One event as a timeline shows it; ``properties`` is the stored JSON text, sent as is."""
+
+    id: int
+    type: str
+    occurred_at: datetime
+    source: str | None
+    external_id: str | None
+    via: str
+    properties: str
+
+    def as_json(self) -> str:
+        """The event as the API sends it (TimelineEventSchema describes it)."""
+        head = json.dumps(
+            {
+                "id": str(self.id),
+                "type": self.type,
+                "occurred_at": self.occurred_at.isoformat(),
+                "source": self.source,
+                "external_id": self.external_id,
+                "via": self.via,
+            }
+        )
+        return f'{head[:-1]}, "properties": {self.properties or "{}"}}}'
+
+
+@dataclass(slots=True)
+class Footprint:
+    """Where an identity's events are: its live records and the subjects that name it."""
+
+    records: set[int] = field(default_factory=set)
+    subjects: set[Subject] = field(default_factory=set)
+
+
+def _chunks(items: Sequence[T]) -> Iterable[list[T]]:
+    for start in range(0, len(items), _IN_CHUNK):
+        yield list(items[start : start + _IN_CHUNK])
+
+
+def record_subject(source_id: int, external_id: str) -> Subject:
+    """The subject naming one department's record."""
+    return f"record:{source_id}:{external_id}"
+
+
+def subject_of(
+    *,
+    session: Session,
+    reference: Mapping[str, str],
+    region: str,
+    anonymous: bool = False,
+    source_ids: Mapping[str, int] | None = None,
+) -> Subject:
+    """The subject an email, phone or record (SOURCE:EXTERNAL_ID) reference names.
+
+    With ``anonymous`` and no identifier, the anonymous id's subject. ``source_ids`` (name to
+    id) spares a query per record reference in a batch. Raises InvalidInput when the identifier
+    cannot be read or the source does not exist.
+    """
+    for kind in ("email", "phone"):
+        if kind in reference:
+            value = normalize_identifier(kind, reference[kind], region)
+            if value is None:
+                raise InvalidInput(f"not a valid {kind}", {kind: [f"not a valid {kind}"]})
+            return f"{kind}:{value}"
+    if "record" in reference:
+        source_name, _, external_id = reference["record"].partition(":")
+        source_id = (
+            source_ids.get(source_name)
+            if source_ids is not None
+            else session.scalar(select(Source.id).where(Source.name == source_name))
+        )
+        if source_id is None:
+            raise InvalidInput("unknown source", {"record": [f"no source named {source_name!r}"]})
+        return record_subject(source_id, external_id)
+    if anonymous and "anonymous_id" in reference:
+        return f"anonymous:{reference['anonymous_id']}"
+    raise InvalidInput("no customer named", {"_schema": ["name the customer"]})
+
+
+def _describe(error: ValidationError | InvalidInput) -> str:
+    if isinstance(error, InvalidInput):
+        messages: Any = error.extra.get("errors") or {"event": [error.detail]}
+    else:
+        messages = error.messages if isinstance(error.messages, dict) else {"event": error.messages}
+    return "; ".join(
+        f"{name}: {' '.join(map(str, texts if isinstance(texts, list) else [texts]))}"
+        for name, texts in messages.items()
+    )
+
+
+def link_anonymous(
+    *, session: Session, anonymous_id: str, subject: Subject, source_id: int | None
+) -> Subject | None:
+    """Stitch an anonymous id to a subject; returns the subject it was linked to before."""
+    link = session.get(AnonymousLink, anonymous_id)
+    if link is None:
+        session.add(AnonymousLink(anonymous_id=anonymous_id, subject=subject, source_id=source_id))
+        session.flush()
+        return None
+    before = link.subject
+    link.subject, link.source_id, link.linked_at = subject, source_id, utcnow()
+    session.flush()
+    return before
+
+
+def record_events(
+    *, session: Session, source: Source, items: Sequence[Mapping[str, Any]], region: str
+) -> IntakeReport:
+    """Store a batch of events from one source; invalid ones are rejected with their reason."""
+    report = IntakeReport()
+    loaded: list[tuple[str, dict[str, Any], Subject]] = []
+    source_ids = dict(session.execute(select(Source.name, Source.id)).all())
+    for index, item in enumerate(items):
+        try:
+            event = _EVENT.load(item)
+            subject = subject_of(
+                session=session,
+                reference=event,
+                region=region,
+                anonymous=True,
+                source_ids=source_ids,
+            )
+        except (ValidationError, InvalidInput) as error:
+            report.rejects.append(EventReject(str(index), _describe(error)))
+            continue
+        if "anonymous_id" in event and not subject.startswith("anonymous:"):
+            before = link_anonymous(
+                session=session,
+                anonymous_id=event["anonymous_id"],
+                subject=subject,
+                source_id=source.id,
+            )
+            # Whoever the visitor was linked to before loses their events.
+            report.subjects.update(s for s in (before,) if s is not None and s != subject)
+        loaded.append((str(index), event, subject))
+    if not loaded:
+        raise InvalidInput(
+            "no event in the batch is valid",
+            {"events": {r.position: [r.reason] for r in report.rejects}},
+        )
+    _store(session, source, loaded, report)
+    return report
+
+
+def _store(
+    session: Session,
+    source: Source,
+    loaded: Sequence[tuple[str, dict[str, Any], Subject]],
+    report: IntakeReport,
+) -> None:
+    # The same source id twice in one batch: the later one is the newer (as for records).
+    latest: dict[str, tuple[dict[str, Any], Subject]] = {}
+    anonymous: list[tuple[dict[str, Any], Subject]] = []
+    for _position, event, subject in loaded:
+        if event["id"] is None:
+            anonymous.append((event, subject))
+        else:
+            latest.pop(event["id"], None)
+            latest[event["id"]] = (event, subject)
+    existing = {
+        e.external_id: e
+        for chunk in _chunks(list(latest))
+        for e in session.scalars(
+            select(Event).where(Event.source_id == source.id, Event.external_id.in_(chunk))
+        )
+    }
+    now = utcnow()
+    for event, subject in [*anonymous, *latest.values()]:
+        report.subjects.add(subject)
+        values = {
+            "type": event["type"],
+            "occurred_at": event["occurred_at"] or now,
+            "properties": event["properties"],
+            "subject": subject,
+            "record_id": None,
+        }
+        current = existing.get(event["id"]) if event["id"] is not None else None
+        if current is None:
+            session.add(Event(source_id=source.id, external_id=event["id"], **values))
+            report.accepted += 1
+        elif any(getattr(current, name) != value for name, value in values.items()):
+            if current.subject is not None:
+                report.subjects.add(current.subject)
+            for name, value in values.items():
+                setattr(current, name, value)
+            report.updated += 1
+        else:
+            report.unchanged += 1
+    session.flush()
+
+
+# Identities holding a record with one of these identifiers; built once, as lookups are hot.
+_HOLDERS = (
+    select(SourceRecord.identity_id)
+    .join(RecordIdentifier, RecordIdentifier.record_id == SourceRecord.id)
+    .where(
+        RecordIdentifier.kind == bindparam("kind"),
+        RecordIdentifier.value.in_(bindparam("values", expanding=True)),
+        SourceRecord.deleted_at.is_(None),
+    )
+)
+
+
+def identities_of_subjects(*, session: Session, subjects: Iterable[Subject]) -> set[int]:
+    """The identities the subjects name now (an anonymous id through its link)."""
+    by_kind: dict[str, set[str]] = defaultdict(set)
+    for subject in subjects:
+        kind, _, value = subject.partition(":")
+        by_kind[kind].add(value)
+    if by_kind.get("anonymous"):
+        for chunk in _chunks(sorted(by_kind["anonymous"])):
+            for linked in session.scalars(
+                select(AnonymousLink.subject).where(AnonymousLink.anonymous_id.in_(chunk))
+            ):
+                kind, _, value = linked.partition(":")
+                by_kind[kind].add(value)
+    found: set[int | None] = set()
+    live = SourceRecord.deleted_at.is_(None)
+    for kind in ("email", "phone"):
+        for chunk in _chunks(sorted(by_kind.get(kind, ()))):
+            found.update(session.scalars(_HOLDERS, {"kind": kind, "values": chunk}))
+    by_source: dict[int, list[str]] = defaultdict(list)
+    for value in by_kind.get("record", ()):
+        source_text, _, external_id = value.partition(":")
+        by_source[int(source_text)].append(external_id)
+    for source_id, external_ids in by_source.items():
+        for chunk in _chunks(sorted(external_ids)):
+            found.update(
+                session.scalars(
+                    select(SourceRecord.identity_id).where(
+                        SourceRecord.source_id == source_id,
+                        SourceRecord.external_id.in_(chunk),
+                        live,
+                    )
+                )
+            )
+    return {i for i in found if i is not None}
+
+
+def footprints(*, session: Session, identity_ids: Iterable[int]) -> dict[int, Footprint]:
+    """Where each identity's events are: its live records, and every subject naming it."""
+    wanted = sorted(set(identity_ids))
+    prints = {i: Footprint() for i in wanted}
+    subject_owners: dict[Subject, set[int]] = defaultdict(set)
+    for chunk in _chunks(wanted):
+        rows = session.execute(
+            select(
+                SourceRecord.id,
+                SourceRecord.identity_id,
+                SourceRecord.source_id,
+                SourceRecord.external_id,
+                RecordIdentifier.kind,
+                RecordIdentifier.value,
+            )
+            .outerjoin(RecordIdentifier, RecordIdentifier.record_id == SourceRecord.id)
+            .where(SourceRecord.identity_id.in_(chunk), SourceRecord.deleted_at.is_(None))
+        )
+        for record_id, identity_id, source_id, external_id, kind, value in rows:
+            if identity_id is None:
+                continue
+            prints[identity_id].records.add(record_id)
+            subject_owners[record_subject(source_id, external_id)].add(identity_id)
+            if kind is not None:
+                subject_owners[f"{kind}:{value}"].add(identity_id)
+    for subjects in _chunks(sorted(subject_owners)):
+        for anonymous_id, linked in session.execute(
+            select(AnonymousLink.anonymous_id, AnonymousLink.subject).where(
+                AnonymousLink.subject.in_(subjects)
+            )
+        ):
+            subject_owners[f"anonymous:{anonymous_id}"] |= subject_owners[linked]
+    for subject, owners in subject_owners.items():
+        for owner in owners:
+            prints[owner].subjects.add(subject)
+    return prints
+
+
+_TIMELINE_COLUMNS = (
+    Event.id,
+    Event.type,
+    Event.occurred_at,
+    Event.source_id,
+    Event.external_id,
+    Event.properties,
+    Event.record_id,
+    Event.subject,
+)
+# Properties come back as JSON text: the timeline sends them on without decoding them.
+_BRANCH_COLUMNS = (
+    "id, type, occurred_at, source_id, external_id, CAST(properties AS TEXT) AS properties,"
+    " record_id, subject"
+)
+
+
+def _via(record_id: int | None, subject: str | None) -> str:
+    if record_id is not None or subject is None:
+        return "record"
+    return subject.partition(":")[0]
+
+
+def _source_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Source.id, Source.name).where(Source.id.in_(wanted))).all())
+
+
+def timeline(
+    *,
+    session: Session,
+    footprint: Footprint,
+    limit: int,
+    types: Sequence[str] = (),
+    source_ids: Sequence[int] = (),
+    before: tuple[datetime, int] | None = None,
+) -> list[TimelineEvent]:
+    """An identity's events, newest first, after the keyset ``before`` (occurred_at, id).
+
+    One keyset-limited index probe per record and per subject, merged by the database: the
+    cost does not grow with the number of events the customer has.
+    """
+    owners: list[tuple[str, int | str]] = [("record_id", r) for r in sorted(footprint.records)]
+    owners += [("subject", s) for s in sorted(footprint.subjects)]
+    if not owners:
+        return []
+    conditions = ""
+    if types:
+        conditions += " AND type IN :types"
+    if source_ids:
+        conditions += " AND source_id IN :sources"
+    if before is not None:
+        conditions += (
+            " AND occurred_at <= :before_at AND (occurred_at < :before_at OR id < :before_id)"
+        )
+    branches = " UNION ALL ".join(
+        f"SELECT * FROM (SELECT {_BRANCH_COLUMNS} FROM event WHERE {column} = :owner_{index}"
+        f"{conditions} ORDER BY occurred_at DESC, id DESC LIMIT :limit) AS branch_{index}"
+        for index, (column, _) in enumerate(owners)
+    )
+    statement = text(
+        f"SELECT merged.*, source.name AS source_name FROM ({branches}) AS merged"
+        " LEFT JOIN source ON source.id = merged.source_id"
+        " ORDER BY merged.occurred_at DESC, merged.id DESC LIMIT :limit"
+    ).columns(
+        Event.id,
+        Event.type,
+        Event.occurred_at,
+        Event.source_id,
+        Event.external_id,
+        column("properties", String()),
+        Event.record_id,
+        Event.subject,
+        column("source_name", String()),
+    )
+    parameters: dict[str, Any] = {f"owner_{i}": owner for i, (_, owner) in enumerate(owners)}
+    parameters["limit"] = limit
+    if types:
+        statement = statement.bindparams(bindparam("types", expanding=True))
+        parameters["types"] = list(types)
+    if source_ids:
+        statement = statement.bindparams(bindparam("sources", expanding=True))
+        parameters["sources"] = list(source_ids)
+    if before is not None:
+        statement = statement.bindparams(bindparam("before_at", type_=Event.occurred_at.type))
+        parameters["before_at"], parameters["before_id"] = before
+    return [
+        TimelineEvent(
+            row.id,
+            row.type,
+            row.occurred_at,
+            row.source_name,
+            row.external_id,
+            _via(row.record_id, row.subject),
+            row.properties,
+        )
+        for row in session.execute(statement, parameters)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedEvent:
+    """An event with the identities it belongs to."""
+
+    owners: frozenset[int]
+    type: str
+    occurred_at: datetime
+    source: str | None
+    external_id: str | None
+    properties: Mapping[str, Any]
+
+
+def events_of(*, session: Session, prints: Mapping[int, Footprint]) -> list[OwnedEvent]:
+    """Every event of these identities (for traits), each with the identities it belongs to."""
+    by_record: dict[int, set[int]] = defaultdict(set)
+    by_subject: dict[Subject, set[int]] = defaultdict(set)
+    for identity_id, footprint in prints.items():
+        for record_id in footprint.records:
+            by_record[record_id].add(identity_id)
+        for subject in footprint.subjects:
+            by_subject[subject].add(identity_id)
+    owned: list[OwnedEvent] = []
+    rows: list[Any] = []
+    for chunk in _chunks(sorted(by_record)):
+        rows.extend(session.execute(select(*_TIMELINE_COLUMNS).where(Event.record_id.in_(chunk))))
+    for subjects in _chunks(sorted(by_subject)):
+        rows.extend(session.execute(select(*_TIMELINE_COLUMNS).where(Event.subject.in_(subjects))))
+    names = _source_names(session, {row.source_id for row in rows})
+    for row in rows:
+        owners = by_record[row.record_id] if row.record_id is not None else set()
+        if row.subject is not None:
+            owners = owners | by_subject[row.subject]
+        owned.append(
+            OwnedEvent(
+                frozenset(owners),
+                row.type,
+                row.occurred_at,
+                names.get(row.source_id),
+                row.external_id,
+                row.properties,
+            )
+        )
+    return owned

@@ -1,0 +1,84 @@
+"""Event intake: departments and sites push events; identify stitches anonymous visitors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask_smorest import Blueprint
+from sqlalchemy.orm import Session
+
+from app.auth.guard import current_token, roles
+from app.customer import service as customers
+from app.db import get_session
+from app.errors import Forbidden, InvalidInput
+from app.event.schemas import (
+    EventBatchSchema,
+    EventResultSchema,
+    IdentifyResultSchema,
+    IdentifySchema,
+)
+from app.resolution.runtime import match_config
+from app.source import service as sources
+from app.source.models import Source
+
+blp = Blueprint("events", __name__, url_prefix="/api/v1", description="Events and identify")
+
+
+def _source(session: Session, name: str | None, required: bool) -> Source | None:
+    """The source the call speaks for: a connector token's own, else the one named."""
+    token = current_token()
+    if token.role == "connector":
+        if name is not None and token.source is not None and name != token.source.name:
+            raise Forbidden(f"this token speaks only for its own source, not {name!r}")
+        return token.source
+    if name is None:
+        if required:
+            raise InvalidInput("name the source", {"source": ["required with an admin token"]})
+        return None
+    return sources.get_by_name(session=session, name=name)
+
+
+@blp.post("/events")
+@blp.arguments(EventBatchSchema)
+@blp.response(200, EventResultSchema)
+@roles("admin", "connector")
+def post_events(batch: dict[str, Any]) -> dict[str, Any]:
+    """Record events naming a customer by email, phone, record (SOURCE:EXTERNAL_ID) or
+    anonymous_id; invalid events are rejected with their reason, the rest are kept."""
+    largest = current_app.config["PUSH_BATCH_MAX"]
+    if len(batch["events"]) > largest:
+        raise InvalidInput(
+            f"a batch holds at most {largest} events", {"events": [f"got {len(batch['events'])}"]}
+        )
+    session = get_session()
+    source = _source(session, batch["source"], required=True)
+    assert source is not None  # required above
+    report = customers.track_events(
+        session=session,
+        source=source,
+        items=batch["events"],
+        region=match_config().normalization.default_region,
+    )
+    session.commit()
+    return report.counts()
+
+
+@blp.post("/identify")
+@blp.arguments(IdentifySchema)
+@blp.response(200, IdentifyResultSchema)
+@roles("admin", "connector")
+def identify(body: dict[str, Any]) -> dict[str, Any]:
+    """Stitch an anonymous id to an email, phone or record: the visitor's earlier and later
+    events appear on that customer's timeline."""
+    session = get_session()
+    source = _source(session, body.pop("source"), required=False)
+    result = customers.identify(
+        session=session,
+        anonymous_id=body.pop("anonymous_id"),
+        reference=body,
+        source=source,
+        region=match_config().normalization.default_region,
+    )
+    session.commit()
+    return result

@@ -1,0 +1,190 @@
+"""Survivorship: each rule picks the value a data steward would, and says so."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.customer.config import CustomerConfig, Rule, SurvivorshipConfig, customer_config
+from app.customer.survivorship import SourcedRecord, choose_golden
+
+T0 = datetime(2024, 3, 1, tzinfo=UTC)
+PLACEHOLDERS = frozenset({"n/a", "unknown"})
+
+
+def rec(
+    record_id: int,
+    source: str,
+    priority: int = 100,
+    days: int = 0,
+    declared: dict[str, str] | None = None,
+    **attributes: str,
+) -> SourcedRecord:
+    """A record observed ``days`` after T0 and first seen in record-id order."""
+    return SourcedRecord(
+        record_id=record_id,
+        source=source,
+        priority=priority,
+        external_id=f"{source}-{record_id}",
+        attributes=attributes,
+        attribute_types=declared or {},
+        observed_at=T0 + timedelta(days=days),
+        first_seen_at=T0 + timedelta(seconds=record_id),
+    )
+
+
+def single_rule(*rules: Rule) -> SurvivorshipConfig:
+    return SurvivorshipConfig(rules, {}, customer_config().survivorship.multi, PLACEHOLDERS)
+
+
+@pytest.mark.parametrize(
+    ("rules", "records", "value", "source", "rule"),
+    [
+        (
+            ("source_priority", "most_recent"),
+            [rec(1, "shop", 50, days=9, company="Shop Co"), rec(2, "crm", 10, company="Acme")],
+            "Acme",
+            "crm",
+            "source_priority",
+        ),
+        (
+            ("most_recent", "source_priority"),
+            [rec(1, "crm", 10, days=1, company="Acme"), rec(2, "shop", 50, days=5, company="New")],
+            "New",
+            "shop",
+            "most_recent",
+        ),
+        (
+            ("source_priority", "most_recent"),  # equal priority: the next rule decides
+            [rec(1, "crm", days=1, company="Old"), rec(2, "shop", days=5, company="New")],
+            "New",
+            "shop",
+            "most_recent",
+        ),
+        (
+            ("most_frequent", "most_recent"),
+            [
+                rec(1, "crm", company="Acme"),
+                rec(2, "shop", company="ACME "),
+                rec(3, "desk", days=9, company="Other"),
+            ],
+            "Acme",
+            "crm",
+            "most_frequent",
+        ),
+        (
+            ("most_complete", "source_priority"),
+            [rec(1, "crm", 1, full_name="M. Garcia"), rec(2, "shop", 9, full_name="Maria Garcia")],
+            "Maria Garcia",
+            "shop",
+            "most_complete",
+        ),
+        (
+            ("ignore_empty", "source_priority"),
+            [rec(1, "crm", 1, company="N/A"), rec(2, "shop", 9, company="Acme")],
+            "Acme",
+            "shop",
+            "only_value",
+        ),
+        (
+            ("source_priority",),  # without ignore_empty a placeholder can win
+            [rec(1, "crm", 1, company="N/A"), rec(2, "shop", 9, company="Acme")],
+            "N/A",
+            "crm",
+            "source_priority",
+        ),
+        (
+            ("source_priority", "most_recent"),  # all tie: the record seen first
+            [rec(1, "crm", company="First"), rec(2, "shop", company="Second")],
+            "First",
+            "crm",
+            "first_seen",
+        ),
+        (
+            ("source_priority",),  # every record agrees
+            [rec(1, "crm", 1, company="Acme"), rec(2, "shop", 9, company="acme")],
+            "Acme",
+            "crm",
+            "only_value",
+        ),
+    ],
+)
+def test_each_rule_chooses_and_is_named_in_the_provenance(
+    rules: tuple[Rule, ...], records: list[SourcedRecord], value: str, source: str, rule: str
+) -> None:
+    chosen = choose_golden(records, single_rule(*rules), "US").single[
+        "company" if any("company" in r.attributes for r in records) else "full_name"
+    ]
+    assert (chosen.value, chosen.source, chosen.rule) == (value, source, rule)
+    winner = next(r for r in records if r.source == source)
+    assert chosen.external_id == winner.external_id
+    assert chosen.observed_at == winner.observed_at
+
+
+def test_an_attribute_with_only_placeholders_is_left_out() -> None:
+    golden = choose_golden([rec(1, "crm", company="unknown")], single_rule("ignore_empty"), "US")
+    assert "company" not in golden.single
+    assert golden.all_values()["company"][0]["ignored"] == "placeholder"
+
+
+def test_emails_keep_every_distinct_value_ranked_with_provenance() -> None:
+    records = [
+        rec(1, "crm", days=1, email="Ana.Ruiz@Example.com"),
+        rec(2, "shop", days=3, email="ana.ruiz@example.com", phone="+34 600 111 222"),
+        rec(3, "desk", days=9, email="ana@work.example"),
+        rec(
+            4,
+            "desk",
+            days=2,
+            declared={"work_phone": "phone"},
+            work_phone="+34600111222",
+            email="n/a",
+        ),
+    ]
+    golden = choose_golden(records, customer_config().survivorship, "ES")
+    emails = golden.multi["emails"]
+    # Two records agree on one address (compared normalized); it outranks the newer one.
+    assert [e.value for e in emails] == ["ana.ruiz@example.com", "ana@work.example"]
+    assert [(e.rank, e.records, e.rule) for e in emails] == [
+        (1, 2, "most_frequent"),
+        (2, 1, "most_frequent"),
+    ]
+    assert (emails[0].source, emails[0].external_id) == ("shop", "shop-2")  # the most recent
+    # A declared phone attribute counts; the same number in two formats is one value.
+    assert [(p.value, p.records) for p in golden.multi["phones"]] == [("+34 600 111 222", 2)]
+    assert golden.plain()["emails"] == ["ana.ruiz@example.com", "ana@work.example"]
+    assert "work_phone" not in golden.single
+
+
+def test_addresses_are_assembled_from_parts_and_the_fullest_recent_one_leads() -> None:
+    records = [
+        rec(1, "crm", days=5, address_line1="1 Calle Mayor", city="Madrid", postcode="28013"),
+        rec(2, "shop", days=5, address_line1="1 Calle Mayor", city="Madrid"),
+        rec(3, "desk", days=1, address_line1="9 Rue Cler", city="Paris", postcode="75007"),
+    ]
+    addresses = choose_golden(records, customer_config().survivorship, "ES").multi["addresses"]
+    assert [a.value for a in addresses] == [
+        {"address_line1": "1 Calle Mayor", "city": "Madrid", "postcode": "28013"},
+        {"address_line1": "1 Calle Mayor", "city": "Madrid"},
+        {"address_line1": "9 Rue Cler", "city": "Paris", "postcode": "75007"},
+    ]
+    assert [a.rule for a in addresses] == ["most_complete", "most_recent", "most_recent"]
+
+
+def test_the_configured_rules_apply_per_attribute() -> None:
+    config: CustomerConfig = customer_config()
+    records = [
+        rec(1, "crm", 1, days=1, birth_date="1984-03-12", first_name="Ana"),
+        rec(2, "shop", 9, days=2, birth_date="1984-03-12", first_name="Anita"),
+        rec(3, "desk", 5, days=9, birth_date="1948-03-12", first_name="A."),
+    ]
+    golden = choose_golden(records, config.survivorship, "US")
+    assert (golden.single["birth_date"].value, golden.single["birth_date"].rule) == (
+        "1984-03-12",
+        "most_frequent",
+    )
+    assert (golden.single["first_name"].value, golden.single["first_name"].rule) == (
+        "Ana",
+        "source_priority",
+    )
