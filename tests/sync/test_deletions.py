@@ -1,0 +1,71 @@
+"""A record the department deletes ends as a tombstone and leaves its identity."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import get_db
+from app.source import service as sources
+from app.source.models import Source, SourceRecord
+from connectors.sandbox import SANDBOX_TOKEN, Sandboxes, connector_settings, start_sandboxes
+
+TOKEN_ENV = "DELETION_TEST_SANDBOX_TOKEN"
+
+
+@pytest.fixture
+def sandboxes() -> Iterator[Sandboxes]:
+    os.environ[TOKEN_ENV] = SANDBOX_TOKEN
+    running = start_sandboxes(120, seed=4)
+    yield running
+    running.stop()
+
+
+def connect(app: Flask, sandboxes: Sandboxes) -> None:
+    servers = {"sales": sandboxes.hubspot, "support": sandboxes.zendesk}
+    kinds = {"sales": "hubspot", "support": "zendesk"}
+    with app.app_context(), get_db(app).unit_of_work() as session:
+        for name, server in servers.items():
+            settings = connector_settings(server, TOKEN_ENV, rate_limit=0)
+            sources.create(session=session, name=name, kind=kinds[name], settings=settings)
+
+
+def test_a_deleted_record_becomes_a_tombstone_and_leaves_its_identity(
+    app: Flask, cli: FlaskCliRunner, session: Session, sandboxes: Sandboxes
+) -> None:
+    connect(app, sandboxes)
+    assert cli.invoke(args=["sync", "--all"]).exit_code == 0
+    # A customer both departments hold: one identity with a sales and a support record.
+    rows = session.execute(
+        select(SourceRecord.identity_id, Source.name, SourceRecord.external_id)
+        .join(Source)
+        .where(SourceRecord.identity_id.is_not(None))
+    ).all()
+    holders: dict[int, dict[str, str]] = {}
+    for identity_id, source, external_id in rows:
+        holders.setdefault(identity_id, {})[source] = external_id
+    identity_id, shared = next((i, h) for i, h in sorted(holders.items()) if len(h) == 2)
+
+    sandboxes.hubspot.mutate(deletions=[shared["sales"]])
+    result = cli.invoke(args=["sync", "sales"])
+    assert "1 deleted" in result.output, result.output
+
+    session.expire_all()
+    deleted = session.scalars(
+        select(SourceRecord)
+        .join(Source)
+        .where(Source.name == "sales", SourceRecord.external_id == shared["sales"])
+    ).one()
+    assert deleted.deleted_at is not None and deleted.identity_id is None
+    kept = session.scalars(
+        select(SourceRecord)
+        .join(Source)
+        .where(Source.name == "support", SourceRecord.external_id == shared["support"])
+    ).one()
+    assert kept.identity_id == identity_id
