@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, current_app, g
 from psycopg.types.json import Jsonb
@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql import FromClause
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -148,11 +149,12 @@ def init_app(app: Flask) -> None:
     app.teardown_appcontext(_close_session)
 
 
-def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+def bulk_insert(session: Session, table: FromClause, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert many rows in the session's transaction; PostgreSQL gets COPY, 10x faster than
     INSERT for the millions of rows a full resolution writes. Rows must share their keys."""
     if not rows:
         return
+    table = cast(Table, table)
     columns = list(rows[0])
     connection = session.connection()
     if connection.dialect.name != "postgresql":
@@ -174,10 +176,13 @@ def _copyable(value: Any) -> Any:
     return Jsonb(value) if isinstance(value, dict | list) else value
 
 
-def bulk_insert_ids(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+def bulk_insert_ids(
+    session: Session, table: FromClause, rows: Sequence[Mapping[str, Any]]
+) -> list[int]:
     """Insert rows and return their new ids, in order (PostgreSQL: ids reserved, then COPY)."""
     if not rows:
         return []
+    table = cast(Table, table)
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         inserted = connection.execute(
@@ -196,10 +201,13 @@ def bulk_insert_ids(session: Session, table: Table, rows: Sequence[Mapping[str, 
     return ids
 
 
-def bulk_update(session: Session, table: Table, column: str, values: Mapping[int, Any]) -> None:
+def bulk_update(
+    session: Session, table: FromClause, column: str, values: Mapping[int, Any]
+) -> None:
     """Set one column of many rows, by id (PostgreSQL: one UPDATE from arrays per 10,000)."""
     if not values:
         return
+    table = cast(Table, table)
     connection = session.connection()
     items = sorted(values.items())
     if connection.dialect.name != "postgresql":

@@ -65,7 +65,7 @@ def record_many(
         for entry_id, (_, identities, _, _) in zip(ids, entries, strict=True)
         for public_id in sorted(set(identities))
     ]
-    bulk_insert(session, AuditSubject.__table__, subjects)  # type: ignore[arg-type]
+    bulk_insert(session, AuditSubject.__table__, subjects)
 
 
 def list_for_identity(*, session: Session, public_id: str) -> list[AuditEntry]:

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Select, Text, bindparam, case, cast, delete, func, insert, select
+from sqlalchemy import Row, Select, Text, bindparam, case, cast, delete, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.customer import search as keys
@@ -23,7 +23,7 @@ from app.customer.config import CustomerConfig, customer_config, default_region
 from app.customer.models import CustomerTraits, GoldenRecord, SearchToken
 from app.customer.survivorship import Golden, SourcedRecord, choose_golden
 from app.customer.traits import EventFact, compute_traits
-from app.db import utcnow
+from app.db import bulk_insert, utcnow
 from app.errors import InvalidInput, NotFound
 from app.event import service as events
 from app.identity.models import Identity, RecordIdentifier
@@ -223,14 +223,6 @@ def preview_golden(*, session: Session, record_ids: Iterable[int]) -> dict[str, 
     return detail
 
 
-def _insert_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert rows in multi-row statements (RETURNING makes SQLAlchemy batch them into
-    INSERT ... VALUES lists instead of one statement a row)."""
-    if rows:
-        key = next(iter(table.primary_key.columns))
-        session.execute(insert(table).returning(key, sort_by_parameter_order=True), rows)
-
-
 def _write_golden(
     session: Session,
     identity_ids: Sequence[int],
@@ -263,8 +255,8 @@ def _write_golden(
             }
         )
         token_rows.extend({"token": t, "identity_id": identity_id} for t in sorted(tokens))
-    _insert_many(session, GoldenRecord.__table__, golden_rows)
-    _insert_many(session, SearchToken.__table__, token_rows)
+    bulk_insert(session, GoldenRecord.__table__, golden_rows)
+    bulk_insert(session, SearchToken.__table__, token_rows)
 
 
 def _write_traits(
@@ -299,7 +291,7 @@ def _write_traits(
         }
         for identity_id in living
     ]
-    _insert_many(session, CustomerTraits.__table__, rows)
+    bulk_insert(session, CustomerTraits.__table__, rows)
 
 
 # --- events and identify ------------------------------------------------------------------

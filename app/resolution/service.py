@@ -652,7 +652,7 @@ def _new_identities(session: Session, count: int) -> list[tuple[int, str]]:
     public_ids = [new_public_id() for _ in range(count)]
     ids = bulk_insert_ids(
         session,
-        Identity.__table__,  # type: ignore[arg-type]
+        Identity.__table__,
         [{"public_id": p, "created_at": now, "updated_at": now} for p in public_ids],
     )
     return list(zip(ids, public_ids, strict=True))
@@ -702,7 +702,7 @@ def _apply(
         before_ids = sorted({public[previous[r]] for r in cluster if r in previous})
         after = {"identity": public_id, "records": [records[r].reference for r in sorted(cluster)]}
         entries.append((action, [public_id, *before_ids], {"identities": before_ids}, after))
-    bulk_update(session, SourceRecord.__table__, "identity_id", moves)  # type: ignore[arg-type]
+    bulk_update(session, SourceRecord.__table__, "identity_id", moves)
     for old, survivor in assignment.merged_into.items():
         _redirect(session, old, survivor)
     entries.extend(_split_entries(clustering, previous, assignment.kept, public, report))
