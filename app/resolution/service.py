@@ -23,6 +23,7 @@ from app.customer import service as customers
 from app.db import bulk_insert, bulk_insert_ids, bulk_update, utcnow
 from app.identity.models import Identity, RecordIdentifier, new_public_id
 from app.matching import MatchConfig, Matcher, assign_identities
+from app.matching.batch import EdgeTable
 from app.matching.lookup import record_identifiers
 from app.matching.model import MatchModel
 from app.matching.types import (
@@ -321,10 +322,6 @@ def _store_edges(session: Session, edges: Iterable[ScoredEdge]) -> None:
     _insert(session, MatchEdge, [_edge_row(e) for e in edges])
 
 
-def _edge_from_row(row: MatchEdge) -> ScoredEdge:
-    return ScoredEdge(row.left_id, row.right_id, row.weight, row.probability)
-
-
 # -- real time -------------------------------------------------------------------------------
 
 
@@ -344,8 +341,10 @@ def resolve_records(
     if not changed:
         return ResolutionReport()
     rows = _record_rows(session, changed)
-    old_keys = _keys_of(session, changed)
-    _forget_evidence(session, changed)
+    # New records hold no evidence yet: only records resolved before have any to forget.
+    known = _with_evidence(session, changed)
+    old_keys = _keys_of(session, known)
+    _forget_evidence(session, known)
     live = list(_input_records(session, changed))
     prepared = {p.id: p for p in _store_prepared(session, matcher, live)}
     touched = {k for keys in old_keys.values() for k in keys} | {
@@ -364,6 +363,15 @@ def resolve_records(
     report.moved += len(gone)
     report.records = len(changed)
     return report
+
+
+def _with_evidence(session: Session, ids: Sequence[RecordId]) -> list[RecordId]:
+    found: list[RecordId] = []
+    for chunk in _chunks(ids):
+        found.extend(
+            session.scalars(select(MatchValues.record_id).where(MatchValues.record_id.in_(chunk)))
+        )
+    return sorted(found)
 
 
 def _keys_of(session: Session, ids: Sequence[RecordId]) -> dict[RecordId, set[str]]:
@@ -515,24 +523,45 @@ def _identity_members(session: Session, rows: Iterable[RecordRow]) -> set[Record
     return members
 
 
-def _component(
-    session: Session, matcher: Matcher, seeds: set[RecordId]
-) -> tuple[set[RecordId], list[ScoredEdge]]:
-    """The records joined to the seeds by auto-match edges, must-links or shared identities,
-    with the auto-match edges among them."""
+def _edges_touching(session: Session, ids: Sequence[RecordId], floor: float) -> list[ScoredEdge]:
+    """Stored edges at or above ``floor`` with either end among ``ids`` (no explanations)."""
+    found: list[ScoredEdge] = []
+    for chunk in _chunks(ids):
+        query = select(
+            MatchEdge.left_id, MatchEdge.right_id, MatchEdge.weight, MatchEdge.probability
+        ).where(
+            or_(MatchEdge.left_id.in_(chunk), MatchEdge.right_id.in_(chunk)),
+            MatchEdge.probability >= floor,
+        )
+        found.extend(ScoredEdge(*row) for row in session.execute(query))
+    return found
+
+
+@dataclass(slots=True)
+class _Component:
+    """Records joined by auto-match edges, must-links or shared identities, with the edges
+    that join them and the possible-match edges that touch them."""
+
+    members: set[RecordId]
+    auto: list[ScoredEdge]
+    possible: list[ScoredEdge]
+
+
+def _component(session: Session, matcher: Matcher, seeds: set[RecordId]) -> _Component:
     members = set(seeds)
     frontier = set(seeds)
-    edges: dict[tuple[RecordId, RecordId], ScoredEdge] = {}
-    auto = matcher.config.auto_threshold
+    auto: dict[tuple[RecordId, RecordId], ScoredEdge] = {}
+    possible: dict[tuple[RecordId, RecordId], ScoredEdge] = {}
     while frontier:
         reached: set[RecordId] = set()
-        for chunk in _chunks(sorted(frontier)):
-            for column in (MatchEdge.left_id, MatchEdge.right_id):
-                for row in session.scalars(
-                    select(MatchEdge).where(column.in_(chunk), MatchEdge.probability >= auto)
-                ):
-                    edges[(row.left_id, row.right_id)] = _edge_from_row(row)
-                    reached.update((row.left_id, row.right_id))
+        ids = sorted(frontier)
+        for edge in _edges_touching(session, ids, matcher.config.review_threshold):
+            if matcher.is_auto(edge):
+                auto[(edge.left, edge.right)] = edge
+                reached.update((edge.left, edge.right))
+            else:
+                possible[(edge.left, edge.right)] = edge
+        for chunk in _chunks(ids):
             for left, right in session.execute(
                 select(LinkConstraint.left_id, LinkConstraint.right_id).where(
                     LinkConstraint.kind == "must",
@@ -543,7 +572,7 @@ def _component(
         reached |= _identity_members(session, _record_rows(session, reached - members).values())
         frontier = reached - members
         members |= reached
-    return members, list(edges.values())
+    return _Component(members, list(auto.values()), [possible[p] for p in sorted(possible)])
 
 
 def _recluster(
@@ -553,13 +582,13 @@ def _recluster(
     actor: str,
     updated: Iterable[int] = (),
 ) -> ResolutionReport:
-    members, edges = _component(session, matcher, seeds)
-    live = _stored_prepared(session, members)
+    component = _component(session, matcher, seeds)
+    live = _stored_prepared(session, component.members)
     clustering = matcher.cluster(
-        [live[i] for i in sorted(live)], edges, _constraints_among(session, set(live))
+        [live[i] for i in sorted(live)], component.auto, _constraints_among(session, set(live))
     )
     report = _apply(session, clustering, _record_rows(session, live), actor, updated)
-    report.review_items += _update_review(session, matcher, set(live), clustering)
+    report.review_items += _update_review(session, component.possible, clustering)
     return report
 
 
@@ -579,7 +608,8 @@ def resolve_all(
         session, session.scalars(select(SourceRecord.id).where(SourceRecord.deleted_at.is_(None)))
     )
     report = _apply(session, resolution.clustering, rows, actor)
-    report.review_items += _update_review(session, matcher, set(rows), resolution.clustering)
+    possible = [e for e in _edge_list(resolution.edges) if not matcher.is_auto(e)]
+    report.review_items += _update_review(session, possible, resolution.clustering)
     stale = session.execute(
         select(SourceRecord.id, Source.name, SourceRecord.external_id, SourceRecord.identity_id)
         .join(Source, SourceRecord.source_id == Source.id)
@@ -590,6 +620,18 @@ def resolve_all(
     report.moved += len(stale)
     report.records = len(rows)
     return report
+
+
+def _edge_list(edges: Sequence[ScoredEdge]) -> list[ScoredEdge]:
+    """Edges without explanations; a batch's columnar edge table yields them cheaply."""
+    if isinstance(edges, EdgeTable):
+        return [
+            ScoredEdge(int(left), int(right), float(weight), float(probability))
+            for left, right, weight, probability in zip(
+                edges.left_ids, edges.right_ids, edges.weights, edges.probabilities, strict=True
+            )
+        ]
+    return list(edges)
 
 
 def resolve_pending(
@@ -755,12 +797,11 @@ def _redirect(session: Session, old: int, survivor: int) -> None:
 
 
 def _update_review(
-    session: Session, matcher: Matcher, members: set[RecordId], clustering: Clustering
+    session: Session, review_edges: Sequence[ScoredEdge], clustering: Clustering
 ) -> int:
     """Open review items for possible matches left apart and conflicts the guards split;
     close the possible matches the clustering has since joined. Returns items opened."""
     opened = 0
-    review_edges = _review_band_edges(session, matcher, members)
     identity_of = _identity_ids(session, {r for e in review_edges for r in (e.left, e.right)})
     existing = _open_or_decided_pairs(session, review_edges)
     for edge in review_edges:
@@ -792,24 +833,6 @@ def _update_review(
     for conflict in clustering.conflicts:
         opened += _open_conflict(session, conflict)
     return opened
-
-
-def _review_band_edges(
-    session: Session, matcher: Matcher, members: set[RecordId]
-) -> list[ScoredEdge]:
-    config = matcher.config
-    found: dict[tuple[RecordId, RecordId], ScoredEdge] = {}
-    for chunk in _chunks(sorted(members)):
-        for column in (MatchEdge.left_id, MatchEdge.right_id):
-            for row in session.scalars(
-                select(MatchEdge).where(
-                    column.in_(chunk),
-                    MatchEdge.probability >= config.review_threshold,
-                    MatchEdge.probability < config.auto_threshold,
-                )
-            ):
-                found[(row.left_id, row.right_id)] = _edge_from_row(row)
-    return [found[pair] for pair in sorted(found)]
 
 
 def _open_or_decided_pairs(
