@@ -158,6 +158,11 @@ def _count_lines(path: Path) -> int:
 @click.option("--format", "file_format", type=click.Choice(FORMATS), help="Default: by extension.")
 @click.option("--map", "mappings", multiple=True, metavar="ATTRIBUTE=COLUMN")
 @click.option("--attr", "declarations", multiple=True, metavar="NAME:TYPE")
+@click.option(
+    "--no-resolve",
+    is_flag=True,
+    help="Store only; `huella resolve` then resolves everything at once (fastest for big loads).",
+)
 @with_appcontext
 def import_command(
     path: Path,
@@ -166,6 +171,7 @@ def import_command(
     file_format: str | None,
     mappings: tuple[str, ...],
     declarations: tuple[str, ...],
+    no_resolve: bool,
 ) -> None:
     """Import a CSV or JSONL file of customer records; malformed rows are named and skipped."""
     try:
@@ -180,7 +186,7 @@ def import_command(
         connector.check()
     except ConnectorError as error:
         _fail(str(error))
-    report = import_file(source_name, settings, _count_lines(path))
+    report = import_file(source_name, settings, _count_lines(path), resolve=not no_resolve)
     for reject in report.rejects:
         click.echo(f"{path.name}: {reject.position}: {reject.reason}", err=True)
     counts = report.counts()
@@ -192,7 +198,9 @@ def import_command(
     )
 
 
-def import_file(source_name: str, settings: dict[str, Any], rows: int) -> sync.IngestReport:
+def import_file(
+    source_name: str, settings: dict[str, Any], rows: int, *, resolve: bool = True
+) -> sync.IngestReport:
     """Sync a file into a source (created on first import); the file is read from its start."""
     with unit_of_work() as session:
         _file_source(session, source_name, settings)
@@ -209,6 +217,7 @@ def import_file(source_name: str, settings: dict[str, Any], rows: int) -> sync.I
         source_name=source_name,
         matcher_for=current_matcher,
         full=True,
+        resolve=resolve,
         on_page=advance,
     )
     progress(None)

@@ -41,6 +41,8 @@ class MatchValues(Base):
         ForeignKey("source_record.id", ondelete="CASCADE"), primary_key=True
     )
     values: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The record's content hash when it was prepared: a record whose hash moved on is pending.
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
 
 
 class MatchEdge(Base):

@@ -50,6 +50,9 @@ T = TypeVar("T")
 _IN_CHUNK = 500
 _WRITE_CHUNK = 5000
 _model_cache: dict[tuple[int, str], MatchModel] = {}
+# Resolving this many pending records at once (or this share of the store) goes batch.
+BATCH_AT_LEAST = 5000
+BATCH_SHARE = 0.2
 
 
 @dataclass(slots=True)
@@ -153,23 +156,28 @@ def _chunks(items: Sequence[T], size: int = _IN_CHUNK) -> Iterator[list[T]]:
         yield list(items[start : start + size])
 
 
-def _input_records(
+def _live_records(
     session: Session, ids: Sequence[RecordId] | None = None
-) -> Iterator[InputRecord]:
-    """Live records as the matcher takes them, streamed."""
+) -> Iterator[tuple[InputRecord, str]]:
+    """Live records as the matcher takes them, with their content hash, streamed."""
     query = (
-        select(SourceRecord.id, Source.name, SourceRecord.attributes)
+        select(SourceRecord.id, Source.name, SourceRecord.attributes, SourceRecord.content_hash)
         .join(Source, SourceRecord.source_id == Source.id)
         .where(SourceRecord.deleted_at.is_(None))
         .order_by(SourceRecord.id)
     )
     if ids is None:
         for row in session.execute(query.execution_options(yield_per=5000)):
-            yield InputRecord(row.id, row.name, row.attributes)
+            yield InputRecord(row.id, row.name, row.attributes), row.content_hash
         return
     for chunk in _chunks(sorted(ids)):
         for row in session.execute(query.where(SourceRecord.id.in_(chunk))):
-            yield InputRecord(row.id, row.name, row.attributes)
+            yield InputRecord(row.id, row.name, row.attributes), row.content_hash
+
+
+def _input_records(session: Session) -> Iterator[InputRecord]:
+    """Every live record as the matcher takes them, streamed."""
+    return (record for record, _ in _live_records(session))
 
 
 def _record_rows(session: Session, ids: Iterable[RecordId]) -> dict[RecordId, RecordRow]:
@@ -275,18 +283,21 @@ def _insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> N
 
 
 def _store_prepared(
-    session: Session, matcher: Matcher, records: Iterable[InputRecord]
+    session: Session, matcher: Matcher, records: Iterable[tuple[InputRecord, str]]
 ) -> list[PreparedRecord]:
-    """Prepare live records, storing their values, blocking keys and lookup identifiers."""
+    """Prepare live records, storing their values, blocking keys and lookup identifiers, and
+    the content hash they were prepared from (a record whose hash moved on is pending)."""
     prepared: list[PreparedRecord] = []
     keys: list[dict[str, Any]] = []
     values: list[dict[str, Any]] = []
     identifiers: list[dict[str, Any]] = []
-    for record in records:
+    for record, content_hash in records:
         ready = matcher.prepare(record)
         prepared.append(ready)
         keys.extend({"record_id": record.id, "key": k} for k in set(ready.keys))
-        values.append({"record_id": record.id, "values": dict(ready.values)})
+        values.append(
+            {"record_id": record.id, "values": dict(ready.values), "content_hash": content_hash}
+        )
         identifiers.extend(
             {"record_id": record.id, "kind": kind, "value": value}
             for kind, value in record_identifiers(
@@ -345,7 +356,7 @@ def resolve_records(
     known = _with_evidence(session, changed)
     old_keys = _keys_of(session, known)
     _forget_evidence(session, known)
-    live = list(_input_records(session, changed))
+    live = list(_live_records(session, changed))
     prepared = {p.id: p for p in _store_prepared(session, matcher, live)}
     touched = {k for keys in old_keys.values() for k in keys} | {
         k for p in prepared.values() for k in p.keys
@@ -602,7 +613,7 @@ def resolve_all(
     resolution = matcher.resolve(_input_records(session), all_constraints(session=session))
     for model in (MatchEdge, BlockingKey, MatchValues, RecordIdentifier):
         session.execute(delete(model))
-    _store_prepared(session, matcher, _input_records(session))
+    _store_prepared(session, matcher, _live_records(session))
     _store_edges(session, resolution.edges)
     rows = _record_rows(
         session, session.scalars(select(SourceRecord.id).where(SourceRecord.deleted_at.is_(None)))
@@ -634,21 +645,40 @@ def _edge_list(edges: Sequence[ScoredEdge]) -> list[ScoredEdge]:
     return list(edges)
 
 
+def pending_records(*, session: Session) -> list[RecordId]:
+    """Records resolution has not seen as they are now: live records never prepared or
+    changed since, and deleted records still holding evidence or an identity."""
+    stale = or_(
+        MatchValues.record_id.is_(None), MatchValues.content_hash != SourceRecord.content_hash
+    )
+    live = SourceRecord.deleted_at.is_(None) & stale
+    gone = SourceRecord.deleted_at.is_not(None) & (
+        MatchValues.record_id.is_not(None) | SourceRecord.identity_id.is_not(None)
+    )
+    query = (
+        select(SourceRecord.id)
+        .outerjoin(MatchValues, MatchValues.record_id == SourceRecord.id)
+        .where(or_(live, gone))
+        .order_by(SourceRecord.id)
+    )
+    return list(session.scalars(query))
+
+
 def resolve_pending(
     *, session: Session, matcher: Matcher, actor: str = audit.SYSTEM_ACTOR
 ) -> ResolutionReport:
-    """Resolve live records that have no identity yet and deleted records still linked to one."""
-    pending = session.scalars(
-        select(SourceRecord.id).where(
-            or_(
-                (SourceRecord.identity_id.is_(None) & SourceRecord.deleted_at.is_(None)),
-                (SourceRecord.identity_id.is_not(None) & SourceRecord.deleted_at.is_not(None)),
-            )
-        )
-    ).all()
+    """Resolve what changed since it was last resolved (after syncs with --no-resolve, or
+    imports). When that is a large share of the store, one batch run over everything is much
+    faster than record by record, and gives the same partition."""
+    pending = pending_records(session=session)
+    live = session.scalar(
+        select(func.count()).select_from(SourceRecord).where(SourceRecord.deleted_at.is_(None))
+    )
+    if len(pending) > max(BATCH_AT_LEAST, BATCH_SHARE * (live or 0)):
+        return resolve_all(session=session, matcher=matcher, actor=actor)
     report = ResolutionReport()
     # Pages keep each round's working set small; the outcome does not depend on the order.
-    for chunk in _chunks(list(pending), 1000):
+    for chunk in _chunks(pending, 1000):
         report.add(resolve_records(session=session, matcher=matcher, record_ids=chunk, actor=actor))
     return report
 

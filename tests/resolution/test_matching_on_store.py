@@ -185,3 +185,31 @@ def test_a_possible_match_becomes_a_review_item(
     assert (item.kind, item.status) == ("possible_match", "open")
     assert (item.left_record_id, item.right_record_id) == (one.id, two.id)
     assert item.probability == pytest.approx(edge.probability)
+
+
+def test_resolve_picks_up_what_changed_without_resolution(
+    app: Flask, cli: FlaskCliRunner, session: Session, tmp_path: object
+) -> None:
+    from pathlib import Path  # noqa: PLC0415
+
+    path = Path(str(tmp_path)) / "people.csv"
+    path.write_text(
+        "id,first_name,last_name,email\n"
+        "1,Ana,Ruiz,ana@example.com\n2,Ana,Ruiz,ANA@example.com\n3,Bo,Berg,bo@example.com\n"
+    )
+    args = ["import", str(path), "--source", "crm", "--id-column", "id"]
+    assert cli.invoke(args=[*args, "--no-resolve"]).exit_code == 0
+    with app.app_context():
+        assert len(resolution.pending_records(session=session)) == 3
+    assert "2 identities in all" in cli.invoke(args=["resolve"]).output
+    path.write_text(
+        "id,first_name,last_name,email\n"
+        "1,Ana,Ruiz,ana@example.com\n2,Ana,Ruiz,ANA@example.com\n3,Bo,Berg,ana@example.com\n"
+    )
+    assert cli.invoke(args=[*args, "--no-resolve"]).exit_code == 0
+    with app.app_context():
+        pending = resolution.pending_records(session=session)
+    assert len(pending) == 1
+    assert "resolved 1 records" in cli.invoke(args=["resolve"]).output
+    with app.app_context():
+        assert resolution.pending_records(session=session) == []
