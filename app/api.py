@@ -33,8 +33,10 @@ class Api(SmorestApi):  # type: ignore[misc]
 
 def init_app(app: Flask) -> None:
     """Mount every API blueprint and the OpenAPI document (/openapi.json)."""
+    from app.audit.views import blp as audit  # noqa: PLC0415
     from app.identity.views import blp as identities  # noqa: PLC0415
     from app.resolution.views import blp as admin  # noqa: PLC0415
+    from app.review.views import blp as review  # noqa: PLC0415
     from app.source.views import blp as sources  # noqa: PLC0415
 
     spec_kwargs: dict[str, Any] = {
@@ -44,6 +46,6 @@ def init_app(app: Flask) -> None:
         "security": [{"bearer": []}],
     }
     api = Api(app, spec_kwargs=spec_kwargs)
-    for blueprint in (identities, sources, admin):
+    for blueprint in (identities, sources, admin, review, audit):
         api.register_blueprint(blueprint)
     app.extensions["huella.api"] = api
