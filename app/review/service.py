@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.audit.models import AuditEntry
+from app.audit.models import AuditEntry, AuditSubject
 from app.db import utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.identity.models import Identity
@@ -698,6 +698,7 @@ def undo(
         records = _records_by_reference(session, references)
         identity_ids = _identity_ids(session, set(before_members) | set(after_members))
         _lock(session, identity_ids.values())
+        _check_nothing_later(session, entry, after_members)
         _check_still_as_left(session, records, after_members, identity_ids)
         before = _snapshot(session, identity_ids.values())
         constraints = _revert_constraints(session, entry.after.get("constraints", {}))
@@ -744,6 +745,30 @@ def _undoable(entry: AuditEntry) -> Members:
     if members is None and entry.action in ("merge", "split"):
         raise Conflict(f"entry {entry.id} was recorded without its members; it cannot be undone")
     return {str(k): list(v) for k, v in (members or {}).items()}
+
+
+def _check_nothing_later(session: Session, entry: AuditEntry, after_members: Members) -> None:
+    """Refuse while a later merge or split of these identities stands: undo that first."""
+    later = session.scalar(
+        select(AuditEntry)
+        .where(
+            AuditEntry.id > entry.id,
+            AuditEntry.undone_by_id.is_(None),
+            AuditEntry.action.in_(("merge", "split")),
+            AuditEntry.id.in_(
+                select(AuditSubject.entry_id).where(
+                    AuditSubject.identity_public_id.in_(list(after_members))
+                )
+            ),
+        )
+        .order_by(AuditEntry.id)
+        .limit(1)
+    )
+    if later is not None:
+        raise Conflict(
+            f"entry {later.id} ({later.action} by {later.actor}) changed these identities "
+            "since; undo the later change first"
+        )
 
 
 def _check_still_as_left(
