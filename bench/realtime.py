@@ -6,7 +6,8 @@
    per-record latency p50/p99, then in pages: sustained records/s.
 3. The real-time partition is compared with a batch run over everything.
 
-    .venv/bin/python -m bench realtime [--stored 100000] [--arriving 2000] [--backend postgresql|sqlite]
+    .venv/bin/python -m bench realtime [--stored 100000] [--arriving 2000]
+        [--backend postgresql|sqlite]
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def _partition(session: object) -> set[frozenset[int]]:
     return {frozenset(g) for g in groups.values()}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915  (one scenario, read top down)
     """Load, batch-resolve, then ingest in real time; print the figures."""
     parser = argparse.ArgumentParser(prog="bench realtime", description=__doc__)
     parser.add_argument("--stored", type=int, default=100_000)
@@ -123,7 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             latencies.append((time.perf_counter() - started) * 1000)
         print(
             f"[{args.backend}] one record a transaction, {args.arriving} records: "
-            f"p50 {statistics.median(latencies):.1f} ms, p99 {_percentile(latencies, 0.99):.1f} ms, "
+            f"p50 {statistics.median(latencies):.1f} ms, "
+            f"p99 {_percentile(latencies, 0.99):.1f} ms, "
             f"{args.arriving / (sum(latencies) / 1000):.0f} records/s",
             flush=True,
         )
