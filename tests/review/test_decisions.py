@@ -26,6 +26,7 @@ from tests.review.conftest import (
 )
 
 EVERY_RESOLUTION = (["resolve", "--full"], ["train"], ["resolve"])
+ANA = {"first_name": "Ana", "last_name": "Ruiz", "birth_date": "1990-04-12"}
 
 
 def resolve_again(cli: FlaskCliRunner) -> None:
@@ -254,3 +255,45 @@ def test_an_undo_waits_for_later_changes_to_be_undone_first(
     ).get_json()["data"][0]
     refused = client.post("/api/v1/review/undos", json={"change": attach["id"]}, headers=admin)
     assert refused.status_code == 409 and "only merges, splits" in refused.get_json()["detail"]
+
+
+def test_undoing_an_automatic_split_joins_the_parts_again_and_holds(
+    client: FlaskClient, admin: Headers, cli: FlaskCliRunner, session: Session
+) -> None:
+    push(client, admin, "crm", record("1", email="ana@example.com", **ANA))
+    push(
+        client, admin, "shop", record("a", email="ana@example.com", phone="+34 600 111 222", **ANA)
+    )
+    push(
+        client, admin, "shop", record("b", phone="+34600111222", first_name="Ana", last_name="Ruiz")
+    )
+    ana = identity_of(session, "crm:1")
+    assert partition(session) == {ana: {"crm:1", "shop:a", "shop:b"}}
+    push(client, admin, "shop", record("a", email="ana@example.com", **ANA))  # phone removed
+    part = identity_of(session, "shop:b")
+    assert part != ana
+    (split,) = client.get(
+        "/api/v1/audit", query_string={"identity": ana, "action": "split"}, headers=admin
+    ).get_json()["data"]
+    assert split["actor"] == "system"
+    assert split["after"]["members"] == {ana: ["crm:1", "shop:a"], part: ["shop:b"]}
+    post(client, admin, "undos", {"change": split["id"], "note": "same Ana, new phone"})
+    assert partition(session) == {ana: {"crm:1", "shop:a", "shop:b"}}
+    assert profile(client, admin, part or "") == (308, ana)
+    resolve_again(cli)
+    assert partition(session) == {ana: {"crm:1", "shop:a", "shop:b"}}
+
+
+def test_undoing_a_keep_apart_or_a_dismissal_reopens_the_item(
+    client: FlaskClient, admin: Headers, session: Session
+) -> None:
+    namesakes(client, admin, MARTA, "1", "2")
+    item = pair_item(client, admin, "crm:1", "crm:2")
+    for decision in ("keep_apart", "dismiss"):
+        change = decide(client, admin, item["id"], decision)["change"]
+        assert queue(client, admin) == []
+        undone = post(client, admin, "undos", {"change": change["id"]})
+        assert undone["after"]["review_item"] == item["id"]
+        assert [i["id"] for i in queue(client, admin)] == [item["id"]]
+        assert session.scalars(select(LinkConstraint)).all() == []
+    assert identity_of(session, "crm:1") != identity_of(session, "crm:2")
