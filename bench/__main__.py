@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = {"matcher": "bench.matcher", "febrl": "bench.febrl_bench"}
+BENCHMARKS = {"matcher": "bench.matcher", "febrl": "bench.febrl_bench", "review": "bench.review"}
 
 
 def main(argv: list[str]) -> int:

@@ -42,6 +42,7 @@ _LOST_RACE = {"40001", "40P01", "55P03"}
 
 
 def chunks(items: Sequence[T], size: int = _IN_CHUNK) -> Iterator[list[T]]:
+    """Slices small enough for an ``IN (...)`` list."""
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
 
@@ -96,6 +97,7 @@ def serialized() -> Iterator[None]:
 
 
 def record_states(session: Session, ids: Iterable[RecordId]) -> dict[RecordId, RecordState]:
+    """Records by id: reference, identity, whether the source still holds them."""
     found: dict[RecordId, RecordState] = {}
     for chunk in chunks(sorted(set(ids))):
         query = (
@@ -117,6 +119,7 @@ def record_states(session: Session, ids: Iterable[RecordId]) -> dict[RecordId, R
 
 
 def records_by_reference(session: Session, references: Iterable[str]) -> dict[str, RecordState]:
+    """Records by their ``SOURCE:EXTERNAL_ID`` reference (unknown references are left out)."""
     by_source: dict[str, list[str]] = defaultdict(list)
     for reference in sorted(set(references)):
         source, _, external_id = reference.partition(":")
@@ -135,6 +138,7 @@ def records_by_reference(session: Session, references: Iterable[str]) -> dict[st
 
 
 def live_members(session: Session, identity_ids: Iterable[int]) -> list[RecordId]:
+    """The live records these identities hold, by id."""
     found: list[RecordId] = []
     for chunk in chunks(sorted(set(identity_ids))):
         found.extend(
@@ -148,6 +152,7 @@ def live_members(session: Session, identity_ids: Iterable[int]) -> list[RecordId
 
 
 def public_ids_of(session: Session, identity_ids: Iterable[int]) -> dict[int, str]:
+    """Identity id -> public id."""
     found: dict[int, str] = {}
     for chunk in chunks(sorted(set(identity_ids))):
         found.update(
@@ -160,6 +165,7 @@ def public_ids_of(session: Session, identity_ids: Iterable[int]) -> dict[int, st
 
 
 def ids_of(session: Session, public_ids: Iterable[str]) -> dict[str, int]:
+    """Public id -> identity id (unknown public ids are left out)."""
     found: dict[str, int] = {}
     for chunk in chunks(sorted(set(public_ids))):
         found.update(
@@ -336,6 +342,7 @@ def partition_constraints(
 def pair_constraint(
     session: Session, left: RecordId, right: RecordId, kind: str, actor: str, reason: str
 ) -> ConstraintChange:
+    """A must- or cannot-link between two records, replacing the other kind if the pair had it."""
     low, high = sorted((left, right))
     existing = [
         row

@@ -225,9 +225,9 @@ def _put_back(
     after_members: Members,
     identity_ids: Mapping[str, int],
 ) -> None:
-    before_members = {str(k): list(v) for k, v in entry.before.get("members", {}).items()}
     """Move the records back to the identities they had, and the redirects back to where they
     pointed."""
+    before_members = {str(k): list(v) for k, v in entry.before.get("members", {}).items()}
     moves = [
         {"record_id": records[r].id, "identity_id": identity_ids[public_id]}
         for public_id, references in before_members.items()

@@ -61,19 +61,21 @@ def _identity_sizes(session: Session, identity_ids: Iterable[int]) -> dict[int, 
     return sizes
 
 
-def refresh_priorities(*, session: Session, matcher: Matcher) -> int:
-    """Weigh the items not weighed yet (new ones, and those whose identities changed): closeness
-    to the auto-match threshold times log2(1 + records of the identities involved)."""
-    rows = session.execute(
-        select(
-            ReviewItem.id,
-            ReviewItem.kind,
-            ReviewItem.left_record_id,
-            ReviewItem.right_record_id,
-            ReviewItem.probability,
-            ReviewItem.detail,
-        ).where(ReviewItem.priority.is_(None))
-    ).all()
+def refresh_priorities(*, session: Session, matcher: Matcher, status: str | None = None) -> int:
+    """Weigh the items (of a status) not weighed yet, new ones and those whose identities
+    changed: closeness to the auto-match threshold times log2(1 + records of the identities
+    involved). Returns the items weighed."""
+    query = select(
+        ReviewItem.id,
+        ReviewItem.kind,
+        ReviewItem.left_record_id,
+        ReviewItem.right_record_id,
+        ReviewItem.probability,
+        ReviewItem.detail,
+    ).where(ReviewItem.priority.is_(None))
+    if status is not None:
+        query = query.where(ReviewItem.status == status)
+    rows = session.execute(query).all()
     if not rows:
         return 0
     states = changes.record_states(
@@ -114,7 +116,7 @@ def list_items(
 ) -> list[ReviewItem]:
     """Review items, the ones whose decision matters most first (``after``: the priority and
     id of the last item of the previous page)."""
-    refresh_priorities(session=session, matcher=matcher)
+    refresh_priorities(session=session, matcher=matcher, status=status)
     query = (
         select(ReviewItem)
         .where(ReviewItem.priority.is_not(None))  # one weighed meanwhile shows on the next list
