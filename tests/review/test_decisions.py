@@ -147,6 +147,11 @@ def test_a_split_keeps_the_id_on_the_largest_part_and_holds(
     maria = identity_of(session, "crm:3")
     assert maria not in (None, identity)
     assert change["after"]["members"] == {identity: ["crm:1", "crm:2"], maria: ["crm:3"]}
+    # The possible matches between the parts were settled by the split, not asked again.
+    assert queue(client, admin) == []
+    settled = queue(client, admin, status="decided")
+    assert settled and {i["change"] for i in settled} == {change["id"]}
+    assert {i["right"]["reference"] for i in settled} == {"crm:3"}
     resolve_again(cli)
     assert partition(session) == {identity: {"crm:1", "crm:2"}, maria: {"crm:3"}}
     bad = client.post(
@@ -156,6 +161,9 @@ def test_a_split_keeps_the_id_on_the_largest_part_and_holds(
     )
     assert bad.status_code == 422
     assert bad.get_json()["errors"]["parts"] == ["crm:3 is not a live record of this identity"]
+    post(client, admin, "undos", {"change": change["id"]})
+    assert partition(session) == {identity: {"crm:1", "crm:2", "crm:3"}}
+    assert queue(client, admin) == []  # what the split settled went with it
 
 
 def test_undoing_a_merge_restores_ids_members_and_profiles_exactly(
