@@ -63,6 +63,9 @@ def test_an_approved_match_merges_and_stays_merged(
     assert change["after"]["members"] == {older: ["crm:1", "crm:2"]}
     assert identity_of(session, "crm:2") == older
     assert profile(client, admin, newer or "") == (308, older)
+    # Real time too: a change that takes the shared evidence away does not split them.
+    push(client, admin, "crm", record("2", first_name="Marta", last_name="Lindqvist-Ek"))
+    assert identity_of(session, "crm:2") == older
     resolve_again(cli)
     assert identity_of(session, "crm:1") == identity_of(session, "crm:2") == older
     assert queue(client, admin) == []  # decided, not asked again
