@@ -351,7 +351,7 @@ def _pair_states(
     for state in (left, right):
         if not state.live or state.identity_id is None:
             raise Conflict(
-                f"{state.reference} is no longer held by any identity; item {item.id} is moot"
+                f"{state.reference} is no longer held by any identity; dismiss item {item.id}"
             )
     return left, right
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -308,3 +309,27 @@ def test_undoing_a_keep_apart_or_a_dismissal_reopens_the_item(
         assert [i["id"] for i in queue(client, admin)] == [item["id"]]
         assert session.scalars(select(LinkConstraint)).all() == []
     assert identity_of(session, "crm:1") != identity_of(session, "crm:2")
+
+
+def test_an_undo_restores_golden_records_exactly(
+    client: FlaskClient, admin: Headers, session: Session
+) -> None:
+    # The customer view (issue 5) computes golden records; until it is merged there is none.
+    pytest.importorskip("app.customer.service")
+
+    def golden(public_id: str) -> tuple[Any, Any]:
+        response = client.get(f"/api/v1/customers/{public_id}?verbose=true", headers=admin)
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        return body["golden"], body["records"]
+
+    push(client, admin, "crm", record("1", **MARTA, email="marta@lindqvist.se"))
+    push(client, admin, "shop", record("a", **MARTA, email="marta@lindqvist.se", phone="+4670123"))
+    push(client, admin, "shop", record("z", **ZOE))
+    marta, zoe = identity_of(session, "crm:1"), identity_of(session, "shop:z")
+    assert marta and zoe
+    before = {p: golden(p) for p in (marta, zoe)}
+    merge = post(client, admin, "merges", {"identities": [marta, zoe]})
+    assert golden(marta) != before[marta]  # the merged golden record holds Zoe's values too
+    post(client, admin, "undos", {"change": merge["id"]})
+    assert {p: golden(p) for p in (marta, zoe)} == before
