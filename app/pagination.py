@@ -68,15 +68,16 @@ def key_page(rows: list[Any], limit: int, key: Callable[[Any], list[Any]]) -> di
     return {"data": rows, "next_cursor": encode_cursor(key(rows[-1])) if more else None}
 
 
-def after_key(cursor: str | None, size: int) -> list[Any] | None:
-    """The compound key a ``key_page`` cursor continues after."""
+def decode_typed(cursor: str | None, *kinds: Callable[[Any], Any]) -> list[Any] | None:
+    """A cursor holding a list of positions, each converted by its kind (None: no cursor)."""
     if cursor is None:
         return None
     position = decode_cursor(cursor)
-    if (
-        not isinstance(position, list)
-        or len(position) != size
-        or not all(isinstance(p, int | float) and not isinstance(p, bool) for p in position)
-    ):
-        raise InvalidInput("the cursor is not valid", {"cursor": ["not a cursor we made"]})
-    return position
+    try:
+        if not isinstance(position, list) or len(position) != len(kinds):
+            raise ValueError("not a position of this list")
+        return [None if p is None else kind(p) for kind, p in zip(kinds, position, strict=True)]
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            "the cursor is not valid", {"cursor": ["not a cursor we made"]}
+        ) from None
