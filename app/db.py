@@ -99,7 +99,9 @@ def build_engine(url: str) -> Engine:
         event.listen(engine, "connect", _enable_sqlite_pragmas)
         event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # Recycling connections hourly replaces a ping before every checkout (one round trip a
+    # request); a connection the server dropped meanwhile fails one request, then is replaced.
+    return create_engine(url, pool_recycle=3600)
 
 
 class Database:

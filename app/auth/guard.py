@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, g, request
 
 from app.auth import service
-from app.auth.models import ApiToken
+from app.auth.service import Caller
 from app.db import get_session
 from app.errors import Forbidden, Unauthorized
 
@@ -35,10 +35,10 @@ def allowed_roles(view: Callable[..., Any]) -> frozenset[str] | None:
     return found
 
 
-def current_token() -> ApiToken:
-    """The token of the current API request."""
-    token: ApiToken = g.api_token
-    return token
+def current_token() -> Caller:
+    """Who is calling: the token of the current API request."""
+    caller: Caller = g.api_token
+    return caller
 
 
 def _bearer_secret() -> str:
@@ -52,7 +52,11 @@ def _bearer_secret() -> str:
 def _guard_api() -> None:
     if not request.path.startswith("/api/") or request.endpoint is None:
         return
-    token = service.authenticate(session=get_session(), secret=_bearer_secret())
+    token = service.authenticate(
+        session=get_session(),
+        secret=_bearer_secret(),
+        cache_seconds=float(current_app.config["TOKEN_CACHE_SECONDS"]),
+    )
     if token is None:
         raise Unauthorized("the API token is unknown or revoked")
     if get_session().dirty:

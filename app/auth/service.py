@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -47,15 +49,43 @@ def create(
     return token, secret
 
 
-def authenticate(*, session: Session, secret: str) -> ApiToken | None:
-    """The live token with this secret, or None."""
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling the API: what a request needs of its token."""
+
+    token_id: int
+    name: str
+    role: str
+    source_id: int | None
+
+
+# Recently verified tokens, so hot reads skip a query: secret hash -> (caller, verified at).
+_verified: dict[str, tuple[Caller, float]] = {}
+_VERIFIED_MAX = 10_000
+
+
+def authenticate(*, session: Session, secret: str, cache_seconds: float = 0.0) -> Caller | None:
+    """The caller holding this secret, None when it is unknown or revoked.
+
+    With ``cache_seconds``, a token verified that recently is trusted without a query; a
+    revocation then reaches other processes within that time (this one at once).
+    """
+    digest = hash_secret(secret)
+    cached = _verified.get(digest)
+    if cached is not None and time.monotonic() - cached[1] < cache_seconds:
+        return cached[0]
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
     if token is None or token.revoked_at is not None:
+        _verified.pop(digest, None)
         return None
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
         token.last_used_at = now
-    return token
+    caller = Caller(token.id, token.name, token.role, token.source_id)
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[digest] = (caller, time.monotonic())
+    return caller
 
 
 def list_tokens(*, session: Session) -> list[ApiToken]:
@@ -66,3 +96,4 @@ def list_tokens(*, session: Session) -> list[ApiToken]:
 def revoke(*, session: Session, token: ApiToken) -> None:
     """Stop a token from working."""
     token.revoked_at = token.revoked_at or utcnow()
+    _verified.pop(token.token_hash, None)

@@ -29,9 +29,10 @@ def _source(session: Session, name: str | None, required: bool) -> Source | None
     """The source the call speaks for: a connector token's own, else the one named."""
     token = current_token()
     if token.role == "connector":
-        if name is not None and token.source is not None and name != token.source.name:
+        own = session.get_one(Source, token.source_id)
+        if name is not None and name != own.name:
             raise Forbidden(f"this token speaks only for its own source, not {name!r}")
-        return token.source
+        return own
     if name is None:
         if required:
             raise InvalidInput("name the source", {"source": ["required with an admin token"]})
