@@ -70,6 +70,19 @@ class BlockingRule:
 
 
 @dataclass(frozen=True, slots=True)
+class Overlap:
+    """Levels of one comparison that repeat what other comparisons already measure.
+
+    They carry no positive weight while any of ``covered_by`` agrees: an e-mail local part built
+    from the name (``ana.ruiz@``) adds nothing once the names agree.
+    """
+
+    attribute: str
+    levels: frozenset[str]
+    covered_by: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Normalization:
     """Tables that turn raw values into comparable ones."""
 
@@ -123,6 +136,7 @@ class MatchConfig:
     swap: tuple[str, ...] = ()
     term_frequency: frozenset[str] = frozenset()
     groups: tuple[tuple[str, ...], ...] = ()
+    overlaps: tuple[Overlap, ...] = ()
     blocking_rules: tuple[BlockingRule, ...] = ()
     model: ModelDefaults = field(default_factory=ModelDefaults)
     exclusive: frozenset[str] = frozenset()
@@ -156,6 +170,14 @@ class MatchConfig:
             swap=tuple(options.get("swap", [])),
             term_frequency=frozenset(options.get("term_frequency", [])),
             groups=tuple(tuple(group) for group in options.get("groups", [])),
+            overlaps=tuple(
+                Overlap(
+                    str(rule["attribute"]),
+                    frozenset(rule["levels"]),
+                    tuple(rule["covered_by"]),
+                )
+                for rule in options.get("overlaps", [])
+            ),
             blocking_rules=tuple(
                 BlockingRule(str(rule["name"]), tuple(rule["fields"]))
                 for rule in blocking.get("rules", [])

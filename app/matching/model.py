@@ -171,6 +171,18 @@ class Scorer:
             for group in config.groups
             if len(indices := [position[name] for name in group if name in position]) > 1
         )
+        self.overlaps = tuple(
+            (
+                position[rule.attribute],
+                [i for i, label in enumerate(c.labels) if label in rule.levels],
+                [position[name] for name in rule.covered_by if name in position],
+            )
+            for rule in config.overlaps
+            if (c := self._comparison(rule.attribute)) is not None
+        )
+
+    def _comparison(self, attribute: AttributeName) -> Comparison | None:
+        return next((c for c in self.comparisons if c.attribute == attribute), None)
 
     def weights(
         self, levels: Levels, frame: Frame, left: Rows
@@ -200,6 +212,12 @@ class Scorer:
                 -self.model.tf_max_down,
                 self.model.tf_max_up,
             )
+        for index, overlapping, covered_by in self.overlaps:
+            covered = np.zeros(len(levels), dtype=np.bool_)
+            for other in covered_by:
+                covered |= levels[:, other] < self.comparisons[other].different
+            hit = covered & np.isin(levels[:, index], overlapping)
+            shares[hit, index] = np.minimum(shares[hit, index], 0.0)
         for group in self.groups:
             _count_strongest_once(shares, group)
         total = np.full(len(levels), self.model.prior_weight, dtype=np.float64)

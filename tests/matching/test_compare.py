@@ -74,6 +74,46 @@ def test_swapped_first_and_last_name_agree(matcher: Matcher) -> None:
     assert _level(edge, "last_name") == "exact (swapped)"
 
 
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ({"full_name": "Hill"}, {"first_name": "John", "last_name": "Hill"}),
+        ({"full_name": "Wang Peng"}, {"first_name": "Peng"}),
+    ],
+)
+def test_a_lone_name_is_compared_with_both_names(
+    matcher: Matcher, left: dict[str, str], right: dict[str, str]
+) -> None:
+    edge = _compare(matcher, left, right)
+    levels = {_level(edge, "first_name"), _level(edge, "last_name")}
+    assert "exact (swapped)" in levels
+    assert "different" not in levels
+
+
+def test_a_lone_first_name_is_not_crossed_when_it_agrees(matcher: Matcher) -> None:
+    edge = _compare(matcher, {"first_name": "John"}, {"first_name": "John", "last_name": "Hill"})
+    assert _level(edge, "first_name") == "exact"
+
+
+def test_a_local_part_shared_by_namesakes_adds_nothing_to_agreeing_names(
+    matcher: Matcher,
+) -> None:
+    namesakes = _compare(
+        matcher,
+        {"first_name": "John", "last_name": "Turner", "email": "jturner@eircom.net"},
+        {"first_name": "John", "last_name": "Turner", "email": "jturner@ironbark.example"},
+    )
+    email = next(c for c in namesakes.contributions if c.attribute == "email")
+    assert email.level == "same_local_part"
+    assert email.weight == 0
+    nameless = _compare(
+        matcher,
+        {"first_name": "John", "email": "jturner@eircom.net"},
+        {"last_name": "Turner", "email": "jturner@ironbark.example"},
+    )
+    assert next(c for c in nameless.contributions if c.attribute == "email").weight > 0
+
+
 def test_explanation_carries_weights_and_values(matcher: Matcher) -> None:
     edge = _compare(
         matcher,
