@@ -137,6 +137,9 @@ class MatchConfig:
     term_frequency: frozenset[str] = frozenset()
     groups: tuple[tuple[str, ...], ...] = ()
     overlaps: tuple[Overlap, ...] = ()
+    personal: tuple[str, ...] = ()
+    household: tuple[str, ...] = ()
+    conflict_weight: float = -4.0
     blocking_rules: tuple[BlockingRule, ...] = ()
     model: ModelDefaults = field(default_factory=ModelDefaults)
     exclusive: frozenset[str] = frozenset()
@@ -178,6 +181,9 @@ class MatchConfig:
                 )
                 for rule in options.get("overlaps", [])
             ),
+            personal=tuple(options.get("personal", [])),
+            household=tuple(options.get("household", [])),
+            conflict_weight=float(options.get("conflict_weight", -4.0)),
             blocking_rules=tuple(
                 BlockingRule(str(rule["name"]), tuple(rule["fields"]))
                 for rule in blocking.get("rules", [])

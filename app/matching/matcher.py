@@ -150,7 +150,7 @@ class Matcher:
         self, frame: Frame, left: Rows, right: Rows, minimum: float | None
     ) -> list[ScoredEdge]:
         levels, crossed = self.levels(frame, left, right)
-        weights, shares = self.scorer.weights(levels, frame, left)
+        weights, shares = self.scorer.weights(levels, frame, left, crossed)
         probabilities = probability(weights)
         keep = range(len(left)) if minimum is None else np.flatnonzero(probabilities >= minimum)
         return [
@@ -202,19 +202,24 @@ class Matcher:
 
         Each connected component (auto edges + must-links) is clustered on its own, from its
         records, edges and constraints only; so calling this on one component, or on several,
-        or on everything, gives the same clusters for that component. Pass PreparedRecords
-        when ``exclusive`` attributes are configured: their values are read from them.
+        or on everything, gives the same clusters for that component. Pass PreparedRecords:
+        the guards read their values (personal attributes that conflict, exclusive
+        attributes); bare ids are clustered on their edges and constraints alone, which can
+        join records that batch keeps apart.
         """
         ids: list[RecordId] = []
-        exclusive: dict[RecordId, dict[AttributeName, str]] = {}
+        prepared: dict[RecordId, PreparedRecord] = {}
         for item in records:
             if isinstance(item, PreparedRecord):
                 ids.append(item.id)
-                values = {k: str(v) for k, v in item.values.items() if k in self.config.exclusive}
-                if values:
-                    exclusive[item.id] = values
+                prepared[item.id] = item
             else:
                 ids.append(item)
+        exclusive = {
+            record.id: values
+            for record in prepared.values()
+            if (values := {k: v for k, v in record.values.items() if k in self.config.exclusive})
+        }
         weights = {
             (e.left, e.right) if e.left < e.right else (e.right, e.left): e.weight
             for e in edges
@@ -234,10 +239,33 @@ class Matcher:
                 cannot_link=constraints.cannot_link,
                 exclusive=exclusive,
                 guards=self.guards,
+                conflicting=self.conflicting_pairs(
+                    [prepared[r] for r in component if r in prepared]
+                ),
             )
             clusters.extend(frozenset(p) for p in parts)
             conflicts.extend(found)
         return Clustering(tuple(sorted(clusters, key=min)), tuple(conflicts))
+
+    def conflicting_pairs(
+        self, records: Sequence[PreparedRecord]
+    ) -> list[tuple[RecordId, RecordId]]:
+        """Every pair of these records whose personal attributes conflict (two people)."""
+        if len(records) < 2:
+            return []
+        frame = self._frame(sorted(records, key=_id))
+        left, right = np.triu_indices(len(frame), 1)
+        found = self.conflicts(frame, left.astype(np.int64), right.astype(np.int64))
+        return [
+            (int(frame.ids[a]), int(frame.ids[b]))
+            for a, b in zip(left[found], right[found], strict=True)
+        ]
+
+    def conflicts(self, frame: Frame, left: Rows, right: Rows) -> npt.NDArray[np.bool_]:
+        """Whether each row pair's personal attributes conflict; ``left`` holds smaller ids."""
+        levels, crossed = self.levels(frame, left, right)
+        _, shares = self.scorer.weights(levels, frame, left, crossed)
+        return self.scorer.conflicts(shares)
 
     # -- batch -----------------------------------------------------------------------------
 

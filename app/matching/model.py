@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from app.matching.compare import Comparison, Levels, Rows
+from app.matching.compare import Comparison, Levels, Mask, Rows
 from app.matching.config import MatchConfig
 from app.matching.frame import Column, Frame
 from app.matching.types import AttributeName, Contribution
@@ -180,33 +180,74 @@ class Scorer:
             for rule in config.overlaps
             if (c := self._comparison(rule.attribute)) is not None
         )
+        self.swap = tuple(config.swap)
+        self.personal = self._positions(config.personal)
+        self.personal_names = np.array(
+            [self.comparisons[i].kind == "name" for i in self.personal], dtype=np.bool_
+        )
+        self.household = self._positions(config.household)
+        self.conflict_weight = config.conflict_weight
+
+    def _positions(self, names: Sequence[str]) -> list[int]:
+        """Comparison indices of attribute names; ``@type`` names every attribute of a type."""
+        return [
+            index
+            for index, comparison in enumerate(self.comparisons)
+            if comparison.attribute in names or f"@{comparison.kind}" in names
+        ]
+
+    def _frequency(
+        self,
+        table: AttributeName,
+        frame: Frame,
+        rows: Rows,
+        fallback: float,
+        column: AttributeName | None = None,
+    ) -> Weights:
+        """How common the values of ``column`` (default: ``table``) at ``rows`` are in the
+        term-frequency table of ``table``; values rarer than its cut-off get ``fallback``."""
+        tf = self.model.term_frequencies.get(table)
+        source = frame.columns[column or table]
+        if tf is None:
+            return np.full(len(rows), fallback, dtype=np.float64)
+        return tf.lookup(source, fallback)[source.codes[rows]]
 
     def _comparison(self, attribute: AttributeName) -> Comparison | None:
         return next((c for c in self.comparisons if c.attribute == attribute), None)
 
     def weights(
-        self, levels: Levels, frame: Frame, left: Rows
+        self, levels: Levels, frame: Frame, left: Rows, crossed: Mask | None = None
     ) -> tuple[Weights, npt.NDArray[np.float64]]:
         """Match weight per pair, and each comparison's share of it (pairs x comparisons).
 
         A comparison's share is its level's log2(m/u), plus the term-frequency adjustment on
         exact matches; inside a group of comparisons only the largest agreement counts.
+        ``crossed`` marks pairs whose first and last names were compared crossed.
         """
         shares = np.empty(levels.shape, dtype=np.float64)
         for index, (comparison, table) in enumerate(
             zip(self.comparisons, self.tables, strict=True)
         ):
             shares[:, index] = table[levels[:, index]]
-            tf = self.model.term_frequencies.get(comparison.attribute)
-            if tf is None:
+            if comparison.attribute not in self.model.term_frequencies:
                 continue
             exact = np.flatnonzero(levels[:, index] == 0)
             if not len(exact):
                 continue
-            column = frame.columns[comparison.attribute]
             u_exact = max(self.parameters[index].u[0], 1e-12)
-            # Values rarer than the table's cut-off get no adjustment (fallback = u).
-            frequency = tf.lookup(column, u_exact)[column.codes[left[exact]]]
+            frequency = self._frequency(comparison.attribute, frame, left[exact], u_exact)
+            if crossed is not None and comparison.attribute in self.swap:
+                # A crossed name is a first name on one side and a family name on the other:
+                # it is as common as it is in the more common of the two roles.
+                swapped = np.flatnonzero(crossed[exact])
+                for role in self.swap:
+                    if role != comparison.attribute:
+                        frequency[swapped] = np.maximum(
+                            frequency[swapped],
+                            self._frequency(
+                                role, frame, left[exact][swapped], u_exact, comparison.attribute
+                            ),
+                        )
             shares[exact, index] += np.clip(
                 np.log2(u_exact / np.maximum(frequency, 1e-12)),
                 -self.model.tf_max_down,
@@ -214,16 +255,33 @@ class Scorer:
             )
         for index, overlapping, covered_by in self.overlaps:
             covered = np.zeros(len(levels), dtype=np.bool_)
-            for other in covered_by:
-                covered |= levels[:, other] < self.comparisons[other].different
+            for position in covered_by:
+                covered |= levels[:, position] < self.comparisons[position].different
             hit = covered & np.isin(levels[:, index], overlapping)
             shares[hit, index] = np.minimum(shares[hit, index], 0.0)
         for group in self.groups:
             _count_strongest_once(shares, group)
+        conflicting = np.flatnonzero(self.conflicts(shares))
+        if len(conflicting) and len(self.household) > 1:
+            block = shares[conflicting]
+            _count_strongest_once(block, self.household)
+            shares[conflicting] = block
         total = np.full(len(levels), self.model.prior_weight, dtype=np.float64)
         for index in range(len(self.comparisons)):
             total += shares[:, index]
         return total, shares
+
+    def conflicts(self, shares: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        """Whether each pair's personal attributes conflict (two people), from its shares.
+
+        A name that agrees is no evidence here (namesakes share it; a couple's different
+        birth dates conflict whatever their names), so names only count when they disagree.
+        """
+        if not self.personal:
+            return np.zeros(len(shares), dtype=np.bool_)
+        personal = shares[:, self.personal]
+        personal = np.where(self.personal_names & (personal > 0), 0.0, personal)
+        return np.asarray(personal.sum(axis=1) <= self.conflict_weight, dtype=np.bool_)
 
     def contributions(
         self,

@@ -105,7 +105,10 @@ class Constraints:
 NO_CONSTRAINTS = Constraints()
 
 
-ConflictKind = Literal["cannot_link", "exclusive", "weak_bridge"]
+ConflictKind = Literal["cannot_link", "exclusive", "personal", "weak_bridge"]
+"""Why clustering kept records apart: a cannot-link decision, two values of an exclusive
+attribute, records whose personal attributes disagree (two people sharing an e-mail), or a
+single weak edge between two groups."""
 
 
 @dataclass(frozen=True, slots=True)
