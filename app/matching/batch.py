@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.matching.blocking import candidate_pairs, group_pairs
-from app.matching.cluster import cluster_component
+from app.matching.cluster import PairEvidence, cluster_component
 from app.matching.frame import Frame
 from app.matching.model import probability
 from app.matching.train import train_frame
@@ -216,9 +216,9 @@ def _cluster(
     link_right = np.concatenate([auto_right, must_right])
     labels = connected_labels(len(frame), link_left, link_right)
     sizes = np.bincount(labels, minlength=len(frame))
-    conflict_left, conflict_right = _conflicting_rows(matcher, frame, labels, sizes)
-    guarded = sizes >= 2 * matcher.guards.min_side
-    guarded[labels[conflict_left]] = True
+    pairs = _component_pairs(matcher, frame, labels, sizes)
+    guarded = sizes >= min(3, 2 * matcher.guards.min_side)
+    guarded[labels[pairs.left[pairs.conflicts]]] = True
     cannot_left, cannot_right = _rows_of(frame, constraints.cannot_link)
     same = labels[cannot_left] == labels[cannot_right]
     guarded[labels[cannot_left[same]]] = True
@@ -231,7 +231,7 @@ def _cluster(
         return labels, conflicts
     ids = frame.ids
     auto_rows = _by_label(labels, np.flatnonzero(auto), edges.left_rows, guarded_labels)
-    conflict_rows = _by_label(labels, np.arange(len(conflict_left)), conflict_left, guarded_labels)
+    pair_rows = _by_label(labels, np.arange(len(pairs.left)), pairs.left, guarded_labels)
     row_order = _by_label(labels, np.arange(len(frame)), np.arange(len(frame)), guarded_labels)
     for label in guarded_labels.tolist():
         rows = row_order(label)
@@ -240,9 +240,7 @@ def _cluster(
             (int(ids[edges.left_rows[i]]), int(ids[edges.right_rows[i]])): float(edges.weights[i])
             for i in auto_rows(label)
         }
-        conflicting = [
-            (int(ids[conflict_left[i]]), int(ids[conflict_right[i]])) for i in conflict_rows(label)
-        ]
+        evidence = pairs.evidence(ids, pair_rows(label))
         values = {
             int(ids[r]): {
                 name: v
@@ -258,7 +256,7 @@ def _cluster(
             cannot_link=constraints.cannot_link,
             exclusive={k: v for k, v in values.items() if v},
             guards=matcher.guards,
-            conflicting=conflicting,
+            evidence=evidence,
         )
         conflicts.extend(found)
         if len(parts) > 1:
@@ -269,26 +267,43 @@ def _cluster(
     return labels, conflicts
 
 
-def _conflicting_rows(
-    matcher: Matcher, frame: Frame, labels: Ints, sizes: Ints
-) -> tuple[Ints, Ints]:
-    """Row pairs inside one component whose personal attributes conflict (every pair of every
-    component of two or more records is compared, whether blocking paired them or not)."""
+@dataclass(frozen=True, slots=True)
+class _Pairs:
+    """Every row pair inside a component: its rows, match weight and personal conflict."""
+
+    left: Ints
+    right: Ints
+    weights: npt.NDArray[np.float64]
+    conflicts: npt.NDArray[np.bool_]
+
+    def evidence(self, ids: Ints, picks: Ints) -> PairEvidence:
+        """The pairs at ``picks`` as record-id evidence for :func:`cluster_component`."""
+        pairs = list(
+            zip(ids[self.left[picks]].tolist(), ids[self.right[picks]].tolist(), strict=True)
+        )
+        hits = self.conflicts[picks].tolist()
+        return PairEvidence(
+            dict(zip(pairs, self.weights[picks].tolist(), strict=True)),
+            frozenset(pair for pair, hit in zip(pairs, hits, strict=True) if hit),
+        )
+
+
+def _component_pairs(matcher: Matcher, frame: Frame, labels: Ints, sizes: Ints) -> _Pairs:
+    """Score every row pair inside each component of two or more records, whether blocking
+    paired them or not: clustering weighs them all."""
     codes = np.where(sizes[labels] > 1, labels, -1).astype(np.int32)
-    found_left: list[Ints] = []
-    found_right: list[Ints] = []
+    parts: list[tuple[Ints, Ints, npt.NDArray[np.float64], npt.NDArray[np.bool_]]] = []
     for first, second in group_pairs(codes, int(sizes.max(initial=0))):
         swap = frame.ids[first] > frame.ids[second]
         a, b = np.where(swap, second, first), np.where(swap, first, second)
         for start in range(0, len(a), _CHUNK):
             left, right = a[start : start + _CHUNK], b[start : start + _CHUNK]
-            hit = matcher.conflicts(frame, left, right)
-            found_left.append(left[hit])
-            found_right.append(right[hit])
-    if not found_left:
+            parts.append((left, right, *matcher.pair_scores(frame, left, right)))
+    if not parts:
         empty = np.empty(0, dtype=np.int64)
-        return empty, empty
-    return np.concatenate(found_left), np.concatenate(found_right)
+        return _Pairs(empty, empty, np.empty(0), np.empty(0, dtype=np.bool_))
+    left, right, weights, conflicts = (np.concatenate(p) for p in zip(*parts, strict=True))
+    return _Pairs(left, right, weights, conflicts)
 
 
 def _by_label(labels: Ints, items: Ints, rows: Ints, wanted: Ints) -> Callable[[int], Ints]:

@@ -38,6 +38,23 @@ class Guards:
 
     weak_weight: float = 12.0
     min_side: int = 2
+    linkage: float = 0.0
+    ambiguity_margin: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class PairEvidence:
+    """What the model says about every pair of a component, linked or not.
+
+    ``weights`` maps ``(low, high)`` to match weight; ``conflicting`` holds the pairs whose
+    personal attributes conflict. Pairs left out are unknown and never block a merge.
+    """
+
+    weights: Mapping[Pair, float]
+    conflicting: frozenset[Pair]
+
+
+NO_EVIDENCE = PairEvidence({}, frozenset())
 
 
 def components(records: Iterable[RecordId], links: Iterable[Pair]) -> list[tuple[RecordId, ...]]:
@@ -56,18 +73,16 @@ def cluster_component(
     cannot_link: Iterable[Pair],
     exclusive: Mapping[RecordId, Mapping[AttributeName, str]],
     guards: Guards,
-    conflicting: Iterable[Pair] = (),
+    evidence: PairEvidence = NO_EVIDENCE,
 ) -> tuple[list[tuple[RecordId, ...]], list[Conflict]]:
-    """Split one component into clusters; ``edges`` maps ``(low, high)`` to match weight.
-
-    ``conflicting`` lists the pairs of the component whose personal attributes conflict.
-    """
+    """Split one component into clusters; ``edges`` maps ``(low, high)`` to match weight."""
     members = set(records)
     groups = _Groups(sorted(members), exclusive)
     for a, b in sorted(_pair(a, b) for a, b in cannot_link if a in members and b in members):
         groups.forbid(a, b, "cannot_link")
-    for a, b in sorted(_pair(a, b) for a, b in conflicting if a in members and b in members):
-        groups.forbid(a, b, "personal")
+    for a, b in sorted(evidence.conflicting):
+        if a in members and b in members:
+            groups.forbid(a, b, "personal")
     conflicts: list[Conflict] = []
     for a, b in sorted({_pair(a, b) for a, b in must_link if a in members and b in members}):
         if (kind := groups.veto(a, b)) is not None:
@@ -75,6 +90,7 @@ def cluster_component(
             conflicts.append(Conflict(kind, (a, b), detail))
         groups.union(a, b)
     ordered = sorted(edges, key=lambda pair: (-edges[pair], pair))
+    links = _adjacency(edges)
     refused: dict[Pair, tuple[ConflictKind, float]] = {}
     merged = True
     while merged:
@@ -82,7 +98,12 @@ def cluster_component(
         for a, b in ordered:
             if groups.find(a) == groups.find(b):
                 continue
-            kind = groups.veto(a, b) or _weak(groups, (a, b), edges, guards)
+            kind = (
+                groups.veto(a, b)
+                or _weak(groups, (a, b), edges, guards)
+                or _unlinked(groups, (a, b), evidence, guards)
+                or _ambiguous(groups, (a, b), links, guards)
+            )
             if kind is None:
                 groups.union(a, b)
                 merged = True
@@ -96,7 +117,8 @@ _REASONS: dict[ConflictKind, str] = {
     "cannot_link": "a person said are different people",
     "exclusive": "hold different values of an exclusive attribute",
     "personal": "disagree on who the person is",
-    "weak_bridge": "are joined by a single weak edge",
+    "ambiguous": "could as well belong to another person",
+    "weak_bridge": "are joined by too little: one weak edge, or records that mostly disagree",
 }
 
 
@@ -184,6 +206,60 @@ def _weak(
                 if cross > 1:
                     return None
     return "weak_bridge"
+
+
+def _adjacency(edges: Mapping[Pair, float]) -> dict[RecordId, list[tuple[RecordId, float]]]:
+    links: dict[RecordId, list[tuple[RecordId, float]]] = {}
+    for (a, b), weight in sorted(edges.items()):
+        links.setdefault(a, []).append((b, weight))
+        links.setdefault(b, []).append((a, weight))
+    return links
+
+
+def _ambiguous(
+    groups: _Groups,
+    edge: Pair,
+    links: Mapping[RecordId, list[tuple[RecordId, float]]],
+    guards: Guards,
+) -> ConflictKind | None:
+    """One side matches the other about as well as it matches a third group that can never
+    join the other side: a record without a given name on a couple's shared e-mail could be
+    either of them, so it joins neither."""
+    if guards.ambiguity_margin <= 0.0:
+        return None
+    a, b = edge
+    weight = dict(links[a])[b]
+    roots = (groups.find(a), groups.find(b))
+    for side, other in (roots, roots[::-1]):
+        anchor = groups.members[other][0]
+        for record in groups.members[side]:
+            for neighbour, strength in links.get(record, ()):
+                if (
+                    strength > weight - guards.ambiguity_margin
+                    and groups.find(neighbour) not in roots
+                    and groups.veto(neighbour, anchor) is not None
+                ):
+                    return "ambiguous"
+    return None
+
+
+def _unlinked(
+    groups: _Groups, edge: Pair, evidence: PairEvidence, guards: Guards
+) -> ConflictKind | None:
+    """Groups whose records, taken across, agree too little on average (average linkage)."""
+    if guards.linkage <= 0.0:
+        return None
+    left, right = (groups.members[groups.find(record)] for record in edge)
+    if len(left) == 1 and len(right) == 1:
+        return None
+    total, count = 0.0, 0
+    for x in left:
+        for y in right:
+            weight = evidence.weights.get(_pair(x, y))
+            if weight is not None:
+                total += 1.0 / (1.0 + 2.0**-weight)
+                count += 1
+    return "weak_bridge" if count and total < guards.linkage * count else None
 
 
 def _refusals(

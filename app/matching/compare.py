@@ -294,7 +294,10 @@ def _better(
     straight_count, straight_total = agreements(straight)
     clean = (crossed[0] != different) & (crossed[1] != different)
     better = (count > straight_count) | ((count == straight_count) & (total < straight_total))
-    return np.asarray(clean & better, dtype=np.bool_)
+    # A lone name read as the other name is a guess; only an exact agreement supports it.
+    lone = (crossed[0] > different) | (crossed[1] > different)
+    exact = (crossed[0] == 0) | (crossed[1] == 0)
+    return np.asarray(clean & better & (~lone | exact), dtype=np.bool_)
 
 
 class _Crossed:

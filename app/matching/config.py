@@ -117,6 +117,7 @@ class ModelDefaults:
     tf_max_down: float = 10.0
     tf_max_up: float = 4.0
     max_m: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    generic_values: tuple[str, ...] = ()
     m: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     u: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
@@ -140,11 +141,14 @@ class MatchConfig:
     personal: tuple[str, ...] = ()
     household: tuple[str, ...] = ()
     conflict_weight: float = -4.0
+    personal_agreement: float = float("-inf")
     blocking_rules: tuple[BlockingRule, ...] = ()
     model: ModelDefaults = field(default_factory=ModelDefaults)
     exclusive: frozenset[str] = frozenset()
     weak_bridge_min_side: int = 2
     weak_bridge_weight: float = 12.0
+    linkage_probability: float = 0.0
+    ambiguity_margin: float = 0.0
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], base_dir: Path = CONFIG_DIR) -> MatchConfig:
@@ -184,6 +188,7 @@ class MatchConfig:
             personal=tuple(options.get("personal", [])),
             household=tuple(options.get("household", [])),
             conflict_weight=float(options.get("conflict_weight", -4.0)),
+            personal_agreement=float(options.get("personal_agreement", "-inf")),
             blocking_rules=tuple(
                 BlockingRule(str(rule["name"]), tuple(rule["fields"]))
                 for rule in blocking.get("rules", [])
@@ -192,6 +197,8 @@ class MatchConfig:
             exclusive=frozenset(clustering.get("exclusive", [])),
             weak_bridge_min_side=int(clustering.get("weak_bridge_min_side", 2)),
             weak_bridge_weight=float(clustering.get("weak_bridge_weight", 12.0)),
+            linkage_probability=float(clustering.get("linkage_probability", 0.0)),
+            ambiguity_margin=float(clustering.get("ambiguity_margin", 0.0)),
         )
 
 
@@ -262,6 +269,7 @@ def _model_defaults(data: Mapping[str, Any]) -> ModelDefaults:
         tf_min_count=int(data.get("tf_min_count", 2)),
         tf_max_down=float(data.get("tf_max_down", 10.0)),
         tf_max_up=float(data.get("tf_max_up", 4.0)),
+        generic_values=tuple(data.get("generic_values", [])),
         max_m={
             kind: {level: float(bound) for level, bound in levels.items()}
             for kind, levels in data.get("max_m", {}).items()

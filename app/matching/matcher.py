@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from app.matching.batch import resolve_frame
 from app.matching.blocking import candidate_pairs, expand_rules, record_keys
-from app.matching.cluster import Guards, cluster_component, components
+from app.matching.cluster import Guards, PairEvidence, cluster_component, components
 from app.matching.compare import Levels, Nicknames, Rows, build_comparisons, compare_frame
 from app.matching.config import MatchConfig
 from app.matching.frame import Frame, FrameBuilder
@@ -75,7 +75,12 @@ class Matcher:
         self.comparisons = build_comparisons(config, self.attribute_types)
         self.rules = expand_rules(config.blocking_rules, self.types)
         self.swap = tuple(config.swap)
-        self.guards = Guards(config.weak_bridge_weight, config.weak_bridge_min_side)
+        self.guards = Guards(
+            config.weak_bridge_weight,
+            config.weak_bridge_min_side,
+            config.linkage_probability,
+            config.ambiguity_margin,
+        )
         self.model = model or default_model(config, self.comparisons)
         self.scorer = Scorer(self.model, self.comparisons, config)
 
@@ -239,33 +244,35 @@ class Matcher:
                 cannot_link=constraints.cannot_link,
                 exclusive=exclusive,
                 guards=self.guards,
-                conflicting=self.conflicting_pairs(
-                    [prepared[r] for r in component if r in prepared]
-                ),
+                evidence=self.pair_evidence([prepared[r] for r in component if r in prepared]),
             )
             clusters.extend(frozenset(p) for p in parts)
             conflicts.extend(found)
         return Clustering(tuple(sorted(clusters, key=min)), tuple(conflicts))
 
-    def conflicting_pairs(
-        self, records: Sequence[PreparedRecord]
-    ) -> list[tuple[RecordId, RecordId]]:
-        """Every pair of these records whose personal attributes conflict (two people)."""
+    def pair_evidence(self, records: Sequence[PreparedRecord]) -> PairEvidence:
+        """Match weight and personal conflict of every pair of these records (one component)."""
         if len(records) < 2:
-            return []
+            return PairEvidence({}, frozenset())
         frame = self._frame(sorted(records, key=_id))
-        left, right = np.triu_indices(len(frame), 1)
-        found = self.conflicts(frame, left.astype(np.int64), right.astype(np.int64))
-        return [
-            (int(frame.ids[a]), int(frame.ids[b]))
-            for a, b in zip(left[found], right[found], strict=True)
-        ]
+        left, right = (rows.astype(np.int64) for rows in np.triu_indices(len(frame), 1))
+        weights, conflicts = self.pair_scores(frame, left, right)
+        pairs = list(zip(frame.ids[left].tolist(), frame.ids[right].tolist(), strict=True))
+        return PairEvidence(
+            dict(zip(pairs, weights.tolist(), strict=True)),
+            frozenset(pair for pair, hit in zip(pairs, conflicts, strict=True) if hit),
+        )
 
-    def conflicts(self, frame: Frame, left: Rows, right: Rows) -> npt.NDArray[np.bool_]:
-        """Whether each row pair's personal attributes conflict; ``left`` holds smaller ids."""
+    def pair_scores(
+        self, frame: Frame, left: Rows, right: Rows
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        """Match weight of each row pair and whether its personal attributes conflict.
+
+        ``left`` holds the rows with the smaller record ids, as everywhere else.
+        """
         levels, crossed = self.levels(frame, left, right)
-        _, shares = self.scorer.weights(levels, frame, left, crossed)
-        return self.scorer.conflicts(shares)
+        weights, shares = self.scorer.weights(levels, frame, left, crossed)
+        return weights, self.scorer.conflicts(shares)
 
     # -- batch -----------------------------------------------------------------------------
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from app.matching.compare import Comparison, Levels, Mask, Rows
 from app.matching.config import MatchConfig
-from app.matching.frame import Column, Frame
+from app.matching.frame import Column, Frame, Vocabulary
 from app.matching.types import AttributeName, Contribution
 
 FORMAT = "huella.match-model"
@@ -68,6 +69,9 @@ class MatchModel:
     tf_max_down: float = 10.0
     tf_max_up: float = 4.0
     trained_on: int = 0
+    generic_values: Mapping[AttributeName, frozenset[str]] = field(default_factory=dict)
+    """Values held by more records than the generic cap at training (an office switchboard):
+    agreeing on one is no evidence."""
 
     @property
     def prior_weight(self) -> float:
@@ -97,6 +101,9 @@ class MatchModel:
                 "term_frequencies": {
                     name: {"values": dict(tf.values)} for name, tf in self.term_frequencies.items()
                 },
+                "generic_values": {
+                    name: sorted(values) for name, values in self.generic_values.items()
+                },
             },
             sort_keys=True,
         )
@@ -125,6 +132,9 @@ class MatchModel:
             term_frequencies={
                 name: TermFrequencies(dict(tf["values"]))
                 for name, tf in data.get("term_frequencies", {}).items()
+            },
+            generic_values={
+                name: frozenset(values) for name, values in data.get("generic_values", {}).items()
             },
         )
 
@@ -181,12 +191,15 @@ class Scorer:
             if (c := self._comparison(rule.attribute)) is not None
         )
         self.swap = tuple(config.swap)
+        self.swap_positions = self._positions(self.swap)
         self.personal = self._positions(config.personal)
         self.personal_names = np.array(
             [self.comparisons[i].kind == "name" for i in self.personal], dtype=np.bool_
         )
         self.household = self._positions(config.household)
         self.conflict_weight = config.conflict_weight
+        self.personal_agreement = config.personal_agreement
+        self._cache: dict[str, tuple[Vocabulary, npt.NDArray[Any]]] = {}
 
     def _positions(self, names: Sequence[str]) -> list[int]:
         """Comparison indices of attribute names; ``@type`` names every attribute of a type."""
@@ -210,7 +223,10 @@ class Scorer:
         source = frame.columns[column or table]
         if tf is None:
             return np.full(len(rows), fallback, dtype=np.float64)
-        return tf.lookup(source, fallback)[source.codes[rows]]
+        frequencies = self._per_value(
+            f"tf:{table}:{fallback!r}", source, lambda _: tf.lookup(source, fallback)
+        )
+        return frequencies[source.codes[rows]]
 
     def _comparison(self, attribute: AttributeName) -> Comparison | None:
         return next((c for c in self.comparisons if c.attribute == attribute), None)
@@ -253,6 +269,7 @@ class Scorer:
                 -self.model.tf_max_down,
                 self.model.tf_max_up,
             )
+        self._generic(shares, levels, frame, left)
         for index, overlapping, covered_by in self.overlaps:
             covered = np.zeros(len(levels), dtype=np.bool_)
             for position in covered_by:
@@ -261,15 +278,64 @@ class Scorer:
             shares[hit, index] = np.minimum(shares[hit, index], 0.0)
         for group in self.groups:
             _count_strongest_once(shares, group)
-        conflicting = np.flatnonzero(self.conflicts(shares))
-        if len(conflicting) and len(self.household) > 1:
-            block = shares[conflicting]
+        households = np.flatnonzero(self._household_only(shares, self._lone(levels, crossed)))
+        if len(households) and len(self.household) > 1:
+            block = shares[households]
             _count_strongest_once(block, self.household)
-            shares[conflicting] = block
+            shares[households] = block
         total = np.full(len(levels), self.model.prior_weight, dtype=np.float64)
         for index in range(len(self.comparisons)):
             total += shares[:, index]
         return total, shares
+
+    def _generic(self, shares: Weights, levels: Levels, frame: Frame, left: Rows) -> None:
+        """Take the weight out of exact agreements on generic values (an office switchboard)."""
+        for index, comparison in enumerate(self.comparisons):
+            values = self.model.generic_values.get(comparison.attribute)
+            if not values:
+                continue
+            column = frame.columns[comparison.attribute]
+            flags = self._per_value(f"generic:{comparison.attribute}", column, _membership(values))
+            exact = np.flatnonzero(levels[:, index] == 0)
+            hit = exact[flags[column.codes[left[exact]]]]
+            shares[hit, index] = np.minimum(shares[hit, index], 0.0)
+
+    def _lone(self, levels: Levels, crossed: Mask | None) -> Mask:
+        """Pairs where a lone name was compared with the other record's other name: what
+        agrees there is a family name as often as a given name."""
+        if crossed is None or len(self.swap_positions) != 2:
+            return np.zeros(len(levels), dtype=np.bool_)
+        lone = np.zeros(len(levels), dtype=np.bool_)
+        for index in self.swap_positions:
+            lone |= levels[:, index] == self.comparisons[index].missing
+        return np.asarray(crossed & lone, dtype=np.bool_)
+
+    def _per_value(
+        self, key: str, column: Column, build: Callable[[list[str]], npt.NDArray[Any]]
+    ) -> npt.NDArray[Any]:
+        """A per-value array of a column, built once per vocabulary (batch scores in chunks)."""
+        vocabulary = column.vocabulary
+        cached = self._cache.get(key)
+        if (
+            cached is None
+            or cached[0] is not vocabulary
+            or len(cached[1]) != len(vocabulary.values)
+        ):
+            cached = (vocabulary, build(vocabulary.values))
+            self._cache[key] = cached
+        return cached[1]
+
+    def _household_only(self, shares: npt.NDArray[np.float64], lone: Mask) -> Mask:
+        """Pairs whose household attributes say nothing about the person: their personal
+        attributes conflict, or none of them agrees by ``personal_agreement`` bits (a name
+        agreeing only through a lone-name crossing does not count)."""
+        if not self.personal:
+            return np.zeros(len(shares), dtype=np.bool_)
+        personal = shares[:, self.personal]
+        personal = np.where(lone[:, None] & self.personal_names, 0.0, personal)
+        agreement = personal.max(axis=1)
+        weak = agreement < self.personal_agreement
+        return np.asarray(self.conflicts(shares) | weak, dtype=np.bool_)
 
     def conflicts(self, shares: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
         """Whether each pair's personal attributes conflict (two people), from its shares.
@@ -306,6 +372,15 @@ class Scorer:
                 label = f"{label} (swapped)"
             out.append(Contribution(name, label, weight, left.get(name), right.get(other)))
         return tuple(out)
+
+
+def _membership(values: frozenset[str]) -> Callable[[list[str]], npt.NDArray[np.bool_]]:
+    """Builds, for a vocabulary, whether each of its values is in ``values``."""
+
+    def build(vocabulary: list[str]) -> npt.NDArray[np.bool_]:
+        return np.fromiter((v in values for v in vocabulary), np.bool_, len(vocabulary))
+
+    return build
 
 
 def _count_strongest_once(shares: npt.NDArray[np.float64], group: list[int]) -> None:

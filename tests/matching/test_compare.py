@@ -90,6 +90,11 @@ def test_a_lone_name_is_compared_with_both_names(
     assert "different" not in levels
 
 
+def test_a_lone_name_is_crossed_only_on_an_exact_agreement(matcher: Matcher) -> None:
+    edge = _compare(matcher, {"first_name": "Marie"}, {"first_name": "Jean", "last_name": "Martin"})
+    assert _level(edge, "first_name") == "different"
+
+
 def test_a_lone_first_name_is_not_crossed_when_it_agrees(matcher: Matcher) -> None:
     edge = _compare(matcher, {"first_name": "John"}, {"first_name": "John", "last_name": "Hill"})
     assert _level(edge, "first_name") == "exact"
