@@ -163,14 +163,17 @@ def _mask(level: LevelSpec, cache: _PairCache) -> Any:
     if kind == "same_local_part":
         pa, pb = cache.feature("local_part")
         return pa == pb
-    if kind == "prefix":
+    if kind in ("prefix", "suffix"):
         la, lb = cache.feature("length")
         ok = (la >= level.length) & (lb >= level.length)
         ua, ub, where = cache.unique_pairs()
         values = cache.column.vocabulary.values
         n = level.length
         same = np.zeros(len(ua) + 1, dtype=np.bool_)
-        same[:-1] = [values[x][:n] == values[y][:n] for x, y in zip(ua, ub, strict=True)]
+        if kind == "prefix":
+            same[:-1] = [values[x][:n] == values[y][:n] for x, y in zip(ua, ub, strict=True)]
+        else:
+            same[:-1] = [values[x][-n:] == values[y][-n:] for x, y in zip(ua, ub, strict=True)]
         return ok & same[where]
     return _date_level(kind, cache)
 

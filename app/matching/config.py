@@ -33,6 +33,7 @@ LEVEL_KINDS = frozenset(
         "year_off_by_one",
         "one_component_off",
         "prefix",
+        "suffix",
     }
 )
 
@@ -56,8 +57,8 @@ class LevelSpec:
             return f"levenshtein<={self.distance}"
         if self.kind == "edit_distance":
             return f"edits<={self.distance}"
-        if self.kind == "prefix":
-            return f"prefix{self.length}"
+        if self.kind in ("prefix", "suffix"):
+            return f"{self.kind}{self.length}"
         return self.kind
 
 

@@ -278,7 +278,9 @@ class Scorer:
             shares[hit, index] = np.minimum(shares[hit, index], 0.0)
         for group in self.groups:
             _count_strongest_once(shares, group)
-        households = np.flatnonzero(self._household_only(shares, self._lone(levels, crossed)))
+        households = np.flatnonzero(
+            self._household_only(shares, levels, self._lone(levels, crossed))
+        )
         if len(households) and len(self.household) > 1:
             block = shares[households]
             _count_strongest_once(block, self.household)
@@ -325,13 +327,19 @@ class Scorer:
             self._cache[key] = cached
         return cached[1]
 
-    def _household_only(self, shares: npt.NDArray[np.float64], lone: Mask) -> Mask:
+    def _household_only(self, shares: Weights, levels: Levels, lone: Mask) -> Mask:
         """Pairs whose household attributes say nothing about the person: their personal
-        attributes conflict, or none of them agrees by ``personal_agreement`` bits (a name
-        agreeing only through a lone-name crossing does not count)."""
+        attributes conflict, or none of them agrees by ``personal_agreement`` bits.
+
+        Agreement is read from the level, before term frequencies: a common given name still
+        tells two members of a household apart. A name agreeing only through a lone-name
+        crossing does not count (it may be the family name).
+        """
         if not self.personal:
             return np.zeros(len(shares), dtype=np.bool_)
-        personal = shares[:, self.personal]
+        personal = np.column_stack(
+            [self.tables[index][levels[:, index]] for index in self.personal]
+        )
         personal = np.where(lone[:, None] & self.personal_names, 0.0, personal)
         agreement = personal.max(axis=1)
         weak = agreement < self.personal_agreement

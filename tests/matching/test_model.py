@@ -41,7 +41,7 @@ def test_model_round_trips_through_json(model: MatchModel) -> None:
 
 def test_declared_identifier_gets_its_own_m_and_u(model: MatchModel) -> None:
     ssn = next(p for p in model.parameters if p.attribute == "soc_sec_id")
-    assert ssn.labels == ("exact", "edits<=1", "different")
+    assert ssn.labels == ("exact", "edits<=1", "edits<=2", "different")
     assert ssn.m[0] > 0.5 > ssn.u[0]
 
 
