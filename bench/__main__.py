@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = {"matcher": "bench.matcher", "febrl": "bench.febrl_bench"}
+BENCHMARKS = {"matcher": "bench.matcher", "febrl": "bench.febrl_bench", "scoring": "bench.scoring"}
 
 
 def main(argv: list[str]) -> int:

@@ -127,6 +127,51 @@ class Matcher:
         right = np.where(lower, 0, rows)
         return self._edges(frame, left, right, minimum=self.config.review_threshold)
 
+    def score_pairs(
+        self,
+        pairs: Sequence[tuple[PreparedRecord, PreparedRecord]],
+        *,
+        minimum: float | None = None,
+    ) -> list[ScoredEdge]:
+        """Score many pairs at once: one frame, one comparison pass per attribute.
+
+        For a page of arrivals against their candidates, this costs a fraction of calling
+        :meth:`compare` per pair and gives the same edges: one per pair, in input order, each
+        with ``left < right`` and its contributions. ``minimum`` keeps only the edges at or
+        above that probability (the others are neither returned nor explained).
+
+        >>> from app.matching import InputRecord, load_match_config
+        >>> matcher = Matcher(load_match_config())
+        >>> ana, ana2, bob = (matcher.prepare(InputRecord(i, "crm", a)) for i, a in enumerate(
+        ...     [{"email": "ana@x.org"}, {"email": "ANA@x.org"}, {"email": "bob@x.org"}]))
+        >>> [(e.left, e.right) for e in matcher.score_pairs([(ana2, ana), (ana, bob)])]
+        [(0, 1), (0, 2)]
+        """
+        if not pairs:
+            return []
+        records = {r.id: r for pair in pairs for r in pair}
+        ordered = sorted(records.values(), key=_id)
+        row = {record.id: index for index, record in enumerate(ordered)}
+        ends = np.array([(row[a.id], row[b.id]) for a, b in pairs], dtype=np.int64)
+        left, right = ends.min(axis=1), ends.max(axis=1)
+        return self._edges(self._frame(ordered), left, right, minimum=minimum)
+
+    def restore(
+        self,
+        record_id: RecordId,
+        source: str,
+        values: Mapping[AttributeName, str],
+        keys: Iterable[BlockingKey] | None = None,
+    ) -> PreparedRecord:
+        """Rebuild a prepared record from what the service stored (values and keys, as JSON).
+
+        No normalization runs: stored values are already normalized. Without ``keys`` they
+        are derived from the values (after a change of blocking rules, say).
+        """
+        values = dict(values)
+        stored = record_keys(self.rules, values) if keys is None else tuple(sorted(keys))
+        return PreparedRecord(record_id, source, values, stored)
+
     def is_auto(self, edge: ScoredEdge) -> bool:
         """Whether an edge is strong enough to join its records without review."""
         return edge.probability >= self.config.auto_threshold
@@ -158,16 +203,24 @@ class Matcher:
         weights, shares = self.scorer.weights(levels, frame, left, crossed)
         probabilities = probability(weights)
         keep = range(len(left)) if minimum is None else np.flatnonzero(probabilities >= minimum)
+        values: dict[int, dict[AttributeName, str]] = {}
+
+        def row_values(row: int) -> dict[AttributeName, str]:
+            if row not in values:
+                values[row] = frame.values(row)
+            return values[row]
+
+        ids = frame.ids.tolist()
         return [
             ScoredEdge(
-                int(frame.ids[left[i]]),
-                int(frame.ids[right[i]]),
+                ids[left[i]],
+                ids[right[i]],
                 float(weights[i]),
                 float(probabilities[i]),
                 self.scorer.contributions(
                     levels[i],
                     shares[i],
-                    (frame.values(int(left[i])), frame.values(int(right[i]))),
+                    (row_values(int(left[i])), row_values(int(right[i]))),
                     bool(crossed[i]),
                     self.swap,
                 ),
@@ -235,8 +288,10 @@ class Matcher:
         links = [*weights, *musts]
         clusters: list[frozenset[RecordId]] = []
         conflicts: list[Conflict] = []
-        by_component = _split_by_component(components(ids, links), weights)
-        for component, component_edges in by_component:
+        parts = components(ids, links)
+        evidence = self._evidence([[prepared[r] for r in part if r in prepared] for part in parts])
+        by_component = _split_by_component(parts, weights)
+        for (component, component_edges), known in zip(by_component, evidence, strict=True):
             parts, found = cluster_component(
                 component,
                 component_edges,
@@ -244,7 +299,7 @@ class Matcher:
                 cannot_link=constraints.cannot_link,
                 exclusive=exclusive,
                 guards=self.guards,
-                evidence=self.pair_evidence([prepared[r] for r in component if r in prepared]),
+                evidence=known,
             )
             clusters.extend(frozenset(p) for p in parts)
             conflicts.extend(found)
@@ -252,16 +307,35 @@ class Matcher:
 
     def pair_evidence(self, records: Sequence[PreparedRecord]) -> PairEvidence:
         """Match weight and personal conflict of every pair of these records (one component)."""
-        if len(records) < 2:
-            return PairEvidence({}, frozenset())
-        frame = self._frame(sorted(records, key=_id))
-        left, right = (rows.astype(np.int64) for rows in np.triu_indices(len(frame), 1))
+        return self._evidence([list(records)])[0]
+
+    def _evidence(self, groups: Sequence[Sequence[PreparedRecord]]) -> list[PairEvidence]:
+        """:meth:`pair_evidence` of several components, scored together in one frame."""
+        scored = [sorted(group, key=_id) for group in groups if len(group) > 1]
+        if not scored:
+            return [PairEvidence({}, frozenset()) for _ in groups]
+        frame = self._frame([record for group in scored for record in group])
+        starts = np.cumsum([0, *(len(group) for group in scored)])
+        lefts, rights = [], []
+        for start, group in zip(starts.tolist(), scored, strict=False):
+            upper, lower = np.triu_indices(len(group), 1)
+            lefts.append(upper + start)
+            rights.append(lower + start)
+        left = np.concatenate(lefts).astype(np.int64)
+        right = np.concatenate(rights).astype(np.int64)
         weights, conflicts = self.pair_scores(frame, left, right)
-        pairs = list(zip(frame.ids[left].tolist(), frame.ids[right].tolist(), strict=True))
-        return PairEvidence(
-            dict(zip(pairs, weights.tolist(), strict=True)),
-            frozenset(pair for pair, hit in zip(pairs, conflicts, strict=True) if hit),
+        ids = frame.ids
+        out = iter(
+            PairEvidence(
+                dict(zip(pairs, weights[span].tolist(), strict=True)),
+                frozenset(p for p, hit in zip(pairs, conflicts[span].tolist(), strict=True) if hit),
+            )
+            for span in _spans([len(group) for group in scored])
+            for pairs in [
+                list(zip(ids[left[span]].tolist(), ids[right[span]].tolist(), strict=True))
+            ]
         )
+        return [next(out) if len(group) > 1 else PairEvidence({}, frozenset()) for group in groups]
 
     def pair_scores(
         self, frame: Frame, left: Rows, right: Rows
@@ -328,6 +402,15 @@ class Matcher:
         (left, right), generic = candidate_pairs(frame, self.rules, self.config.generic_key_cap)
         left, right = _orient(frame, left, right)
         return self._edges(frame, left, right, self.config.review_threshold), generic
+
+
+def _spans(sizes: Sequence[int]) -> Iterator[slice]:
+    """Slices of consecutive pair blocks, one block of n(n-1)/2 pairs per group of n."""
+    start = 0
+    for size in sizes:
+        stop = start + size * (size - 1) // 2
+        yield slice(start, stop)
+        start = stop
 
 
 def _id(record: PreparedRecord) -> RecordId:

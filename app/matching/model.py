@@ -175,6 +175,7 @@ class Scorer:
             for c in comparisons
         )
         self.tables = tuple(p.weights() for p in self.parameters)
+        self.labels = tuple(c.labels for c in self.comparisons)
         position = {c.attribute: i for i, c in enumerate(self.comparisons)}
         self.groups = tuple(
             indices
@@ -368,15 +369,12 @@ class Scorer:
         """The explanation of one pair: level, weight and compared values per attribute."""
         left, right = values
         out = []
-        for index, comparison in enumerate(self.comparisons):
-            name = comparison.attribute
+        for index, (level, weight) in enumerate(zip(levels.tolist(), shares.tolist(), strict=True)):
+            name = self.comparisons[index].attribute
+            label = self.labels[index][level]
             other = name
             if crossed and name in swap:
                 other = swap[1] if name == swap[0] else swap[0]
-            level = int(levels[index])
-            weight = float(shares[index])
-            label = comparison.labels[level]
-            if crossed and name in swap:
                 label = f"{label} (swapped)"
             out.append(Contribution(name, label, weight, left.get(name), right.get(other)))
         return tuple(out)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from app.matching import InputRecord, Matcher, ScoredEdge
@@ -173,3 +175,32 @@ def test_default_model_decides_sensibly(
     edge = _compare(matcher, left, right)
     got = "auto" if matcher.is_auto(edge) else "review" if matcher.is_review(edge) else "none"
     assert got == decision
+
+
+PAGE = [
+    {"first_name": "Ana", "last_name": "Ruiz", "email": "ana@example.com", "phone": "555 201 3344"},
+    {"full_name": "Ruiz, Ana", "email": "ANA@example.com"},
+    {"first_name": "Bob", "last_name": "Smith", "birth_date": "1970-01-02"},
+    {"first_name": "Robert", "last_name": "Smith", "birth_date": "02/01/1970"},
+    {"first_name": "Ruiz", "last_name": "Ana", "phone": "+1 555 201 3344"},
+]
+
+
+def test_score_pairs_gives_every_pair_what_compare_gives(matcher: Matcher) -> None:
+    records = [matcher.prepare(InputRecord(10 - i, "crm", p)) for i, p in enumerate(PAGE)]
+    pairs = [(a, b) for a in records for b in records if a.id != b.id]
+    edges = matcher.score_pairs(pairs)
+    assert edges == [matcher.compare(a, b) for a, b in pairs]
+    assert all(e.left < e.right for e in edges)
+    strong = matcher.score_pairs(pairs, minimum=matcher.config.review_threshold)
+    assert strong == [e for e in edges if e.probability >= matcher.config.review_threshold]
+    assert strong
+
+
+def test_a_record_restored_from_stored_json_scores_the_same(matcher: Matcher) -> None:
+    first, second = (matcher.prepare(InputRecord(i, "crm", p)) for i, p in enumerate(PAGE[:2]))
+    stored = json.loads(json.dumps({"values": first.values, "keys": list(first.keys)}))
+    restored = matcher.restore(first.id, first.source, stored["values"], stored["keys"])
+    assert restored == first
+    assert matcher.restore(first.id, first.source, stored["values"]) == first
+    assert matcher.compare(restored, second) == matcher.compare(first, second)
