@@ -9,7 +9,12 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = {"matcher": "bench.matcher", "febrl": "bench.febrl_bench", "scoring": "bench.scoring"}
+BENCHMARKS = {
+    "matcher": "bench.matcher",
+    "febrl": "bench.febrl_bench",
+    "scoring": "bench.scoring",
+    "agreement": "bench.agreement",
+}
 
 
 def main(argv: list[str]) -> int:

@@ -1,20 +1,25 @@
 """Clustering one connected component of the identity graph, with guards against chaining.
 
 The result is a deterministic function of the component alone (its records, its auto edges,
-the constraints, exclusive values and conflicting pairs inside it): edges are taken in a fixed
-order, so the order records arrived in never matters, and nothing outside the component is
-read. That is what lets real time re-cluster only the component around a new record and still
-agree with batch.
+the constraints, exclusive values and the model's evidence on every pair inside it): edges
+are taken in a fixed order, so the order records arrived in never matters, and nothing outside
+the component is read. That is what lets real time re-cluster only the component around a new
+record and still agree with batch.
 
 Records are joined greedily along auto edges, strongest first (must-links first of all). Two
-groups are never joined when that would put together
+groups are not joined when that would
 
-1. a cannot-link pair, or two different values of an exclusive attribute (a national id);
-2. a conflicting pair: two records whose personal attributes disagree (different given names,
-   different birth dates), wherever they sit in the groups; one record without a given name
-   that matches both members of a couple joins one of them, not both;
-3. two groups of at least ``min_side`` records each through one weak edge (a weak bridge): a
-   single link below ``weak_weight`` must not chain two people together.
+1. put together a cannot-link pair, or two different values of an exclusive attribute;
+2. put together a conflicting pair: two records whose personal attributes disagree (different
+   given names, different birth dates), wherever they sit in the groups;
+3. join two groups of at least ``min_side`` records through one edge below ``weak_weight``
+   (a weak bridge);
+4. join groups whose records, taken across, agree too little on average (mean match
+   probability of every pair across below ``linkage``): one coincidence between two
+   namesakes' records does not make the rest of their records one person;
+5. join a group that is about as strongly linked (within ``ambiguity_margin`` bits) to a
+   third group that can never join the other: a record with only a family name and a
+   couple's shared e-mail could be either partner, so it joins neither.
 
 Every auto edge left between two final clusters is reported as a :class:`Conflict` for review
 (one per pair of clusters, the strongest).

@@ -324,18 +324,16 @@ class Matcher:
         left = np.concatenate(lefts).astype(np.int64)
         right = np.concatenate(rights).astype(np.int64)
         weights, conflicts = self.pair_scores(frame, left, right)
-        ids = frame.ids
-        out = iter(
+        pairs = list(zip(frame.ids[left].tolist(), frame.ids[right].tolist(), strict=True))
+        found = iter(
             PairEvidence(
-                dict(zip(pairs, weights[span].tolist(), strict=True)),
-                frozenset(p for p, hit in zip(pairs, conflicts[span].tolist(), strict=True) if hit),
+                dict(zip(pairs[span], weights[span].tolist(), strict=True)),
+                frozenset(pairs[i] for i in np.flatnonzero(conflicts[span]) + span.start),
             )
             for span in _spans([len(group) for group in scored])
-            for pairs in [
-                list(zip(ids[left[span]].tolist(), ids[right[span]].tolist(), strict=True))
-            ]
         )
-        return [next(out) if len(group) > 1 else PairEvidence({}, frozenset()) for group in groups]
+        empty = PairEvidence({}, frozenset())
+        return [next(found) if len(group) > 1 else empty for group in groups]
 
     def pair_scores(
         self, frame: Frame, left: Rows, right: Rows
