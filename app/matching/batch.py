@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from app.matching.blocking import candidate_pairs, group_pairs
 from app.matching.cluster import PairEvidence, cluster_component
-from app.matching.frame import Frame
+from app.matching.frame import Frame, distinct
 from app.matching.model import probability
 from app.matching.train import train_frame
 from app.matching.types import (
@@ -111,7 +111,7 @@ class ClusterList(Sequence[frozenset[RecordId]]):
         return by_label, starts, order
 
     def __len__(self) -> int:
-        return len(np.unique(self.labels))
+        return len(distinct(self.labels))
 
     @overload
     def __getitem__(self, index: int) -> frozenset[RecordId]: ...
