@@ -18,6 +18,8 @@ BENCHMARKS = {
     "febrl": "bench.febrl_bench",
     "customer": "bench.customer_view",
     "review": "bench.review",
+    "scoring": "bench.scoring",
+    "agreement": "bench.agreement",
 }
 
 

@@ -8,16 +8,16 @@ a guard goes through the very function real time uses, :func:`cluster_component`
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, overload
 
 import numpy as np
 import numpy.typing as npt
 
-from app.matching.blocking import candidate_pairs
-from app.matching.cluster import cluster_component
-from app.matching.frame import Frame
+from app.matching.blocking import candidate_pairs, group_pairs
+from app.matching.cluster import PairEvidence, cluster_component
+from app.matching.frame import Frame, distinct
 from app.matching.model import probability
 from app.matching.train import train_frame
 from app.matching.types import (
@@ -73,7 +73,9 @@ class EdgeTable(Sequence[ScoredEdge]):
             index += len(self)
         left = self.left_rows[index : index + 1]
         levels = self.levels[index : index + 1]
-        _, shares = self.matcher.scorer.weights(levels, self.frame, left)
+        _, shares = self.matcher.scorer.weights(
+            levels, self.frame, left, self.crossed[index : index + 1]
+        )
         contributions = self.matcher.scorer.contributions(
             levels[0],
             shares[0],
@@ -109,7 +111,7 @@ class ClusterList(Sequence[frozenset[RecordId]]):
         return by_label, starts, order
 
     def __len__(self) -> int:
-        return len(np.unique(self.labels))
+        return len(distinct(self.labels))
 
     @overload
     def __getitem__(self, index: int) -> frozenset[RecordId]: ...
@@ -157,7 +159,7 @@ def _score(matcher: Matcher, frame: Frame, left: Ints, right: Ints) -> EdgeTable
     for start in range(0, len(left), _CHUNK):
         a, b = left[start : start + _CHUNK], right[start : start + _CHUNK]
         levels, crossed = matcher.levels(frame, a, b)
-        weights, _ = matcher.scorer.weights(levels, frame, a)
+        weights, _ = matcher.scorer.weights(levels, frame, a, crossed)
         keep = probability(weights) >= review
         kept.append((a[keep], b[keep], weights[keep], levels[keep], crossed[keep]))
     width = len(matcher.comparisons)
@@ -214,7 +216,9 @@ def _cluster(
     link_right = np.concatenate([auto_right, must_right])
     labels = connected_labels(len(frame), link_left, link_right)
     sizes = np.bincount(labels, minlength=len(frame))
-    guarded = sizes >= 2 * matcher.guards.min_side
+    pairs = _component_pairs(matcher, frame, labels, sizes)
+    guarded = sizes >= min(3, 2 * matcher.guards.min_side)
+    guarded[labels[pairs.left[pairs.conflicts]]] = True
     cannot_left, cannot_right = _rows_of(frame, constraints.cannot_link)
     same = labels[cannot_left] == labels[cannot_right]
     guarded[labels[cannot_left[same]]] = True
@@ -225,26 +229,18 @@ def _cluster(
     conflicts: list[Conflict] = []
     if not len(guarded_labels):
         return labels, conflicts
-    weights = edges.weights[auto]
-    in_guarded = np.isin(labels[auto_left], guarded_labels)
-    edge_order = np.flatnonzero(in_guarded)
-    edge_order = edge_order[np.argsort(labels[auto_left[edge_order]], kind="stable")]
-    edge_labels = labels[auto_left[edge_order]]
-    row_order = np.flatnonzero(np.isin(labels, guarded_labels))
-    row_order = row_order[np.argsort(labels[row_order], kind="stable")]
-    row_labels = labels[row_order]
     ids = frame.ids
-    for label in guarded_labels:
-        rows = row_order[
-            np.searchsorted(row_labels, label) : np.searchsorted(row_labels, label, "right")
-        ]
-        picks = edge_order[
-            np.searchsorted(edge_labels, label) : np.searchsorted(edge_labels, label, "right")
-        ]
+    auto_rows = _by_label(labels, np.flatnonzero(auto), edges.left_rows, guarded_labels)
+    pair_rows = _by_label(labels, np.arange(len(pairs.left)), pairs.left, guarded_labels)
+    row_order = _by_label(labels, np.arange(len(frame)), np.arange(len(frame)), guarded_labels)
+    for label in guarded_labels.tolist():
+        rows = row_order(label)
         component = tuple(sorted(int(ids[r]) for r in rows))
         component_edges = {
-            (int(ids[auto_left[i]]), int(ids[auto_right[i]])): float(weights[i]) for i in picks
+            (int(ids[edges.left_rows[i]]), int(ids[edges.right_rows[i]])): float(edges.weights[i])
+            for i in auto_rows(label)
         }
+        evidence = pairs.evidence(ids, pair_rows(label))
         values = {
             int(ids[r]): {
                 name: v
@@ -260,6 +256,7 @@ def _cluster(
             cannot_link=constraints.cannot_link,
             exclusive={k: v for k, v in values.items() if v},
             guards=matcher.guards,
+            evidence=evidence,
         )
         conflicts.extend(found)
         if len(parts) > 1:
@@ -268,6 +265,57 @@ def _cluster(
                 part_rows = np.array([row_of[i] for i in part], dtype=np.int64)
                 labels[part_rows] = part_rows.min()
     return labels, conflicts
+
+
+@dataclass(frozen=True, slots=True)
+class _Pairs:
+    """Every row pair inside a component: its rows, match weight and personal conflict."""
+
+    left: Ints
+    right: Ints
+    weights: npt.NDArray[np.float64]
+    conflicts: npt.NDArray[np.bool_]
+
+    def evidence(self, ids: Ints, picks: Ints) -> PairEvidence:
+        """The pairs at ``picks`` as record-id evidence for :func:`cluster_component`."""
+        pairs = list(
+            zip(ids[self.left[picks]].tolist(), ids[self.right[picks]].tolist(), strict=True)
+        )
+        hits = self.conflicts[picks].tolist()
+        return PairEvidence(
+            dict(zip(pairs, self.weights[picks].tolist(), strict=True)),
+            frozenset(pair for pair, hit in zip(pairs, hits, strict=True) if hit),
+        )
+
+
+def _component_pairs(matcher: Matcher, frame: Frame, labels: Ints, sizes: Ints) -> _Pairs:
+    """Score every row pair inside each component of two or more records, whether blocking
+    paired them or not: clustering weighs them all."""
+    codes = np.where(sizes[labels] > 1, labels, -1).astype(np.int32)
+    parts: list[tuple[Ints, Ints, npt.NDArray[np.float64], npt.NDArray[np.bool_]]] = []
+    for first, second in group_pairs(codes, int(sizes.max(initial=0))):
+        swap = frame.ids[first] > frame.ids[second]
+        a, b = np.where(swap, second, first), np.where(swap, first, second)
+        for start in range(0, len(a), _CHUNK):
+            left, right = a[start : start + _CHUNK], b[start : start + _CHUNK]
+            parts.append((left, right, *matcher.pair_scores(frame, left, right)))
+    if not parts:
+        empty = np.empty(0, dtype=np.int64)
+        return _Pairs(empty, empty, np.empty(0), np.empty(0, dtype=np.bool_))
+    left, right, weights, conflicts = (np.concatenate(p) for p in zip(*parts, strict=True))
+    return _Pairs(left, right, weights, conflicts)
+
+
+def _by_label(labels: Ints, items: Ints, rows: Ints, wanted: Ints) -> Callable[[int], Ints]:
+    """Look up, per component label, the items whose row (``rows[item]``) is in it."""
+    keep = items[np.isin(labels[rows[items]], wanted)]
+    keep = keep[np.argsort(labels[rows[keep]], kind="stable")]
+    keys = labels[rows[keep]]
+
+    def lookup(label: int) -> Ints:
+        return keep[np.searchsorted(keys, label) : np.searchsorted(keys, label, "right")]
+
+    return lookup
 
 
 def _clashing(labels: Ints, codes: npt.NDArray[np.int32], sizes: Ints) -> Ints:

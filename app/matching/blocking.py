@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.matching.config import BlockingRule
-from app.matching.frame import MISSING, Codes, Frame, field_value, key_part
+from app.matching.frame import MISSING, Codes, Frame, distinct, field_value, key_part
 from app.matching.types import AttributeName, AttributeType, BlockingKey
 
 Pairs = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
@@ -112,12 +112,12 @@ def group_pairs(codes: Codes, cap: int) -> Iterator[Pairs]:
 
 def generic_groups(codes: Codes, cap: int) -> Iterator[tuple[int, int]]:
     """(first row, size) of every key group larger than ``cap``."""
-    present = codes >= 0
-    if not present.any():
+    rows = np.flatnonzero(codes >= 0)
+    if not len(rows):
         return
-    counts = np.bincount(codes[present])
-    for code in np.flatnonzero(counts > cap):
-        yield int(np.flatnonzero(codes == code)[0]), int(counts[code])
+    _, first, counts = np.unique(codes[rows], return_index=True, return_counts=True)
+    for index in np.flatnonzero(counts > cap):
+        yield int(rows[first[index]]), int(counts[index])
 
 
 def candidate_pairs(
@@ -125,18 +125,15 @@ def candidate_pairs(
 ) -> tuple[Pairs, dict[BlockingKey, int]]:
     """Unique candidate row pairs over every rule, and the generic keys with their counts."""
     n = max(len(frame), 1)
-    chunks: list[npt.NDArray[np.int64]] = []
+    merged = np.empty(0, dtype=np.int64)
     generic: dict[BlockingKey, int] = {}
     for rule in rules:
         codes = rule_codes(frame, rule).codes
-        for a, b in group_pairs(codes, cap):
-            chunks.append(a * n + b)
+        # Within one rule a pair shares at most one key, so its pairs are already distinct;
+        # one sorted merge per rule keeps the union exact without re-sorting every chunk.
+        found = [a * n + b for a, b in group_pairs(codes, cap)]
+        if found:
+            merged = distinct(np.concatenate([merged, *found]))
         for row, count in generic_groups(codes, cap):
             generic[key_string(frame, rule, row)] = count
-        if len(chunks) > 8:
-            chunks = [np.unique(np.concatenate(chunks))]
-    if not chunks:
-        empty = np.empty(0, dtype=np.int64)
-        return (empty, empty), generic
-    keys = np.unique(np.concatenate(chunks))
-    return (keys // n, keys % n), generic
+    return (merged // n, merged % n), generic

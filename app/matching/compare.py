@@ -163,14 +163,17 @@ def _mask(level: LevelSpec, cache: _PairCache) -> Any:
     if kind == "same_local_part":
         pa, pb = cache.feature("local_part")
         return pa == pb
-    if kind == "prefix":
+    if kind in ("prefix", "suffix"):
         la, lb = cache.feature("length")
         ok = (la >= level.length) & (lb >= level.length)
         ua, ub, where = cache.unique_pairs()
         values = cache.column.vocabulary.values
         n = level.length
         same = np.zeros(len(ua) + 1, dtype=np.bool_)
-        same[:-1] = [values[x][:n] == values[y][:n] for x, y in zip(ua, ub, strict=True)]
+        if kind == "prefix":
+            same[:-1] = [values[x][:n] == values[y][:n] for x, y in zip(ua, ub, strict=True)]
+        else:
+            same[:-1] = [values[x][-n:] == values[y][-n:] for x, y in zip(ua, ub, strict=True)]
         return ok & same[where]
     return _date_level(kind, cache)
 
@@ -253,29 +256,51 @@ def _cross(
     left, right = pairs
     matrix, first, second = target
     a, b = (frame.columns[name] for name in swap)
-    straight = matrix[:, first].astype(np.int32) + matrix[:, second]
-    # Crossing only matters where the straight comparison is imperfect and all four exist.
+    different = comparisons[first].different
+    straight = (matrix[:, first], matrix[:, second])
+    # Crossing can only help where the straight comparison is imperfect and one of the crossed
+    # comparisons has values on both sides (a lone name may be either the first or the last).
     candidates = np.flatnonzero(
-        (straight > 0)
-        & (a.codes[left] >= 0)
-        & (b.codes[left] >= 0)
-        & (a.codes[right] >= 0)
-        & (b.codes[right] >= 0)
+        ((straight[0] > 0) | (straight[1] > 0))
+        & (
+            ((a.codes[left] >= 0) & (b.codes[right] >= 0))
+            | ((b.codes[left] >= 0) & (a.codes[right] >= 0))
+        )
     )
     if not len(candidates):
         return np.zeros(len(left), dtype=np.bool_)
     crossed_left = _Crossed(a, b, left[candidates], right[candidates])
     one = compare_column(comparisons[first], crossed_left.first, *crossed_left.rows, nicknames)
     two = compare_column(comparisons[second], crossed_left.second, *crossed_left.rows, nicknames)
-    better = (one.astype(np.int32) + two < straight[candidates]) & (
-        np.maximum(one, two) < comparisons[first].different
-    )
+    better = _better((one, two), (straight[0][candidates], straight[1][candidates]), different)
     chosen = candidates[better]
     matrix[chosen, first] = one[better]
     matrix[chosen, second] = two[better]
     crossed = np.zeros(len(left), dtype=np.bool_)
     crossed[chosen] = True
     return crossed
+
+
+def _better(
+    crossed: tuple[Levels, Levels], straight: tuple[Levels, Levels], different: int
+) -> Mask:
+    """Whether crossed levels beat straight ones: no disagreement, and more agreements (or as
+    many, but closer ones)."""
+
+    def agreements(levels: tuple[Levels, Levels]) -> tuple[npt.NDArray[np.int32], ...]:
+        x, y = (level.astype(np.int32) for level in levels)
+        count = (x < different).astype(np.int32) + (y < different)
+        total = np.where(x < different, x, 0) + np.where(y < different, y, 0)
+        return count, total
+
+    count, total = agreements(crossed)
+    straight_count, straight_total = agreements(straight)
+    clean = (crossed[0] != different) & (crossed[1] != different)
+    better = (count > straight_count) | ((count == straight_count) & (total < straight_total))
+    # A lone name read as the other name is a guess; only an exact agreement supports it.
+    lone = (crossed[0] > different) | (crossed[1] > different)
+    exact = (crossed[0] == 0) | (crossed[1] == 0)
+    return np.asarray(clean & better & (~lone | exact), dtype=np.bool_)
 
 
 class _Crossed:

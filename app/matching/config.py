@@ -33,6 +33,7 @@ LEVEL_KINDS = frozenset(
         "year_off_by_one",
         "one_component_off",
         "prefix",
+        "suffix",
     }
 )
 
@@ -56,8 +57,8 @@ class LevelSpec:
             return f"levenshtein<={self.distance}"
         if self.kind == "edit_distance":
             return f"edits<={self.distance}"
-        if self.kind == "prefix":
-            return f"prefix{self.length}"
+        if self.kind in ("prefix", "suffix"):
+            return f"{self.kind}{self.length}"
         return self.kind
 
 
@@ -67,6 +68,19 @@ class BlockingRule:
 
     name: str
     fields: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Overlap:
+    """Levels of one comparison that repeat what other comparisons already measure.
+
+    They carry no positive weight while any of ``covered_by`` agrees: an e-mail local part built
+    from the name (``ana.ruiz@``) adds nothing once the names agree.
+    """
+
+    attribute: str
+    levels: frozenset[str]
+    covered_by: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +118,7 @@ class ModelDefaults:
     tf_max_down: float = 10.0
     tf_max_up: float = 4.0
     max_m: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    generic_values: tuple[str, ...] = ()
     m: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     u: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
@@ -123,11 +138,18 @@ class MatchConfig:
     swap: tuple[str, ...] = ()
     term_frequency: frozenset[str] = frozenset()
     groups: tuple[tuple[str, ...], ...] = ()
+    overlaps: tuple[Overlap, ...] = ()
+    personal: tuple[str, ...] = ()
+    household: tuple[str, ...] = ()
+    conflict_weight: float = -4.0
+    personal_agreement: float = float("-inf")
     blocking_rules: tuple[BlockingRule, ...] = ()
     model: ModelDefaults = field(default_factory=ModelDefaults)
     exclusive: frozenset[str] = frozenset()
     weak_bridge_min_side: int = 2
     weak_bridge_weight: float = 12.0
+    linkage_probability: float = 0.0
+    ambiguity_margin: float = 0.0
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], base_dir: Path = CONFIG_DIR) -> MatchConfig:
@@ -156,6 +178,18 @@ class MatchConfig:
             swap=tuple(options.get("swap", [])),
             term_frequency=frozenset(options.get("term_frequency", [])),
             groups=tuple(tuple(group) for group in options.get("groups", [])),
+            overlaps=tuple(
+                Overlap(
+                    str(rule["attribute"]),
+                    frozenset(rule["levels"]),
+                    tuple(rule["covered_by"]),
+                )
+                for rule in options.get("overlaps", [])
+            ),
+            personal=tuple(options.get("personal", [])),
+            household=tuple(options.get("household", [])),
+            conflict_weight=float(options.get("conflict_weight", -4.0)),
+            personal_agreement=float(options.get("personal_agreement", "-inf")),
             blocking_rules=tuple(
                 BlockingRule(str(rule["name"]), tuple(rule["fields"]))
                 for rule in blocking.get("rules", [])
@@ -164,6 +198,8 @@ class MatchConfig:
             exclusive=frozenset(clustering.get("exclusive", [])),
             weak_bridge_min_side=int(clustering.get("weak_bridge_min_side", 2)),
             weak_bridge_weight=float(clustering.get("weak_bridge_weight", 12.0)),
+            linkage_probability=float(clustering.get("linkage_probability", 0.0)),
+            ambiguity_margin=float(clustering.get("ambiguity_margin", 0.0)),
         )
 
 
@@ -234,6 +270,7 @@ def _model_defaults(data: Mapping[str, Any]) -> ModelDefaults:
         tf_min_count=int(data.get("tf_min_count", 2)),
         tf_max_down=float(data.get("tf_max_down", 10.0)),
         tf_max_up=float(data.get("tf_max_up", 4.0)),
+        generic_values=tuple(data.get("generic_values", [])),
         max_m={
             kind: {level: float(bound) for level, bound in levels.items()}
             for kind, levels in data.get("max_m", {}).items()

@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from app.matching.batch import resolve_frame
 from app.matching.blocking import candidate_pairs, expand_rules, record_keys
-from app.matching.cluster import Guards, cluster_component, components
+from app.matching.cluster import Guards, PairEvidence, cluster_component, components
 from app.matching.compare import Levels, Nicknames, Rows, build_comparisons, compare_frame
 from app.matching.config import MatchConfig
 from app.matching.frame import Frame, FrameBuilder
@@ -75,7 +75,12 @@ class Matcher:
         self.comparisons = build_comparisons(config, self.attribute_types)
         self.rules = expand_rules(config.blocking_rules, self.types)
         self.swap = tuple(config.swap)
-        self.guards = Guards(config.weak_bridge_weight, config.weak_bridge_min_side)
+        self.guards = Guards(
+            config.weak_bridge_weight,
+            config.weak_bridge_min_side,
+            config.linkage_probability,
+            config.ambiguity_margin,
+        )
         self.model = model or default_model(config, self.comparisons)
         self.scorer = Scorer(self.model, self.comparisons, config)
 
@@ -122,6 +127,51 @@ class Matcher:
         right = np.where(lower, 0, rows)
         return self._edges(frame, left, right, minimum=self.config.review_threshold)
 
+    def score_pairs(
+        self,
+        pairs: Sequence[tuple[PreparedRecord, PreparedRecord]],
+        *,
+        minimum: float | None = None,
+    ) -> list[ScoredEdge]:
+        """Score many pairs at once: one frame, one comparison pass per attribute.
+
+        For a page of arrivals against their candidates, this costs a fraction of calling
+        :meth:`compare` per pair and gives the same edges: one per pair, in input order, each
+        with ``left < right`` and its contributions. ``minimum`` keeps only the edges at or
+        above that probability (the others are neither returned nor explained).
+
+        >>> from app.matching import InputRecord, load_match_config
+        >>> matcher = Matcher(load_match_config())
+        >>> ana, ana2, bob = (matcher.prepare(InputRecord(i, "crm", a)) for i, a in enumerate(
+        ...     [{"email": "ana@x.org"}, {"email": "ANA@x.org"}, {"email": "bob@x.org"}]))
+        >>> [(e.left, e.right) for e in matcher.score_pairs([(ana2, ana), (ana, bob)])]
+        [(0, 1), (0, 2)]
+        """
+        if not pairs:
+            return []
+        records = {r.id: r for pair in pairs for r in pair}
+        ordered = sorted(records.values(), key=_id)
+        row = {record.id: index for index, record in enumerate(ordered)}
+        ends = np.array([(row[a.id], row[b.id]) for a, b in pairs], dtype=np.int64)
+        left, right = ends.min(axis=1), ends.max(axis=1)
+        return self._edges(self._frame(ordered), left, right, minimum=minimum)
+
+    def restore(
+        self,
+        record_id: RecordId,
+        source: str,
+        values: Mapping[AttributeName, str],
+        keys: Iterable[BlockingKey] | None = None,
+    ) -> PreparedRecord:
+        """Rebuild a prepared record from what the service stored (values and keys, as JSON).
+
+        No normalization runs: stored values are already normalized. Without ``keys`` they
+        are derived from the values (after a change of blocking rules, say).
+        """
+        values = dict(values)
+        stored = record_keys(self.rules, values) if keys is None else tuple(sorted(keys))
+        return PreparedRecord(record_id, source, values, stored)
+
     def is_auto(self, edge: ScoredEdge) -> bool:
         """Whether an edge is strong enough to join its records without review."""
         return edge.probability >= self.config.auto_threshold
@@ -150,19 +200,27 @@ class Matcher:
         self, frame: Frame, left: Rows, right: Rows, minimum: float | None
     ) -> list[ScoredEdge]:
         levels, crossed = self.levels(frame, left, right)
-        weights, shares = self.scorer.weights(levels, frame, left)
+        weights, shares = self.scorer.weights(levels, frame, left, crossed)
         probabilities = probability(weights)
         keep = range(len(left)) if minimum is None else np.flatnonzero(probabilities >= minimum)
+        values: dict[int, dict[AttributeName, str]] = {}
+
+        def row_values(row: int) -> dict[AttributeName, str]:
+            if row not in values:
+                values[row] = frame.values(row)
+            return values[row]
+
+        ids = frame.ids.tolist()
         return [
             ScoredEdge(
-                int(frame.ids[left[i]]),
-                int(frame.ids[right[i]]),
+                ids[left[i]],
+                ids[right[i]],
                 float(weights[i]),
                 float(probabilities[i]),
                 self.scorer.contributions(
                     levels[i],
                     shares[i],
-                    (frame.values(int(left[i])), frame.values(int(right[i]))),
+                    (row_values(int(left[i])), row_values(int(right[i]))),
                     bool(crossed[i]),
                     self.swap,
                 ),
@@ -202,19 +260,24 @@ class Matcher:
 
         Each connected component (auto edges + must-links) is clustered on its own, from its
         records, edges and constraints only; so calling this on one component, or on several,
-        or on everything, gives the same clusters for that component. Pass PreparedRecords
-        when ``exclusive`` attributes are configured: their values are read from them.
+        or on everything, gives the same clusters for that component. Pass PreparedRecords:
+        the guards read their values (personal attributes that conflict, exclusive
+        attributes); bare ids are clustered on their edges and constraints alone, which can
+        join records that batch keeps apart.
         """
         ids: list[RecordId] = []
-        exclusive: dict[RecordId, dict[AttributeName, str]] = {}
+        prepared: dict[RecordId, PreparedRecord] = {}
         for item in records:
             if isinstance(item, PreparedRecord):
                 ids.append(item.id)
-                values = {k: str(v) for k, v in item.values.items() if k in self.config.exclusive}
-                if values:
-                    exclusive[item.id] = values
+                prepared[item.id] = item
             else:
                 ids.append(item)
+        exclusive = {
+            record.id: values
+            for record in prepared.values()
+            if (values := {k: v for k, v in record.values.items() if k in self.config.exclusive})
+        }
         weights = {
             (e.left, e.right) if e.left < e.right else (e.right, e.left): e.weight
             for e in edges
@@ -225,8 +288,10 @@ class Matcher:
         links = [*weights, *musts]
         clusters: list[frozenset[RecordId]] = []
         conflicts: list[Conflict] = []
-        by_component = _split_by_component(components(ids, links), weights)
-        for component, component_edges in by_component:
+        parts = components(ids, links)
+        evidence = self._evidence([[prepared[r] for r in part if r in prepared] for part in parts])
+        by_component = _split_by_component(parts, weights)
+        for (component, component_edges), known in zip(by_component, evidence, strict=True):
             parts, found = cluster_component(
                 component,
                 component_edges,
@@ -234,10 +299,52 @@ class Matcher:
                 cannot_link=constraints.cannot_link,
                 exclusive=exclusive,
                 guards=self.guards,
+                evidence=known,
             )
             clusters.extend(frozenset(p) for p in parts)
             conflicts.extend(found)
         return Clustering(tuple(sorted(clusters, key=min)), tuple(conflicts))
+
+    def pair_evidence(self, records: Sequence[PreparedRecord]) -> PairEvidence:
+        """Match weight and personal conflict of every pair of these records (one component)."""
+        return self._evidence([list(records)])[0]
+
+    def _evidence(self, groups: Sequence[Sequence[PreparedRecord]]) -> list[PairEvidence]:
+        """:meth:`pair_evidence` of several components, scored together in one frame."""
+        scored = [sorted(group, key=_id) for group in groups if len(group) > 1]
+        if not scored:
+            return [PairEvidence({}, frozenset()) for _ in groups]
+        frame = self._frame([record for group in scored for record in group])
+        starts = np.cumsum([0, *(len(group) for group in scored)])
+        lefts, rights = [], []
+        for start, group in zip(starts.tolist(), scored, strict=False):
+            upper, lower = np.triu_indices(len(group), 1)
+            lefts.append(upper + start)
+            rights.append(lower + start)
+        left = np.concatenate(lefts).astype(np.int64)
+        right = np.concatenate(rights).astype(np.int64)
+        weights, conflicts = self.pair_scores(frame, left, right)
+        pairs = list(zip(frame.ids[left].tolist(), frame.ids[right].tolist(), strict=True))
+        found = iter(
+            PairEvidence(
+                dict(zip(pairs[span], weights[span].tolist(), strict=True)),
+                frozenset(pairs[i] for i in np.flatnonzero(conflicts[span]) + span.start),
+            )
+            for span in _spans([len(group) for group in scored])
+        )
+        empty = PairEvidence({}, frozenset())
+        return [next(found) if len(group) > 1 else empty for group in groups]
+
+    def pair_scores(
+        self, frame: Frame, left: Rows, right: Rows
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        """Match weight of each row pair and whether its personal attributes conflict.
+
+        ``left`` holds the rows with the smaller record ids, as everywhere else.
+        """
+        levels, crossed = self.levels(frame, left, right)
+        weights, shares = self.scorer.weights(levels, frame, left, crossed)
+        return weights, self.scorer.conflicts(shares)
 
     # -- batch -----------------------------------------------------------------------------
 
@@ -293,6 +400,15 @@ class Matcher:
         (left, right), generic = candidate_pairs(frame, self.rules, self.config.generic_key_cap)
         left, right = _orient(frame, left, right)
         return self._edges(frame, left, right, self.config.review_threshold), generic
+
+
+def _spans(sizes: Sequence[int]) -> Iterator[slice]:
+    """Slices of consecutive pair blocks, one block of n(n-1)/2 pairs per group of n."""
+    start = 0
+    for size in sizes:
+        stop = start + size * (size - 1) // 2
+        yield slice(start, stop)
+        start = stop
 
 
 def _id(record: PreparedRecord) -> RecordId:

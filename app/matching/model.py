@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from app.matching.compare import Comparison, Levels, Rows
+from app.matching.compare import Comparison, Levels, Mask, Rows
 from app.matching.config import MatchConfig
-from app.matching.frame import Column, Frame
+from app.matching.frame import Column, Frame, Vocabulary
 from app.matching.types import AttributeName, Contribution
 
 FORMAT = "huella.match-model"
@@ -68,6 +69,9 @@ class MatchModel:
     tf_max_down: float = 10.0
     tf_max_up: float = 4.0
     trained_on: int = 0
+    generic_values: Mapping[AttributeName, frozenset[str]] = field(default_factory=dict)
+    """Values held by more records than the generic cap at training (an office switchboard):
+    agreeing on one is no evidence."""
 
     @property
     def prior_weight(self) -> float:
@@ -97,6 +101,9 @@ class MatchModel:
                 "term_frequencies": {
                     name: {"values": dict(tf.values)} for name, tf in self.term_frequencies.items()
                 },
+                "generic_values": {
+                    name: sorted(values) for name, values in self.generic_values.items()
+                },
             },
             sort_keys=True,
         )
@@ -125,6 +132,9 @@ class MatchModel:
             term_frequencies={
                 name: TermFrequencies(dict(tf["values"]))
                 for name, tf in data.get("term_frequencies", {}).items()
+            },
+            generic_values={
+                name: frozenset(values) for name, values in data.get("generic_values", {}).items()
             },
         )
 
@@ -165,47 +175,188 @@ class Scorer:
             for c in comparisons
         )
         self.tables = tuple(p.weights() for p in self.parameters)
+        self.labels = tuple(c.labels for c in self.comparisons)
         position = {c.attribute: i for i, c in enumerate(self.comparisons)}
         self.groups = tuple(
             indices
             for group in config.groups
             if len(indices := [position[name] for name in group if name in position]) > 1
         )
+        self.overlaps = tuple(
+            (
+                position[rule.attribute],
+                [i for i, label in enumerate(c.labels) if label in rule.levels],
+                [position[name] for name in rule.covered_by if name in position],
+            )
+            for rule in config.overlaps
+            if (c := self._comparison(rule.attribute)) is not None
+        )
+        self.swap = tuple(config.swap)
+        self.swap_positions = self._positions(self.swap)
+        self.personal = self._positions(config.personal)
+        self.personal_names = np.array(
+            [self.comparisons[i].kind == "name" for i in self.personal], dtype=np.bool_
+        )
+        self.household = self._positions(config.household)
+        self.conflict_weight = config.conflict_weight
+        self.personal_agreement = config.personal_agreement
+        self._cache: dict[str, tuple[Vocabulary, npt.NDArray[Any]]] = {}
+
+    def _positions(self, names: Sequence[str]) -> list[int]:
+        """Comparison indices of attribute names; ``@type`` names every attribute of a type."""
+        return [
+            index
+            for index, comparison in enumerate(self.comparisons)
+            if comparison.attribute in names or f"@{comparison.kind}" in names
+        ]
+
+    def _frequency(
+        self,
+        table: AttributeName,
+        frame: Frame,
+        rows: Rows,
+        fallback: float,
+        column: AttributeName | None = None,
+    ) -> Weights:
+        """How common the values of ``column`` (default: ``table``) at ``rows`` are in the
+        term-frequency table of ``table``; values rarer than its cut-off get ``fallback``."""
+        tf = self.model.term_frequencies.get(table)
+        source = frame.columns[column or table]
+        if tf is None:
+            return np.full(len(rows), fallback, dtype=np.float64)
+        frequencies = self._per_value(
+            f"tf:{table}:{fallback!r}", source, lambda _: tf.lookup(source, fallback)
+        )
+        return frequencies[source.codes[rows]]
+
+    def _comparison(self, attribute: AttributeName) -> Comparison | None:
+        return next((c for c in self.comparisons if c.attribute == attribute), None)
 
     def weights(
-        self, levels: Levels, frame: Frame, left: Rows
+        self, levels: Levels, frame: Frame, left: Rows, crossed: Mask | None = None
     ) -> tuple[Weights, npt.NDArray[np.float64]]:
         """Match weight per pair, and each comparison's share of it (pairs x comparisons).
 
         A comparison's share is its level's log2(m/u), plus the term-frequency adjustment on
         exact matches; inside a group of comparisons only the largest agreement counts.
+        ``crossed`` marks pairs whose first and last names were compared crossed.
         """
         shares = np.empty(levels.shape, dtype=np.float64)
         for index, (comparison, table) in enumerate(
             zip(self.comparisons, self.tables, strict=True)
         ):
             shares[:, index] = table[levels[:, index]]
-            tf = self.model.term_frequencies.get(comparison.attribute)
-            if tf is None:
+            if comparison.attribute not in self.model.term_frequencies:
                 continue
             exact = np.flatnonzero(levels[:, index] == 0)
             if not len(exact):
                 continue
-            column = frame.columns[comparison.attribute]
             u_exact = max(self.parameters[index].u[0], 1e-12)
-            # Values rarer than the table's cut-off get no adjustment (fallback = u).
-            frequency = tf.lookup(column, u_exact)[column.codes[left[exact]]]
+            frequency = self._frequency(comparison.attribute, frame, left[exact], u_exact)
+            if crossed is not None and comparison.attribute in self.swap:
+                # A crossed name is a first name on one side and a family name on the other:
+                # it is as common as it is in the more common of the two roles.
+                swapped = np.flatnonzero(crossed[exact])
+                for role in self.swap:
+                    if role != comparison.attribute:
+                        frequency[swapped] = np.maximum(
+                            frequency[swapped],
+                            self._frequency(
+                                role, frame, left[exact][swapped], u_exact, comparison.attribute
+                            ),
+                        )
             shares[exact, index] += np.clip(
                 np.log2(u_exact / np.maximum(frequency, 1e-12)),
                 -self.model.tf_max_down,
                 self.model.tf_max_up,
             )
+        self._generic(shares, levels, frame, left)
+        for index, overlapping, covered_by in self.overlaps:
+            covered = np.zeros(len(levels), dtype=np.bool_)
+            for position in covered_by:
+                covered |= levels[:, position] < self.comparisons[position].different
+            hit = covered & np.isin(levels[:, index], overlapping)
+            shares[hit, index] = np.minimum(shares[hit, index], 0.0)
         for group in self.groups:
             _count_strongest_once(shares, group)
+        households = np.flatnonzero(
+            self._household_only(shares, levels, self._lone(levels, crossed))
+        )
+        if len(households) and len(self.household) > 1:
+            block = shares[households]
+            _count_strongest_once(block, self.household)
+            shares[households] = block
         total = np.full(len(levels), self.model.prior_weight, dtype=np.float64)
         for index in range(len(self.comparisons)):
             total += shares[:, index]
         return total, shares
+
+    def _generic(self, shares: Weights, levels: Levels, frame: Frame, left: Rows) -> None:
+        """Take the weight out of exact agreements on generic values (an office switchboard)."""
+        for index, comparison in enumerate(self.comparisons):
+            values = self.model.generic_values.get(comparison.attribute)
+            if not values:
+                continue
+            column = frame.columns[comparison.attribute]
+            flags = self._per_value(f"generic:{comparison.attribute}", column, _membership(values))
+            exact = np.flatnonzero(levels[:, index] == 0)
+            hit = exact[flags[column.codes[left[exact]]]]
+            shares[hit, index] = np.minimum(shares[hit, index], 0.0)
+
+    def _lone(self, levels: Levels, crossed: Mask | None) -> Mask:
+        """Pairs where a lone name was compared with the other record's other name: what
+        agrees there is a family name as often as a given name."""
+        if crossed is None or len(self.swap_positions) != 2:
+            return np.zeros(len(levels), dtype=np.bool_)
+        lone = np.zeros(len(levels), dtype=np.bool_)
+        for index in self.swap_positions:
+            lone |= levels[:, index] == self.comparisons[index].missing
+        return np.asarray(crossed & lone, dtype=np.bool_)
+
+    def _per_value(
+        self, key: str, column: Column, build: Callable[[list[str]], npt.NDArray[Any]]
+    ) -> npt.NDArray[Any]:
+        """A per-value array of a column, built once per vocabulary (batch scores in chunks)."""
+        vocabulary = column.vocabulary
+        cached = self._cache.get(key)
+        if (
+            cached is None
+            or cached[0] is not vocabulary
+            or len(cached[1]) != len(vocabulary.values)
+        ):
+            cached = (vocabulary, build(vocabulary.values))
+            self._cache[key] = cached
+        return cached[1]
+
+    def _household_only(self, shares: Weights, levels: Levels, lone: Mask) -> Mask:
+        """Pairs whose household attributes say nothing about the person: their personal
+        attributes conflict, or none of them agrees by ``personal_agreement`` bits.
+
+        Agreement is read from the level, before term frequencies: a common given name still
+        tells two members of a household apart. A name agreeing only through a lone-name
+        crossing does not count (it may be the family name).
+        """
+        if not self.personal:
+            return np.zeros(len(shares), dtype=np.bool_)
+        personal = np.column_stack(
+            [self.tables[index][levels[:, index]] for index in self.personal]
+        )
+        personal = np.where(lone[:, None] & self.personal_names, 0.0, personal)
+        agreement = personal.max(axis=1)
+        weak = agreement < self.personal_agreement
+        return np.asarray(self.conflicts(shares) | weak, dtype=np.bool_)
+
+    def conflicts(self, shares: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        """Whether each pair's personal attributes conflict (two people), from its shares.
+
+        A name that agrees is no evidence here (namesakes share it; a couple's different
+        birth dates conflict whatever their names), so names only count when they disagree.
+        """
+        if not self.personal:
+            return np.zeros(len(shares), dtype=np.bool_)
+        personal = shares[:, self.personal]
+        personal = np.where(self.personal_names & (personal > 0), 0.0, personal)
+        return np.asarray(personal.sum(axis=1) <= self.conflict_weight, dtype=np.bool_)
 
     def contributions(
         self,
@@ -218,18 +369,24 @@ class Scorer:
         """The explanation of one pair: level, weight and compared values per attribute."""
         left, right = values
         out = []
-        for index, comparison in enumerate(self.comparisons):
-            name = comparison.attribute
+        for index, (level, weight) in enumerate(zip(levels.tolist(), shares.tolist(), strict=True)):
+            name = self.comparisons[index].attribute
+            label = self.labels[index][level]
             other = name
             if crossed and name in swap:
                 other = swap[1] if name == swap[0] else swap[0]
-            level = int(levels[index])
-            weight = float(shares[index])
-            label = comparison.labels[level]
-            if crossed and name in swap:
                 label = f"{label} (swapped)"
             out.append(Contribution(name, label, weight, left.get(name), right.get(other)))
         return tuple(out)
+
+
+def _membership(values: frozenset[str]) -> Callable[[list[str]], npt.NDArray[np.bool_]]:
+    """Builds, for a vocabulary, whether each of its values is in ``values``."""
+
+    def build(vocabulary: list[str]) -> npt.NDArray[np.bool_]:
+        return np.fromiter((v in values for v in vocabulary), np.bool_, len(vocabulary))
+
+    return build
 
 
 def _count_strongest_once(shares: npt.NDArray[np.float64], group: list[int]) -> None:

@@ -82,6 +82,8 @@ def derive(value: str, transform: str) -> str:
         return value.rpartition("@")[0]
     if transform == "first_token":
         return value.split(" ", 1)[0]
+    if transform.startswith("suffix") and transform[6:].isdigit():
+        return value[-int(transform[6:]) :] if len(value) >= int(transform[6:]) else ""
     raise ValueError(f"unknown transform {transform!r}")
 
 

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -65,7 +66,7 @@ def train_frame(matcher: Matcher, frame: Frame, *, seed: int = 0) -> MatchModel:
         LevelParameters(c.attribute, c.kind, c.labels[:-1], tuple(m[i]), tuple(u[i]))
         for i, c in enumerate(matcher.comparisons)
     )
-    return MatchModel(
+    model = MatchModel(
         prior=prior,
         parameters=parameters,
         term_frequencies=_term_frequencies(matcher.comparisons, frame, config),
@@ -73,6 +74,21 @@ def train_frame(matcher: Matcher, frame: Frame, *, seed: int = 0) -> MatchModel:
         tf_max_up=config.model.tf_max_up,
         trained_on=n,
     )
+    return replace(model, generic_values=_generic_values(matcher.config, frame))
+
+
+def _generic_values(config: MatchConfig, frame: Frame) -> dict[AttributeName, frozenset[str]]:
+    """Values of the configured attributes held by more records than the generic cap."""
+    out: dict[AttributeName, frozenset[str]] = {}
+    for name in config.model.generic_values:
+        column = frame.columns.get(name)
+        if column is None:
+            continue
+        present = column.codes[column.codes >= 0]
+        counts = np.bincount(present) if len(present) else np.empty(0, dtype=np.int64)
+        values = column.vocabulary.values
+        out[name] = frozenset(values[c] for c in np.flatnonzero(counts > config.generic_key_cap))
+    return out
 
 
 def _estimate_u(matcher: Matcher, frame: Frame, rng: np.random.Generator) -> list[list[float]]:

@@ -105,7 +105,11 @@ class Constraints:
 NO_CONSTRAINTS = Constraints()
 
 
-ConflictKind = Literal["cannot_link", "exclusive", "weak_bridge"]
+ConflictKind = Literal["cannot_link", "exclusive", "personal", "ambiguous", "weak_bridge"]
+"""Why clustering kept records apart: a cannot-link decision, two values of an exclusive
+attribute, records whose personal attributes disagree (two people sharing an e-mail), a record
+that matches two people equally well, or too little evidence between two groups (one weak
+edge, or records that mostly disagree)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,3 +94,62 @@ def test_clustering_ignores_input_order(matcher: Matcher) -> None:
         records = list(range(1, 7))
         rng.shuffle(records)
         assert matcher.cluster(records, shuffled, constraints) == expected
+
+
+def _resolve_live(matcher: Matcher, people: list[dict[str, str]]) -> set[frozenset[int]]:
+    """Cluster records the way real time does: every pair scored, PreparedRecords passed."""
+    records = [matcher.prepare(InputRecord(i, "crm", p)) for i, p in enumerate(people, 1)]
+    edges = [matcher.compare(a, b) for i, a in enumerate(records) for b in records[i + 1 :]]
+    return _partition(matcher.cluster(records, edges).clusters)
+
+
+COUPLE = {"last_name": "Taylor", "email": "taylors@example.com", "postcode": "90032"}
+
+
+def test_a_couple_sharing_an_email_stays_two_people(matcher: Matcher) -> None:
+    sarah = {**COUPLE, "first_name": "Sarah", "phone": "415 272 9431"}
+    robert = {**COUPLE, "first_name": "Robert", "phone": "773 230 1949"}
+    edge = matcher.compare(
+        matcher.prepare(InputRecord(1, "crm", sarah)),
+        matcher.prepare(InputRecord(2, "crm", robert)),
+    )
+    assert not matcher.is_auto(edge)
+    assert _resolve_live(matcher, [sarah, sarah, robert]) == {frozenset({1, 2}), frozenset({3})}
+
+
+def test_a_record_that_could_be_either_partner_joins_neither(matcher: Matcher) -> None:
+    sarah = {**COUPLE, "first_name": "Sarah", "birth_date": "1970-02-01"}
+    robert = {**COUPLE, "first_name": "Robert", "birth_date": "1968-05-09"}
+    nameless = dict(COUPLE)
+    partition = _resolve_live(matcher, [sarah, sarah, robert, robert, nameless])
+    assert partition == {frozenset({1, 2}), frozenset({3, 4}), frozenset({5})}
+
+
+def test_namesakes_with_different_birth_dates_are_kept_apart(matcher: Matcher) -> None:
+    common = {"first_name": "Robert", "last_name": "Lee", "email": "robertlee@example.com"}
+    older = {**common, "birth_date": "1972-10-12"}
+    younger = {**common, "birth_date": "1980-02-15"}
+    bare = dict(common)
+    clustering = matcher.cluster(
+        [
+            matcher.prepare(InputRecord(i, "crm", p))
+            for i, p in enumerate([older, bare, younger], 1)
+        ],
+        [_edge(1, 2), _edge(2, 3)],
+    )
+    assert frozenset({1, 2, 3}) not in _partition(clustering.clusters)
+    assert {c.kind for c in clustering.conflicts} <= {"personal", "ambiguous"}
+    assert clustering.conflicts
+
+
+def test_one_strong_coincidence_does_not_join_two_namesakes(matcher: Matcher) -> None:
+    turner = {"first_name": "John", "last_name": "Turner"}
+    first = {**turner, "email": "jturner@eircom.example", "phone": "213 555 0101"}
+    second = {**turner, "email": "jturner@ironbark.example", "phone": "305 555 0199"}
+    records = [
+        matcher.prepare(InputRecord(i, "crm", p))
+        for i, p in enumerate([first, first, second, second], 1)
+    ]
+    clustering = matcher.cluster(records, [_edge(1, 2), _edge(3, 4), _edge(2, 3, 20.0)])
+    assert _partition(clustering.clusters) == {frozenset({1, 2}), frozenset({3, 4})}
+    assert [c.records for c in clustering.conflicts] == [(2, 3)]

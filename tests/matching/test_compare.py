@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from app.matching import InputRecord, Matcher, ScoredEdge
@@ -40,6 +42,7 @@ def _level(edge: ScoredEdge, attribute: str) -> str:
         ("phone", "(555) 201-3344", "555.201.3344", "exact"),
         ("phone", "555 201 3344", "555 201 3345", "edits<=1"),
         ("phone", "555 201 3344", "555 999 1111", "different"),
+        ("phone", "+353 87 865 8469", "087 865 8469", "suffix9"),
         ("birth_date", "1990-04-12", "12 April 1990", "exact"),
         ("birth_date", "1990-04-12", "1990-12-04", "day_month_swapped"),
         ("birth_date", "1990-04-12", "1991-04-12", "year_off_by_one"),
@@ -53,6 +56,7 @@ def _level(edge: ScoredEdge, attribute: str) -> str:
         ("city", "Springfield", "Springfeild", "jaro_winkler>=0.9"),
         ("soc_sec_id", "1234567", "1234567", "exact"),
         ("soc_sec_id", "1234567", "1234576", "edits<=1"),
+        ("soc_sec_id", "1234567", "1243576", "edits<=2"),
         ("soc_sec_id", "1234567", "7654321", "different"),
         ("loyalty_tier", "Gold", "gold", "exact"),
         ("loyalty_tier", "Gold", "Silver", "different"),
@@ -72,6 +76,51 @@ def test_swapped_first_and_last_name_agree(matcher: Matcher) -> None:
     )
     assert _level(edge, "first_name") == "exact (swapped)"
     assert _level(edge, "last_name") == "exact (swapped)"
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ({"full_name": "Hill"}, {"first_name": "John", "last_name": "Hill"}),
+        ({"full_name": "Wang Peng"}, {"first_name": "Peng"}),
+    ],
+)
+def test_a_lone_name_is_compared_with_both_names(
+    matcher: Matcher, left: dict[str, str], right: dict[str, str]
+) -> None:
+    edge = _compare(matcher, left, right)
+    levels = {_level(edge, "first_name"), _level(edge, "last_name")}
+    assert "exact (swapped)" in levels
+    assert "different" not in levels
+
+
+def test_a_lone_name_is_crossed_only_on_an_exact_agreement(matcher: Matcher) -> None:
+    edge = _compare(matcher, {"first_name": "Marie"}, {"first_name": "Jean", "last_name": "Martin"})
+    assert _level(edge, "first_name") == "different"
+
+
+def test_a_lone_first_name_is_not_crossed_when_it_agrees(matcher: Matcher) -> None:
+    edge = _compare(matcher, {"first_name": "John"}, {"first_name": "John", "last_name": "Hill"})
+    assert _level(edge, "first_name") == "exact"
+
+
+def test_a_local_part_shared_by_namesakes_adds_nothing_to_agreeing_names(
+    matcher: Matcher,
+) -> None:
+    namesakes = _compare(
+        matcher,
+        {"first_name": "John", "last_name": "Turner", "email": "jturner@eircom.net"},
+        {"first_name": "John", "last_name": "Turner", "email": "jturner@ironbark.example"},
+    )
+    email = next(c for c in namesakes.contributions if c.attribute == "email")
+    assert email.level == "same_local_part"
+    assert email.weight == 0
+    nameless = _compare(
+        matcher,
+        {"first_name": "John", "email": "jturner@eircom.net"},
+        {"last_name": "Turner", "email": "jturner@ironbark.example"},
+    )
+    assert next(c for c in nameless.contributions if c.attribute == "email").weight > 0
 
 
 def test_explanation_carries_weights_and_values(matcher: Matcher) -> None:
@@ -126,3 +175,32 @@ def test_default_model_decides_sensibly(
     edge = _compare(matcher, left, right)
     got = "auto" if matcher.is_auto(edge) else "review" if matcher.is_review(edge) else "none"
     assert got == decision
+
+
+PAGE = [
+    {"first_name": "Ana", "last_name": "Ruiz", "email": "ana@example.com", "phone": "555 201 3344"},
+    {"full_name": "Ruiz, Ana", "email": "ANA@example.com"},
+    {"first_name": "Bob", "last_name": "Smith", "birth_date": "1970-01-02"},
+    {"first_name": "Robert", "last_name": "Smith", "birth_date": "02/01/1970"},
+    {"first_name": "Ruiz", "last_name": "Ana", "phone": "+1 555 201 3344"},
+]
+
+
+def test_score_pairs_gives_every_pair_what_compare_gives(matcher: Matcher) -> None:
+    records = [matcher.prepare(InputRecord(10 - i, "crm", p)) for i, p in enumerate(PAGE)]
+    pairs = [(a, b) for a in records for b in records if a.id != b.id]
+    edges = matcher.score_pairs(pairs)
+    assert edges == [matcher.compare(a, b) for a, b in pairs]
+    assert all(e.left < e.right for e in edges)
+    strong = matcher.score_pairs(pairs, minimum=matcher.config.review_threshold)
+    assert strong == [e for e in edges if e.probability >= matcher.config.review_threshold]
+    assert strong
+
+
+def test_a_record_restored_from_stored_json_scores_the_same(matcher: Matcher) -> None:
+    first, second = (matcher.prepare(InputRecord(i, "crm", p)) for i, p in enumerate(PAGE[:2]))
+    stored = json.loads(json.dumps({"values": first.values, "keys": list(first.keys)}))
+    restored = matcher.restore(first.id, first.source, stored["values"], stored["keys"])
+    assert restored == first
+    assert matcher.restore(first.id, first.source, stored["values"]) == first
+    assert matcher.compare(restored, second) == matcher.compare(first, second)

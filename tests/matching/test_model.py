@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -39,7 +41,7 @@ def test_model_round_trips_through_json(model: MatchModel) -> None:
 
 def test_declared_identifier_gets_its_own_m_and_u(model: MatchModel) -> None:
     ssn = next(p for p in model.parameters if p.attribute == "soc_sec_id")
-    assert ssn.labels == ("exact", "edits<=1", "different")
+    assert ssn.labels == ("exact", "edits<=1", "edits<=2", "different")
     assert ssn.m[0] > 0.5 > ssn.u[0]
 
 
@@ -81,3 +83,28 @@ def test_batch_scores_equal_real_time_scores(
     for edge in list(batch.edges)[:200]:
         live = matcher.score_candidates(prepared[edge.right], [prepared[edge.left]])
         assert live == [edge]
+
+
+def test_a_value_held_by_more_records_than_the_cap_carries_no_weight(config: MatchConfig) -> None:
+    staff = [
+        {"first_name": name, "last_name": "Ruiz", "phone": "+1 213 555 0100"}
+        for name in ("Ana", "Luis", "Mei", "Raj", "Olga", "Tom")
+    ]
+    customers = [
+        {"first_name": f"Cliente{n}", "last_name": f"Apellido{n}", "phone": f"+1 305 555 {n:04d}"}
+        for n in range(30)
+        for _ in range(2)
+    ]
+    records = [InputRecord(i, "crm", p) for i, p in enumerate([*staff, *customers])]
+    small_cap = dataclasses.replace(config, generic_key_cap=3)
+    model = train(records, small_cap)
+    assert model.generic_values["phone"] == {"+12135550100"}
+    matcher = Matcher(small_cap, model=model)
+
+    def phone_weight(left: InputRecord, right: InputRecord) -> float:
+        edge = matcher.compare(matcher.prepare(left), matcher.prepare(right))
+        return next(c.weight for c in edge.contributions if c.attribute == "phone")
+
+    assert phone_weight(records[6], records[7]) > 5
+    assert phone_weight(records[0], records[1]) == 0.0
+    assert MatchModel.from_json(model.to_json()) == model
