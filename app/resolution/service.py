@@ -193,7 +193,9 @@ def _record_rows(session: Session, ids: Iterable[RecordId]) -> dict[RecordId, Re
     return found
 
 
-def _stored_prepared(session: Session, ids: Iterable[RecordId]) -> dict[RecordId, PreparedRecord]:
+def _stored_prepared(
+    session: Session, matcher: Matcher, ids: Iterable[RecordId]
+) -> dict[RecordId, PreparedRecord]:
     """Prepared records rebuilt from their stored values and keys (no normalizing again)."""
     wanted = sorted(set(ids))
     keys: dict[RecordId, list[str]] = defaultdict(list)
@@ -210,9 +212,7 @@ def _stored_prepared(session: Session, ids: Iterable[RecordId]) -> dict[RecordId
             .where(MatchValues.record_id.in_(chunk))
         )
         for record_id, values, source in session.execute(query):
-            prepared[record_id] = PreparedRecord(
-                record_id, source, values, tuple(sorted(keys[record_id]))
-            )
+            prepared[record_id] = matcher.restore(record_id, source, values, keys[record_id])
     return prepared
 
 
@@ -438,7 +438,7 @@ def _drop_unjustified_edges(
     session: Session, matcher: Matcher, holders: Mapping[str, set[RecordId]], rising: set[str]
 ) -> set[RecordId]:
     members = {r for key in rising for r in holders[key]}
-    records = _stored_prepared(session, members)
+    records = _stored_prepared(session, matcher, members)
     counts = _key_counts(session, {k for p in records.values() for k in p.keys})
     dropped: set[RecordId] = set()
     for chunk in _chunks(sorted(members)):
@@ -464,7 +464,7 @@ def _score_released_pairs(
 ) -> set[RecordId]:
     # Pairs with a changed record are scored with the changed records' candidates.
     members = {r for key in falling for r in holders[key]} - changed
-    records = _stored_prepared(session, members)
+    records = _stored_prepared(session, matcher, members)
     existing = _stored_pairs(session, members)
     pairs = {
         (a, b)
@@ -472,12 +472,10 @@ def _score_released_pairs(
         for a, b in combinations(sorted(holders[key] - changed), 2)
         if (a, b) not in existing
     }
-    edges = [
-        edge
-        for a, b in sorted(pairs)
-        if (edge := matcher.compare(records[a], records[b])).probability
-        >= matcher.config.review_threshold
-    ]
+    edges = matcher.score_pairs(
+        [(records[a], records[b]) for a, b in sorted(pairs)],
+        minimum=matcher.config.review_threshold,
+    )
     _store_edges(session, edges)
     return {r for e in edges for r in (e.left, e.right)}
 
@@ -510,14 +508,14 @@ def _score_new(
         for record in prepared.values()
     }
     others = _stored_prepared(
-        session, {c for ids in candidates.values() for c in ids} - set(prepared)
+        session, matcher, {c for ids in candidates.values() for c in ids} - set(prepared)
     )
     pool = {**others, **prepared}
-    scored: dict[tuple[RecordId, RecordId], ScoredEdge] = {}
-    for record in prepared.values():
-        for edge in matcher.score_candidates(record, [pool[c] for c in candidates[record.id]]):
-            scored[(edge.left, edge.right)] = edge
-    return list(scored.values())
+    # Each pair once, even when both records changed in this page.
+    pairs = sorted({tuple(sorted((r, c))) for r, ids in candidates.items() for c in ids})
+    return matcher.score_pairs(
+        [(pool[a], pool[b]) for a, b in pairs], minimum=matcher.config.review_threshold
+    )
 
 
 def _identity_members(session: Session, rows: Iterable[RecordRow]) -> set[RecordId]:
@@ -596,7 +594,7 @@ def _recluster(
     changes: list[audit.AuditSpec] | None = None,
 ) -> ResolutionReport:
     component = _component(session, matcher, seeds)
-    live = _stored_prepared(session, component.members)
+    live = _stored_prepared(session, matcher, component.members)
     clustering = matcher.cluster(
         [live[i] for i in sorted(live)], component.auto, _constraints_among(session, set(live))
     )
