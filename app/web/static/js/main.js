@@ -1,7 +1,7 @@
 // The console's entry point: sign-in, the header, and a router that draws a page per address.
 
 import { api, ApiError, currentSession, forgetSession, saveSession, whenUnauthorized } from "./api.js";
-import { announce, fill, h, problemBox } from "./ui.js";
+import { fill, h, problemBox } from "./ui.js";
 import * as search from "./search.js";
 import * as customer from "./customer.js";
 import * as explain from "./explain.js";
@@ -148,7 +148,6 @@ function signOut(message) {
   signInNotice = message;
   current?.abort();
   renderSignIn();
-  if (message) announce(message);
 }
 
 whenUnauthorized((error) => signOut(`Please sign in again: ${error.problem.detail || error.problem.title}.`));
