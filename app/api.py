@@ -33,10 +33,12 @@ class Api(SmorestApi):  # type: ignore[misc]
 
 def init_app(app: Flask) -> None:
     """Mount every API blueprint and the OpenAPI document (/openapi.json)."""
+    from app.audit.views import blp as audit  # noqa: PLC0415
     from app.customer.views import blp as customers  # noqa: PLC0415
     from app.event.views import blp as events  # noqa: PLC0415
     from app.identity.views import blp as identities  # noqa: PLC0415
     from app.resolution.views import blp as admin  # noqa: PLC0415
+    from app.review.views import blp as review  # noqa: PLC0415
     from app.source.views import blp as sources  # noqa: PLC0415
 
     spec_kwargs: dict[str, Any] = {
@@ -46,6 +48,6 @@ def init_app(app: Flask) -> None:
         "security": [{"bearer": []}],
     }
     api = Api(app, spec_kwargs=spec_kwargs)
-    for blueprint in (identities, sources, admin, customers, events):
+    for blueprint in (identities, sources, admin, customers, events, review, audit):
         api.register_blueprint(blueprint)
     app.extensions["huella.api"] = api

@@ -549,7 +549,9 @@ COMMANDS: tuple[click.Command, ...] = (
 
 def init_app(app: Flask) -> None:
     """Make every command available as ``huella COMMAND`` (and to Flask's test CLI runner)."""
-    for command in COMMANDS:
+    from app.review import cli as review  # noqa: PLC0415  (it builds on this module)
+
+    for command in (*COMMANDS, *review.COMMANDS):
         app.cli.add_command(command)
 
 

@@ -17,6 +17,7 @@ BENCHMARKS = {
     "matcher": "bench.matcher",
     "febrl": "bench.febrl_bench",
     "customer": "bench.customer_view",
+    "review": "bench.review",
 }
 
 

@@ -24,6 +24,10 @@ class AuditEntry(Base):
     # Identity public ids and record references before and after the change.
     before: Mapped[dict[str, Any]] = mapped_column(default=dict)
     after: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Set when a person undid this change: the entry of the undo.
+    undone_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("audit_entry.id", ondelete="SET NULL")
+    )
 
     subjects: Mapped[list[AuditSubject]] = relationship(
         back_populates="entry", cascade="all, delete-orphan", lazy="selectin"

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry, AuditSubject
 from app.db import bulk_insert, bulk_insert_ids, utcnow
+from app.errors import NotFound
 
 SYSTEM_ACTOR = "system"
 
@@ -76,4 +77,37 @@ def list_for_identity(*, session: Session, public_id: str) -> list[AuditEntry]:
         .where(AuditSubject.identity_public_id == public_id)
         .order_by(AuditEntry.id)
     )
+    return list(session.scalars(query))
+
+
+def get(*, session: Session, entry_id: int) -> AuditEntry:
+    """One audit entry, or NotFound."""
+    entry = session.get(AuditEntry, entry_id)
+    if entry is None:
+        raise NotFound(f"no audit entry {entry_id}")
+    return entry
+
+
+def list_entries(
+    *,
+    session: Session,
+    limit: int,
+    identities: Sequence[str] | None = None,
+    action: str | None = None,
+    actor: str | None = None,
+    before: int | None = None,
+) -> list[AuditEntry]:
+    """Entries newest first, optionally only those concerning some identities (public ids)."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if identities is not None:
+        concerning = select(AuditSubject.entry_id).where(
+            AuditSubject.identity_public_id.in_(list(identities))
+        )
+        query = query.where(AuditEntry.id.in_(concerning))
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
+    if actor is not None:
+        query = query.where(AuditEntry.actor == actor)
+    if before is not None:
+        query = query.where(AuditEntry.id < before)
     return list(session.scalars(query))

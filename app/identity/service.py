@@ -113,3 +113,14 @@ def records_by_source(records: Sequence[SourceRecord]) -> dict[str, list[SourceR
     for record in records:
         grouped.setdefault(record.source.name, []).append(record)
     return grouped
+
+
+def merged_into(*, session: Session, identity: Identity) -> list[str]:
+    """Public ids of the identities merged into this one (they redirect to it)."""
+    return list(
+        session.scalars(
+            select(Identity.public_id)
+            .where(Identity.merged_into_id == identity.id)
+            .order_by(Identity.id)
+        )
+    )

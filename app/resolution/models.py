@@ -98,6 +98,7 @@ class ReviewItem(Base):
     __table_args__ = (
         Index("ix_review_item_status_kind", "status", "kind"),
         Index("ix_review_item_pair", "left_record_id", "right_record_id"),
+        Index("ix_review_item_queue", "status", "priority", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -114,6 +115,16 @@ class ReviewItem(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # How much a decision matters (higher first); None until the review queue computes it.
+    priority: Mapped[float | None] = mapped_column(Float)
+    # A claim keeps two admins from deciding the same item; it lapses after a while.
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None]
+    decision: Mapped[str | None] = mapped_column(String(20))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]
+    # The audit entry of the decision: its note, the identities before and after, its undo.
+    change_id: Mapped[int | None] = mapped_column(ForeignKey("audit_entry.id", ondelete="SET NULL"))
 
 
 class ModelVersion(Base):

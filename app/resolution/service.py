@@ -405,6 +405,7 @@ def _follow_cap_crossings(
             falling.add(key)
     if not rising and not falling:
         return set()
+    track_generic_values(session=session, generic={k: counts[k] for k in rising}, released=falling)
     holders = _key_holders(session, rising | falling)
     affected: set[RecordId] = set()
     if rising:
@@ -552,13 +553,14 @@ def _recluster(
     seeds: set[RecordId],
     actor: str,
     updated: Iterable[int] = (),
+    changes: list[audit.AuditSpec] | None = None,
 ) -> ResolutionReport:
     members, edges = _component(session, matcher, seeds)
     live = _stored_prepared(session, members)
     clustering = matcher.cluster(
         [live[i] for i in sorted(live)], edges, _constraints_among(session, set(live))
     )
-    report = _apply(session, clustering, _record_rows(session, live), actor, updated)
+    report = _apply(session, clustering, _record_rows(session, live), actor, updated, changes)
     report.review_items += _update_review(session, matcher, set(live), clustering)
     return report
 
@@ -580,6 +582,7 @@ def resolve_all(
     )
     report = _apply(session, resolution.clustering, rows, actor)
     report.review_items += _update_review(session, matcher, set(rows), resolution.clustering)
+    report.review_items += track_generic_values(session=session, generic=resolution.generic_keys)
     stale = session.execute(
         select(SourceRecord.id, Source.name, SourceRecord.external_id, SourceRecord.identity_id)
         .join(Source, SourceRecord.source_id == Source.id)
@@ -664,23 +667,31 @@ def _apply(
     records: Mapping[RecordId, RecordRow],
     actor: str,
     updated: Iterable[int] = (),
+    changes: list[audit.AuditSpec] | None = None,
 ) -> ResolutionReport:
     """Write a clustering to the store: stable ids, redirects and an audit entry per change;
-    then recompute the golden record of every identity whose records changed."""
+    then recompute the golden record of every identity whose records changed.
+
+    Entries name the members before and after (and the redirects a merge re-points), so any
+    merge or split can be undone; with ``changes`` they are handed back instead of written.
+    """
     report = ResolutionReport()
     changed = set(updated)
     previous = {i: r.identity_id for i, r in records.items() if r.identity_id is not None}
     public = _public_ids(session, previous.values())
     assignment = assign_identities(clustering.clusters, previous, {i: i for i in public})
     fresh = iter(_new_identities(session, sum(k is None for k in assignment.kept)))
+    pointing = _redirects_into(session, assignment.merged_into, public)
     moves: dict[RecordId, int] = {}
     entries: list[tuple[str, list[str], dict[str, Any], dict[str, Any]]] = []
+    cluster_ids: list[int] = []
     for cluster, kept in zip(clustering.clusters, assignment.kept, strict=True):
         if kept is None:
             identity_id, public_id = next(fresh)
             public[identity_id] = public_id
         else:
             identity_id, public_id = kept, public[kept]
+        cluster_ids.append(identity_id)
         moved = [r for r in sorted(cluster) if records[r].identity_id != identity_id]
         moves.update((r, identity_id) for r in moved)
         report.moved += len(moved)
@@ -701,21 +712,60 @@ def _apply(
         report.identities.add(identity_id)
         before_ids = sorted({public[previous[r]] for r in cluster if r in previous})
         after = {"identity": public_id, "records": [records[r].reference for r in sorted(cluster)]}
-        entries.append((action, [public_id, *before_ids], {"identities": before_ids}, after))
+        before = {
+            "identities": before_ids,
+            "members": _members(cluster, previous, public, records),
+            **({"redirects": pointing.get(identity_id, {})} if merged else {}),
+        }
+        entries.append((action, [public_id, *before_ids], before, after))
     bulk_update(session, SourceRecord.__table__, "identity_id", moves)  # type: ignore[arg-type]
     for old, survivor in assignment.merged_into.items():
         _redirect(session, old, survivor)
-    entries.extend(_split_entries(clustering, previous, assignment.kept, public, report))
-    audit.record_many(session=session, actor=actor, entries=entries)
+    entries.extend(_split_entries(clustering, previous, cluster_ids, public, records, report))
+    if changes is None:
+        audit.record_many(session=session, actor=actor, entries=entries)
+    else:
+        changes.extend(entries)
     customers.refresh_identities(session=session, identity_ids=changed)
     return report
+
+
+def _members(
+    cluster: Iterable[RecordId],
+    identity_of: Mapping[RecordId, int],
+    public: Mapping[int, str],
+    records: Mapping[RecordId, RecordRow],
+) -> dict[str, list[str]]:
+    """The references of these records, under the public id of the identity each had."""
+    members: dict[str, list[str]] = defaultdict(list)
+    for record_id in sorted(cluster):
+        if record_id in identity_of:
+            members[public[identity_of[record_id]]].append(records[record_id].reference)
+    return dict(members)
+
+
+def _redirects_into(
+    session: Session, merged_into: Mapping[int, int], public: Mapping[int, str]
+) -> dict[int, dict[str, str]]:
+    """Per surviving identity, the identities redirecting to one about to merge into it (the
+    merge re-points them; an undo points them back)."""
+    pointing: dict[int, dict[str, str]] = defaultdict(dict)
+    for chunk in _chunks(sorted(merged_into)):
+        query = select(Identity.public_id, Identity.merged_into_id).where(
+            Identity.merged_into_id.in_(chunk)
+        )
+        for public_id, target in session.execute(query):
+            if target is not None:
+                pointing[merged_into[target]][public_id] = public[target]
+    return pointing
 
 
 def _split_entries(
     clustering: Clustering,
     previous: Mapping[RecordId, int],
-    kept: Sequence[int | None],
+    cluster_ids: Sequence[int],
     public: Mapping[int, str],
+    records: Mapping[RecordId, RecordRow],
     report: ResolutionReport,
 ) -> list[tuple[str, list[str], dict[str, Any], dict[str, Any]]]:
     home: dict[RecordId, int] = {r: index for index, c in enumerate(clustering.clusters) for r in c}
@@ -728,16 +778,21 @@ def _split_entries(
         if len(homes) < 2:
             continue
         report.split += 1
-        # Identities created in this run got their public ids in ``public`` already.
-        names = sorted(
-            public[k] if k is not None else "new" for k in (kept[index] for index in homes)
-        )
+        held = [r for r, i in previous.items() if i == identity_id and r in home]
+        after = {r: cluster_ids[home[r]] for r in held}
         entries.append(
             (
                 "split",
                 [public[identity_id]],
-                {"identity": public[identity_id]},
-                {"parts": len(homes), "identities": names},
+                {
+                    "identity": public[identity_id],
+                    "members": _members(held, previous, public, records),
+                },
+                {
+                    "parts": len(homes),
+                    "identities": sorted(public[cluster_ids[index]] for index in homes),
+                    "members": _members(held, after, public, records),
+                },
             )
         )
     return entries
@@ -949,3 +1004,51 @@ def add_constraint(
     session.flush()
     seeds = {low, high} | _identity_members(session, _record_rows(session, {low, high}).values())
     return _recluster(session, matcher, seeds, actor)
+
+
+def track_generic_values(
+    *, session: Session, generic: Mapping[str, int], released: Iterable[str] | None = None
+) -> int:
+    """Open a generic-value review item for each key that became generic (unless one is open or
+    decided) and retire open items of keys no longer generic: ``released``, or, after a full
+    run (None), every key not in ``generic``. Returns items opened."""
+    known = {
+        str(item.detail.get("key")): item
+        for item in session.scalars(
+            select(ReviewItem).where(
+                ReviewItem.kind == "generic_value", ReviewItem.status != "obsolete"
+            )
+        )
+    }
+    opened = 0
+    for key, count in sorted(generic.items()):
+        item = known.get(key)
+        if item is None:
+            session.add(ReviewItem(kind="generic_value", detail={"key": key, "records": count}))
+            opened += 1
+        elif item.status == "open" and item.detail.get("records") != count:
+            item.detail = {**item.detail, "records": count}
+            item.priority = None
+    retired = set(known) - set(generic) if released is None else set(released)
+    for key in sorted(retired & set(known)):
+        if known[key].status == "open":
+            known[key].status = "obsolete"
+            known[key].updated_at = utcnow()
+    return opened
+
+
+def recluster(
+    *,
+    session: Session,
+    matcher: Matcher,
+    record_ids: Iterable[RecordId],
+    actor: str,
+) -> tuple[ResolutionReport, list[audit.AuditSpec]]:
+    """Re-cluster the part of the graph around these records and their identities, after people
+    changed constraints or memberships. The identity changes come back as audit specs instead
+    of being written, so the caller records one entry for the whole decision."""
+    wanted = set(record_ids)
+    seeds = wanted | _identity_members(session, _record_rows(session, wanted).values())
+    changes: list[audit.AuditSpec] = []
+    report = _recluster(session, matcher, seeds, actor, changes=changes)
+    return report, changes

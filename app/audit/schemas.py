@@ -1,0 +1,50 @@
+"""How the audit trail looks over the API."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+from app.pagination import PageArgsSchema
+
+
+class AuditEntrySchema(Schema):
+    """One change to identities: who, when, why, and the identities before and after."""
+
+    id = fields.Integer()
+    at = fields.AwareDateTime()
+    actor = fields.String(metadata={"description": "the token's name, cli:<user>, or system"})
+    action = fields.String(
+        metadata={"description": "create, attach, detach, merge, split, keep_apart, dismiss, undo"}
+    )
+    reason = fields.String()
+    identities = fields.Function(
+        lambda entry: [s.identity_public_id for s in entry.subjects],
+        metadata={"description": "the identities the change concerns"},
+    )
+    before = fields.Dict()
+    after = fields.Dict()
+    undone_by = fields.Integer(attribute="undone_by_id", allow_none=True)
+
+
+class AuditListSchema(Schema):
+    """A page of audit entries, newest first."""
+
+    data = fields.List(fields.Nested(AuditEntrySchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class AuditQuerySchema(PageArgsSchema):
+    """Filters of the audit trail."""
+
+    identity = fields.String(load_default=None, metadata={"description": "an identity's id"})
+    action = fields.String(load_default=None)
+    actor = fields.String(load_default=None)
+
+
+class HistorySchema(AuditListSchema):
+    """The story of one identity, newest first, including the identities merged into it."""
+
+    identity = fields.String()
+    merged = fields.List(
+        fields.String(), metadata={"description": "ids merged into this identity (redirects)"}
+    )

@@ -1,0 +1,593 @@
+"""The review workflow: the queue of what the matcher is unsure about, people's decisions,
+manual merges and splits, and undo.
+
+A decision becomes link constraints (must / cannot) that real-time and batch resolution honour
+from then on; the part of the graph around it is then re-clustered by the same core as automatic
+resolution, and one audit entry records it (see :mod:`app.review.changes`).
+
+An item is taken by a conditional update of its status before anything else is written, so of
+two admins deciding at once one wins and the other gets a Conflict with nothing applied.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.audit.models import AuditEntry
+from app.db import utcnow
+from app.errors import Conflict, InvalidInput, NotFound
+from app.identity.models import Identity
+from app.matching import Matcher
+from app.matching.types import RecordId
+from app.resolution.models import ReviewItem
+from app.review import changes, restore
+from app.review import compare as comparison
+from app.source.models import Source, SourceRecord
+
+DECISIONS = ("merge", "keep_apart", "dismiss")
+
+
+# -- the queue ---------------------------------------------------------------------------------
+
+
+def _closeness(probability: float | None, matcher: Matcher) -> float:
+    """How near the auto-match threshold a score is, 0 at the review threshold, 1 at auto (a
+    conflict or a generic value has no score: the matcher was sure of an edge it had to cut)."""
+    if probability is None:
+        return 1.0
+    low, high = matcher.config.review_threshold, matcher.config.auto_threshold
+    return min(max((probability - low) / (high - low), 0.0), 1.0)
+
+
+def _identity_sizes(session: Session, identity_ids: Iterable[int]) -> dict[int, int]:
+    sizes: dict[int, int] = {}
+    for chunk in changes.chunks(sorted(set(identity_ids))):
+        query = (
+            select(SourceRecord.identity_id, func.count())
+            .where(SourceRecord.identity_id.in_(chunk), SourceRecord.deleted_at.is_(None))
+            .group_by(SourceRecord.identity_id)
+        )
+        sizes.update(
+            (identity_id, count)
+            for identity_id, count in session.execute(query)
+            if identity_id is not None
+        )
+    return sizes
+
+
+def refresh_priorities(*, session: Session, matcher: Matcher, status: str | None = None) -> int:
+    """Weigh the items (of a status) not weighed yet, new ones and those whose identities
+    changed: closeness to the auto-match threshold times log2(1 + records of the identities
+    involved). Returns the items weighed."""
+    query = select(
+        ReviewItem.id,
+        ReviewItem.kind,
+        ReviewItem.left_record_id,
+        ReviewItem.right_record_id,
+        ReviewItem.probability,
+        ReviewItem.detail,
+    ).where(ReviewItem.priority.is_(None))
+    if status is not None:
+        query = query.where(ReviewItem.status == status)
+    rows = session.execute(query).all()
+    if not rows:
+        return 0
+    states = changes.record_states(
+        session, {r for row in rows for r in (row.left_record_id, row.right_record_id) if r}
+    )
+    sizes = _identity_sizes(session, {s.identity_id for s in states.values() if s.identity_id})
+    weighed = []
+    for row in rows:
+        if row.kind == "generic_value":
+            size = int(row.detail.get("records", 0))
+        else:
+            held = [states[r] for r in (row.left_record_id, row.right_record_id) if r in states]
+            identities = {s.identity_id for s in held if s.identity_id is not None}
+            size = sum(sizes.get(i, 0) for i in identities) + sum(
+                1 for s in held if s.identity_id is None
+            )
+        closeness = _closeness(row.probability, matcher)
+        weighed.append({"item_id": row.id, "weight": round(closeness * math.log2(1 + size), 6)})
+    table = ReviewItem.__table__
+    session.execute(
+        update(table)  # type: ignore[arg-type]
+        .where(table.c.id == bindparam("item_id"))
+        .values(priority=bindparam("weight")),
+        weighed,
+    )
+    return len(weighed)
+
+
+def list_items(
+    *,
+    session: Session,
+    matcher: Matcher,
+    limit: int,
+    kind: str | None = None,
+    source: str | None = None,
+    status: str | None = "open",
+    after: tuple[float, int] | None = None,
+) -> list[ReviewItem]:
+    """Review items, the ones whose decision matters most first (``after``: the priority and
+    id of the last item of the previous page)."""
+    refresh_priorities(session=session, matcher=matcher, status=status)
+    query = (
+        select(ReviewItem)
+        .where(ReviewItem.priority.is_not(None))  # one weighed meanwhile shows on the next list
+        .order_by(ReviewItem.priority.desc(), ReviewItem.id.desc())
+    )
+    if kind is not None:
+        query = query.where(ReviewItem.kind == kind)
+    if status is not None:
+        query = query.where(ReviewItem.status == status)
+    if source is not None:
+        query = query.where(
+            exists(
+                select(SourceRecord.id)
+                .join(Source, SourceRecord.source_id == Source.id)
+                .where(
+                    Source.name == source,
+                    or_(
+                        SourceRecord.id == ReviewItem.left_record_id,
+                        SourceRecord.id == ReviewItem.right_record_id,
+                    ),
+                )
+            )
+        )
+    if after is not None:
+        priority, item_id = after
+        query = query.where(
+            or_(
+                ReviewItem.priority < priority,
+                and_(ReviewItem.priority == priority, ReviewItem.id < item_id),
+            )
+        )
+    return list(session.scalars(query.limit(limit)))
+
+
+def get_item(*, session: Session, item_id: int) -> ReviewItem:
+    """A review item as stored now, or NotFound."""
+    item = session.scalar(
+        select(ReviewItem).where(ReviewItem.id == item_id).execution_options(populate_existing=True)
+    )
+    if item is None:
+        raise NotFound(f"no review item {item_id}")
+    return item
+
+
+def claim_expiry(item: ReviewItem, minutes: float) -> datetime | None:
+    """When the item's claim lapses; None when nobody holds it."""
+    if item.claimed_by is None or item.claimed_at is None or item.status != "open":
+        return None
+    expiry = item.claimed_at + timedelta(minutes=minutes)
+    return expiry if expiry > utcnow() else None
+
+
+def _free_for(actor: str, now: datetime, minutes: float) -> Any:
+    return or_(
+        ReviewItem.claimed_by.is_(None),
+        ReviewItem.claimed_by == actor,
+        ReviewItem.claimed_at < now - timedelta(minutes=minutes),
+    )
+
+
+def _refusal(item: ReviewItem, minutes: float) -> Conflict:
+    if item.status == "decided":
+        return Conflict(
+            f"item {item.id} was already decided ({item.decision}) by {item.decided_by} at "
+            f"{item.decided_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
+    if item.status != "open":
+        return Conflict(f"item {item.id} is {item.status}: the evidence behind it has changed")
+    expiry = claim_expiry(item, minutes)
+    return Conflict(
+        f"item {item.id} is claimed by {item.claimed_by} until {expiry:%Y-%m-%d %H:%M:%S} UTC"
+        if expiry
+        else f"item {item.id} changed meanwhile; try again"
+    )
+
+
+def claim(*, session: Session, item_id: int, actor: str, minutes: float) -> ReviewItem:
+    """Claim an open item for a while, so other admins leave it alone (claiming again renews)."""
+    now = utcnow()
+    won = session.scalar(
+        update(ReviewItem)
+        .where(
+            ReviewItem.id == item_id, ReviewItem.status == "open", _free_for(actor, now, minutes)
+        )
+        .values(claimed_by=actor, claimed_at=now)
+        .returning(ReviewItem.id)
+        .execution_options(synchronize_session=False)
+    )
+    item = get_item(session=session, item_id=item_id)
+    if won is None:
+        raise _refusal(item, minutes)
+    return item
+
+
+def release(*, session: Session, item_id: int, actor: str, minutes: float) -> ReviewItem:
+    """Give up one's claim on an item."""
+    item = get_item(session=session, item_id=item_id)
+    if item.claimed_by not in (None, actor) and claim_expiry(item, minutes) is not None:
+        raise Conflict(f"item {item_id} is claimed by {item.claimed_by}, not by {actor}")
+    session.execute(
+        update(ReviewItem)
+        .where(ReviewItem.id == item_id)
+        .values(claimed_by=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return get_item(session=session, item_id=item_id)
+
+
+def describe_items(
+    *, session: Session, items: Sequence[ReviewItem], minutes: float
+) -> list[dict[str, Any]]:
+    """Items as the queue shows them: records by reference, the identities holding them now."""
+    states = changes.record_states(
+        session, {r for i in items for r in (i.left_record_id, i.right_record_id) if r}
+    )
+    public = changes.public_ids_of(
+        session, {s.identity_id for s in states.values() if s.identity_id}
+    )
+
+    def side(record_id: int | None) -> dict[str, Any] | None:
+        state = states.get(record_id or 0)
+        if state is None:
+            return None
+        identity = public.get(state.identity_id or 0) if state.live else None
+        return {"reference": state.reference, "identity": identity, "live": state.live}
+
+    return [
+        {
+            "id": item.id,
+            "kind": item.kind,
+            "status": item.status,
+            "priority": item.priority,
+            "probability": item.probability,
+            "left": side(item.left_record_id),
+            "right": side(item.right_record_id),
+            "detail": item.detail,
+            "created_at": item.created_at,
+            "updated_at": item.updated_at,
+            "claimed_by": item.claimed_by if claim_expiry(item, minutes) else None,
+            "claim_expires_at": claim_expiry(item, minutes),
+            "decision": item.decision,
+            "decided_by": item.decided_by,
+            "decided_at": item.decided_at,
+            "change": item.change_id,
+        }
+        for item in items
+    ]
+
+
+def compare(*, session: Session, matcher: Matcher, item_id: int, minutes: float) -> dict[str, Any]:
+    """An item side by side: both records and their identities, how each attribute compares
+    (level and weight), the edges among them, and what a merge would give."""
+    item = get_item(session=session, item_id=item_id)
+    (described,) = describe_items(session=session, items=[item], minutes=minutes)
+    return {"item": described, **comparison.side_by_side(session, matcher, item)}
+
+
+# -- decisions ---------------------------------------------------------------------------------
+
+
+def decide(
+    *,
+    session: Session,
+    matcher: Matcher,
+    item_id: int,
+    decision: str,
+    actor: str,
+    note: str = "",
+    minutes: float,
+) -> tuple[ReviewItem, AuditEntry]:
+    """Decide an open item: merge its identities (must-link), keep its records apart
+    (cannot-link) or dismiss it. The item is taken first, so a second admin deciding at the
+    same time gets a Conflict and nothing of theirs is written."""
+    if decision not in DECISIONS:
+        raise InvalidInput("unknown decision", {"decision": [f"one of {', '.join(DECISIONS)}"]})
+    with changes.serialized():
+        item = _take(session, item_id, decision, actor, minutes)
+        extra = {"review_item": item.id, "decision": decision}
+        if decision == "dismiss":
+            entry = _dismiss(session, matcher, item, actor, note, extra)
+        elif decision == "merge":
+            entry = _merge_item(session, matcher, item, actor, note, extra)
+        else:
+            entry = _keep_apart(session, matcher, item, actor, note, extra)
+        session.execute(
+            update(ReviewItem)
+            .where(ReviewItem.id == item.id)
+            .values(change_id=entry.id)
+            .execution_options(synchronize_session=False)
+        )
+        return get_item(session=session, item_id=item.id), entry
+
+
+def _take(session: Session, item_id: int, decision: str, actor: str, minutes: float) -> ReviewItem:
+    item = get_item(session=session, item_id=item_id)
+    if item.kind == "generic_value" and decision != "dismiss":
+        raise InvalidInput(
+            "a generic value can only be dismissed",
+            {"decision": ["a generic value joins or separates nobody: dismiss it"]},
+        )
+    now = utcnow()
+    # Written before anything else: the loser of a race stops here, having written nothing.
+    won = session.scalar(
+        update(ReviewItem)
+        .where(
+            ReviewItem.id == item_id, ReviewItem.status == "open", _free_for(actor, now, minutes)
+        )
+        .values(
+            status="decided",
+            decision=decision,
+            decided_by=actor,
+            decided_at=now,
+            claimed_by=actor,
+            claimed_at=now,
+            updated_at=now,
+        )
+        .returning(ReviewItem.id)
+        .execution_options(synchronize_session=False)
+    )
+    item = get_item(session=session, item_id=item_id)
+    if won is None:
+        raise _refusal(item, minutes)
+    return item
+
+
+def _pair_states(
+    session: Session, item: ReviewItem
+) -> tuple[changes.RecordState, changes.RecordState]:
+    pair = [r for r in (item.left_record_id, item.right_record_id) if r is not None]
+    states = changes.lock_identities_of(session, pair)
+    left, right = (states[r] for r in pair)
+    for state in (left, right):
+        if not state.live or state.identity_id is None:
+            raise Conflict(
+                f"{state.reference} is no longer held by any identity; item {item.id} is moot"
+            )
+    return left, right
+
+
+def _merge_item(
+    session: Session,
+    matcher: Matcher,
+    item: ReviewItem,
+    actor: str,
+    note: str,
+    extra: Mapping[str, Any],
+) -> AuditEntry:
+    left, right = _pair_states(session, item)
+    if left.identity_id == right.identity_id:
+        raise Conflict(f"{left.reference} and {right.reference} are one identity already")
+    identity_ids = sorted({left.identity_id or 0, right.identity_id or 0})
+    return _merge(session, matcher, identity_ids, actor, note, extra)
+
+
+def _keep_apart(
+    session: Session,
+    matcher: Matcher,
+    item: ReviewItem,
+    actor: str,
+    note: str,
+    extra: Mapping[str, Any],
+) -> AuditEntry:
+    left, right = _pair_states(session, item)
+    identity_ids = {left.identity_id or 0, right.identity_id or 0}
+    before = changes.take_snapshot(session, identity_ids)
+    constraints = changes.pair_constraint(session, left.id, right.id, "cannot", actor, note)
+    entry = changes.record_change(
+        session,
+        matcher,
+        action="keep_apart",
+        actor=actor,
+        note=note,
+        before=before,
+        records=[left.id, right.id],
+        constraints=constraints,
+        extra=extra,
+    )
+    now = changes.record_states(session, [left.id, right.id])
+    if now[left.id].identity_id == now[right.id].identity_id:
+        raise Conflict(
+            f"a merge decision holds {left.reference} and {right.reference} together; split "
+            "their identity (or undo that merge) instead"
+        )
+    return entry
+
+
+def _dismiss(
+    session: Session,
+    matcher: Matcher,
+    item: ReviewItem,
+    actor: str,
+    note: str,
+    extra: Mapping[str, Any],
+) -> AuditEntry:
+    pair = [r for r in (item.left_record_id, item.right_record_id) if r is not None]
+    states = changes.record_states(session, pair)
+    identity_ids = {s.identity_id for s in states.values() if s.live and s.identity_id}
+    return changes.record_change(
+        session,
+        matcher,
+        action="dismiss",
+        actor=actor,
+        note=note,
+        before=changes.take_snapshot(session, identity_ids),
+        records=pair,
+        constraints=changes.ConstraintChange(),
+        extra=extra,
+        recluster=False,
+    )
+
+
+# -- manual merges and splits ------------------------------------------------------------------
+
+
+def merge(
+    *, session: Session, matcher: Matcher, public_ids: Sequence[str], actor: str, note: str = ""
+) -> AuditEntry:
+    """Merge identities into one (the oldest id survives; the others redirect to it) and keep
+    them one: their records are must-linked, cannot-links between them are replaced."""
+    with changes.serialized():
+        identity_ids = changes.lock_survivors(session, list(dict.fromkeys(public_ids)))
+        if len(identity_ids) < 2:
+            raise Conflict("these ids already name one identity; nothing to merge")
+        return _merge(session, matcher, identity_ids, actor, note)
+
+
+def _merge(
+    session: Session,
+    matcher: Matcher,
+    identity_ids: Sequence[int],
+    actor: str,
+    note: str,
+    extra: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    before = changes.take_snapshot(session, identity_ids)
+    records = changes.live_members(session, identity_ids)
+    constraints = changes.partition_constraints(session, [records], actor, note)
+    entry = changes.record_change(
+        session,
+        matcher,
+        action="merge",
+        actor=actor,
+        note=note,
+        before=before,
+        records=records,
+        constraints=constraints,
+        extra={
+            "identity": changes.public_ids_of(session, [min(identity_ids)])[min(identity_ids)],
+            **(extra or {}),
+        },
+    )
+    return entry
+
+
+def preview_merge(*, session: Session, public_ids: Sequence[str]) -> dict[str, Any]:
+    """What merging these identities would give, written nowhere: the identities and records
+    it joins, the id that survives, and the resulting golden record."""
+    identity_ids = changes.survivor_ids(session, list(dict.fromkeys(public_ids)))
+    if len(identity_ids) < 2:
+        raise Conflict("these ids already name one identity; nothing to merge")
+    return comparison.merge_preview(session, identity_ids)
+
+
+def _split_parts(
+    session: Session, identity_id: int, parts: Sequence[Sequence[str]]
+) -> list[list[RecordId]]:
+    """Validate a split: parts of the identity's live records; those left out form one more."""
+    live = changes.record_states(session, changes.live_members(session, [identity_id]))
+    by_reference = {s.reference: s.id for s in live.values()}
+    errors: list[str] = []
+    seen: set[str] = set()
+    groups: list[list[RecordId]] = []
+    for part in parts:
+        group = []
+        for reference in part:
+            if reference not in by_reference:
+                errors.append(f"{reference} is not a live record of this identity")
+            elif reference in seen:
+                errors.append(f"{reference} is in more than one part")
+            else:
+                group.append(by_reference[reference])
+            seen.add(reference)
+        if group:
+            groups.append(sorted(group))
+    if errors:
+        raise InvalidInput("the parts do not split this identity", {"parts": errors})
+    rest = sorted(by_reference[r] for r in set(by_reference) - seen)
+    if rest:
+        groups.append(rest)
+    if len(groups) < 2:
+        raise InvalidInput(
+            "a split needs at least two non-empty parts",
+            {"parts": ["name the records of at least one part, leaving some out or in another"]},
+        )
+    return groups
+
+
+def split(
+    *,
+    session: Session,
+    matcher: Matcher,
+    public_id: str,
+    parts: Sequence[Sequence[str]],
+    actor: str,
+    note: str = "",
+) -> AuditEntry:
+    """Split an identity into parts of its records (records not named form one more part) and
+    keep them apart: must-links inside each part, cannot-links between parts. The largest part
+    keeps the id."""
+    with changes.serialized():
+        identity_id = _live_identity(session, public_id)
+        changes.lock_identities(session, [identity_id])
+        groups = _split_parts(session, identity_id, parts)
+        before = changes.take_snapshot(session, [identity_id])
+        constraints = changes.partition_constraints(session, groups, actor, note)
+        return changes.record_change(
+            session,
+            matcher,
+            action="split",
+            actor=actor,
+            note=note,
+            before=before,
+            records=[r for g in groups for r in g],
+            constraints=constraints,
+        )
+
+
+def _live_identity(session: Session, public_id: str) -> int:
+    row = session.execute(
+        select(Identity.id, Identity.merged_into_id).where(Identity.public_id == public_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"no identity {public_id!r}")
+    if row.merged_into_id is not None:
+        survivor = changes.public_ids_of(session, [row.merged_into_id])[row.merged_into_id]
+        raise Conflict(f"{public_id} was merged into {survivor}; split {survivor} instead")
+    return int(row.id)
+
+
+def preview_split(
+    *, session: Session, public_id: str, parts: Sequence[Sequence[str]]
+) -> dict[str, Any]:
+    """What a split would give, written nowhere: the parts and which one keeps the id."""
+    identity_id = _live_identity(session, public_id)
+    groups = _split_parts(session, identity_id, parts)
+    references = {
+        i: s.reference
+        for i, s in changes.record_states(session, [r for g in groups for r in g]).items()
+    }
+    # resolution's rule: the part with most records keeps the id (ties: the lowest record id)
+    keeper = max(range(len(groups)), key=lambda i: (len(groups[i]), -groups[i][0]))
+    return {
+        "identity": public_id,
+        "parts": [
+            {
+                "identity": public_id if index == keeper else None,
+                "records": sorted(references[r] for r in group),
+            }
+            for index, group in enumerate(groups)
+        ],
+    }
+
+
+# -- undo --------------------------------------------------------------------------------------
+
+
+def undo(
+    *, session: Session, matcher: Matcher, entry_id: int, actor: str, note: str = ""
+) -> AuditEntry:
+    """Undo a merge, split or decision (an audit entry): the identities get back their ids,
+    members and redirects, and the decision's constraints are taken back."""
+    return restore.undo_entry(
+        session=session, matcher=matcher, entry_id=entry_id, actor=actor, note=note
+    )

@@ -1,0 +1,204 @@
+"""The review queue and the decisions admins make: merges, keep-aparts, splits and undos."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from app.audit.models import AuditEntry
+from app.audit.schemas import AuditEntrySchema
+from app.auth.guard import current_token, roles
+from app.db import get_session
+from app.pagination import after_key, key_page, page_limit
+from app.resolution.runtime import current_matcher
+from app.review import service
+from app.review.schemas import (
+    ComparisonSchema,
+    DecisionResultSchema,
+    DecisionSchema,
+    ItemQuerySchema,
+    MergePreviewSchema,
+    MergeSchema,
+    ReviewItemListSchema,
+    ReviewItemSchema,
+    SplitPreviewSchema,
+    SplitSchema,
+    UndoSchema,
+)
+
+blp = Blueprint("review", __name__, url_prefix="/api/v1/review", description="Review")
+
+
+def _claim_minutes() -> float:
+    return float(current_app.config["REVIEW_CLAIM_MINUTES"])
+
+
+def _described(item: Any) -> dict[str, Any]:
+    (described,) = service.describe_items(
+        session=get_session(), items=[item], minutes=_claim_minutes()
+    )
+    return described
+
+
+@blp.get("/items")
+@blp.arguments(ItemQuerySchema, location="query")
+@blp.response(200, ReviewItemListSchema)
+@roles("admin")
+def list_items(args: dict[str, Any]) -> dict[str, Any]:
+    """The queue: the items whose decision matters most first (closeness to the auto-match
+    threshold, size of the identities involved); filter by kind, source and status."""
+    session = get_session()
+    limit = page_limit(args["limit"])
+    after = after_key(args["cursor"], 2)
+    items = service.list_items(
+        session=session,
+        matcher=current_matcher(session),
+        limit=limit + 1,
+        kind=args["kind"],
+        source=args["source"],
+        status=args["status"],
+        after=(float(after[0]), int(after[1])) if after else None,
+    )
+    session.commit()  # keeps the priorities the listing computed
+    described = service.describe_items(session=session, items=items, minutes=_claim_minutes())
+    return key_page(described, limit, lambda item: [item["priority"], item["id"]])
+
+
+@blp.get("/items/<int:item_id>")
+@blp.response(200, ComparisonSchema)
+@roles("admin")
+def show_item(item_id: int) -> dict[str, Any]:
+    """An item side by side: both records and identities, each attribute's level and weight,
+    the edges between them, and a dry run of the merge (identities, records, golden record)."""
+    session = get_session()
+    return service.compare(
+        session=session,
+        matcher=current_matcher(session),
+        item_id=item_id,
+        minutes=_claim_minutes(),
+    )
+
+
+@blp.post("/items/<int:item_id>/claim")
+@blp.response(200, ReviewItemSchema)
+@roles("admin")
+def claim_item(item_id: int) -> dict[str, Any]:
+    """Claim an item for a while so other admins leave it alone; 409 if someone else holds it."""
+    session = get_session()
+    item = service.claim(
+        session=session, item_id=item_id, actor=current_token().name, minutes=_claim_minutes()
+    )
+    session.commit()
+    return _described(item)
+
+
+@blp.delete("/items/<int:item_id>/claim")
+@blp.response(200, ReviewItemSchema)
+@roles("admin")
+def release_item(item_id: int) -> dict[str, Any]:
+    """Give up one's claim on an item."""
+    session = get_session()
+    item = service.release(
+        session=session, item_id=item_id, actor=current_token().name, minutes=_claim_minutes()
+    )
+    session.commit()
+    return _described(item)
+
+
+@blp.post("/items/<int:item_id>/decision")
+@blp.arguments(DecisionSchema)
+@blp.response(201, DecisionResultSchema)
+@roles("admin")
+def decide(body: dict[str, Any], item_id: int) -> dict[str, Any]:
+    """Decide an item: merge (must-link), keep_apart (cannot-link) or dismiss, with a note.
+    Every later resolution honours the decision; 409 when the item is decided or claimed."""
+    session = get_session()
+    item, change = service.decide(
+        session=session,
+        matcher=current_matcher(session),
+        item_id=item_id,
+        decision=body["decision"],
+        actor=current_token().name,
+        note=body["note"],
+        minutes=_claim_minutes(),
+    )
+    session.commit()
+    return {"item": _described(item), "change": change}
+
+
+@blp.post("/merges")
+@blp.arguments(MergeSchema)
+@blp.response(201, AuditEntrySchema)
+@roles("admin")
+def merge(body: dict[str, Any]) -> AuditEntry:
+    """Merge identities: the oldest id survives, the others redirect to it, and they stay one."""
+    session = get_session()
+    change = service.merge(
+        session=session,
+        matcher=current_matcher(session),
+        public_ids=body["identities"],
+        actor=current_token().name,
+        note=body["note"],
+    )
+    session.commit()
+    return change
+
+
+@blp.post("/merges/preview")
+@blp.arguments(MergeSchema)
+@blp.response(200, MergePreviewSchema)
+@roles("admin")
+def preview_merge(body: dict[str, Any]) -> dict[str, Any]:
+    """What a merge would give, without making it."""
+    return service.preview_merge(session=get_session(), public_ids=body["identities"])
+
+
+@blp.post("/splits")
+@blp.arguments(SplitSchema)
+@blp.response(201, AuditEntrySchema)
+@roles("admin")
+def split(body: dict[str, Any]) -> AuditEntry:
+    """Split an identity by choosing which records go where (those left out form one more
+    part); the largest part keeps the id, and the parts stay apart."""
+    session = get_session()
+    change = service.split(
+        session=session,
+        matcher=current_matcher(session),
+        public_id=body["identity"],
+        parts=body["parts"],
+        actor=current_token().name,
+        note=body["note"],
+    )
+    session.commit()
+    return change
+
+
+@blp.post("/splits/preview")
+@blp.arguments(SplitSchema)
+@blp.response(200, SplitPreviewSchema)
+@roles("admin")
+def preview_split(body: dict[str, Any]) -> dict[str, Any]:
+    """What a split would give, without making it."""
+    return service.preview_split(
+        session=get_session(), public_id=body["identity"], parts=body["parts"]
+    )
+
+
+@blp.post("/undos")
+@blp.arguments(UndoSchema)
+@blp.response(201, AuditEntrySchema)
+@roles("admin")
+def undo(body: dict[str, Any]) -> AuditEntry:
+    """Undo a merge, split or decision (an audit entry): ids, members and redirects come back."""
+    session = get_session()
+    change = service.undo(
+        session=session,
+        matcher=current_matcher(session),
+        entry_id=body["change"],
+        actor=current_token().name,
+        note=body["note"],
+    )
+    session.commit()
+    return change
