@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.customer import service as customers
 from app.matching import Matcher
 from app.matching.types import RecordId
 from app.resolution import service as resolution
@@ -173,10 +174,11 @@ def merge_preview(session: Session, identity_ids: Sequence[int]) -> dict[str, An
 
 
 def _golden_preview(session: Session, record_ids: Sequence[RecordId]) -> dict[str, Any] | None:
-    """The golden record these records would have as one identity.
-
-    ISSUE 5 HOOK: return ``app.customer.service.preview_golden(session=session,
-    record_ids=record_ids)`` once the customer view is on main; until then the preview shows
-    the merged records' attributes only.
-    """
-    return None
+    """The golden record these records would have as one identity, each value with the
+    provenance survivorship would give it (nothing is written)."""
+    if not record_ids:
+        return None
+    golden: dict[str, Any] = customers.preview_golden(session=session, record_ids=record_ids)[
+        "golden"
+    ]
+    return golden
