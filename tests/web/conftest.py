@@ -44,6 +44,8 @@ CRM_COLUMNS = ["id", "first_name", "last_name", "email", "phone", "birth_date", 
 # Enough agreement (name, birth date, e-mail) for any matcher to call two records one person.
 ANA = {"first_name": "Ana", "last_name": "Duarte", "birth_date": "1988-02-14"}
 ANA_EMAIL = "ana.duarte@example.com"
+# Namesakes: same name and city, nothing else shared; the matcher cannot tell (review band).
+MARTA = {"first_name": "Marta", "last_name": "Lindqvist", "city": "Uppsala"}
 PAGE_VIEWS = 30  # more than one timeline page (the console asks for 25)
 
 
@@ -75,6 +77,7 @@ def _write_crm(path: Path) -> None:
             "birth_date": "1975-09-30",
             "city": "Lisboa",
         },
+        {"id": "crm-4", **MARTA, "email": "", "phone": "", "birth_date": ""},
     ]
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, CRM_COLUMNS)
@@ -101,6 +104,7 @@ def _seed(app: Flask, crm_file: Path, admin: dict[str, str]) -> None:
     assert synced.exit_code == 0, synced.output
     client = app.test_client()
     push(client, admin, "support", record("sup-9", **ANA, email=ANA_EMAIL.upper()))
+    push(client, admin, "support", record("sup-20", **MARTA))
     events: list[dict[str, Any]] = [
         {
             "type": "ticket",

@@ -47,6 +47,7 @@ def test_an_agent_finds_ana_by_name_and_reads_both_departments(signed_in: OpenAs
     expect(records.get_by_role("columnheader", name="crm-1")).to_be_visible()
     expect(records.get_by_role("columnheader", name="sup-9")).to_be_visible()
     expect(records).to_contain_text("Madrid")
+    expect(page.get_by_role("link", name="History, merge and split")).to_have_count(0)
     expect(page.locator(".affinities")).to_contain_text(re.compile(r"running gear\s*\d+%"))
 
     events = page.locator(".events > li")
@@ -171,3 +172,47 @@ def test_an_admin_syncs_a_department(signed_in: OpenAs, console: Console) -> Non
     )
     page.get_by_text("Recent syncs").first.click()
     expect(page.locator("section", has_text="History and rejects")).to_contain_text("#2")
+
+
+def test_an_admin_merges_a_possible_match_and_undoes_it(signed_in: OpenAs) -> None:
+    page = signed_in("admin", "/console/review")
+    row = page.get_by_role("row", name=re.compile("sales:crm-4"))
+    expect(row).to_contain_text("support:sup-20")
+    row.get_by_role("link", name=re.compile("Possible match")).click()
+
+    expect(page.get_by_role("heading", name=re.compile(r"Possible match #\d+"))).to_be_visible()
+    compared = page.locator(
+        "section", has=page.get_by_role("heading", name="How the pair compares")
+    )
+    expect(compared.get_by_role("row", name=re.compile("^Last name"))).to_contain_text("exact")
+    preview = page.locator("section", has=page.get_by_role("heading", name="If merged (dry run)"))
+    expect(preview).to_contain_text("holding 2 records")
+    expect(preview.get_by_role("row", name=re.compile("^First name"))).to_contain_text("Marta")
+
+    page.get_by_role("button", name="Claim").click()
+    expect(page.get_by_text("Claimed by console admin until")).to_be_visible()
+    page.get_by_label("Note (kept in the audit trail)").fill("Same Marta: she confirmed by phone")
+    page.get_by_role("button", name="Merge", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Decided: Merge")
+    expect(
+        page.get_by_role("heading", name=re.compile("Both records, one customer"))
+    ).to_be_visible()
+    expect(page.locator(".change")).to_contain_text("Same Marta: she confirmed by phone")
+
+    page.get_by_role("heading", name=re.compile("Both records")).get_by_role("link").click()
+    departments = page.locator("table.side-by-side")
+    expect(departments.get_by_role("columnheader", name="crm-4")).to_be_visible()
+    expect(departments.get_by_role("columnheader", name="sup-20")).to_be_visible()
+
+    page.get_by_role("link", name="History, merge and split").click()
+    page.get_by_role("combobox", name="Part of support:sup-20").select_option(label="Part 2")
+    page.get_by_role("button", name="Preview").last.click()
+    expect(page.get_by_text("a new customer: support:sup-20")).to_be_visible()
+
+    page.get_by_role("button", name="Undo…").first.click()
+    page.get_by_label(re.compile("Why undo change")).fill("Two Martas after all")
+    page.get_by_role("button", name=re.compile(r"Undo change #\d+")).click()
+    expect(page.get_by_text(re.compile("^Undone"))).to_be_visible()
+    page.get_by_role("link", name="Back to the profile").click()
+    expect(departments.get_by_role("columnheader", name="crm-4")).to_be_visible()
+    expect(departments.get_by_role("columnheader", name="sup-20")).to_have_count(0)

@@ -219,7 +219,7 @@ export async function render({ main, params: [id], signal, setTitle, session }) 
       h("div", {}, h("h1", {}, name), h("p", { class: "muted" }, h("span", { class: "id" }, profile.id), " · known since ", when(profile.created_at, { date: true }))),
       h("nav", { class: "actions", "aria-label": "About this customer" },
         h("a", { href: `/console/customers/${seg(profile.id)}/explain` }, "Why these records belong together"),
-        session.role === "admin" ? h("a", { href: `/console/review?identity=${seg(profile.id)}` }, "History and split") : null)),
+        session.role === "admin" ? h("a", { href: `/console/customers/${seg(profile.id)}/history` }, "History, merge and split") : null)),
     notice,
     h("div", { class: "columns" }, goldenSection(profile), traitsSection(profile.traits)),
     recordsSection(profile),

@@ -23,7 +23,8 @@ export function contributionsTable(contributions, caption) {
   ];
 }
 
-function edgeSection(edge, index) {
+/** One scored edge: the pair, its weight and probability, and how each attribute scored. */
+export function edgeSection(edge, index) {
   const id = `edge-${index}`;
   return h("section", { class: "edge card", "aria-labelledby": id },
     h("h3", { id }, h("code", {}, edge.left), " ↔ ", h("code", {}, edge.right)),

@@ -18,6 +18,7 @@ const ROUTES = [
   [/^\/console\/sources$/, sources.render],
   [/^\/console\/review$/, review.renderQueue, ["admin"]],
   [/^\/console\/review\/(\d+)$/, review.renderItem, ["admin"]],
+  [/^\/console\/customers\/([^/]+)\/history$/, review.renderHistory, ["admin"]],
 ];
 
 let current = null; // the AbortController of the page on screen
