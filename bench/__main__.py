@@ -18,6 +18,7 @@ BENCHMARKS = {
     "febrl": "bench.febrl_bench",
     "customer": "bench.customer_view",
     "review": "bench.review",
+    "console": "bench.console",
 }
 
 

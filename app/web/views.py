@@ -6,7 +6,10 @@ fetches its data from the API with the token the user signed in with.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template
+import hashlib
+from pathlib import Path
+
+from flask import Blueprint, Response, render_template, send_from_directory
 from flask_smorest import Blueprint as ApiBlueprint
 
 from app.auth.guard import current_token, roles
@@ -18,15 +21,23 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+STATIC = Path(__file__).resolve().parent / "static"
+MODULES = ("main", "api", "ui", "search", "customer", "explain", "sources", "review")
+A_YEAR = 365 * 24 * 3600
 
-blp = Blueprint(
-    "web",
-    __name__,
-    template_folder="templates",
-    static_folder="static",
-    static_url_path="/console/static",
-)
+blp = Blueprint("web", __name__, template_folder="templates")
 me_blp = ApiBlueprint("me", __name__, url_prefix="/api/v1", description="The signed-in token")
+
+
+def asset_version() -> str:
+    """A fingerprint of the console's files that changes whenever one of them does."""
+    digest = hashlib.sha256()
+    for path in sorted(STATIC.rglob("*")):
+        if path.is_file():
+            facts = path.stat()
+            name = path.relative_to(STATIC).as_posix()
+            digest.update(f"{name}:{facts.st_size}:{facts.st_mtime_ns};".encode())
+    return digest.hexdigest()[:12]
 
 
 @blp.get("/")
@@ -34,10 +45,25 @@ me_blp = ApiBlueprint("me", __name__, url_prefix="/api/v1", description="The sig
 @blp.get("/console/<path:page>")
 def console(page: str = "") -> Response:
     """The console's shell; the page itself is drawn in the browser from the address."""
-    response = Response(render_template("console.html"), mimetype="text/html")
+    html = render_template(
+        "console.html", assets=f"/console/assets/{asset_version()}", modules=MODULES
+    )
+    response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
+    response.cache_control.no_cache = True
+    return response
+
+
+@blp.get("/console/assets/<version>/<path:filename>")
+def asset(version: str, filename: str) -> Response:
+    """A console file under its fingerprint: cached for good, since new content gets a new
+    address (an old fingerprint is still answered, but not cached)."""
+    current = version == asset_version()
+    response = send_from_directory(STATIC, filename, max_age=A_YEAR if current else 0)
+    response.cache_control.immutable = current
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from app.web import views
+
 WEB = Path(__file__).resolve().parents[2] / "app" / "web"
 BUDGET_BYTES = 100_000
 
@@ -30,12 +32,33 @@ def test_every_console_address_serves_the_shell_under_a_strict_policy(
     assert "script-src 'self'" in policy
 
 
-def test_static_files_are_served_and_unknown_ones_are_not(client: FlaskClient) -> None:
-    script = client.get("/console/static/js/main.js")
+def test_console_files_are_cached_for_good_under_their_fingerprint(client: FlaskClient) -> None:
+    shell = client.get("/").get_data(as_text=True)
+    found = re.search(r'src="(/console/assets/\w+)/js/main\.js"', shell)
+    assert found, shell
+    assets = found.group(1)
+    script = client.get(f"{assets}/js/main.js")
     assert script.status_code == 200
     assert script.mimetype == "text/javascript"
+    assert script.cache_control.max_age == 365 * 24 * 3600
+    assert script.cache_control.immutable
     script.close()
-    assert client.get("/console/static/js/nothing.js").status_code == 404
+    stale = client.get("/console/assets/0ld/js/main.js")
+    assert stale.status_code == 200
+    assert not stale.cache_control.max_age
+    stale.close()
+    assert client.get(f"{assets}/js/nothing.js").status_code == 404
+    assert client.get(f"{assets}/../views.py").status_code == 404
+
+
+def test_the_fingerprint_changes_with_a_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "a.js").write_text("one")
+    monkeypatch.setattr(views, "STATIC", tmp_path)
+    before = views.asset_version()
+    (tmp_path / "a.js").write_text("two, longer")
+    assert views.asset_version() != before
 
 
 def test_the_console_stays_within_its_page_load_budget() -> None:
@@ -57,7 +80,7 @@ def test_the_console_fetches_nothing_from_the_internet() -> None:
 def test_the_shell_preloads_every_module(client: FlaskClient) -> None:
     shell = client.get("/").get_data(as_text=True)
     preloaded = set(
-        re.findall(r'rel="modulepreload" href="/console/static/js/([\w-]+)\.js"', shell)
+        re.findall(r'rel="modulepreload" href="/console/assets/\w+/js/([\w-]+)\.js"', shell)
     )
     assert preloaded == {path.stem for path in (WEB / "static" / "js").glob("*.js")}
 

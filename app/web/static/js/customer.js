@@ -162,7 +162,14 @@ function timelineSection(profile, signal) {
   const section = h("section", { "aria-labelledby": "timeline-title" },
     h("h2", { id: "timeline-title" }, "Timeline"),
     h("p", { class: "hint" }, "Newest first. Tick types or departments to see only those."), filters, body);
-  const load = () => loadTimeline({ id: profile.id, filters, body, signal });
+  let latest = null;
+  const load = () => {
+    // A newer choice of filters cancels the answer to the older one.
+    latest?.abort();
+    latest = new AbortController();
+    signal.addEventListener("abort", () => latest.abort(), { once: true });
+    return loadTimeline({ id: profile.id, filters, body, signal: latest.signal });
+  };
   filters.addEventListener("change", load);
   filters.addEventListener("submit", (event) => event.preventDefault());
   return { section, load };

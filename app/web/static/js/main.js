@@ -123,6 +123,8 @@ export async function route() {
       navigate,
       setTitle,
     });
+    // The page shows its data now (what follows, like a timeline, loads on its own).
+    performance.mark("huella:page", { detail: path });
   } catch (error) {
     if (error.name === "AbortError" || controller.signal.aborted) return;
     if (error instanceof ApiError && error.status === 401) return; // sign-in took over
@@ -137,7 +139,7 @@ function followLinks(event) {
   if (!link || link.target || link.hasAttribute("download") || link.origin !== location.origin) return;
   const path = link.pathname;
   if (path !== "/" && !path.startsWith("/console/")) return;
-  if (path.startsWith("/console/static/")) return;
+  if (path.startsWith("/console/assets/")) return;
   event.preventDefault();
   navigate(path + link.search);
   main.focus({ preventScroll: true });

@@ -58,13 +58,12 @@ export async function renderQueue({ main, url, signal, setTitle, navigate }) {
     form,
     page.data.length ? [wrap, more] : h("p", {}, "Nothing to review with these filters."),
     h("section", { "aria-labelledby": "recent-title" }, h("h2", { id: "recent-title" }, "Recent merges, splits and decisions"), recent));
-  try {
-    // New records' identities (create, attach) would drown the merges, splits and decisions.
-    const audit = await api("/api/v1/audit?limit=100", { signal });
+  // New records' identities (create, attach) would drown the merges, splits and decisions.
+  api("/api/v1/audit?limit=100", { signal }).then((audit) => {
     fill(recent, changeList(audit.data.filter((entry) => !["create", "attach"].includes(entry.action)).slice(0, 10), signal));
-  } catch (error) {
+  }).catch((error) => {
     if (error.name !== "AbortError") fill(recent, problemBox(error));
-  }
+  });
 }
 
 function membersText(members) {
@@ -316,11 +315,10 @@ export async function renderHistory({ main, params: [id], signal, setTitle }) {
       h("nav", { class: "actions", "aria-label": "About this customer" }, h("a", { href: `/console/customers/${seg(page.identity)}` }, "Back to the profile"))),
     h("section", { "aria-labelledby": "history-title" }, h("h2", { id: "history-title" }, "What happened, newest first"), list, more),
     tools);
-  try {
-    const profile = await api(`/api/v1/customers/${seg(page.identity)}`, { signal });
+  api(`/api/v1/customers/${seg(page.identity)}`, { signal }).then((profile) => {
     const references = Object.entries(profile.records || {}).flatMap(([source, records]) => records.map((record) => `${source}:${record.external_id}`));
     fill(tools, h("div", { class: "sides" }, mergeTool(page.identity, signal), splitTool(page.identity, references, signal)));
-  } catch (error) {
+  }).catch((error) => {
     if (error.name !== "AbortError") fill(tools, problemBox(error));
-  }
+  });
 }

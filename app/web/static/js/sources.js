@@ -161,11 +161,10 @@ export async function render({ main, signal, setTitle, session }) {
       h("div", { class: "source-panels" }, rows.map((each) => each.details))) : null,
     admin ? genericValuesPanel(signal) : null);
   if (!admin) return;
-  await Promise.all(rows.map(async (each) => {
-    try {
-      await each.refresh();
-    } catch (error) {
+  // The runs fill in after the list is on screen, one request per source, in parallel.
+  for (const each of rows) {
+    each.refresh().catch((error) => {
       if (error.name !== "AbortError") fill(each.last, problemBox(error));
-    }
-  }));
+    });
+  }
 }
