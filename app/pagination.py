@@ -90,17 +90,3 @@ def key_page(rows: list[Any], limit: int, key: Callable[[Any], list[Any]]) -> di
     more = len(rows) > limit
     rows = rows[:limit]
     return {"data": rows, "next_cursor": encode_cursor(key(rows[-1])) if more else None}
-
-
-def after_key(cursor: str | None, size: int) -> list[Any] | None:
-    """The compound key a ``key_page`` cursor continues after."""
-    if cursor is None:
-        return None
-    position = decode_cursor(cursor)
-    if (
-        not isinstance(position, list)
-        or len(position) != size
-        or not all(isinstance(p, int | float) and not isinstance(p, bool) for p in position)
-    ):
-        raise InvalidInput("the cursor is not valid", {"cursor": ["not a cursor we made"]})
-    return position

@@ -890,7 +890,7 @@ def _open_conflict(session: Session, conflict: Conflict) -> int:
     known = session.scalars(
         select(ReviewItem.detail).where(
             ReviewItem.kind == "conflict",
-            ReviewItem.status == "open",
+            ReviewItem.status != "obsolete",  # a decided conflict is not asked again
             ReviewItem.left_record_id == records[0],
             ReviewItem.right_record_id == records[-1],
         )

@@ -459,3 +459,38 @@ def record_change(
     _stale_priorities(session, [*wanted, *live_members(session, identity_ids)])
     _refresh_customer_view(session, identity_ids)
     return entry
+
+
+def settle_items_between(
+    session: Session, parts: Sequence[Sequence[RecordId]], actor: str, entry: AuditEntry
+) -> int:
+    """Mark open items between records a decision put in different parts as kept apart by it
+    (possible matches, and the conflicts its own cut opened): a person just said so, the queue
+    need not ask again. Returns items settled."""
+    part_of = {r: index for index, part in enumerate(parts) for r in part}
+    settled: list[int] = []
+    for chunk in chunks(sorted(part_of)):
+        for item_id, left, right in session.execute(
+            select(ReviewItem.id, ReviewItem.left_record_id, ReviewItem.right_record_id).where(
+                ReviewItem.status == "open",
+                ReviewItem.kind.in_(("possible_match", "conflict")),
+                ReviewItem.left_record_id.in_(chunk),
+            )
+        ):
+            if right in part_of and part_of[right] != part_of.get(left or 0):
+                settled.append(item_id)
+    for chunk in chunks(settled):
+        session.execute(
+            update(ReviewItem)
+            .where(ReviewItem.id.in_(chunk))
+            .values(
+                status="decided",
+                decision="keep_apart",
+                decided_by=actor,
+                decided_at=entry.at,
+                change_id=entry.id,
+                updated_at=entry.at,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return len(settled)

@@ -121,6 +121,8 @@ def review_show(item_id: int) -> None:
             session=session, matcher=current_matcher(session), item_id=item_id, minutes=_minutes()
         )
     click.echo(_item_line(shown["item"]))
+    if shown["item"]["detail"].get("why"):
+        click.echo(f"why: {shown['item']['detail']['why']}")
     if shown["holders"]:
         click.echo(f"records holding {shown['item']['detail'].get('key')} (first few):")
         for holder in shown["holders"]:

@@ -56,20 +56,20 @@ def undo_entry(
         _check_still_as_left(session, records, after_members, identity_ids)
         before = changes.take_snapshot(session, identity_ids.values())
         constraints = changes.revert_constraints(session, entry.after.get("constraints", {}))
-        item = _reopen_item(session, entry)
-        constraints.extend(
-            _restore(
-                session,
-                matcher,
-                entry,
-                records,
-                before_members,
-                after_members,
-                identity_ids,
-                actor,
-                note,
-            )
+        item = entry.after.get("review_item")
+        _reopen_items(session, entry)
+        pins, pinned = _restore(
+            session,
+            matcher,
+            entry,
+            records,
+            before_members,
+            after_members,
+            identity_ids,
+            actor,
+            note,
         )
+        constraints.extend(pins)
         change = changes.record_change(
             session,
             matcher,
@@ -83,6 +83,7 @@ def undo_entry(
             recluster=False,
         )
         entry.undone_by_id = change.id
+        changes.settle_items_between(session, pinned, actor, change)
         session.flush()
         return change
 
@@ -157,27 +158,30 @@ def _check_still_as_left(
                 )
 
 
-def _reopen_item(session: Session, entry: AuditEntry) -> int | None:
-    item_id = entry.after.get("review_item")
-    if item_id is None:
-        return None
-    session.execute(
-        update(ReviewItem)
-        .where(ReviewItem.id == int(item_id), ReviewItem.change_id == entry.id)
-        .values(
-            status="open",
-            decision=None,
-            decided_by=None,
-            decided_at=None,
-            claimed_by=None,
-            claimed_at=None,
-            change_id=None,
-            priority=None,
-            updated_at=utcnow(),
+def _reopen_items(session: Session, entry: AuditEntry) -> None:
+    """The items the change decided go back to the queue, but for the conflicts its own cut
+    opened: those are gone with the cut (resolution opens them anew if the evidence still has
+    them)."""
+    decided_here = ReviewItem.change_id == entry.id
+    own = ReviewItem.id == int(entry.after.get("review_item") or 0)
+    by_its_cut = (ReviewItem.kind == "conflict") & ~own
+    for which, status in ((decided_here & by_its_cut, "obsolete"), (decided_here, "open")):
+        session.execute(
+            update(ReviewItem)
+            .where(which)
+            .values(
+                status=status,
+                decision=None,
+                decided_by=None,
+                decided_at=None,
+                claimed_by=None,
+                claimed_at=None,
+                change_id=None,
+                priority=None,
+                updated_at=utcnow(),
+            )
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    )
-    return int(item_id)
 
 
 def _restore(
@@ -190,9 +194,10 @@ def _restore(
     identity_ids: Mapping[str, int],
     actor: str,
     note: str,
-) -> changes.ConstraintChange:
+) -> tuple[changes.ConstraintChange, list[list[RecordId]]]:
     """Put the members back and re-cluster; when the evidence pulls them elsewhere again, hold
-    them with constraints (returned) and put them back once more."""
+    them with constraints and put them back once more. Returns the constraints and the parts
+    they hold apart (none when the evidence agreed)."""
     live = [s.id for s in records.values() if s.live]
     savepoint = session.begin_nested()
     try:
@@ -204,7 +209,7 @@ def _restore(
         raise
     if held:
         savepoint.commit()
-        return changes.ConstraintChange()
+        return changes.ConstraintChange(), []
     savepoint.rollback()
     session.expire_all()
     parts = _pinned_parts(session, records, before_members, after_members, identity_ids)
@@ -215,7 +220,7 @@ def _restore(
     resolution.recluster(session=session, matcher=matcher, record_ids=live, actor=actor)
     if not _restored(session, records, before_members, identity_ids):
         raise Conflict(f"entry {entry.id} cannot be undone: its records no longer fit apart")
-    return constraints
+    return constraints, parts
 
 
 def _put_back(

@@ -351,7 +351,7 @@ def _pair_states(
     for state in (left, right):
         if not state.live or state.identity_id is None:
             raise Conflict(
-                f"{state.reference} is no longer held by any identity; item {item.id} is moot"
+                f"{state.reference} is no longer held by any identity; dismiss item {item.id}"
             )
     return left, right
 
@@ -532,7 +532,7 @@ def split(
         groups = _split_parts(session, identity_id, parts)
         before = changes.take_snapshot(session, [identity_id])
         constraints = changes.partition_constraints(session, groups, actor, note)
-        return changes.record_change(
+        entry = changes.record_change(
             session,
             matcher,
             action="split",
@@ -542,6 +542,8 @@ def split(
             records=[r for g in groups for r in g],
             constraints=constraints,
         )
+        changes.settle_items_between(session, groups, actor, entry)
+        return entry
 
 
 def _live_identity(session: Session, public_id: str) -> int:

@@ -11,7 +11,7 @@ from app.audit.models import AuditEntry
 from app.audit.schemas import AuditEntrySchema
 from app.auth.guard import current_token, roles
 from app.db import get_session
-from app.pagination import after_key, key_page, page_limit
+from app.pagination import decode_typed, key_page, page_limit
 from app.resolution.runtime import current_matcher
 from app.review import service
 from app.review.schemas import (
@@ -51,7 +51,7 @@ def list_items(args: dict[str, Any]) -> dict[str, Any]:
     threshold, size of the identities involved); filter by kind, source and status."""
     session = get_session()
     limit = page_limit(args["limit"])
-    after = after_key(args["cursor"], 2)
+    after = decode_typed(args["cursor"], float, int)
     items = service.list_items(
         session=session,
         matcher=current_matcher(session),
@@ -59,7 +59,7 @@ def list_items(args: dict[str, Any]) -> dict[str, Any]:
         kind=args["kind"],
         source=args["source"],
         status=args["status"],
-        after=(float(after[0]), int(after[1])) if after else None,
+        after=(after[0], after[1]) if after else None,
     )
     session.commit()  # keeps the priorities the listing computed
     described = service.describe_items(session=session, items=items, minutes=_claim_minutes())

@@ -198,3 +198,32 @@ def test_merges_of_overlapping_identities_run_one_after_the_other(
     assert survivors == {marta}  # bob's merge followed zoe to where alice had merged her
     assert bob.before["identities"] == sorted([marta, jonas])
     assert bob.after["members"] == {marta: ["crm:m", "shop:j", "shop:z"]}
+
+
+def test_two_admins_undoing_the_same_change_one_wins(live_app: Flask, admin: Headers) -> None:
+    client = live_app.test_client()
+    push(client, admin, "crm", record("m", **MARTA, email="marta@lindqvist.se"))
+    push(client, admin, "shop", record("z", **ZOE))
+    with get_db(live_app).session() as session:
+        marta, zoe = identity_of(session, "crm:m"), identity_of(session, "shop:z")
+    merged = client.post(
+        "/api/v1/review/merges", json={"identities": [marta, zoe]}, headers=admin
+    ).get_json()
+
+    def undo(session: Session, actor: str) -> int:
+        entry = service.undo(
+            session=session, matcher=current_matcher(session), entry_id=merged["id"], actor=actor
+        )
+        return entry.id
+
+    with live_app.app_context(), get_db(live_app).session() as first:
+        undo(first, "alice")
+        thread, outcome = in_thread(live_app, lambda s: undo(s, "bob"))
+        wait_until_blocked(live_app)  # bob waits on the entry alice is undoing
+        first.commit()
+    thread.join(60)
+    assert "was already undone" in outcome["conflict"]
+    with get_db(live_app).session() as session:
+        assert identity_of(session, "crm:m") == marta and identity_of(session, "shop:z") == zoe
+        undos = session.scalars(select(AuditEntry.actor).where(AuditEntry.action == "undo")).all()
+    assert undos == ["alice"]
