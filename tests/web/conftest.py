@@ -56,6 +56,7 @@ class Console:
     url: str
     admin_token: str
     agent_token: str
+    connector_token: str
     crm_file: Path
     app: Flask
 
@@ -85,9 +86,10 @@ def _write_crm(path: Path) -> None:
         writer.writerows(rows)
 
 
-def _token(app: Flask, role: str) -> str:
+def _token(app: Flask, role: str, source: str | None = None) -> str:
     with app.app_context(), get_db(app).unit_of_work() as session:
-        _, secret = tokens.create(session=session, name=f"console {role}", role=role)
+        scope = sources.get_by_name(session=session, name=source) if source else None
+        _, secret = tokens.create(session=session, name=f"console {role}", role=role, source=scope)
     return secret
 
 
@@ -168,6 +170,7 @@ def console(
             url=f"http://127.0.0.1:{server.server_port}",
             admin_token=admin_token,
             agent_token=_token(app, "agent"),
+            connector_token=_token(app, "connector", source="support"),
             crm_file=crm_file,
             app=app,
         )

@@ -20,6 +20,10 @@ def test_an_agent_signs_in_with_the_form_and_out_again(page: Any, console: Conso
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("the API token is unknown or revoked")
 
+    page.get_by_label("API token").fill(console.connector_token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("Not a console token")
+
     page.get_by_label("API token").fill(console.agent_token)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Find a customer")).to_be_visible()

@@ -49,10 +49,10 @@ async function readBody(response) {
 }
 
 /**
- * Call the API; resolves to {data, response}. `token` overrides the session's (sign-in uses it).
+ * Call the API and resolve to its JSON body. `token` overrides the session's (sign-in uses it).
  * A 401 forgets the session and hands over to sign-in, unless `token` was given.
  */
-export async function request(path, { method = "GET", body, signal, token } = {}) {
+export async function api(path, { method = "GET", body, signal, token } = {}) {
   const headers = { Accept: "application/json, application/problem+json" };
   const secret = token ?? currentSession()?.token;
   if (secret) headers.Authorization = `Bearer ${secret}`;
@@ -80,12 +80,7 @@ export async function request(path, { method = "GET", body, signal, token } = {}
     }
     throw error;
   }
-  return { data, response };
-}
-
-/** Call the API and resolve to the JSON body. */
-export async function api(path, options) {
-  return (await request(path, options)).data;
+  return data;
 }
 
 /** A query string from an object, leaving out empty values; arrays repeat the key. */

@@ -7,7 +7,7 @@ import { announce, bar, customerName, fill, h, label, loadMore, percent, problem
 
 const TIMELINE_PAGE = 25;
 
-export const RULES = {
+const RULES = {
   only_value: "the only value any record holds",
   source_priority: "the department with the highest priority",
   most_recent: "the value observed last",
