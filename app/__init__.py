@@ -37,7 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     errors.init_app(app)
 
-    from app import api, auth, cli, health  # noqa: PLC0415  (they import the app's modules)
+    from app import api, auth, cli, health, web  # noqa: PLC0415  (they import the app's modules)
     from app.sync import sql  # noqa: PLC0415
 
     sql.init_app()
@@ -45,4 +45,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     health.init_app(app)
     api.init_app(app)
+    web.init_app(app)
     return app

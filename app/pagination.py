@@ -61,14 +61,6 @@ def before_id(cursor: str | None) -> int | None:
     return position
 
 
-def key_page(rows: list[Any], limit: int, key: Callable[[Any], list[Any]]) -> dict[str, Any]:
-    """A page of rows fetched with ``limit + 1`` in the order of a compound key (such as
-    priority then id); the cursor holds the key of the page's last row."""
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"data": rows, "next_cursor": encode_cursor(key(rows[-1])) if more else None}
-
-
 def decode_typed(cursor: str | None, *kinds: Callable[[Any], Any]) -> list[Any] | None:
     """A cursor holding a list of positions, each converted by its kind (None: no cursor)."""
     if cursor is None:
@@ -90,3 +82,11 @@ def aware_datetime(text: str) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("naive time in a cursor")
     return moment
+
+
+def key_page(rows: list[Any], limit: int, key: Callable[[Any], list[Any]]) -> dict[str, Any]:
+    """A page of rows fetched with ``limit + 1`` in the order of a compound key (such as
+    priority then id); the cursor holds the key of the page's last row."""
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"data": rows, "next_cursor": encode_cursor(key(rows[-1])) if more else None}

@@ -20,6 +20,7 @@ BENCHMARKS = {
     "review": "bench.review",
     "scoring": "bench.scoring",
     "agreement": "bench.agreement",
+    "console": "bench.console",
 }
 
 

@@ -174,5 +174,11 @@ def merge_preview(session: Session, identity_ids: Sequence[int]) -> dict[str, An
 
 
 def _golden_preview(session: Session, record_ids: Sequence[RecordId]) -> dict[str, Any] | None:
-    """The golden record these records would have as one identity."""
-    return customers.preview_golden(session=session, record_ids=record_ids)
+    """The golden record these records would have as one identity, each value with the
+    provenance survivorship would give it (nothing is written)."""
+    if not record_ids:
+        return None
+    golden: dict[str, Any] = customers.preview_golden(session=session, record_ids=record_ids)[
+        "golden"
+    ]
+    return golden
