@@ -34,6 +34,7 @@ class Api(SmorestApi):  # type: ignore[misc]
 def init_app(app: Flask) -> None:
     """Mount every API blueprint and the OpenAPI document (/openapi.json)."""
     from app.audit.views import blp as audit  # noqa: PLC0415
+    from app.auth.views import blp as me  # noqa: PLC0415
     from app.customer.views import blp as customers  # noqa: PLC0415
     from app.event.views import blp as events  # noqa: PLC0415
     from app.identity.views import blp as identities  # noqa: PLC0415
@@ -48,6 +49,6 @@ def init_app(app: Flask) -> None:
         "security": [{"bearer": []}],
     }
     api = Api(app, spec_kwargs=spec_kwargs)
-    for blueprint in (identities, sources, admin, customers, events, review, audit):
+    for blueprint in (identities, sources, admin, customers, events, review, audit, me):
         api.register_blueprint(blueprint)
     app.extensions["huella.api"] = api

@@ -7,6 +7,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -97,3 +98,9 @@ def revoke(*, session: Session, token: ApiToken) -> None:
     """Stop a token from working."""
     token.revoked_at = token.revoked_at or utcnow()
     _verified.pop(token.token_hash, None)
+
+
+def describe(*, session: Session, caller: Caller) -> dict[str, Any]:
+    """What a caller may know of its own token."""
+    source = session.get(Source, caller.source_id) if caller.source_id is not None else None
+    return {"name": caller.name, "role": caller.role, "source": source.name if source else None}

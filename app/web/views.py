@@ -1,4 +1,4 @@
-"""The console's pages and the one API call it needs beyond the domains' own: who am I.
+"""The console's pages.
 
 Every console address serves the same shell; the browser draws the page from the address and
 fetches its data from the API with the token the user signed in with.
@@ -10,11 +10,6 @@ import hashlib
 from pathlib import Path
 
 from flask import Blueprint, Response, render_template, send_from_directory
-from flask_smorest import Blueprint as ApiBlueprint
-
-from app.auth.guard import current_token, roles
-from app.auth.models import ApiToken
-from app.web.schemas import MeSchema
 
 # Nothing but the console's own files may load or be contacted: no CDN, no inline script.
 CONTENT_SECURITY_POLICY = (
@@ -26,7 +21,6 @@ MODULES = ("main", "api", "ui", "search", "customer", "explain", "sources", "rev
 A_YEAR = 365 * 24 * 3600
 
 blp = Blueprint("web", __name__, template_folder="templates")
-me_blp = ApiBlueprint("me", __name__, url_prefix="/api/v1", description="The signed-in token")
 
 
 def asset_version() -> str:
@@ -65,11 +59,3 @@ def asset(version: str, filename: str) -> Response:
     response.cache_control.immutable = current
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
-
-
-@me_blp.get("/me")
-@me_blp.response(200, MeSchema)
-@roles("admin", "agent", "connector")
-def me() -> ApiToken:
-    """The token making the request: its name, role and, for a connector, its source."""
-    return current_token()

@@ -10,8 +10,6 @@ class MeSchema(Schema):
 
     name = fields.String(metadata={"description": "who or what the token is for"})
     role = fields.String(metadata={"description": "admin, agent or connector"})
-    source = fields.Function(
-        lambda token: token.source.name if token.source else None,
-        allow_none=True,
-        metadata={"description": "the source a connector token may push to"},
+    source = fields.String(
+        allow_none=True, metadata={"description": "the source a connector token may push to"}
     )
