@@ -595,11 +595,12 @@ def _recluster(
 ) -> ResolutionReport:
     component = _component(session, matcher, seeds)
     live = _stored_prepared(session, matcher, component.members)
-    clustering = matcher.cluster(
-        [live[i] for i in sorted(live)], component.auto, _constraints_among(session, set(live))
-    )
+    constraints = _constraints_among(session, set(live))
+    clustering = matcher.cluster([live[i] for i in sorted(live)], component.auto, constraints)
     report = _apply(session, clustering, _record_rows(session, live), actor, updated, changes)
-    report.review_items += _update_review(session, component.possible, clustering)
+    report.review_items += _update_review(
+        session, component.possible, clustering, constraints.must_link
+    )
     return report
 
 
@@ -610,7 +611,8 @@ def resolve_all(
     *, session: Session, matcher: Matcher, actor: str = audit.SYSTEM_ACTOR
 ) -> ResolutionReport:
     """Batch: re-resolve every live record from scratch, keeping identity ids stable."""
-    resolution = matcher.resolve(_input_records(session), all_constraints(session=session))
+    constraints = all_constraints(session=session)
+    resolution = matcher.resolve(_input_records(session), constraints)
     for model in (MatchEdge, BlockingKey, MatchValues, RecordIdentifier):
         session.execute(delete(model))
     _store_prepared(session, matcher, _live_records(session))
@@ -620,7 +622,9 @@ def resolve_all(
     )
     report = _apply(session, resolution.clustering, rows, actor)
     possible = [e for e in _edge_list(resolution.edges) if not matcher.is_auto(e)]
-    report.review_items += _update_review(session, possible, resolution.clustering)
+    report.review_items += _update_review(
+        session, possible, resolution.clustering, constraints.must_link
+    )
     report.review_items += track_generic_values(session=session, generic=resolution.generic_keys)
     stale = session.execute(
         select(SourceRecord.id, Source.name, SourceRecord.external_id, SourceRecord.identity_id)
@@ -880,10 +884,16 @@ def _redirect(session: Session, old: int, survivor: int) -> None:
 
 
 def _update_review(
-    session: Session, review_edges: Sequence[ScoredEdge], clustering: Clustering
+    session: Session,
+    review_edges: Sequence[ScoredEdge],
+    clustering: Clustering,
+    decided: frozenset[tuple[RecordId, RecordId]] = frozenset(),
 ) -> int:
     """Open review items for possible matches left apart and conflicts the guards split;
-    close the possible matches the clustering has since joined. Returns items opened."""
+    close the possible matches the clustering has since joined. Returns items opened.
+
+    A conflict between records a person joined (``decided`` must-links) is their decision,
+    not a question: it is not queued."""
     opened = 0
     identity_of = _identity_ids(session, {r for e in review_edges for r in (e.left, e.right)})
     existing = _open_or_decided_pairs(session, review_edges)
@@ -914,7 +924,8 @@ def _update_review(
                 .values(status="obsolete", updated_at=utcnow())
             )
     for conflict in clustering.conflicts:
-        opened += _open_conflict(session, conflict)
+        if tuple(sorted(conflict.records)) not in decided:
+            opened += _open_conflict(session, conflict)
     return opened
 
 

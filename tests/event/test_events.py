@@ -202,7 +202,7 @@ def test_the_timeline_pages_newest_first_and_filters(
 
 
 def test_events_follow_merges_and_splits(client: FlaskClient, admin: dict[str, str]) -> None:
-    push(client, admin, "shop", record("s-1", full_name="A. Ruiz", phone="+34 600 111 222"))
+    push(client, admin, "shop", record("s-1", full_name="Ana Ruiz", phone="+34 600 111 222"))
     shopper = customer_id(client, admin, "shop:s-1")
     ana = customer_id(client, admin, "crm:c-1")
     accepted(client, admin, {"type": "order", "phone": "+34600111222", "occurred_at": at(5)})

@@ -93,7 +93,9 @@ def test_merged_away_identity_redirects_to_the_survivor(
     admin = make_token("admin")
     marta = {"first_name": "Marta", "last_name": "Lindqvist", "birth_date": "1984-03-12"}
     push(client, admin, "crm", record("m-1", **marta, phone="+46 70 123 45 67"))
-    push(client, admin, "helpdesk", record("m-2", full_name="M. Lindqvist", email="ml@example.se"))
+    push(
+        client, admin, "helpdesk", record("m-2", full_name="Marta Lindqvist", email="ml@example.se")
+    )
     older = client.get("/api/v1/identities?source=crm&external_id=m-1", headers=agent).get_json()
     newer = client.get(
         "/api/v1/identities?source=helpdesk&external_id=m-2", headers=agent

