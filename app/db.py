@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
+import orjson
 from flask import Flask, current_app, g
 from psycopg.types.json import Jsonb
 from sqlalchemy import (
+    ARRAY,
     JSON,
+    ColumnElement,
     DateTime,
     Dialect,
     Engine,
     MetaData,
     Table,
     TypeDecorator,
+    any_,
     bindparam,
     create_engine,
     event,
@@ -27,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session, sessionmaker
 from sqlalchemy.sql import FromClause
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
@@ -89,19 +94,37 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def json_bytes(value: Any) -> bytes:
+    """JSON of a stored payload. orjson: every record and event written is serialized, and
+    it does that several times faster than the standard library, which still takes what
+    orjson refuses (integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, default=str).encode()
+
+
+def json_text(value: Any) -> str:
+    """``json_bytes`` as text, for SQLAlchemy's JSON columns."""
+    return json_bytes(value).decode()
+
+
+_JSON_CODEC: dict[str, Any] = {"json_serializer": json_text, "json_deserializer": orjson.loads}
+
+
 def build_engine(url: str) -> Engine:
     """Create an engine; SQLite gets its folder created, foreign keys and WAL."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
+        engine = create_engine(url, **_JSON_CODEC)
         event.listen(engine, "connect", _enable_sqlite_pragmas)
         event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
         return engine
     # Recycling connections hourly replaces a ping before every checkout (one round trip a
     # request); a connection the server dropped meanwhile fails one request, then is replaced.
-    return create_engine(url, pool_recycle=3600)
+    return create_engine(url, pool_recycle=3600, **_JSON_CODEC)
 
 
 class Database:
@@ -175,7 +198,7 @@ def bulk_insert(session: Session, table: FromClause, rows: Sequence[Mapping[str,
 
 def _copyable(value: Any) -> Any:
     # COPY bypasses SQLAlchemy's types: JSON values need psycopg's own wrapper.
-    return Jsonb(value) if isinstance(value, dict | list) else value
+    return Jsonb(value, dumps=json_bytes) if isinstance(value, dict | list) else value
 
 
 def bulk_insert_ids(
@@ -231,3 +254,43 @@ def bulk_update(
         connection.execute(
             statement, {"ids": [k for k, _ in chunk], "values": [v for _, v in chunk]}
         )
+
+
+def refresh_statistics(session: Session, tables: Sequence[FromClause]) -> None:
+    """Have PostgreSQL re-sample the sizes and value spreads of these tables.
+
+    After a bulk load the planner still believes the tables are as small as they were, and
+    picks scans that read everything for lookups an index answers in a millisecond.
+    Autovacuum corrects that eventually, or never where it is turned off, so the writers of
+    bulk loads call this. ANALYZE reads a fixed-size sample: cheap even on large tables.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return  # SQLite's planner prefers indexes without statistics
+    names = ", ".join(f'"{cast(Table, table).name}"' for table in tables)
+    connection.execute(text(f"ANALYZE {names}"))
+
+
+def among(
+    session: Session, column: ColumnElement[Any] | QueryableAttribute[Any], values: Sequence[Any]
+) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL one array parameter (``= ANY``), which keeps a
+    statement over thousands of values short, so the driver parses and caches it once."""
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+
+
+class GrowthWatch:
+    """Calls for fresh statistics each time a long write has doubled what it wrote since the
+    last refresh (from ``first`` rows on): a handful of ANALYZEs however long the write is."""
+
+    def __init__(self, first: int = 5_000) -> None:
+        self.next_at = first
+
+    def due(self, written: int) -> bool:
+        """Whether ``written`` rows so far call for a refresh now."""
+        if written < self.next_at:
+            return False
+        self.next_at = 2 * written
+        return True

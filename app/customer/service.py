@@ -31,6 +31,8 @@ from app.privacy.models import Consent
 from app.source.models import Source, SourceRecord
 
 _IN_CHUNK = 500
+# What refreshing identities rewrites; bulk writers refresh their statistics afterwards.
+VIEW_TABLES = (GoldenRecord.__table__, CustomerTraits.__table__, SearchToken.__table__)
 T = TypeVar("T")
 _EMPTY_SUMMARY = '{"golden": {}, "records": {}}'
 _EMPTY_DETAIL = '{"golden": {}, "values": {}, "records": {}}'

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.customer import service as customers
-from app.db import bulk_insert, bulk_insert_ids, bulk_update, utcnow
+from app.db import bulk_insert, bulk_insert_ids, bulk_update, refresh_statistics, utcnow
 from app.identity.models import Identity, RecordIdentifier, new_public_id
 from app.matching import MatchConfig, Matcher, assign_identities
 from app.matching.batch import EdgeTable
@@ -53,6 +53,16 @@ _model_cache: dict[tuple[int, str], MatchModel] = {}
 # Resolving this many pending records at once (or this share of the store) goes batch.
 BATCH_AT_LEAST = 5000
 BATCH_SHARE = 0.2
+# What resolving writes to; bulk writers refresh their statistics afterwards.
+RESOLVED_TABLES = (
+    BlockingKey.__table__,
+    MatchValues.__table__,
+    MatchEdge.__table__,
+    RecordIdentifier.__table__,
+    Identity.__table__,
+    SourceRecord.__table__,
+    *customers.VIEW_TABLES,
+)
 
 
 @dataclass(slots=True)
@@ -635,6 +645,7 @@ def resolve_all(
         _detach(session, RecordRow(row.id, f"{row.name}:{row.external_id}", row.identity_id), actor)
     report.moved += len(stale)
     report.records = len(rows)
+    refresh_statistics(session, RESOLVED_TABLES)  # all rewritten
     return report
 
 

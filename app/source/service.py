@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app.db import among, bulk_insert_ids, utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.source.models import Source, SourceRecord
 from connectors import CANONICAL_ATTRIBUTES, ConfigurationError, RecordIn, connector_class
@@ -162,7 +162,8 @@ def upsert_records(
         row.external_id: row
         for row in session.execute(
             select(table.c.id, table.c.external_id, table.c.content_hash, table.c.deleted_at).where(
-                table.c.source_id == source.id, table.c.external_id.in_(list(incoming))
+                table.c.source_id == source.id,
+                among(session, table.c.external_id, list(incoming)),
             )
         )
     }
@@ -197,13 +198,10 @@ def upsert_records(
         else:
             result.unchanged += 1
     if inserts:
-        returned = session.execute(
-            insert(table).returning(table.c.id, table.c.external_id, sort_by_parameter_order=True),
-            inserts,
-        )
+        ids = bulk_insert_ids(session, table, inserts)
         result.created = [
-            StoredRecord(row.id, row.external_id, values["source_updated_at"])
-            for row, values in zip(returned, inserts, strict=True)
+            StoredRecord(record_id, values["external_id"], values["source_updated_at"])
+            for record_id, values in zip(ids, inserts, strict=True)
         ]
     if updates:
         session.execute(

@@ -17,12 +17,13 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.customer import service as customer_view
-from app.db import bulk_insert, utcnow
+from app.db import among, bulk_insert, utcnow
 from app.errors import InvalidInput
 from app.event.models import Event
 from app.event.service import record_subject
 from app.matching import Matcher
 from app.privacy import service as privacy
+from app.privacy.models import Consent
 from app.resolution import service as resolution
 from app.source import service as sources
 from app.source.models import Source, SourceRecord
@@ -31,6 +32,13 @@ from app.sync.models import RecordReject, StreamState, SyncRun
 from connectors import EventIn, Page, RecordIn, Reject, State
 
 _PUSHED = PushedRecordSchema()
+# What ingesting a page writes to (resolution adds its own tables).
+INGESTED_TABLES = (
+    SourceRecord.__table__,
+    Event.__table__,
+    Consent.__table__,
+    RecordReject.__table__,
+)
 
 
 @dataclass(slots=True)
@@ -147,7 +155,7 @@ def _upsert_events(session: Session, source: Source, events: Sequence[EventIn]) 
         row.external_id: row
         for row in session.execute(
             select(table.c.id, table.c.external_id, *(table.c[name] for name in compared)).where(
-                table.c.source_id == source.id, table.c.external_id.in_(list(latest))
+                table.c.source_id == source.id, among(session, table.c.external_id, list(latest))
             )
         )
     }
@@ -155,7 +163,8 @@ def _upsert_events(session: Session, source: Source, events: Sequence[EventIn]) 
     record_ids: dict[str, int] = {}
     if customers:
         query = select(SourceRecord.external_id, SourceRecord.id).where(
-            SourceRecord.source_id == source.id, SourceRecord.external_id.in_(customers)
+            SourceRecord.source_id == source.id,
+            among(session, SourceRecord.external_id, list(customers)),
         )
         record_ids = dict(session.execute(query).all())
     inserts: list[dict[str, Any]] = []
@@ -202,7 +211,7 @@ def _link_waiting_events(session: Session, source: Source, external_ids: list[st
         .where(
             Event.source_id == source.id,
             Event.record_id.is_(None),
-            Event.customer_external_id.in_(external_ids),
+            among(session, Event.customer_external_id, external_ids),
         )
         .values(record_id=record_id)
         .execution_options(synchronize_session=False)
