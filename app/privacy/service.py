@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app.db import among, bulk_insert, utcnow
 from app.privacy.models import Consent
 
 
@@ -26,20 +26,27 @@ def upsert_consents(
     record_ids = sorted({record_id for record_id, _ in wanted})
     existing = {
         (c.record_id, c.purpose): c
-        for c in session.scalars(select(Consent).where(Consent.record_id.in_(record_ids)))
+        for c in session.scalars(
+            select(Consent).where(among(session, Consent.record_id, record_ids))
+        )
     }
+    new: list[dict[str, object]] = []
     changed = 0
     for (record_id, purpose), (granted, observed_at) in wanted.items():
         current = existing.get((record_id, purpose))
         if current is None:
-            session.add(
-                Consent(
-                    record_id=record_id, purpose=purpose, granted=granted, observed_at=observed_at
-                )
+            new.append(
+                {
+                    "record_id": record_id,
+                    "purpose": purpose,
+                    "granted": granted,
+                    "observed_at": observed_at,
+                }
             )
-            changed += 1
         elif current.granted != granted:
             current.granted = granted
             current.observed_at = observed_at
             changed += 1
-    return changed
+    # A sync brings consents by the thousand: new ones go in one bulk write.
+    bulk_insert(session, Consent.__table__, new)
+    return changed + len(new)
