@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import create_app, migrate
-from app.db import get_db
+from app.db import Database, get_db
 from app.resolution.runtime import current_matcher
 from app.source import service as sources
 from app.sync import runner
@@ -87,31 +87,40 @@ def sync_all(url: str, sandboxes: dict[str, dict[str, Any]], *, resolve: bool) -
             settings = {**reach, "page_size": PAGE_SIZES[kind]}
             with database.unit_of_work() as session:
                 sources.create(session=session, name=name, kind=kind, settings=settings)
-            last_page_at: dict[str, float] = {}
+            sync_one(database, name, f"{name:<10} {label:<19}", resolve=resolve)
+    database.engine.dispose()
 
-            def mark(stream: str, _page: Page, _report: IngestReport) -> None:
-                last_page_at[stream] = time.perf_counter()  # noqa: B023 (used within the loop)
 
-            began = time.perf_counter()
-            run = runner.run_sync(
-                database=database,
-                source_name=name,
-                matcher_for=current_matcher,
-                resolve=resolve,
-                on_page=mark,
-            )
-            seconds = time.perf_counter() - began
-            # The records stream comes first: records/s counts until its last page is stored.
-            record_seconds = next(iter(last_page_at.values())) - began
-            records = run.counts.get("created", 0)
-            events = run.counts.get("events", 0)
+def sync_one(database: Database, name: str, label: str, *, resolve: bool) -> None:
+    """Sync one source; print its records stream's throughput as soon as that stream is
+    stored, then the whole run's."""
+    began = time.perf_counter()
+    streams: dict[str, tuple[float, int]] = {}  # stream -> (last page stored at, items so far)
+
+    def mark(stream: str, _page: Page, report: IngestReport) -> None:
+        if streams and stream not in streams:
+            finished_at, records = next(iter(streams.values()))
+            seconds = finished_at - began
             print(
-                f"{name:<10} {label:<19} {records:>7} records in {record_seconds:6.1f} s "
-                f"= {records / record_seconds:>6.0f} records/s; with {events:>7} events "
-                f"{seconds:6.1f} s in all ({run.status})",
+                f"{label} {records:>7} records in {seconds:6.1f} s "
+                f"= {records / seconds:>6.0f} records/s",
                 flush=True,
             )
-    database.engine.dispose()
+        streams[stream] = (time.perf_counter(), report.created + report.events)
+
+    run = runner.run_sync(
+        database=database,
+        source_name=name,
+        matcher_for=current_matcher,
+        resolve=resolve,
+        on_page=mark,
+    )
+    records, events = run.counts.get("created", 0), run.counts.get("events", 0)
+    print(
+        f"{label} {records:>7} records and {events:>7} events in "
+        f"{time.perf_counter() - began:6.1f} s in all ({run.status})",
+        flush=True,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

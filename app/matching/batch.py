@@ -120,6 +120,7 @@ class ClusterList(Sequence[frozenset[RecordId]]):
     def __getitem__(
         self, index: int | slice
     ) -> frozenset[RecordId] | Sequence[frozenset[RecordId]]:
+        # Builds every cluster: callers that index repeatedly take list() of it once.
         clusters = list(self)
         return clusters[index]
 

@@ -25,6 +25,8 @@ Rows = npt.NDArray[np.int64]
 Levels = npt.NDArray[np.int8]
 Mask = npt.NDArray[np.bool_]
 
+_PARALLEL_FROM = 20_000  # unique pairs scored in threads from this many on
+
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
@@ -93,7 +95,12 @@ class _PairCache:
             objects = self.column.vocabulary.objects()
             scores = np.zeros(len(ua) + 1, dtype=np.float64)
             if len(ua):
-                scores[:-1] = process.cpdist(objects[ua], objects[ub], scorer=scorer, workers=-1)
+                # Threads pay off on a batch's millions of pairs; real time's few pairs
+                # would spend longer starting them than scoring.
+                workers = -1 if len(ua) >= _PARALLEL_FROM else 1
+                scores[:-1] = process.cpdist(
+                    objects[ua], objects[ub], scorer=scorer, workers=workers
+                )
             self._scores[name] = scores[where]
         return self._scores[name]
 

@@ -42,6 +42,7 @@ def assign_identities(
     >>> a.kept, dict(a.merged_into)
     (('B',), {'A': 'B'})
     """
+    clusters = list(clusters)  # indexed below: a lazy sequence would rebuild on every access
     records_of: dict[IdentityKey, Counter[int]] = {}
     for index, cluster in enumerate(clusters):
         for record in cluster:
