@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import orjson
 from flask import Flask, current_app, g
@@ -36,6 +36,7 @@ from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session, session
 from sqlalchemy.sql import FromClause
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
+T = TypeVar("T")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -94,14 +95,17 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def json_bytes(value: Any) -> bytes:
-    """JSON of a stored payload. orjson: every record and event written is serialized, and
-    it does that several times faster than the standard library, which still takes what
-    orjson refuses (integers beyond 64 bits)."""
+def json_bytes(value: Any, *, sort_keys: bool = False) -> bytes:
+    """JSON of a stored payload (keys sorted: one spelling per content, for digests).
+
+    orjson: every record and event written is serialized, and it does that several times
+    faster than the standard library, which still takes what orjson refuses (integers beyond
+    64 bits)."""
+    option = orjson.OPT_NON_STR_KEYS | (orjson.OPT_SORT_KEYS if sort_keys else 0)
     try:
-        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(value, default=str, option=option)
     except orjson.JSONEncodeError:
-        return json.dumps(value, default=str).encode()
+        return json.dumps(value, default=str, sort_keys=sort_keys).encode()
 
 
 def json_text(value: Any) -> str:
@@ -273,6 +277,15 @@ def refresh_statistics(session: Session, tables: Sequence[FromClause]) -> None:
         return  # SQLite's planner prefers indexes without statistics
     names = ", ".join(f'"{cast(Table, table).name}"' for table in tables)
     connection.execute(text(f"ANALYZE {names}"))
+
+
+IN_CHUNK = 500  # values per IN list: well under every backend's limit on bound parameters
+
+
+def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
+    """``items`` in lists of at most ``size``, in order."""
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
 
 
 def among(

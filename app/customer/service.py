@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Row, Select, Text, bindparam, case, cast, delete, func, select
 from sqlalchemy.orm import Session, aliased
@@ -23,24 +23,17 @@ from app.customer.config import CustomerConfig, customer_config, default_region
 from app.customer.models import CustomerTraits, GoldenRecord, SearchToken
 from app.customer.survivorship import Golden, SourcedRecord, choose_golden
 from app.customer.traits import EventFact, compute_traits
-from app.db import bulk_insert, utcnow
+from app.db import bulk_insert, chunks, utcnow
 from app.errors import InvalidInput, NotFound
 from app.event import service as events
 from app.identity.models import Identity, RecordIdentifier
 from app.privacy.models import Consent
 from app.source.models import Source, SourceRecord
 
-_IN_CHUNK = 500
 # What refreshing identities rewrites; bulk writers refresh their statistics afterwards.
 VIEW_TABLES = (GoldenRecord.__table__, CustomerTraits.__table__, SearchToken.__table__)
-T = TypeVar("T")
 _EMPTY_SUMMARY = '{"golden": {}, "records": {}}'
 _EMPTY_DETAIL = '{"golden": {}, "values": {}, "records": {}}'
-
-
-def _chunks(items: Sequence[T]) -> Iterable[list[T]]:
-    for start in range(0, len(items), _IN_CHUNK):
-        yield list(items[start : start + _IN_CHUNK])
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +64,7 @@ def refresh_identities(
     config = customer_config()
     moment = now or utcnow()
     session.flush()
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         records = _load_records(session, chunk)
         _write_golden(session, chunk, records, config, moment)
         _write_traits(session, chunk, records, config, moment)
@@ -86,7 +79,7 @@ def refresh_traits(
         return
     config = customer_config()
     session.flush()
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         _write_traits(session, chunk, _load_records(session, chunk), config, now or utcnow())
 
 
@@ -105,7 +98,7 @@ def refresh_after_events(
     session.flush()
     wanted = events.identities_of_subjects(session=session, subjects=subjects)
     record_list = sorted(set(record_ids))
-    for chunk in _chunks(record_list):
+    for chunk in chunks(record_list):
         wanted.update(
             i
             for i in session.scalars(
@@ -219,7 +212,7 @@ def preview_golden(*, session: Session, record_ids: Iterable[int]) -> dict[str, 
     written): what a merge would give, for a reviewer to see before deciding."""
     wanted = sorted(set(record_ids))
     records: list[LoadedRecord] = []
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         records.extend(_loaded(session, SourceRecord.id.in_(chunk)))
     _, detail, _ = golden_documents(records, customer_config(), default_region())
     return detail
@@ -643,7 +636,7 @@ def search(
         )
     )
     scored: list[SearchHit] = []
-    for chunk in _chunks(candidates):
+    for chunk in chunks(candidates):
         for identity_id, names in session.execute(
             select(GoldenRecord.identity_id, GoldenRecord.search_names).where(
                 GoldenRecord.identity_id.in_(chunk)

@@ -11,23 +11,21 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import String, bindparam, column, select, text
 from sqlalchemy.orm import Session
 
 from app.customer.identifiers import normalize_identifier
-from app.db import utcnow
+from app.db import chunks, utcnow
 from app.errors import InvalidInput
 from app.event.models import AnonymousLink, Event
 from app.event.schemas import EventInSchema
 from app.identity.models import RecordIdentifier
 from app.source.models import Source, SourceRecord
 
-_IN_CHUNK = 500
 _EVENT = EventInSchema()
-T = TypeVar("T")
 Subject = str
 """``email:<normalized>``, ``phone:<E.164>``, ``record:<source id>:<external id>``,
 ``anonymous:<id>``: how an event or a link names a customer."""
@@ -95,11 +93,6 @@ class Footprint:
 
     records: set[int] = field(default_factory=set)
     subjects: set[Subject] = field(default_factory=set)
-
-
-def _chunks(items: Sequence[T]) -> Iterable[list[T]]:
-    for start in range(0, len(items), _IN_CHUNK):
-        yield list(items[start : start + _IN_CHUNK])
 
 
 def record_subject(source_id: int, external_id: str) -> Subject:
@@ -224,7 +217,7 @@ def _store(
             latest[event["id"]] = (event, subject)
     existing = {
         e.external_id: e
-        for chunk in _chunks(list(latest))
+        for chunk in chunks(list(latest))
         for e in session.scalars(
             select(Event).where(Event.source_id == source.id, Event.external_id.in_(chunk))
         )
@@ -273,7 +266,7 @@ def identities_of_subjects(*, session: Session, subjects: Iterable[Subject]) -> 
         kind, _, value = subject.partition(":")
         by_kind[kind].add(value)
     if by_kind.get("anonymous"):
-        for chunk in _chunks(sorted(by_kind["anonymous"])):
+        for chunk in chunks(sorted(by_kind["anonymous"])):
             for linked in session.scalars(
                 select(AnonymousLink.subject).where(AnonymousLink.anonymous_id.in_(chunk))
             ):
@@ -282,14 +275,14 @@ def identities_of_subjects(*, session: Session, subjects: Iterable[Subject]) -> 
     found: set[int | None] = set()
     live = SourceRecord.deleted_at.is_(None)
     for kind in ("email", "phone"):
-        for chunk in _chunks(sorted(by_kind.get(kind, ()))):
+        for chunk in chunks(sorted(by_kind.get(kind, ()))):
             found.update(session.scalars(_HOLDERS, {"kind": kind, "values": chunk}))
     by_source: dict[int, list[str]] = defaultdict(list)
     for value in by_kind.get("record", ()):
         source_text, _, external_id = value.partition(":")
         by_source[int(source_text)].append(external_id)
     for source_id, external_ids in by_source.items():
-        for chunk in _chunks(sorted(external_ids)):
+        for chunk in chunks(sorted(external_ids)):
             found.update(
                 session.scalars(
                     select(SourceRecord.identity_id).where(
@@ -307,7 +300,7 @@ def footprints(*, session: Session, identity_ids: Iterable[int]) -> dict[int, Fo
     wanted = sorted(set(identity_ids))
     prints = {i: Footprint() for i in wanted}
     subject_owners: dict[Subject, set[int]] = defaultdict(set)
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         rows = session.execute(
             select(
                 SourceRecord.id,
@@ -327,7 +320,7 @@ def footprints(*, session: Session, identity_ids: Iterable[int]) -> dict[int, Fo
             subject_owners[record_subject(source_id, external_id)].add(identity_id)
             if kind is not None:
                 subject_owners[f"{kind}:{value}"].add(identity_id)
-    for subjects in _chunks(sorted(subject_owners)):
+    for subjects in chunks(sorted(subject_owners)):
         for anonymous_id, linked in session.execute(
             select(AnonymousLink.anonymous_id, AnonymousLink.subject).where(
                 AnonymousLink.subject.in_(subjects)
@@ -465,9 +458,9 @@ def events_of(*, session: Session, prints: Mapping[int, Footprint]) -> list[Owne
             by_subject[subject].add(identity_id)
     owned: list[OwnedEvent] = []
     rows: list[Any] = []
-    for chunk in _chunks(sorted(by_record)):
+    for chunk in chunks(sorted(by_record)):
         rows.extend(session.execute(select(*_TIMELINE_COLUMNS).where(Event.record_id.in_(chunk))))
-    for subjects in _chunks(sorted(by_subject)):
+    for subjects in chunks(sorted(by_subject)):
         rows.extend(session.execute(select(*_TIMELINE_COLUMNS).where(Event.subject.in_(subjects))))
     names = _source_names(session, {row.source_id for row in rows})
     for row in rows:

@@ -13,14 +13,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.customer import service as customers
-from app.db import bulk_insert, bulk_insert_ids, bulk_update, refresh_statistics, utcnow
+from app.db import bulk_insert, bulk_insert_ids, bulk_update, chunks, refresh_statistics, utcnow
 from app.identity.models import Identity, RecordIdentifier, new_public_id
 from app.matching import MatchConfig, Matcher, assign_identities
 from app.matching.batch import EdgeTable
@@ -46,8 +46,6 @@ from app.resolution.models import (
 )
 from app.source.models import Source, SourceRecord
 
-T = TypeVar("T")
-_IN_CHUNK = 500
 _WRITE_CHUNK = 5000
 _model_cache: dict[tuple[int, str], MatchModel] = {}
 # Resolving this many pending records at once (or this share of the store) goes batch.
@@ -161,11 +159,6 @@ def train(*, session: Session, config: MatchConfig, seed: int = 0) -> ModelVersi
 # -- reading the store ----------------------------------------------------------------------
 
 
-def _chunks(items: Sequence[T], size: int = _IN_CHUNK) -> Iterator[list[T]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
-
-
 def _live_records(
     session: Session, ids: Sequence[RecordId] | None = None
 ) -> Iterator[tuple[InputRecord, str]]:
@@ -180,7 +173,7 @@ def _live_records(
         for row in session.execute(query.execution_options(yield_per=5000)):
             yield InputRecord(row.id, row.name, row.attributes), row.content_hash
         return
-    for chunk in _chunks(sorted(ids)):
+    for chunk in chunks(sorted(ids)):
         for row in session.execute(query.where(SourceRecord.id.in_(chunk))):
             yield InputRecord(row.id, row.name, row.attributes), row.content_hash
 
@@ -192,7 +185,7 @@ def _input_records(session: Session) -> Iterator[InputRecord]:
 
 def _record_rows(session: Session, ids: Iterable[RecordId]) -> dict[RecordId, RecordRow]:
     found: dict[RecordId, RecordRow] = {}
-    for chunk in _chunks(sorted(set(ids))):
+    for chunk in chunks(sorted(set(ids))):
         query = (
             select(SourceRecord.id, Source.name, SourceRecord.external_id, SourceRecord.identity_id)
             .join(Source, SourceRecord.source_id == Source.id)
@@ -210,7 +203,7 @@ def _stored_prepared(
     wanted = sorted(set(ids))
     keys: dict[RecordId, list[str]] = defaultdict(list)
     prepared: dict[RecordId, PreparedRecord] = {}
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         for record_id, key in session.execute(
             select(BlockingKey.record_id, BlockingKey.key).where(BlockingKey.record_id.in_(chunk))
         ):
@@ -228,7 +221,7 @@ def _stored_prepared(
 
 def _key_holders(session: Session, keys: Iterable[str]) -> dict[str, set[RecordId]]:
     holders: dict[str, set[RecordId]] = defaultdict(set)
-    for chunk in _chunks(sorted(set(keys))):
+    for chunk in chunks(sorted(set(keys))):
         for key, record_id in session.execute(
             select(BlockingKey.key, BlockingKey.record_id).where(BlockingKey.key.in_(chunk))
         ):
@@ -238,7 +231,7 @@ def _key_holders(session: Session, keys: Iterable[str]) -> dict[str, set[RecordI
 
 def _key_counts(session: Session, keys: Iterable[str]) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for chunk in _chunks(sorted(set(keys))):
+    for chunk in chunks(sorted(set(keys))):
         counts.update(
             session.execute(
                 select(BlockingKey.key, func.count())
@@ -252,7 +245,7 @@ def _key_counts(session: Session, keys: Iterable[str]) -> dict[str, int]:
 def _constraints_among(session: Session, ids: set[RecordId]) -> Constraints:
     must: set[tuple[RecordId, RecordId]] = set()
     cannot: set[tuple[RecordId, RecordId]] = set()
-    for chunk in _chunks(sorted(ids)):
+    for chunk in chunks(sorted(ids)):
         query = select(LinkConstraint.left_id, LinkConstraint.right_id, LinkConstraint.kind).where(
             or_(LinkConstraint.left_id.in_(chunk), LinkConstraint.right_id.in_(chunk))
         )
@@ -277,7 +270,7 @@ def all_constraints(*, session: Session) -> Constraints:
 
 
 def _forget_evidence(session: Session, ids: Sequence[RecordId]) -> None:
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         session.execute(delete(BlockingKey).where(BlockingKey.record_id.in_(chunk)))
         session.execute(delete(MatchValues).where(MatchValues.record_id.in_(chunk)))
         session.execute(delete(RecordIdentifier).where(RecordIdentifier.record_id.in_(chunk)))
@@ -388,7 +381,7 @@ def resolve_records(
 
 def _with_evidence(session: Session, ids: Sequence[RecordId]) -> list[RecordId]:
     found: list[RecordId] = []
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         found.extend(
             session.scalars(select(MatchValues.record_id).where(MatchValues.record_id.in_(chunk)))
         )
@@ -397,7 +390,7 @@ def _with_evidence(session: Session, ids: Sequence[RecordId]) -> list[RecordId]:
 
 def _keys_of(session: Session, ids: Sequence[RecordId]) -> dict[RecordId, set[str]]:
     keys: dict[RecordId, set[str]] = defaultdict(set)
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         for record_id, key in session.execute(
             select(BlockingKey.record_id, BlockingKey.key).where(BlockingKey.record_id.in_(chunk))
         ):
@@ -451,7 +444,7 @@ def _drop_unjustified_edges(
     records = _stored_prepared(session, matcher, members)
     counts = _key_counts(session, {k for p in records.values() for k in p.keys})
     dropped: set[RecordId] = set()
-    for chunk in _chunks(sorted(members)):
+    for chunk in chunks(sorted(members)):
         for left, right in session.execute(
             select(MatchEdge.left_id, MatchEdge.right_id).where(MatchEdge.left_id.in_(chunk))
         ).all():
@@ -492,7 +485,7 @@ def _score_released_pairs(
 
 def _stored_pairs(session: Session, ids: set[RecordId]) -> set[tuple[RecordId, RecordId]]:
     pairs: set[tuple[RecordId, RecordId]] = set()
-    for chunk in _chunks(sorted(ids)):
+    for chunk in chunks(sorted(ids)):
         pairs.update(
             (left, right)
             for left, right in session.execute(
@@ -532,7 +525,7 @@ def _identity_members(session: Session, rows: Iterable[RecordRow]) -> set[Record
     """Live records sharing an identity with any of these records (an identity may split)."""
     identity_ids = sorted({r.identity_id for r in rows if r.identity_id is not None})
     members: set[RecordId] = set()
-    for chunk in _chunks(identity_ids):
+    for chunk in chunks(identity_ids):
         members.update(
             session.scalars(
                 select(SourceRecord.id).where(
@@ -546,7 +539,7 @@ def _identity_members(session: Session, rows: Iterable[RecordRow]) -> set[Record
 def _edges_touching(session: Session, ids: Sequence[RecordId], floor: float) -> list[ScoredEdge]:
     """Stored edges at or above ``floor`` with either end among ``ids`` (no explanations)."""
     found: list[ScoredEdge] = []
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         query = select(
             MatchEdge.left_id, MatchEdge.right_id, MatchEdge.weight, MatchEdge.probability
         ).where(
@@ -581,7 +574,7 @@ def _component(session: Session, matcher: Matcher, seeds: set[RecordId]) -> _Com
                 reached.update((edge.left, edge.right))
             else:
                 possible[(edge.left, edge.right)] = edge
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             for left, right in session.execute(
                 select(LinkConstraint.left_id, LinkConstraint.right_id).where(
                     LinkConstraint.kind == "must",
@@ -694,7 +687,7 @@ def resolve_pending(
         return resolve_all(session=session, matcher=matcher, actor=actor)
     report = ResolutionReport()
     # Pages keep each round's working set small; the outcome does not depend on the order.
-    for chunk in _chunks(pending, 1000):
+    for chunk in chunks(pending, 1000):
         report.add(resolve_records(session=session, matcher=matcher, record_ids=chunk, actor=actor))
     return report
 
@@ -721,7 +714,7 @@ def _detach(session: Session, row: RecordRow, actor: str) -> None:
 
 def _public_ids(session: Session, ids: Iterable[int]) -> dict[int, str]:
     found: dict[int, str] = {}
-    for chunk in _chunks(sorted(set(ids))):
+    for chunk in chunks(sorted(set(ids))):
         query = select(Identity.id, Identity.public_id).where(Identity.id.in_(chunk))
         found.update((identity_id, public_id) for identity_id, public_id in session.execute(query))
     return found
@@ -729,7 +722,7 @@ def _public_ids(session: Session, ids: Iterable[int]) -> dict[int, str]:
 
 def _identity_ids(session: Session, records: Iterable[RecordId]) -> dict[RecordId, int | None]:
     found: dict[RecordId, int | None] = {}
-    for chunk in _chunks(sorted(set(records))):
+    for chunk in chunks(sorted(set(records))):
         query = select(SourceRecord.id, SourceRecord.identity_id).where(SourceRecord.id.in_(chunk))
         found.update((record_id, identity_id) for record_id, identity_id in session.execute(query))
     return found
@@ -835,7 +828,7 @@ def _redirects_into(
     """Per surviving identity, the identities redirecting to one about to merge into it (the
     merge re-points them; an undo points them back)."""
     pointing: dict[int, dict[str, str]] = defaultdict(dict)
-    for chunk in _chunks(sorted(merged_into)):
+    for chunk in chunks(sorted(merged_into)):
         query = select(Identity.public_id, Identity.merged_into_id).where(
             Identity.merged_into_id.in_(chunk)
         )
@@ -945,7 +938,7 @@ def _open_or_decided_pairs(
 ) -> dict[tuple[RecordId, RecordId], str]:
     lefts = sorted({e.left for e in edges})
     status: dict[tuple[RecordId, RecordId], str] = {}
-    for chunk in _chunks(lefts):
+    for chunk in chunks(lefts):
         for left, right, state in session.execute(
             select(ReviewItem.left_record_id, ReviewItem.right_record_id, ReviewItem.status).where(
                 ReviewItem.kind == "possible_match",
@@ -1046,7 +1039,7 @@ def identity_edges(*, session: Session, record_ids: Sequence[RecordId]) -> list[
     members = set(record_ids)
     edges = [
         edge
-        for chunk in _chunks(sorted(members))
+        for chunk in chunks(sorted(members))
         for edge in session.scalars(select(MatchEdge).where(MatchEdge.left_id.in_(chunk)))
         if edge.right_id in members
     ]

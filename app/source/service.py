@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,7 +11,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from app.db import among, bulk_insert_ids, utcnow
+from app.db import among, bulk_insert_ids, json_bytes, utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.source.models import Source, SourceRecord
 from connectors import CANONICAL_ATTRIBUTES, ConfigurationError, RecordIn, connector_class
@@ -133,8 +132,7 @@ def clean_attributes(attributes: Mapping[str, Any]) -> dict[str, str]:
 
 def content_hash(attributes: Mapping[str, str], raw: Mapping[str, Any]) -> str:
     """A digest of what the source says about a record; equal digests mean nothing changed."""
-    canonical = json.dumps([attributes, raw], sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(json_bytes([attributes, raw], sort_keys=True)).hexdigest()
 
 
 def _last_per_external_id(records: Iterable[RecordIn]) -> dict[str, RecordIn]:
