@@ -179,7 +179,9 @@ def _sync_stream(
     with _read_ahead(stream.read(state)) as pages:
         for page in pages:
             with database.unit_of_work() as session:
-                current = session.get_one(Source, source.id)
+                # The source as loaded when the run began (no query a page): a run's settings
+                # and declared attributes do not change under it.
+                current = session.merge(source, load=False)
                 ingest_page(
                     session=session,
                     source=current,
@@ -190,7 +192,12 @@ def _sync_stream(
                     run_id=target.run_id,
                 )
                 save_state(session=session, source=current, stream=stream.name, state=page.state)
-                session.get_one(SyncRun, target.run_id).counts = report.counts()
+                session.execute(
+                    update(SyncRun)
+                    .where(SyncRun.id == target.run_id)
+                    .values(counts=report.counts())
+                    .execution_options(synchronize_session=False)
+                )
                 if growth.due(report.records + report.events - written_before):
                     refresh_statistics(session, target.tables)
             if on_page is not None:

@@ -300,13 +300,15 @@ def load_state(*, session: Session, source: Source, stream: str) -> State | None
 
 
 def save_state(*, session: Session, source: Source, stream: str, state: State) -> None:
-    """Remember where a stream got to."""
-    row = session.get(StreamState, (source.id, stream))
-    if row is None:
+    """Remember where a stream got to (one UPDATE a page; an INSERT the first time)."""
+    saved = session.execute(
+        update(StreamState)
+        .where(StreamState.source_id == source.id, StreamState.stream == stream)
+        .values(state=dict(state), updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if saved.rowcount == 0:  # type: ignore[attr-defined]
         session.add(StreamState(source_id=source.id, stream=stream, state=dict(state)))
-    else:
-        row.state = dict(state)
-        row.updated_at = utcnow()
 
 
 def queue_run(*, session: Session, source: Source, full: bool) -> SyncRun:
