@@ -100,3 +100,17 @@ def test_sources_are_listed(app: Flask, client: FlaskClient, make_token: Headers
     add_source(app, "helpdesk")
     body = client.get("/api/v1/sources", headers=make_token("agent")).get_json()
     assert [s["name"] for s in body["data"]] == ["crm", "helpdesk"]
+
+
+def test_a_raw_payload_beyond_64_bit_integers_and_unicode_is_kept_as_sent(
+    app: Flask, client: FlaskClient, make_token: Headers, session: Session
+) -> None:
+    # Some systems number things past 2**64; the payload must survive storage unchanged.
+    add_source(app, "crm")
+    token = make_token("connector", source="crm")
+    raw = {"id": 2**70, "nombre": "Begoña", "tags": ["vip", None]}
+    pushed = {**record("1", first_name="Begoña"), "raw": raw}
+    assert push(client, token, "crm", pushed)["created"] == 1
+    assert push(client, token, "crm", pushed)["unchanged"] == 1
+    stored = session.scalars(select(SourceRecord)).one()
+    assert stored.raw == raw
