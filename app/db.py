@@ -300,13 +300,16 @@ def among(
 
 class GrowthWatch:
     """Calls for fresh statistics each time a long write has doubled what it wrote since the
-    last refresh (from ``first`` rows on): a handful of ANALYZEs however long the write is."""
+    last refresh (from ``first`` rows on): a handful of ANALYZEs however long the write is.
+    Rows are counted from ``counted_from``, a running total's value when the write began."""
 
-    def __init__(self, first: int = 5_000) -> None:
+    def __init__(self, counted_from: int = 0, first: int = 5_000) -> None:
+        self.counted_from = counted_from
         self.next_at = first
 
-    def due(self, written: int) -> bool:
-        """Whether ``written`` rows so far call for a refresh now."""
+    def due(self, total: int) -> bool:
+        """Whether a running total of ``total`` rows calls for a refresh now."""
+        written = total - self.counted_from
         if written < self.next_at:
             return False
         self.next_at = 2 * written

@@ -175,7 +175,7 @@ def _sync_stream(
     with database.unit_of_work() as session:
         state = None if full else load_state(session=session, source=source, stream=stream.name)
     # Each stream fills its own tables: their statistics follow its growth.
-    growth, written_before = GrowthWatch(), report.records + report.events
+    growth = GrowthWatch(counted_from=report.records + report.events)
     with _read_ahead(stream.read(state)) as pages:
         for page in pages:
             with database.unit_of_work() as session:
@@ -198,7 +198,7 @@ def _sync_stream(
                     .values(counts=report.counts())
                     .execution_options(synchronize_session=False)
                 )
-                if growth.due(report.records + report.events - written_before):
+                if growth.due(report.records + report.events):
                     refresh_statistics(session, target.tables)
             if on_page is not None:
                 on_page(stream.name, page, report)
