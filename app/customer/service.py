@@ -23,7 +23,7 @@ from app.customer.config import CustomerConfig, customer_config, default_region
 from app.customer.models import CustomerTraits, GoldenRecord, SearchToken
 from app.customer.survivorship import Golden, SourcedRecord, choose_golden
 from app.customer.traits import EventFact, compute_traits
-from app.db import bulk_insert, chunks, utcnow
+from app.db import among, bulk_insert, chunks, utcnow
 from app.errors import InvalidInput, NotFound
 from app.event import service as events
 from app.identity.models import Identity, RecordIdentifier
@@ -102,7 +102,7 @@ def refresh_after_events(
         wanted.update(
             i
             for i in session.scalars(
-                select(SourceRecord.identity_id).where(SourceRecord.id.in_(chunk))
+                select(SourceRecord.identity_id).where(among(session, SourceRecord.id, chunk))
             )
             if i is not None
         )
@@ -170,7 +170,7 @@ def _loaded(session: Session, condition: Any) -> list[LoadedRecord]:
 
 def _load_records(session: Session, identity_ids: Sequence[int]) -> dict[int, list[LoadedRecord]]:
     loaded: dict[int, list[LoadedRecord]] = defaultdict(list)
-    for record in _loaded(session, SourceRecord.identity_id.in_(identity_ids)):
+    for record in _loaded(session, among(session, SourceRecord.identity_id, identity_ids)):
         if record.identity_id is not None:
             loaded[record.identity_id].append(record)
     return loaded
@@ -213,7 +213,7 @@ def preview_golden(*, session: Session, record_ids: Iterable[int]) -> dict[str, 
     wanted = sorted(set(record_ids))
     records: list[LoadedRecord] = []
     for chunk in chunks(wanted):
-        records.extend(_loaded(session, SourceRecord.id.in_(chunk)))
+        records.extend(_loaded(session, among(session, SourceRecord.id, chunk)))
     _, detail, _ = golden_documents(records, customer_config(), default_region())
     return detail
 
@@ -225,8 +225,12 @@ def _write_golden(
     config: CustomerConfig,
     now: datetime,
 ) -> None:
-    session.execute(delete(GoldenRecord).where(GoldenRecord.identity_id.in_(identity_ids)))
-    session.execute(delete(SearchToken).where(SearchToken.identity_id.in_(identity_ids)))
+    session.execute(
+        delete(GoldenRecord).where(among(session, GoldenRecord.identity_id, identity_ids))
+    )
+    session.execute(
+        delete(SearchToken).where(among(session, SearchToken.identity_id, identity_ids))
+    )
     region = default_region()
     golden_rows: list[dict[str, Any]] = []
     token_rows: list[dict[str, Any]] = []
@@ -261,7 +265,9 @@ def _write_traits(
     config: CustomerConfig,
     now: datetime,
 ) -> None:
-    session.execute(delete(CustomerTraits).where(CustomerTraits.identity_id.in_(identity_ids)))
+    session.execute(
+        delete(CustomerTraits).where(among(session, CustomerTraits.identity_id, identity_ids))
+    )
     living = [i for i in identity_ids if records.get(i)]
     if not living:
         return
@@ -639,7 +645,7 @@ def search(
     for chunk in chunks(candidates):
         for identity_id, names in session.execute(
             select(GoldenRecord.identity_id, GoldenRecord.search_names).where(
-                GoldenRecord.identity_id.in_(chunk)
+                among(session, GoldenRecord.identity_id, chunk)
             )
         ):
             scored.append(

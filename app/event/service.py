@@ -18,7 +18,7 @@ from sqlalchemy import String, bindparam, column, select, text
 from sqlalchemy.orm import Session
 
 from app.customer.identifiers import normalize_identifier
-from app.db import chunks, utcnow
+from app.db import among, chunks, utcnow
 from app.errors import InvalidInput
 from app.event.models import AnonymousLink, Event
 from app.event.schemas import EventInSchema
@@ -219,7 +219,9 @@ def _store(
         e.external_id: e
         for chunk in chunks(list(latest))
         for e in session.scalars(
-            select(Event).where(Event.source_id == source.id, Event.external_id.in_(chunk))
+            select(Event).where(
+                Event.source_id == source.id, among(session, Event.external_id, chunk)
+            )
         )
     }
     now = utcnow()
@@ -268,7 +270,9 @@ def identities_of_subjects(*, session: Session, subjects: Iterable[Subject]) -> 
     if by_kind.get("anonymous"):
         for chunk in chunks(sorted(by_kind["anonymous"])):
             for linked in session.scalars(
-                select(AnonymousLink.subject).where(AnonymousLink.anonymous_id.in_(chunk))
+                select(AnonymousLink.subject).where(
+                    among(session, AnonymousLink.anonymous_id, chunk)
+                )
             ):
                 kind, _, value = linked.partition(":")
                 by_kind[kind].add(value)
@@ -287,7 +291,7 @@ def identities_of_subjects(*, session: Session, subjects: Iterable[Subject]) -> 
                 session.scalars(
                     select(SourceRecord.identity_id).where(
                         SourceRecord.source_id == source_id,
-                        SourceRecord.external_id.in_(chunk),
+                        among(session, SourceRecord.external_id, chunk),
                         live,
                     )
                 )
@@ -311,7 +315,9 @@ def footprints(*, session: Session, identity_ids: Iterable[int]) -> dict[int, Fo
                 RecordIdentifier.value,
             )
             .outerjoin(RecordIdentifier, RecordIdentifier.record_id == SourceRecord.id)
-            .where(SourceRecord.identity_id.in_(chunk), SourceRecord.deleted_at.is_(None))
+            .where(
+                among(session, SourceRecord.identity_id, chunk), SourceRecord.deleted_at.is_(None)
+            )
         )
         for record_id, identity_id, source_id, external_id, kind, value in rows:
             if identity_id is None:
@@ -323,7 +329,7 @@ def footprints(*, session: Session, identity_ids: Iterable[int]) -> dict[int, Fo
     for subjects in chunks(sorted(subject_owners)):
         for anonymous_id, linked in session.execute(
             select(AnonymousLink.anonymous_id, AnonymousLink.subject).where(
-                AnonymousLink.subject.in_(subjects)
+                among(session, AnonymousLink.subject, subjects)
             )
         ):
             subject_owners[f"anonymous:{anonymous_id}"] |= subject_owners[linked]
@@ -459,9 +465,17 @@ def events_of(*, session: Session, prints: Mapping[int, Footprint]) -> list[Owne
     owned: list[OwnedEvent] = []
     rows: list[Any] = []
     for chunk in chunks(sorted(by_record)):
-        rows.extend(session.execute(select(*_TIMELINE_COLUMNS).where(Event.record_id.in_(chunk))))
+        rows.extend(
+            session.execute(
+                select(*_TIMELINE_COLUMNS).where(among(session, Event.record_id, chunk))
+            )
+        )
     for subjects in chunks(sorted(by_subject)):
-        rows.extend(session.execute(select(*_TIMELINE_COLUMNS).where(Event.subject.in_(subjects))))
+        rows.extend(
+            session.execute(
+                select(*_TIMELINE_COLUMNS).where(among(session, Event.subject, subjects))
+            )
+        )
     names = _source_names(session, {row.source_id for row in rows})
     for row in rows:
         owners = by_record[row.record_id] if row.record_id is not None else set()

@@ -20,7 +20,15 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.customer import service as customers
-from app.db import bulk_insert, bulk_insert_ids, bulk_update, chunks, refresh_statistics, utcnow
+from app.db import (
+    among,
+    bulk_insert,
+    bulk_insert_ids,
+    bulk_update,
+    chunks,
+    refresh_statistics,
+    utcnow,
+)
 from app.identity.models import Identity, RecordIdentifier, new_public_id
 from app.matching import MatchConfig, Matcher, assign_identities
 from app.matching.batch import EdgeTable
@@ -174,7 +182,7 @@ def _live_records(
             yield InputRecord(row.id, row.name, row.attributes), row.content_hash
         return
     for chunk in chunks(sorted(ids)):
-        for row in session.execute(query.where(SourceRecord.id.in_(chunk))):
+        for row in session.execute(query.where(among(session, SourceRecord.id, chunk))):
             yield InputRecord(row.id, row.name, row.attributes), row.content_hash
 
 
@@ -189,7 +197,7 @@ def _record_rows(session: Session, ids: Iterable[RecordId]) -> dict[RecordId, Re
         query = (
             select(SourceRecord.id, Source.name, SourceRecord.external_id, SourceRecord.identity_id)
             .join(Source, SourceRecord.source_id == Source.id)
-            .where(SourceRecord.id.in_(chunk))
+            .where(among(session, SourceRecord.id, chunk))
         )
         for row in session.execute(query):
             found[row.id] = RecordRow(row.id, f"{row.name}:{row.external_id}", row.identity_id)
@@ -205,14 +213,16 @@ def _stored_prepared(
     prepared: dict[RecordId, PreparedRecord] = {}
     for chunk in chunks(wanted):
         for record_id, key in session.execute(
-            select(BlockingKey.record_id, BlockingKey.key).where(BlockingKey.record_id.in_(chunk))
+            select(BlockingKey.record_id, BlockingKey.key).where(
+                among(session, BlockingKey.record_id, chunk)
+            )
         ):
             keys[record_id].append(key)
         query = (
             select(MatchValues.record_id, MatchValues.values, Source.name)
             .join(SourceRecord, SourceRecord.id == MatchValues.record_id)
             .join(Source, Source.id == SourceRecord.source_id)
-            .where(MatchValues.record_id.in_(chunk))
+            .where(among(session, MatchValues.record_id, chunk))
         )
         for record_id, values, source in session.execute(query):
             prepared[record_id] = matcher.restore(record_id, source, values, keys[record_id])
@@ -223,7 +233,9 @@ def _key_holders(session: Session, keys: Iterable[str]) -> dict[str, set[RecordI
     holders: dict[str, set[RecordId]] = defaultdict(set)
     for chunk in chunks(sorted(set(keys))):
         for key, record_id in session.execute(
-            select(BlockingKey.key, BlockingKey.record_id).where(BlockingKey.key.in_(chunk))
+            select(BlockingKey.key, BlockingKey.record_id).where(
+                among(session, BlockingKey.key, chunk)
+            )
         ):
             holders[key].add(record_id)
     return holders
@@ -235,7 +247,7 @@ def _key_counts(session: Session, keys: Iterable[str]) -> dict[str, int]:
         counts.update(
             session.execute(
                 select(BlockingKey.key, func.count())
-                .where(BlockingKey.key.in_(chunk))
+                .where(among(session, BlockingKey.key, chunk))
                 .group_by(BlockingKey.key)
             ).all()
         )
@@ -247,7 +259,10 @@ def _constraints_among(session: Session, ids: set[RecordId]) -> Constraints:
     cannot: set[tuple[RecordId, RecordId]] = set()
     for chunk in chunks(sorted(ids)):
         query = select(LinkConstraint.left_id, LinkConstraint.right_id, LinkConstraint.kind).where(
-            or_(LinkConstraint.left_id.in_(chunk), LinkConstraint.right_id.in_(chunk))
+            or_(
+                among(session, LinkConstraint.left_id, chunk),
+                among(session, LinkConstraint.right_id, chunk),
+            )
         )
         for left, right, kind in session.execute(query):
             if left in ids and right in ids:
@@ -271,12 +286,17 @@ def all_constraints(*, session: Session) -> Constraints:
 
 def _forget_evidence(session: Session, ids: Sequence[RecordId]) -> None:
     for chunk in chunks(ids):
-        session.execute(delete(BlockingKey).where(BlockingKey.record_id.in_(chunk)))
-        session.execute(delete(MatchValues).where(MatchValues.record_id.in_(chunk)))
-        session.execute(delete(RecordIdentifier).where(RecordIdentifier.record_id.in_(chunk)))
+        session.execute(delete(BlockingKey).where(among(session, BlockingKey.record_id, chunk)))
+        session.execute(delete(MatchValues).where(among(session, MatchValues.record_id, chunk)))
+        session.execute(
+            delete(RecordIdentifier).where(among(session, RecordIdentifier.record_id, chunk))
+        )
         session.execute(
             delete(MatchEdge).where(
-                or_(MatchEdge.left_id.in_(chunk), MatchEdge.right_id.in_(chunk))
+                or_(
+                    among(session, MatchEdge.left_id, chunk),
+                    among(session, MatchEdge.right_id, chunk),
+                )
             )
         )
 
@@ -366,11 +386,12 @@ def resolve_records(
     }
     counts = _key_counts(session, touched)
     affected = _follow_cap_crossings(session, matcher, old_keys, prepared, counts)
-    _store_edges(session, _score_new(session, matcher, prepared, counts))
+    edges, pool = _score_new(session, matcher, prepared, counts)
+    _store_edges(session, edges)
     seeds = set(prepared) | affected | _identity_members(session, rows.values())
     # Identities whose records changed in place need their golden record recomputed too.
     updated = {r.identity_id for r in rows.values() if r.identity_id and r.id in prepared}
-    report = _recluster(session, matcher, seeds, actor, updated)
+    report = _recluster(session, matcher, seeds, actor, updated, known=pool)
     gone = [row for row in rows.values() if row.id not in prepared and row.identity_id is not None]
     for row in gone:
         _detach(session, row, actor)
@@ -383,7 +404,9 @@ def _with_evidence(session: Session, ids: Sequence[RecordId]) -> list[RecordId]:
     found: list[RecordId] = []
     for chunk in chunks(ids):
         found.extend(
-            session.scalars(select(MatchValues.record_id).where(MatchValues.record_id.in_(chunk)))
+            session.scalars(
+                select(MatchValues.record_id).where(among(session, MatchValues.record_id, chunk))
+            )
         )
     return sorted(found)
 
@@ -392,7 +415,9 @@ def _keys_of(session: Session, ids: Sequence[RecordId]) -> dict[RecordId, set[st
     keys: dict[RecordId, set[str]] = defaultdict(set)
     for chunk in chunks(ids):
         for record_id, key in session.execute(
-            select(BlockingKey.record_id, BlockingKey.key).where(BlockingKey.record_id.in_(chunk))
+            select(BlockingKey.record_id, BlockingKey.key).where(
+                among(session, BlockingKey.record_id, chunk)
+            )
         ):
             keys[record_id].add(key)
     return keys
@@ -446,7 +471,9 @@ def _drop_unjustified_edges(
     dropped: set[RecordId] = set()
     for chunk in chunks(sorted(members)):
         for left, right in session.execute(
-            select(MatchEdge.left_id, MatchEdge.right_id).where(MatchEdge.left_id.in_(chunk))
+            select(MatchEdge.left_id, MatchEdge.right_id).where(
+                among(session, MatchEdge.left_id, chunk)
+            )
         ).all():
             if right in members and not matcher.shares_specific_key(
                 records[left], records[right], counts
@@ -489,7 +516,9 @@ def _stored_pairs(session: Session, ids: set[RecordId]) -> set[tuple[RecordId, R
         pairs.update(
             (left, right)
             for left, right in session.execute(
-                select(MatchEdge.left_id, MatchEdge.right_id).where(MatchEdge.left_id.in_(chunk))
+                select(MatchEdge.left_id, MatchEdge.right_id).where(
+                    among(session, MatchEdge.left_id, chunk)
+                )
             )
         )
     return pairs
@@ -500,8 +529,9 @@ def _score_new(
     matcher: Matcher,
     prepared: Mapping[RecordId, PreparedRecord],
     counts: Mapping[str, int],
-) -> list[ScoredEdge]:
-    """Edges between the changed records and every record sharing a non-generic key."""
+) -> tuple[list[ScoredEdge], dict[RecordId, PreparedRecord]]:
+    """Edges between the changed records and every record sharing a non-generic key, and
+    every record they were scored from (re-clustering needs most of them again)."""
     specific = {k for p in prepared.values() for k in p.keys if not matcher.is_generic(counts[k])}
     holders = _key_holders(session, specific)
     candidates = {
@@ -516,9 +546,10 @@ def _score_new(
     pool = {**others, **prepared}
     # Each pair once, even when both records changed in this page.
     pairs = sorted({tuple(sorted((r, c))) for r, ids in candidates.items() for c in ids})
-    return matcher.score_pairs(
+    edges = matcher.score_pairs(
         [(pool[a], pool[b]) for a, b in pairs], minimum=matcher.config.review_threshold
     )
+    return edges, pool
 
 
 def _identity_members(session: Session, rows: Iterable[RecordRow]) -> set[RecordId]:
@@ -529,7 +560,8 @@ def _identity_members(session: Session, rows: Iterable[RecordRow]) -> set[Record
         members.update(
             session.scalars(
                 select(SourceRecord.id).where(
-                    SourceRecord.identity_id.in_(chunk), SourceRecord.deleted_at.is_(None)
+                    among(session, SourceRecord.identity_id, chunk),
+                    SourceRecord.deleted_at.is_(None),
                 )
             )
         )
@@ -543,7 +575,9 @@ def _edges_touching(session: Session, ids: Sequence[RecordId], floor: float) -> 
         query = select(
             MatchEdge.left_id, MatchEdge.right_id, MatchEdge.weight, MatchEdge.probability
         ).where(
-            or_(MatchEdge.left_id.in_(chunk), MatchEdge.right_id.in_(chunk)),
+            or_(
+                among(session, MatchEdge.left_id, chunk), among(session, MatchEdge.right_id, chunk)
+            ),
             MatchEdge.probability >= floor,
         )
         found.extend(ScoredEdge(*row) for row in session.execute(query))
@@ -578,7 +612,10 @@ def _component(session: Session, matcher: Matcher, seeds: set[RecordId]) -> _Com
             for left, right in session.execute(
                 select(LinkConstraint.left_id, LinkConstraint.right_id).where(
                     LinkConstraint.kind == "must",
-                    or_(LinkConstraint.left_id.in_(chunk), LinkConstraint.right_id.in_(chunk)),
+                    or_(
+                        among(session, LinkConstraint.left_id, chunk),
+                        among(session, LinkConstraint.right_id, chunk),
+                    ),
                 )
             ):
                 reached.update((left, right))
@@ -595,9 +632,14 @@ def _recluster(
     actor: str,
     updated: Iterable[int] = (),
     changes: list[audit.AuditSpec] | None = None,
+    known: Mapping[RecordId, PreparedRecord] | None = None,
 ) -> ResolutionReport:
+    """Re-cluster the component around ``seeds``; ``known`` are live records already prepared
+    in this transaction, which need not be read back."""
     component = _component(session, matcher, seeds)
-    live = _stored_prepared(session, matcher, component.members)
+    known = known or {}
+    live = {i: known[i] for i in component.members if i in known}
+    live.update(_stored_prepared(session, matcher, component.members - live.keys()))
     constraints = _constraints_among(session, set(live))
     clustering = matcher.cluster([live[i] for i in sorted(live)], component.auto, constraints)
     report = _apply(session, clustering, _record_rows(session, live), actor, updated, changes)
@@ -715,7 +757,7 @@ def _detach(session: Session, row: RecordRow, actor: str) -> None:
 def _public_ids(session: Session, ids: Iterable[int]) -> dict[int, str]:
     found: dict[int, str] = {}
     for chunk in chunks(sorted(set(ids))):
-        query = select(Identity.id, Identity.public_id).where(Identity.id.in_(chunk))
+        query = select(Identity.id, Identity.public_id).where(among(session, Identity.id, chunk))
         found.update((identity_id, public_id) for identity_id, public_id in session.execute(query))
     return found
 
@@ -723,7 +765,9 @@ def _public_ids(session: Session, ids: Iterable[int]) -> dict[int, str]:
 def _identity_ids(session: Session, records: Iterable[RecordId]) -> dict[RecordId, int | None]:
     found: dict[RecordId, int | None] = {}
     for chunk in chunks(sorted(set(records))):
-        query = select(SourceRecord.id, SourceRecord.identity_id).where(SourceRecord.id.in_(chunk))
+        query = select(SourceRecord.id, SourceRecord.identity_id).where(
+            among(session, SourceRecord.id, chunk)
+        )
         found.update((record_id, identity_id) for record_id, identity_id in session.execute(query))
     return found
 
@@ -760,6 +804,9 @@ def _apply(
     assignment = assign_identities(clustering.clusters, previous, {i: i for i in public})
     fresh = iter(_new_identities(session, sum(k is None for k in assignment.kept)))
     pointing = _redirects_into(session, assignment.merged_into, public)
+    merged_by_survivor: dict[int, list[int]] = defaultdict(list)
+    for old, survivor in assignment.merged_into.items():
+        merged_by_survivor[survivor].append(old)
     moves: dict[RecordId, int] = {}
     entries: list[tuple[str, list[str], dict[str, Any], dict[str, Any]]] = []
     cluster_ids: list[int] = []
@@ -776,7 +823,7 @@ def _apply(
         if moved:
             changed.add(identity_id)
             changed.update(previous[r] for r in moved if r in previous)
-        merged = sorted(i for i, into in assignment.merged_into.items() if into == identity_id)
+        merged = sorted(merged_by_survivor.get(identity_id, ()))
         if kept is None:
             report.created += 1
             action = "create"
@@ -830,7 +877,7 @@ def _redirects_into(
     pointing: dict[int, dict[str, str]] = defaultdict(dict)
     for chunk in chunks(sorted(merged_into)):
         query = select(Identity.public_id, Identity.merged_into_id).where(
-            Identity.merged_into_id.in_(chunk)
+            among(session, Identity.merged_into_id, chunk)
         )
         for public_id, target in session.execute(query):
             if target is not None:
@@ -943,7 +990,7 @@ def _open_or_decided_pairs(
             select(ReviewItem.left_record_id, ReviewItem.right_record_id, ReviewItem.status).where(
                 ReviewItem.kind == "possible_match",
                 ReviewItem.status != "obsolete",
-                ReviewItem.left_record_id.in_(chunk),
+                among(session, ReviewItem.left_record_id, chunk),
             )
         ):
             if left is not None and right is not None:
@@ -1040,7 +1087,9 @@ def identity_edges(*, session: Session, record_ids: Sequence[RecordId]) -> list[
     edges = [
         edge
         for chunk in chunks(sorted(members))
-        for edge in session.scalars(select(MatchEdge).where(MatchEdge.left_id.in_(chunk)))
+        for edge in session.scalars(
+            select(MatchEdge).where(among(session, MatchEdge.left_id, chunk))
+        )
         if edge.right_id in members
     ]
     return sorted(edges, key=lambda e: (-e.probability, e.left_id, e.right_id))
