@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -50,13 +50,18 @@ class LoadedRecord:
 
 
 def refresh_identities(
-    *, session: Session, identity_ids: Iterable[int], now: datetime | None = None
+    *,
+    session: Session,
+    identity_ids: Iterable[int],
+    now: datetime | None = None,
+    fresh: Collection[int] = frozenset(),
 ) -> None:
     """Recompute the golden record, search keys and traits of these identities.
 
     Call it in the same transaction as any change to the identities' records (merge, split,
     attach, detach, record update, undo). An identity left without live records (merged away,
-    emptied) loses its golden record and traits.
+    emptied) loses its golden record and traits. ``fresh`` identities were created in this
+    transaction: they have nothing computed yet to replace.
     """
     wanted = sorted(set(identity_ids))
     if not wanted:
@@ -66,6 +71,7 @@ def refresh_identities(
     session.flush()
     for chunk in chunks(wanted):
         records = _load_records(session, chunk)
+        _forget_computed(session, [i for i in chunk if i not in fresh])
         _write_golden(session, chunk, records, config, moment)
         _write_traits(session, chunk, records, config, moment)
 
@@ -80,6 +86,9 @@ def refresh_traits(
     config = customer_config()
     session.flush()
     for chunk in chunks(wanted):
+        session.execute(
+            delete(CustomerTraits).where(among(session, CustomerTraits.identity_id, chunk))
+        )
         _write_traits(session, chunk, _load_records(session, chunk), config, now or utcnow())
 
 
@@ -218,6 +227,14 @@ def preview_golden(*, session: Session, record_ids: Iterable[int]) -> dict[str, 
     return detail
 
 
+def _forget_computed(session: Session, identity_ids: Sequence[int]) -> None:
+    """Delete what was computed of these identities: golden records, search keys, traits."""
+    if not identity_ids:
+        return
+    for table in (GoldenRecord, SearchToken, CustomerTraits):
+        session.execute(delete(table).where(among(session, table.identity_id, identity_ids)))
+
+
 def _write_golden(
     session: Session,
     identity_ids: Sequence[int],
@@ -225,12 +242,6 @@ def _write_golden(
     config: CustomerConfig,
     now: datetime,
 ) -> None:
-    session.execute(
-        delete(GoldenRecord).where(among(session, GoldenRecord.identity_id, identity_ids))
-    )
-    session.execute(
-        delete(SearchToken).where(among(session, SearchToken.identity_id, identity_ids))
-    )
     region = default_region()
     golden_rows: list[dict[str, Any]] = []
     token_rows: list[dict[str, Any]] = []
@@ -265,9 +276,6 @@ def _write_traits(
     config: CustomerConfig,
     now: datetime,
 ) -> None:
-    session.execute(
-        delete(CustomerTraits).where(among(session, CustomerTraits.identity_id, identity_ids))
-    )
     living = [i for i in identity_ids if records.get(i)]
     if not living:
         return

@@ -167,23 +167,17 @@ def train(*, session: Session, config: MatchConfig, seed: int = 0) -> ModelVersi
 # -- reading the store ----------------------------------------------------------------------
 
 
-def _live_records(
-    session: Session, ids: Sequence[RecordId] | None = None
-) -> Iterator[tuple[InputRecord, str]]:
-    """Live records as the matcher takes them, with their content hash, streamed."""
+def _live_records(session: Session) -> Iterator[tuple[InputRecord, str]]:
+    """Every live record as the matcher takes them, with its content hash, streamed."""
     query = (
         select(SourceRecord.id, Source.name, SourceRecord.attributes, SourceRecord.content_hash)
         .join(Source, SourceRecord.source_id == Source.id)
         .where(SourceRecord.deleted_at.is_(None))
         .order_by(SourceRecord.id)
+        .execution_options(yield_per=5000)
     )
-    if ids is None:
-        for row in session.execute(query.execution_options(yield_per=5000)):
-            yield InputRecord(row.id, row.name, row.attributes), row.content_hash
-        return
-    for chunk in chunks(sorted(ids)):
-        for row in session.execute(query.where(among(session, SourceRecord.id, chunk))):
-            yield InputRecord(row.id, row.name, row.attributes), row.content_hash
+    for row in session.execute(query):
+        yield InputRecord(row.id, row.name, row.attributes), row.content_hash
 
 
 def _input_records(session: Session) -> Iterator[InputRecord]:
@@ -374,19 +368,19 @@ def resolve_records(
     changed = sorted(set(record_ids))
     if not changed:
         return ResolutionReport()
-    rows = _record_rows(session, changed)
+    rows, known, live = _changed_records(session, changed)
     # New records hold no evidence yet: only records resolved before have any to forget.
-    known = _with_evidence(session, changed)
     old_keys = _keys_of(session, known)
     _forget_evidence(session, known)
-    live = list(_live_records(session, changed))
     prepared = {p.id: p for p in _store_prepared(session, matcher, live)}
     touched = {k for keys in old_keys.values() for k in keys} | {
         k for p in prepared.values() for k in p.keys
     }
-    counts = _key_counts(session, touched)
+    # Holders of every touched key at once: their number says which keys are generic.
+    holders = _key_holders(session, touched)
+    counts = {key: len(holders[key]) for key in touched}
     affected = _follow_cap_crossings(session, matcher, old_keys, prepared, counts)
-    edges, pool = _score_new(session, matcher, prepared, counts)
+    edges, pool = _score_new(session, matcher, prepared, counts, holders)
     _store_edges(session, edges)
     seeds = set(prepared) | affected | _identity_members(session, rows.values())
     # Identities whose records changed in place need their golden record recomputed too.
@@ -400,15 +394,38 @@ def resolve_records(
     return report
 
 
-def _with_evidence(session: Session, ids: Sequence[RecordId]) -> list[RecordId]:
-    found: list[RecordId] = []
+def _changed_records(
+    session: Session, ids: Sequence[RecordId]
+) -> tuple[dict[RecordId, RecordRow], list[RecordId], list[tuple[InputRecord, str]]]:
+    """In one read: the changed records' rows, those holding evidence of an earlier
+    resolution, and the live ones as the matcher takes them (with their content hash)."""
+    rows: dict[RecordId, RecordRow] = {}
+    evidence: list[RecordId] = []
+    live: list[tuple[InputRecord, str]] = []
     for chunk in chunks(ids):
-        found.extend(
-            session.scalars(
-                select(MatchValues.record_id).where(among(session, MatchValues.record_id, chunk))
+        query = (
+            select(
+                SourceRecord.id,
+                Source.name,
+                SourceRecord.external_id,
+                SourceRecord.identity_id,
+                SourceRecord.attributes,
+                SourceRecord.content_hash,
+                SourceRecord.deleted_at,
+                MatchValues.record_id.label("evidence"),
             )
+            .join(Source, SourceRecord.source_id == Source.id)
+            .outerjoin(MatchValues, MatchValues.record_id == SourceRecord.id)
+            .where(among(session, SourceRecord.id, chunk))
+            .order_by(SourceRecord.id)
         )
-    return sorted(found)
+        for row in session.execute(query):
+            rows[row.id] = RecordRow(row.id, f"{row.name}:{row.external_id}", row.identity_id)
+            if row.evidence is not None:
+                evidence.append(row.id)
+            if row.deleted_at is None:
+                live.append((InputRecord(row.id, row.name, row.attributes), row.content_hash))
+    return rows, evidence, live
 
 
 def _keys_of(session: Session, ids: Sequence[RecordId]) -> dict[RecordId, set[str]]:
@@ -529,11 +546,11 @@ def _score_new(
     matcher: Matcher,
     prepared: Mapping[RecordId, PreparedRecord],
     counts: Mapping[str, int],
+    holders: Mapping[str, set[RecordId]],
 ) -> tuple[list[ScoredEdge], dict[RecordId, PreparedRecord]]:
     """Edges between the changed records and every record sharing a non-generic key, and
     every record they were scored from (re-clustering needs most of them again)."""
     specific = {k for p in prepared.values() for k in p.keys if not matcher.is_generic(counts[k])}
-    holders = _key_holders(session, specific)
     candidates = {
         record.id: sorted(
             {r for k in record.keys if k in specific for r in holders[k]} - {record.id}
@@ -802,7 +819,8 @@ def _apply(
     previous = {i: r.identity_id for i, r in records.items() if r.identity_id is not None}
     public = _public_ids(session, previous.values())
     assignment = assign_identities(clustering.clusters, previous, {i: i for i in public})
-    fresh = iter(_new_identities(session, sum(k is None for k in assignment.kept)))
+    created = _new_identities(session, sum(k is None for k in assignment.kept))
+    fresh = iter(created)
     pointing = _redirects_into(session, assignment.merged_into, public)
     merged_by_survivor: dict[int, list[int]] = defaultdict(list)
     for old, survivor in assignment.merged_into.items():
@@ -851,7 +869,9 @@ def _apply(
         audit.record_many(session=session, actor=actor, entries=entries)
     else:
         changes.extend(entries)
-    customers.refresh_identities(session=session, identity_ids=changed)
+    customers.refresh_identities(
+        session=session, identity_ids=changed, fresh={i for i, _ in created}
+    )
     return report
 
 
