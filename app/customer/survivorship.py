@@ -257,13 +257,13 @@ def _multi_candidates(
     return found
 
 
-def _consumed_by_multi(
-    multi: Sequence[MultiAttribute], record: SourcedRecord
-) -> Callable[[str], bool]:
+def _consumed_by_multi(multi: Sequence[MultiAttribute]) -> Callable[[SourcedRecord, str], bool]:
+    """Whether a record's attribute feeds a multi-valued golden attribute (an address part, an
+    e-mail, a phone) rather than a single-valued one of its own."""
     parts = {p for spec in multi for p in spec.parts}
     kinds = {spec.type for spec in multi if spec.type != "address"}
 
-    def consumed(name: str) -> bool:
+    def consumed(record: SourcedRecord, name: str) -> bool:
         return name in parts or name in kinds or record.attribute_types.get(name) in kinds
 
     return consumed
@@ -275,10 +275,10 @@ def choose_golden(
     """The golden record of an identity holding these live records."""
     golden = Golden()
     single: dict[str, list[Candidate]] = {}
+    consumed = _consumed_by_multi(config.multi)
     for record in records:
-        consumed = _consumed_by_multi(config.multi, record)
         for name, text in record.attributes.items():
-            if not consumed(name):
+            if not consumed(record, name):
                 single.setdefault(name, []).append(Candidate(text, fold(text), record))
     for name, candidates in single.items():
         chosen, ranked = choose_single(candidates, config.rules_for(name), config.placeholders)
