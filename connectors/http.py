@@ -8,7 +8,10 @@ the rate limit holds for the whole source.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
+import json
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -17,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import httpx
+import orjson
 from tenacity import (
     RetryCallState,
     RetryError,
@@ -252,9 +256,18 @@ def _snippet(response: httpx.Response) -> str:
     return f": {text[:200]}" if text else ""
 
 
+# orjson reads integers past 64 bits as floats, losing digits; bodies with such numbers (or
+# with NaN, which orjson refuses) go to the standard library, which keeps them exactly.
+_LONG_NUMBER = re.compile(rb"\d{19}")
+
+
 def _decode(response: httpx.Response) -> Any:
+    body = response.content
+    if not _LONG_NUMBER.search(body):
+        with contextlib.suppress(orjson.JSONDecodeError):
+            return orjson.loads(body)
     try:
-        return response.json()
+        return json.loads(body)
     except ValueError:
         raise ConnectorError(
             f"{response.request.method} {response.request.url} answered with a body that is "

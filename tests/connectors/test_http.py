@@ -21,6 +21,16 @@ def test_a_good_answer_is_decoded() -> None:
         assert server.seen[0].path == "/x?a=1"
 
 
+def test_numbers_are_decoded_exactly_however_long() -> None:
+    # A 64-bit float cannot hold a 25-digit id; NaN is not strict JSON but some APIs send it.
+    body = b'{"id": 1234567890123456789012345, "ratio": 0.5, "score": NaN}'
+    with scripted(Reply(body=body)) as server, HttpClient(server.url) as client:
+        answer = client.get_json("/x")
+    assert answer["id"] == 1234567890123456789012345
+    assert answer["ratio"] == 0.5
+    assert answer["score"] != answer["score"]  # NaN
+
+
 def test_500s_are_retried_until_an_answer_comes() -> None:
     replies = [Reply(500), Reply(502), Reply(body={"n": 3})]
     with scripted(*replies) as server, HttpClient(server.url, policy=FAST) as client:
