@@ -257,8 +257,9 @@ def _snippet(response: httpx.Response) -> str:
 
 
 # orjson reads integers past 64 bits as floats, losing digits; bodies with such numbers (or
-# with NaN, which orjson refuses) go to the standard library, which keeps them exactly.
-_LONG_NUMBER = re.compile(rb"\d{19}")
+# with NaN, which orjson refuses) go to the standard library, which keeps them exactly. A long
+# number starts where a JSON value can (digits inside a hash or an id string do not count).
+_LONG_NUMBER = re.compile(rb"(?:^|[:\[,\s-])\d{19}")
 
 
 def _decode(response: httpx.Response) -> Any:
