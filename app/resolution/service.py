@@ -248,19 +248,31 @@ def _key_counts(session: Session, keys: Iterable[str]) -> dict[str, int]:
     return counts
 
 
-def _constraints_among(session: Session, ids: set[RecordId]) -> Constraints:
-    must: set[tuple[RecordId, RecordId]] = set()
-    cannot: set[tuple[RecordId, RecordId]] = set()
-    for chunk in chunks(sorted(ids)):
+def _constraints_touching(
+    session: Session, ids: Sequence[RecordId]
+) -> list[tuple[RecordId, RecordId, str]]:
+    """Every must- and cannot-link with an end among ``ids``."""
+    found: list[tuple[RecordId, RecordId, str]] = []
+    for chunk in chunks(ids):
         query = select(LinkConstraint.left_id, LinkConstraint.right_id, LinkConstraint.kind).where(
             or_(
                 among(session, LinkConstraint.left_id, chunk),
                 among(session, LinkConstraint.right_id, chunk),
             )
         )
-        for left, right, kind in session.execute(query):
-            if left in ids and right in ids:
-                (must if kind == "must" else cannot).add((left, right))
+        found.extend((left, right, kind) for left, right, kind in session.execute(query))
+    return found
+
+
+def _constraints_within(
+    links: Iterable[tuple[RecordId, RecordId, str]], ids: set[RecordId]
+) -> Constraints:
+    """The constraints between two of ``ids``."""
+    must: set[tuple[RecordId, RecordId]] = set()
+    cannot: set[tuple[RecordId, RecordId]] = set()
+    for left, right, kind in links:
+        if left in ids and right in ids:
+            (must if kind == "must" else cannot).add((left, right))
     return Constraints(frozenset(must), frozenset(cannot))
 
 
@@ -385,7 +397,7 @@ def resolve_records(
     seeds = set(prepared) | affected | _identity_members(session, rows.values())
     # Identities whose records changed in place need their golden record recomputed too.
     updated = {r.identity_id for r in rows.values() if r.identity_id and r.id in prepared}
-    report = _recluster(session, matcher, seeds, actor, updated, known=pool)
+    report = _recluster(session, matcher, seeds, actor, updated, known=pool, rows=rows)
     gone = [row for row in rows.values() if row.id not in prepared and row.identity_id is not None]
     for row in gone:
         _detach(session, row, actor)
@@ -604,18 +616,28 @@ def _edges_touching(session: Session, ids: Sequence[RecordId], floor: float) -> 
 @dataclass(slots=True)
 class _Component:
     """Records joined by auto-match edges, must-links or shared identities, with the edges
-    that join them and the possible-match edges that touch them."""
+    that join them, the possible-match edges that touch them, the constraints people set on
+    them and the rows read on the way."""
 
     members: set[RecordId]
     auto: list[ScoredEdge]
     possible: list[ScoredEdge]
+    constraints: list[tuple[RecordId, RecordId, str]]
+    rows: dict[RecordId, RecordRow]
 
 
-def _component(session: Session, matcher: Matcher, seeds: set[RecordId]) -> _Component:
+def _component(
+    session: Session,
+    matcher: Matcher,
+    seeds: set[RecordId],
+    rows: Mapping[RecordId, RecordRow] | None = None,
+) -> _Component:
     members = set(seeds)
     frontier = set(seeds)
     auto: dict[tuple[RecordId, RecordId], ScoredEdge] = {}
     possible: dict[tuple[RecordId, RecordId], ScoredEdge] = {}
+    constraints: set[tuple[RecordId, RecordId, str]] = set()
+    known_rows = dict(rows or {})
     while frontier:
         reached: set[RecordId] = set()
         ids = sorted(frontier)
@@ -625,21 +647,24 @@ def _component(session: Session, matcher: Matcher, seeds: set[RecordId]) -> _Com
                 reached.update((edge.left, edge.right))
             else:
                 possible[(edge.left, edge.right)] = edge
-        for chunk in chunks(ids):
-            for left, right in session.execute(
-                select(LinkConstraint.left_id, LinkConstraint.right_id).where(
-                    LinkConstraint.kind == "must",
-                    or_(
-                        among(session, LinkConstraint.left_id, chunk),
-                        among(session, LinkConstraint.right_id, chunk),
-                    ),
-                )
-            ):
+        for left, right, kind in _constraints_touching(session, ids):
+            constraints.add((left, right, kind))
+            if kind == "must":
                 reached.update((left, right))
-        reached |= _identity_members(session, _record_rows(session, reached - members).values())
+        new_rows = _record_rows(session, reached - members - known_rows.keys())
+        known_rows.update(new_rows)
+        reached |= _identity_members(
+            session, [known_rows[i] for i in reached - members if i in known_rows]
+        )
         frontier = reached - members
         members |= reached
-    return _Component(members, list(auto.values()), [possible[p] for p in sorted(possible)])
+    return _Component(
+        members,
+        list(auto.values()),
+        [possible[p] for p in sorted(possible)],
+        sorted(constraints),
+        known_rows,
+    )
 
 
 def _recluster(
@@ -650,16 +675,19 @@ def _recluster(
     updated: Iterable[int] = (),
     changes: list[audit.AuditSpec] | None = None,
     known: Mapping[RecordId, PreparedRecord] | None = None,
+    rows: Mapping[RecordId, RecordRow] | None = None,
 ) -> ResolutionReport:
-    """Re-cluster the component around ``seeds``; ``known`` are live records already prepared
-    in this transaction, which need not be read back."""
-    component = _component(session, matcher, seeds)
+    """Re-cluster the component around ``seeds``. ``known`` are live records already prepared
+    in this transaction and ``rows`` records already read: neither is read back."""
+    component = _component(session, matcher, seeds, rows)
     known = known or {}
     live = {i: known[i] for i in component.members if i in known}
     live.update(_stored_prepared(session, matcher, component.members - live.keys()))
-    constraints = _constraints_among(session, set(live))
+    constraints = _constraints_within(component.constraints, set(live))
     clustering = matcher.cluster([live[i] for i in sorted(live)], component.auto, constraints)
-    report = _apply(session, clustering, _record_rows(session, live), actor, updated, changes)
+    live_rows = {i: component.rows[i] for i in live if i in component.rows}
+    live_rows.update(_record_rows(session, live.keys() - live_rows.keys()))
+    report = _apply(session, clustering, live_rows, actor, updated, changes)
     report.review_items += _update_review(
         session, component.possible, clustering, constraints.must_link
     )
