@@ -14,11 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import String, bindparam, column, select, text
+from sqlalchemy import String, bindparam, column, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.customer.identifiers import normalize_identifier
-from app.db import among, chunks, utcnow
+from app.db import IN_CHUNK, among, chunks, utcnow
 from app.errors import InvalidInput
 from app.event.models import AnonymousLink, Event
 from app.event.schemas import EventInSchema
@@ -464,18 +464,15 @@ def events_of(*, session: Session, prints: Mapping[int, Footprint]) -> list[Owne
             by_subject[subject].add(identity_id)
     owned: list[OwnedEvent] = []
     rows: list[Any] = []
-    for chunk in chunks(sorted(by_record)):
-        rows.extend(
-            session.execute(
-                select(*_TIMELINE_COLUMNS).where(among(session, Event.record_id, chunk))
-            )
+    # An event names its customer by record or by subject, never both: one query finds both.
+    records, subjects = sorted(by_record), sorted(by_subject)
+    for start in range(0, max(len(records), len(subjects)), IN_CHUNK):
+        end = start + IN_CHUNK
+        condition = or_(
+            among(session, Event.record_id, records[start:end]),
+            among(session, Event.subject, subjects[start:end]),
         )
-    for subjects in chunks(sorted(by_subject)):
-        rows.extend(
-            session.execute(
-                select(*_TIMELINE_COLUMNS).where(among(session, Event.subject, subjects))
-            )
-        )
+        rows.extend(session.execute(select(*_TIMELINE_COLUMNS).where(condition)))
     names = _source_names(session, {row.source_id for row in rows})
     for row in rows:
         owners = by_record[row.record_id] if row.record_id is not None else set()
