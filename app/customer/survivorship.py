@@ -163,6 +163,8 @@ def _ranked(
         for c in candidates
     ]
     counts = Counter(c.key for c in marked if not c.placeholder)
+    if len(marked) == 1:  # most attributes of most identities: nothing to rank
+        return marked, ranking, counts
 
     def order(c: Candidate) -> tuple[Any, ...]:
         ranks = tuple(_rule_key(rule, c, counts) for rule in ranking)
