@@ -279,6 +279,18 @@ def refresh_statistics(session: Session, tables: Sequence[FromClause]) -> None:
     connection.execute(text(f"ANALYZE {names}"))
 
 
+def commit_without_waiting_for_disk(session: Session) -> None:
+    """Let this transaction's commit return before its WAL reaches the disk (PostgreSQL's
+    ``synchronous_commit = off``; other databases commit as usual).
+
+    Only for work that can be redone: a server crash may lose the last fraction of a second
+    of such commits, each whole (never half of one), and nothing else. The next durable
+    commit flushes every earlier one.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit = off"))
+
+
 IN_CHUNK = 500  # values per IN list: well under every backend's limit on bound parameters
 
 

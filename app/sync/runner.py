@@ -19,7 +19,13 @@ from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import FromClause
 
-from app.db import Database, GrowthWatch, refresh_statistics, utcnow
+from app.db import (
+    Database,
+    GrowthWatch,
+    commit_without_waiting_for_disk,
+    refresh_statistics,
+    utcnow,
+)
 from app.errors import Conflict
 from app.matching import Matcher
 from app.resolution import service as resolution
@@ -179,6 +185,10 @@ def _sync_stream(
     with _read_ahead(stream.read(state)) as pages:
         for page in pages:
             with database.unit_of_work() as session:
+                # A page lost to a database crash is lost with the state after it, so the next
+                # sync reads it again: its commit need not wait for the disk. The run's last
+                # commit (its status) waits for the disk, and with it every page before.
+                commit_without_waiting_for_disk(session)
                 # The source as loaded when the run began (no query a page): a run's settings
                 # and declared attributes do not change under it.
                 current = session.merge(source, load=False)
