@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -235,16 +235,32 @@ def _key_holders(session: Session, keys: Iterable[str]) -> dict[str, set[RecordI
     return holders
 
 
-def _key_counts(session: Session, keys: Iterable[str]) -> dict[str, int]:
+# Each key's holders, counted up to a limit: an index range per key, however many hold it.
+_CAPPED_KEY_COUNTS = text(
+    "SELECT k.key, (SELECT count(*) FROM (SELECT 1 FROM blocking_key AS b WHERE b.key = k.key"
+    " LIMIT :limit) AS held) FROM unnest(CAST(:keys AS VARCHAR[])) AS k(key)"
+)
+
+
+def _key_counts(session: Session, keys: Iterable[str], at_most: int) -> dict[str, int]:
+    """How many records hold each of these keys, counting no further than ``at_most``.
+
+    Only whether a key passes the generic cap matters, and a generic key can have hundreds of
+    thousands of holders in a large store: counting them all took most of real time's time at
+    a million records. (SQLite, the small embedded store, counts them all.)
+    """
     counts: dict[str, int] = {}
+    postgresql = session.get_bind().dialect.name == "postgresql"
     for chunk in chunks(sorted(set(keys))):
-        counts.update(
-            session.execute(
+        if postgresql:
+            rows = session.execute(_CAPPED_KEY_COUNTS, {"keys": chunk, "limit": at_most})
+        else:
+            rows = session.execute(
                 select(BlockingKey.key, func.count())
                 .where(among(session, BlockingKey.key, chunk))
                 .group_by(BlockingKey.key)
-            ).all()
-        )
+            )
+        counts.update((key, min(count, at_most)) for key, count in rows if count)
     return counts
 
 
@@ -388,11 +404,11 @@ def resolve_records(
     touched = {k for keys in old_keys.values() for k in keys} | {
         k for p in prepared.values() for k in p.keys
     }
-    # Holders of every touched key at once: their number says which keys are generic.
-    holders = _key_holders(session, touched)
-    counts = {key: len(holders[key]) for key in touched}
+    # A page moves a key's count by at most its number of records: counting to past the cap by
+    # that much still tells every key that crossed it, and how many hold it then.
+    counts = _key_counts(session, touched, matcher.config.generic_key_cap + len(changed) + 1)
     affected = _follow_cap_crossings(session, matcher, old_keys, prepared, counts)
-    edges, pool = _score_new(session, matcher, prepared, counts, holders)
+    edges, pool = _score_new(session, matcher, prepared, counts)
     _store_edges(session, edges)
     seeds = set(prepared) | affected | _identity_members(session, rows.values())
     # Identities whose records changed in place need their golden record recomputed too.
@@ -496,7 +512,8 @@ def _drop_unjustified_edges(
 ) -> set[RecordId]:
     members = {r for key in rising for r in holders[key]}
     records = _stored_prepared(session, matcher, members)
-    counts = _key_counts(session, {k for p in records.values() for k in p.keys})
+    keys = {k for p in records.values() for k in p.keys}
+    counts = _key_counts(session, keys, matcher.config.generic_key_cap + 1)
     dropped: set[RecordId] = set()
     for chunk in chunks(sorted(members)):
         for left, right in session.execute(
@@ -558,11 +575,12 @@ def _score_new(
     matcher: Matcher,
     prepared: Mapping[RecordId, PreparedRecord],
     counts: Mapping[str, int],
-    holders: Mapping[str, set[RecordId]],
 ) -> tuple[list[ScoredEdge], dict[RecordId, PreparedRecord]]:
     """Edges between the changed records and every record sharing a non-generic key, and
     every record they were scored from (re-clustering needs most of them again)."""
+    # Generic keys can be held by thousands: only the others' holders are read.
     specific = {k for p in prepared.values() for k in p.keys if not matcher.is_generic(counts[k])}
+    holders = _key_holders(session, specific)
     candidates = {
         record.id: sorted(
             {r for k in record.keys if k in specific for r in holders[k]} - {record.id}
@@ -1175,14 +1193,14 @@ def track_generic_values(
     """Open a generic-value review item for each key that became generic (unless one is open or
     decided) and retire open items of keys no longer generic: ``released``, or, after a full
     run (None), every key not in ``generic``. Returns items opened."""
-    known = {
-        str(item.detail.get("key")): item
-        for item in session.scalars(
-            select(ReviewItem).where(
-                ReviewItem.kind == "generic_value", ReviewItem.status != "obsolete"
-            )
-        )
-    }
+    query = select(ReviewItem).where(
+        ReviewItem.kind == "generic_value", ReviewItem.status != "obsolete"
+    )
+    if released is not None:  # real time: only the items of the keys that crossed the cap
+        released = set(released)
+        crossed = sorted(set(generic) | released)
+        query = query.where(ReviewItem.detail["key"].as_string().in_(crossed))
+    known = {str(item.detail.get("key")): item for item in session.scalars(query)}
     opened = 0
     for key, count in sorted(generic.items()):
         item = known.get(key)
