@@ -40,6 +40,9 @@ class MatchValues(Base):
     record_id: Mapped[int] = mapped_column(
         ForeignKey("source_record.id", ondelete="CASCADE"), primary_key=True
     )
+    # The record's source, next to its values: candidates are read with it, without reaching
+    # for their (wide) source_record rows.
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id", ondelete="CASCADE"))
     values: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The record's content hash when it was prepared: a record whose hash moved on is pending.
     content_hash: Mapped[str] = mapped_column(String(64), default="")

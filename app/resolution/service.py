@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy import Row, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -167,22 +167,45 @@ def train(*, session: Session, config: MatchConfig, seed: int = 0) -> ModelVersi
 # -- reading the store ----------------------------------------------------------------------
 
 
-def _live_records(session: Session) -> Iterator[tuple[InputRecord, str]]:
-    """Every live record as the matcher takes them, with its content hash, streamed."""
+@dataclass(frozen=True, slots=True)
+class LiveRecord:
+    """A live record as the matcher takes it, with what storing its evidence needs."""
+
+    record: InputRecord
+    source_id: int
+    content_hash: str
+
+
+_LIVE_COLUMNS = (
+    SourceRecord.id,
+    Source.name,
+    SourceRecord.attributes,
+    SourceRecord.source_id,
+    SourceRecord.content_hash,
+)
+
+
+def _live(row: Row[Any]) -> LiveRecord:
+    return LiveRecord(
+        InputRecord(row.id, row.name, row.attributes), row.source_id, row.content_hash
+    )
+
+
+def _live_records(session: Session) -> Iterator[LiveRecord]:
+    """Every live record, streamed."""
     query = (
-        select(SourceRecord.id, Source.name, SourceRecord.attributes, SourceRecord.content_hash)
+        select(*_LIVE_COLUMNS)
         .join(Source, SourceRecord.source_id == Source.id)
         .where(SourceRecord.deleted_at.is_(None))
         .order_by(SourceRecord.id)
         .execution_options(yield_per=5000)
     )
-    for row in session.execute(query):
-        yield InputRecord(row.id, row.name, row.attributes), row.content_hash
+    return (_live(row) for row in session.execute(query))
 
 
 def _input_records(session: Session) -> Iterator[InputRecord]:
     """Every live record as the matcher takes them, streamed."""
-    return (record for record, _ in _live_records(session))
+    return (live.record for live in _live_records(session))
 
 
 def _record_rows(session: Session, ids: Iterable[RecordId]) -> dict[RecordId, RecordRow]:
@@ -214,8 +237,7 @@ def _stored_prepared(
             keys[record_id].append(key)
         query = (
             select(MatchValues.record_id, MatchValues.values, Source.name)
-            .join(SourceRecord, SourceRecord.id == MatchValues.record_id)
-            .join(Source, Source.id == SourceRecord.source_id)
+            .join(Source, Source.id == MatchValues.source_id)
             .where(among(session, MatchValues.record_id, chunk))
         )
         for record_id, values, source in session.execute(query):
@@ -328,7 +350,7 @@ def _insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> N
 
 
 def _store_prepared(
-    session: Session, matcher: Matcher, records: Iterable[tuple[InputRecord, str]]
+    session: Session, matcher: Matcher, records: Iterable[LiveRecord]
 ) -> list[PreparedRecord]:
     """Prepare live records, storing their values, blocking keys and lookup identifiers, and
     the content hash they were prepared from (a record whose hash moved on is pending)."""
@@ -336,12 +358,18 @@ def _store_prepared(
     keys: list[dict[str, Any]] = []
     values: list[dict[str, Any]] = []
     identifiers: list[dict[str, Any]] = []
-    for record, content_hash in records:
+    for live in records:
+        record = live.record
         ready = matcher.prepare(record)
         prepared.append(ready)
         keys.extend({"record_id": record.id, "key": k} for k in set(ready.keys))
         values.append(
-            {"record_id": record.id, "values": dict(ready.values), "content_hash": content_hash}
+            {
+                "record_id": record.id,
+                "source_id": live.source_id,
+                "values": dict(ready.values),
+                "content_hash": live.content_hash,
+            }
         )
         identifiers.extend(
             {"record_id": record.id, "kind": kind, "value": value}
@@ -424,21 +452,18 @@ def resolve_records(
 
 def _changed_records(
     session: Session, ids: Sequence[RecordId]
-) -> tuple[dict[RecordId, RecordRow], list[RecordId], list[tuple[InputRecord, str]]]:
+) -> tuple[dict[RecordId, RecordRow], list[RecordId], list[LiveRecord]]:
     """In one read: the changed records' rows, those holding evidence of an earlier
-    resolution, and the live ones as the matcher takes them (with their content hash)."""
+    resolution, and the live ones."""
     rows: dict[RecordId, RecordRow] = {}
     evidence: list[RecordId] = []
-    live: list[tuple[InputRecord, str]] = []
+    live: list[LiveRecord] = []
     for chunk in chunks(ids):
         query = (
             select(
-                SourceRecord.id,
-                Source.name,
+                *_LIVE_COLUMNS,
                 SourceRecord.external_id,
                 SourceRecord.identity_id,
-                SourceRecord.attributes,
-                SourceRecord.content_hash,
                 SourceRecord.deleted_at,
                 MatchValues.record_id.label("evidence"),
             )
@@ -452,7 +477,7 @@ def _changed_records(
             if row.evidence is not None:
                 evidence.append(row.id)
             if row.deleted_at is None:
-                live.append((InputRecord(row.id, row.name, row.attributes), row.content_hash))
+                live.append(_live(row))
     return rows, evidence, live
 
 
