@@ -279,13 +279,19 @@ class Scorer:
             shares[hit, index] = np.minimum(shares[hit, index], 0.0)
         for group in self.groups:
             _count_strongest_once(shares, group)
-        households = np.flatnonzero(
-            self._household_only(shares, levels, self._lone(levels, crossed))
-        )
-        if len(households) and len(self.household) > 1:
-            block = shares[households]
-            _count_strongest_once(block, self.household)
-            shares[households] = block
+        lone = self._lone(levels, crossed)
+        household_only = self._household_only(shares, levels, lone)
+        # A lone name that agrees crossed is a family name as often as a given name: in a
+        # household-only pair it is one more thing the household shares.
+        for picked, columns in (
+            (household_only & ~lone, self.household),
+            (household_only & lone, sorted({*self.household, *self.swap_positions})),
+        ):
+            rows = np.flatnonzero(picked)
+            if len(rows) and len(columns) > 1:
+                block = shares[rows]
+                _count_strongest_once(block, columns)
+                shares[rows] = block
         total = np.full(len(levels), self.model.prior_weight, dtype=np.float64)
         for index in range(len(self.comparisons)):
             total += shares[:, index]
@@ -344,7 +350,13 @@ class Scorer:
         personal = np.where(lone[:, None] & self.personal_names, 0.0, personal)
         agreement = personal.max(axis=1)
         weak = agreement < self.personal_agreement
-        return np.asarray(self.conflicts(shares) | weak, dtype=np.bool_)
+        # Different given names with the same birth date are what twins share: the birth date
+        # does not make the household's e-mail, phone and address the person's.
+        apart = np.zeros(len(shares), dtype=np.bool_)
+        for index in self.personal:
+            if self.comparisons[index].kind == "name":
+                apart |= levels[:, index] == self.comparisons[index].different
+        return np.asarray(self.conflicts(shares) | weak | apart, dtype=np.bool_)
 
     def conflicts(self, shares: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
         """Whether each pair's personal attributes conflict (two people), from its shares.
