@@ -137,10 +137,12 @@ class MatchConfig:
     skip: frozenset[str] = frozenset()
     swap: tuple[str, ...] = ()
     term_frequency: frozenset[str] = frozenset()
+    shared_values: tuple[str, ...] = ()
     groups: tuple[tuple[str, ...], ...] = ()
     overlaps: tuple[Overlap, ...] = ()
     personal: tuple[str, ...] = ()
     household: tuple[str, ...] = ()
+    twins: tuple[str, ...] = ()
     conflict_weight: float = -4.0
     personal_agreement: float = float("-inf")
     blocking_rules: tuple[BlockingRule, ...] = ()
@@ -177,6 +179,7 @@ class MatchConfig:
             skip=frozenset(options.get("skip", [])),
             swap=tuple(options.get("swap", [])),
             term_frequency=frozenset(options.get("term_frequency", [])),
+            shared_values=tuple(options.get("shared_values", [])),
             groups=tuple(tuple(group) for group in options.get("groups", [])),
             overlaps=tuple(
                 Overlap(
@@ -188,6 +191,7 @@ class MatchConfig:
             ),
             personal=tuple(options.get("personal", [])),
             household=tuple(options.get("household", [])),
+            twins=tuple(options.get("twins", [])),
             conflict_weight=float(options.get("conflict_weight", -4.0)),
             personal_agreement=float(options.get("personal_agreement", "-inf")),
             blocking_rules=tuple(

@@ -8,6 +8,7 @@ same pair gets the same weight in real time and in batch.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -46,17 +47,28 @@ class LevelParameters:
 
 @dataclass(frozen=True, slots=True)
 class TermFrequencies:
-    """How often each common value of an attribute occurred at training time."""
+    """How often each common value of an attribute occurred at training time.
+
+    With ``hashed`` the table is keyed by :func:`value_digest` of each value, so a model that
+    keeps the frequencies of e-mail addresses or phone numbers does not hold them in clear.
+    """
 
     values: Mapping[str, float] = field(default_factory=dict)
+    hashed: bool = False
 
     def lookup(self, column: Column, fallback: float) -> Weights:
         """Frequency per vocabulary code of a column; ``fallback`` for values not in the table."""
+        key = value_digest if self.hashed else str
         return np.fromiter(
-            (self.values.get(v, fallback) for v in column.vocabulary.values),
+            (self.values.get(key(v), fallback) for v in column.vocabulary.values),
             dtype=np.float64,
             count=len(column.vocabulary.values),
         )
+
+
+def value_digest(value: str) -> str:
+    """A short digest standing for a value in a model's tables."""
+    return hashlib.blake2b(value.encode(), digest_size=12, person=b"huella.tf").hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +111,8 @@ class MatchModel:
                     for p in self.parameters
                 ],
                 "term_frequencies": {
-                    name: {"values": dict(tf.values)} for name, tf in self.term_frequencies.items()
+                    name: {"values": dict(tf.values), "hashed": tf.hashed}
+                    for name, tf in self.term_frequencies.items()
                 },
                 "generic_values": {
                     name: sorted(values) for name, values in self.generic_values.items()
@@ -130,7 +143,7 @@ class MatchModel:
                 for c in data["comparisons"]
             ),
             term_frequencies={
-                name: TermFrequencies(dict(tf["values"]))
+                name: TermFrequencies(dict(tf["values"]), bool(tf.get("hashed", False)))
                 for name, tf in data.get("term_frequencies", {}).items()
             },
             generic_values={
@@ -198,6 +211,7 @@ class Scorer:
             [self.comparisons[i].kind == "name" for i in self.personal], dtype=np.bool_
         )
         self.household = self._positions(config.household)
+        self.twins = self._positions(config.twins)
         self.conflict_weight = config.conflict_weight
         self.personal_agreement = config.personal_agreement
         self._cache: dict[str, tuple[Vocabulary, npt.NDArray[Any]]] = {}
@@ -280,12 +294,15 @@ class Scorer:
         for group in self.groups:
             _count_strongest_once(shares, group)
         lone = self._lone(levels, crossed)
-        household_only = self._household_only(shares, levels, lone)
-        # A lone name that agrees crossed is a family name as often as a given name: in a
-        # household-only pair it is one more thing the household shares.
+        apart = self.apart(levels)
+        household_only = self._household_only(shares, levels, lone) | apart
+        # A lone name that agrees crossed is a family name as often as a given name, and under
+        # different given names a shared birth date is what twins have: in a household-only
+        # pair each is one more thing the household shares.
         for picked, columns in (
-            (household_only & ~lone, self.household),
+            (household_only & ~lone & ~apart, self.household),
             (household_only & lone, sorted({*self.household, *self.swap_positions})),
+            (apart & ~lone, sorted({*self.household, *self.twins})),
         ):
             rows = np.flatnonzero(picked)
             if len(rows) and len(columns) > 1:
@@ -350,13 +367,16 @@ class Scorer:
         personal = np.where(lone[:, None] & self.personal_names, 0.0, personal)
         agreement = personal.max(axis=1)
         weak = agreement < self.personal_agreement
-        # Different given names with the same birth date are what twins share: the birth date
-        # does not make the household's e-mail, phone and address the person's.
-        apart = np.zeros(len(shares), dtype=np.bool_)
+        return np.asarray(self.conflicts(shares) | weak, dtype=np.bool_)
+
+    def apart(self, levels: Levels) -> Mask:
+        """Pairs whose given names disagree: whatever else they share (a home, a birth date)
+        may be a household's, twins' included."""
+        apart = np.zeros(len(levels), dtype=np.bool_)
         for index in self.personal:
             if self.comparisons[index].kind == "name":
                 apart |= levels[:, index] == self.comparisons[index].different
-        return np.asarray(self.conflicts(shares) | weak | apart, dtype=np.bool_)
+        return apart
 
     def conflicts(self, shares: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
         """Whether each pair's personal attributes conflict (two people), from its shares.

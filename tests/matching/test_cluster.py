@@ -187,3 +187,12 @@ def test_twins_sharing_a_birth_date_and_a_home_stay_two_people(matcher: Matcher)
     )
     assert not matcher.is_auto(edge)
     assert _resolve_live(matcher, [rohan, rohan, nandini]) == {frozenset({1, 2}), frozenset({3})}
+
+
+def test_twins_on_a_family_email_are_not_one_person_by_their_birth_date(matcher: Matcher) -> None:
+    family = {"last_name": "Nguyen", "email": "do.family@example.com", "birth_date": "1997-04-02"}
+    edge = matcher.compare(
+        matcher.prepare(InputRecord(1, "crm", {**family, "first_name": "Binh"})),
+        matcher.prepare(InputRecord(2, "shop", {**family, "first_name": "Anh"})),
+    )
+    assert not matcher.is_auto(edge)
