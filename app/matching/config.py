@@ -142,7 +142,6 @@ class MatchConfig:
     overlaps: tuple[Overlap, ...] = ()
     personal: tuple[str, ...] = ()
     household: tuple[str, ...] = ()
-    twins: tuple[str, ...] = ()
     conflict_weight: float = -4.0
     personal_agreement: float = float("-inf")
     blocking_rules: tuple[BlockingRule, ...] = ()
@@ -191,7 +190,6 @@ class MatchConfig:
             ),
             personal=tuple(options.get("personal", [])),
             household=tuple(options.get("household", [])),
-            twins=tuple(options.get("twins", [])),
             conflict_weight=float(options.get("conflict_weight", -4.0)),
             personal_agreement=float(options.get("personal_agreement", "-inf")),
             blocking_rules=tuple(

@@ -211,7 +211,6 @@ class Scorer:
             [self.comparisons[i].kind == "name" for i in self.personal], dtype=np.bool_
         )
         self.household = self._positions(config.household)
-        self.twins = self._positions(config.twins)
         self.conflict_weight = config.conflict_weight
         self.personal_agreement = config.personal_agreement
         self._cache: dict[str, tuple[Vocabulary, npt.NDArray[Any]]] = {}
@@ -294,15 +293,12 @@ class Scorer:
         for group in self.groups:
             _count_strongest_once(shares, group)
         lone = self._lone(levels, crossed)
-        apart = self.apart(levels)
-        household_only = self._household_only(shares, levels, lone) | apart
-        # A lone name that agrees crossed is a family name as often as a given name, and under
-        # different given names a shared birth date is what twins have: in a household-only
-        # pair each is one more thing the household shares.
+        household_only = self._household_only(shares, levels, lone)
+        # A lone name that agrees crossed is a family name as often as a given name: in a
+        # household-only pair it is one more thing the household shares.
         for picked, columns in (
-            (household_only & ~lone & ~apart, self.household),
+            (household_only & ~lone, self.household),
             (household_only & lone, sorted({*self.household, *self.swap_positions})),
-            (apart & ~lone, sorted({*self.household, *self.twins})),
         ):
             rows = np.flatnonzero(picked)
             if len(rows) and len(columns) > 1:
@@ -369,14 +365,18 @@ class Scorer:
         weak = agreement < self.personal_agreement
         return np.asarray(self.conflicts(shares) | weak, dtype=np.bool_)
 
-    def apart(self, levels: Levels) -> Mask:
-        """Pairs whose given names disagree: whatever else they share (a home, a birth date)
-        may be a household's, twins' included."""
+    def named_apart(self, levels: Levels) -> Mask:
+        """Pairs that look like two people: their given names disagree and no other personal
+        attribute (a birth date, an identifier) agrees to say it is one person under a mistyped
+        or other given name."""
         apart = np.zeros(len(levels), dtype=np.bool_)
+        vouched = np.zeros(len(levels), dtype=np.bool_)
         for index in self.personal:
             if self.comparisons[index].kind == "name":
                 apart |= levels[:, index] == self.comparisons[index].different
-        return apart
+            else:
+                vouched |= self.tables[index][levels[:, index]] >= self.personal_agreement
+        return apart & ~vouched
 
     def conflicts(self, shares: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
         """Whether each pair's personal attributes conflict (two people), from its shares.

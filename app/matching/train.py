@@ -99,7 +99,7 @@ def _shared_values(matcher: Matcher, frame: Frame) -> dict[AttributeName, TermFr
             for start in range(0, len(left), _CHUNK):
                 a, b = left[start : start + _CHUNK], right[start : start + _CHUNK]
                 levels, _ = matcher.levels(frame, a, b)
-                shared.update(column.codes[a[matcher.scorer.apart(levels)]].tolist())
+                shared.update(column.codes[a[matcher.scorer.named_apart(levels)]].tolist())
         present = column.codes[column.codes >= 0]
         if not shared or not len(present):
             continue

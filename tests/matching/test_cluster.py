@@ -170,29 +170,3 @@ def test_a_lone_family_name_on_a_family_email_is_no_more_than_the_email(
     assert any("(swapped)" in c.level for c in crossed.contributions)
     assert not matcher.is_auto(crossed)
     assert crossed.weight == pytest.approx(matcher.compare(straight, cuong).weight)
-
-
-def test_twins_sharing_a_birth_date_and_a_home_stay_two_people(matcher: Matcher) -> None:
-    home = {
-        "last_name": "Subramaniam",
-        "birth_date": "2006-10-06",
-        "address_line1": "171 Sector 15",
-        "postcode": "700249",
-    }
-    rohan = {**home, "first_name": "Rohan", "email": "r.subramaniam@example.com"}
-    nandini = {**home, "first_name": "Nandini", "email": "nandini.s@example.org"}
-    edge = matcher.compare(
-        matcher.prepare(InputRecord(1, "crm", rohan)),
-        matcher.prepare(InputRecord(2, "crm", nandini)),
-    )
-    assert not matcher.is_auto(edge)
-    assert _resolve_live(matcher, [rohan, rohan, nandini]) == {frozenset({1, 2}), frozenset({3})}
-
-
-def test_twins_on_a_family_email_are_not_one_person_by_their_birth_date(matcher: Matcher) -> None:
-    family = {"last_name": "Nguyen", "email": "do.family@example.com", "birth_date": "1997-04-02"}
-    edge = matcher.compare(
-        matcher.prepare(InputRecord(1, "crm", {**family, "first_name": "Binh"})),
-        matcher.prepare(InputRecord(2, "shop", {**family, "first_name": "Anh"})),
-    )
-    assert not matcher.is_auto(edge)
