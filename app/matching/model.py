@@ -49,16 +49,18 @@ class LevelParameters:
 class TermFrequencies:
     """How often each common value of an attribute occurred at training time.
 
-    With ``hashed`` the table is keyed by :func:`value_digest` of each value, so a model that
-    keeps the frequencies of e-mail addresses or phone numbers does not hold them in clear.
+    A ``shared`` table lists only identifiers that several people hold (a family e-mail): it is
+    keyed by :func:`value_digest`, so the model holds no address or number in clear, and it
+    only ever lowers a weight (a family's landline may be rarer than the average agreement on
+    phones, which office switchboards inflate, but it is no stronger evidence for that).
     """
 
     values: Mapping[str, float] = field(default_factory=dict)
-    hashed: bool = False
+    shared: bool = False
 
     def lookup(self, column: Column, fallback: float) -> Weights:
         """Frequency per vocabulary code of a column; ``fallback`` for values not in the table."""
-        key = value_digest if self.hashed else str
+        key = value_digest if self.shared else str
         return np.fromiter(
             (self.values.get(key(v), fallback) for v in column.vocabulary.values),
             dtype=np.float64,
@@ -111,7 +113,7 @@ class MatchModel:
                     for p in self.parameters
                 ],
                 "term_frequencies": {
-                    name: {"values": dict(tf.values), "hashed": tf.hashed}
+                    name: {"values": dict(tf.values), "shared": tf.shared}
                     for name, tf in self.term_frequencies.items()
                 },
                 "generic_values": {
@@ -143,7 +145,7 @@ class MatchModel:
                 for c in data["comparisons"]
             ),
             term_frequencies={
-                name: TermFrequencies(dict(tf["values"]), bool(tf.get("hashed", False)))
+                name: TermFrequencies(dict(tf["values"]), bool(tf.get("shared", False)))
                 for name, tf in data.get("term_frequencies", {}).items()
             },
             generic_values={
@@ -278,10 +280,11 @@ class Scorer:
                                 role, frame, left[exact][swapped], u_exact, comparison.attribute
                             ),
                         )
+            shared = self.model.term_frequencies[comparison.attribute].shared
             shares[exact, index] += np.clip(
                 np.log2(u_exact / np.maximum(frequency, 1e-12)),
                 -self.model.tf_max_down,
-                self.model.tf_max_up,
+                0.0 if shared else self.model.tf_max_up,
             )
         self._generic(shares, levels, frame, left)
         for index, overlapping, covered_by in self.overlaps:

@@ -84,9 +84,10 @@ def _shared_values(matcher: Matcher, frame: Frame) -> dict[AttributeName, TermFr
     """Values of the ``shared_values`` attributes that records of different people hold (a
     family e-mail, a household's landline), each with its frequency.
 
-    A value is shared when two of its records give different given names. Only such values get
-    a term frequency: agreeing on one is as common as the value, while a personal address seen
-    on many records is one person's and keeps its full weight.
+    A value is shared when two of its records give different given names and no birth date or
+    identifier of theirs agrees. Only such values get a term frequency: agreeing on one is as
+    common as the value, while a personal address seen on many records is one person's and
+    keeps its full weight.
     """
     out: dict[AttributeName, TermFrequencies] = {}
     cap = matcher.config.generic_key_cap
@@ -107,7 +108,7 @@ def _shared_values(matcher: Matcher, frame: Frame) -> dict[AttributeName, TermFr
         values = column.vocabulary.values
         out[name] = TermFrequencies(
             {value_digest(values[c]): float(counts[c] / len(present)) for c in sorted(shared)},
-            hashed=True,
+            shared=True,
         )
     return out
 

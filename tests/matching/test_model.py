@@ -143,3 +143,35 @@ def test_an_email_that_people_with_different_given_names_share_weighs_as_its_fre
     # The model keeps the shared address's frequency, not the address.
     assert family not in model.to_json()
     assert MatchModel.from_json(model.to_json()) == model
+
+
+def test_a_shared_phone_never_weighs_more_than_a_personal_one(config: MatchConfig) -> None:
+    # A switchboard on 300 records makes agreeing on a phone common on average; the family's
+    # landline is rarer than that average, yet no stronger evidence of one person.
+    switchboard = [{"first_name": f"Staff{n}", "phone": "+1 213 555 0100"} for n in range(300)]
+    family = [
+        {"first_name": name, "last_name": "Okafor", "phone": "+1 312 555 0199"}
+        for name in ("Ada", "Ada", "Obi")
+    ]
+    customers = [
+        {"first_name": f"Cliente{n}", "last_name": f"Apellido{n}", "phone": f"+1 305 555 {n:04d}"}
+        for n in range(2000)
+        for _ in range(1 + (n % 10 == 0))
+    ]
+    people = [*family, *switchboard, *customers]
+    records = [InputRecord(i, "crm", p) for i, p in enumerate(people)]
+    quick = dataclasses.replace(
+        config, model=dataclasses.replace(config.model, u_sample_pairs=10**5)
+    )
+    model = train(records, quick)
+    matcher = Matcher(quick, model=model)
+
+    def phone_weight(left: InputRecord, right: InputRecord) -> float:
+        edge = matcher.compare(matcher.prepare(left), matcher.prepare(right))
+        return next(c.weight for c in edge.contributions if c.attribute == "phone")
+
+    customer = len(family) + len(switchboard)  # Cliente0's two records
+    assert people[customer] == people[customer + 1]
+    assert phone_weight(records[0], records[1]) <= phone_weight(
+        records[customer], records[customer + 1]
+    )
