@@ -7,11 +7,13 @@ person each row belongs to) is a separate numpy file only the scorer reads.
 from __future__ import annotations
 
 import csv
+import hashlib
 from pathlib import Path
 
 import numpy as np
 
 from connectors.base import CANONICAL_ATTRIBUTES
+from connectors.sandbox import people, people_data
 from connectors.sandbox.people import generate_records
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -21,8 +23,9 @@ COLUMNS = ("record_id", "department", "external_id", *CANONICAL_ATTRIBUTES)
 def dataset(size: int, seed: int = 1) -> tuple[Path, Path]:
     """Paths of the CSV and truth files for ``size`` records, generating them if missing."""
     OUT.mkdir(parents=True, exist_ok=True)
-    data = OUT / f"people-{size}-{seed}.csv"
-    truth = OUT / f"people-{size}-{seed}.truth.npy"
+    stem = f"people-{size}-{seed}-{_generator_digest()}"
+    data = OUT / f"{stem}.csv"
+    truth = OUT / f"{stem}.truth.npy"
     if data.exists() and truth.exists():
         return data, truth
     people: dict[str, int] = {}
@@ -44,3 +47,12 @@ def dataset(size: int, seed: int = 1) -> tuple[Path, Path]:
     np.save(truth, labels[: index + 1])
     partial.rename(data)
     return data, truth
+
+
+def _generator_digest() -> str:
+    """A short digest of the generator's source: files written by another version of it are
+    never read back as if they were this one's."""
+    digest = hashlib.sha256()
+    for module in (people, people_data):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()[:10]

@@ -137,6 +137,7 @@ class MatchConfig:
     skip: frozenset[str] = frozenset()
     swap: tuple[str, ...] = ()
     term_frequency: frozenset[str] = frozenset()
+    shared_values: tuple[str, ...] = ()
     groups: tuple[tuple[str, ...], ...] = ()
     overlaps: tuple[Overlap, ...] = ()
     personal: tuple[str, ...] = ()
@@ -177,6 +178,7 @@ class MatchConfig:
             skip=frozenset(options.get("skip", [])),
             swap=tuple(options.get("swap", [])),
             term_frequency=frozenset(options.get("term_frequency", [])),
+            shared_values=tuple(options.get("shared_values", [])),
             groups=tuple(tuple(group) for group in options.get("groups", [])),
             overlaps=tuple(
                 Overlap(

@@ -8,6 +8,7 @@ same pair gets the same weight in real time and in batch.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -46,17 +47,30 @@ class LevelParameters:
 
 @dataclass(frozen=True, slots=True)
 class TermFrequencies:
-    """How often each common value of an attribute occurred at training time."""
+    """How often each common value of an attribute occurred at training time.
+
+    A ``shared`` table lists only identifiers that several people hold (a family e-mail): it is
+    keyed by :func:`value_digest`, so the model holds no address or number in clear, and it
+    only ever lowers a weight (a family's landline may be rarer than the average agreement on
+    phones, which office switchboards inflate, but it is no stronger evidence for that).
+    """
 
     values: Mapping[str, float] = field(default_factory=dict)
+    shared: bool = False
 
     def lookup(self, column: Column, fallback: float) -> Weights:
         """Frequency per vocabulary code of a column; ``fallback`` for values not in the table."""
+        key = value_digest if self.shared else str
         return np.fromiter(
-            (self.values.get(v, fallback) for v in column.vocabulary.values),
+            (self.values.get(key(v), fallback) for v in column.vocabulary.values),
             dtype=np.float64,
             count=len(column.vocabulary.values),
         )
+
+
+def value_digest(value: str) -> str:
+    """A short digest standing for a value in a model's tables."""
+    return hashlib.blake2b(value.encode(), digest_size=12, person=b"huella.tf").hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +113,8 @@ class MatchModel:
                     for p in self.parameters
                 ],
                 "term_frequencies": {
-                    name: {"values": dict(tf.values)} for name, tf in self.term_frequencies.items()
+                    name: {"values": dict(tf.values), "shared": tf.shared}
+                    for name, tf in self.term_frequencies.items()
                 },
                 "generic_values": {
                     name: sorted(values) for name, values in self.generic_values.items()
@@ -130,7 +145,7 @@ class MatchModel:
                 for c in data["comparisons"]
             ),
             term_frequencies={
-                name: TermFrequencies(dict(tf["values"]))
+                name: TermFrequencies(dict(tf["values"]), bool(tf.get("shared", False)))
                 for name, tf in data.get("term_frequencies", {}).items()
             },
             generic_values={
@@ -265,10 +280,11 @@ class Scorer:
                                 role, frame, left[exact][swapped], u_exact, comparison.attribute
                             ),
                         )
+            shared = self.model.term_frequencies[comparison.attribute].shared
             shares[exact, index] += np.clip(
                 np.log2(u_exact / np.maximum(frequency, 1e-12)),
                 -self.model.tf_max_down,
-                self.model.tf_max_up,
+                0.0 if shared else self.model.tf_max_up,
             )
         self._generic(shares, levels, frame, left)
         for index, overlapping, covered_by in self.overlaps:
@@ -279,13 +295,19 @@ class Scorer:
             shares[hit, index] = np.minimum(shares[hit, index], 0.0)
         for group in self.groups:
             _count_strongest_once(shares, group)
-        households = np.flatnonzero(
-            self._household_only(shares, levels, self._lone(levels, crossed))
-        )
-        if len(households) and len(self.household) > 1:
-            block = shares[households]
-            _count_strongest_once(block, self.household)
-            shares[households] = block
+        lone = self._lone(levels, crossed)
+        household_only = self._household_only(shares, levels, lone)
+        # A lone name that agrees crossed is a family name as often as a given name: in a
+        # household-only pair it is one more thing the household shares.
+        for picked, columns in (
+            (household_only & ~lone, self.household),
+            (household_only & lone, sorted({*self.household, *self.swap_positions})),
+        ):
+            rows = np.flatnonzero(picked)
+            if len(rows) and len(columns) > 1:
+                block = shares[rows]
+                _count_strongest_once(block, columns)
+                shares[rows] = block
         total = np.full(len(levels), self.model.prior_weight, dtype=np.float64)
         for index in range(len(self.comparisons)):
             total += shares[:, index]
@@ -345,6 +367,19 @@ class Scorer:
         agreement = personal.max(axis=1)
         weak = agreement < self.personal_agreement
         return np.asarray(self.conflicts(shares) | weak, dtype=np.bool_)
+
+    def named_apart(self, levels: Levels) -> Mask:
+        """Pairs that look like two people: their given names disagree and no other personal
+        attribute (a birth date, an identifier) agrees to say it is one person under a mistyped
+        or other given name."""
+        apart = np.zeros(len(levels), dtype=np.bool_)
+        vouched = np.zeros(len(levels), dtype=np.bool_)
+        for index in self.personal:
+            if self.comparisons[index].kind == "name":
+                apart |= levels[:, index] == self.comparisons[index].different
+            else:
+                vouched |= self.tables[index][levels[:, index]] >= self.personal_agreement
+        return apart & ~vouched
 
     def conflicts(self, shares: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
         """Whether each pair's personal attributes conflict (two people), from its shares.

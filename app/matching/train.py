@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from app.matching.blocking import candidate_pairs
+from app.matching.blocking import candidate_pairs, group_pairs
 from app.matching.compare import Comparison, Levels
 from app.matching.config import MatchConfig
 from app.matching.frame import Frame
-from app.matching.model import LevelParameters, MatchModel, TermFrequencies
+from app.matching.model import LevelParameters, MatchModel, TermFrequencies, value_digest
 from app.matching.types import AttributeName
 
 if TYPE_CHECKING:
@@ -69,12 +69,48 @@ def train_frame(matcher: Matcher, frame: Frame, *, seed: int = 0) -> MatchModel:
     model = MatchModel(
         prior=prior,
         parameters=parameters,
-        term_frequencies=_term_frequencies(matcher.comparisons, frame, config),
+        term_frequencies={
+            **_term_frequencies(matcher.comparisons, frame, config),
+            **_shared_values(matcher, frame),
+        },
         tf_max_down=config.model.tf_max_down,
         tf_max_up=config.model.tf_max_up,
         trained_on=n,
     )
     return replace(model, generic_values=_generic_values(matcher.config, frame))
+
+
+def _shared_values(matcher: Matcher, frame: Frame) -> dict[AttributeName, TermFrequencies]:
+    """Values of the ``shared_values`` attributes that records of different people hold (a
+    family e-mail, a household's landline), each with its frequency.
+
+    A value is shared when two of its records give different given names and no birth date or
+    identifier of theirs agrees. Only such values get a term frequency: agreeing on one is as
+    common as the value, while a personal address seen on many records is one person's and
+    keeps its full weight.
+    """
+    out: dict[AttributeName, TermFrequencies] = {}
+    cap = matcher.config.generic_key_cap
+    for name in matcher.config.shared_values:
+        column = frame.columns.get(name)
+        if column is None:
+            continue
+        shared: set[int] = set()
+        for left, right in group_pairs(column.codes, cap):
+            for start in range(0, len(left), _CHUNK):
+                a, b = left[start : start + _CHUNK], right[start : start + _CHUNK]
+                levels, _ = matcher.levels(frame, a, b)
+                shared.update(column.codes[a[matcher.scorer.named_apart(levels)]].tolist())
+        present = column.codes[column.codes >= 0]
+        if not shared or not len(present):
+            continue
+        counts = np.bincount(present)
+        values = column.vocabulary.values
+        out[name] = TermFrequencies(
+            {value_digest(values[c]): float(counts[c] / len(present)) for c in sorted(shared)},
+            shared=True,
+        )
+    return out
 
 
 def _generic_values(config: MatchConfig, frame: Frame) -> dict[AttributeName, frozenset[str]]:

@@ -961,7 +961,7 @@ class _Population:
         """``local`` plus a number nobody has yet; the numbers grow as the short ones run out."""
         for attempt in range(1000):
             value = f"{local}{self.rng.randint(2, 10 ** (2 + attempt // 8))}@{domain}"
-            if self.claims.claim(value):
+            if self.claims.claim(mailbox(value)):
                 return value
         raise RuntimeError("identifier space exhausted")  # pragma: no cover
 
@@ -977,7 +977,7 @@ class _Population:
             address = (
                 scheme.format(g=given, i=given[0], f=family, y=year, yy=year[2:]) + "@" + domain
             )
-            if self.claims.claim(address):
+            if self.claims.claim(mailbox(address)):
                 return address
         return self._numbered(f"{given}.{family}", domain)
 
@@ -994,7 +994,7 @@ class _Population:
             options.pop()
         domain = country.providers[0]
         for option in rng.sample(options, len(options)):
-            if self.claims.claim(f"{option}@{domain}"):
+            if self.claims.claim(mailbox(f"{option}@{domain}")):
                 return f"{option}@{domain}"
         return self._numbered(family, domain)
 
@@ -1020,7 +1020,7 @@ class _Population:
         # A company uses one address scheme for everybody.
         scheme = zlib.crc32(domain.encode()) % 3
         local = (f"{given}.{family}", f"{given[:1]}{family}", f"{family}.{given}")[scheme]
-        if self.claims.claim(f"{local}@{domain}"):
+        if self.claims.claim(mailbox(f"{local}@{domain}")):
             return f"{local}@{domain}"
         return self._numbered(local, domain)
 
@@ -1256,6 +1256,20 @@ def _full_name(noise: _Noise, person: Person) -> str:
 
 _GMAIL_DOMAINS = {"gmail.com", "googlemail.com"}
 _PLUS_DOMAINS = {"gmail.com", "googlemail.com", "outlook.com", "icloud.com", "hotmail.com"}
+
+
+def mailbox(email: str) -> str:
+    """The mailbox an address reaches: Gmail ignores dots and ``+tags`` in the local part.
+
+    Two people can never own addresses that reach one mailbox (Gmail refuses ``p.smith`` once
+    ``psmith`` is taken), so addresses are claimed by their mailbox.
+    """
+    local, _, domain = email.lower().partition("@")
+    if domain in _PLUS_DOMAINS:
+        local = local.split("+", 1)[0]
+    if domain in _GMAIL_DOMAINS:
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}"
 
 
 def email_alias(rng: random.Random, email: str) -> str:

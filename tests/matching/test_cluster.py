@@ -153,3 +153,20 @@ def test_one_strong_coincidence_does_not_join_two_namesakes(matcher: Matcher) ->
     clustering = matcher.cluster(records, [_edge(1, 2), _edge(3, 4), _edge(2, 3, 20.0)])
     assert _partition(clustering.clusters) == {frozenset({1, 2}), frozenset({3, 4})}
     assert [c.records for c in clustering.conflicts] == [(2, 3)]
+
+
+def test_a_lone_family_name_on_a_family_email_is_no_more_than_the_email(
+    matcher: Matcher,
+) -> None:
+    # The lone "Nguyen" may be either partner's family name: agreeing with the other record's
+    # family name adds nothing to the family e-mail they both show.
+    family = "nguyen.family@example.com"
+    lone = matcher.prepare(InputRecord(1, "shop", {"full_name": "Nguyen", "email": family}))
+    straight = matcher.prepare(InputRecord(2, "shop", {"last_name": "Nguyen", "email": family}))
+    cuong = matcher.prepare(
+        InputRecord(3, "crm", {"first_name": "Cuong", "last_name": "Nguyen", "email": family})
+    )
+    crossed = matcher.compare(lone, cuong)
+    assert any("(swapped)" in c.level for c in crossed.contributions)
+    assert not matcher.is_auto(crossed)
+    assert crossed.weight == pytest.approx(matcher.compare(straight, cuong).weight)

@@ -108,3 +108,70 @@ def test_a_value_held_by_more_records_than_the_cap_carries_no_weight(config: Mat
     assert phone_weight(records[6], records[7]) > 5
     assert phone_weight(records[0], records[1]) == 0.0
     assert MatchModel.from_json(model.to_json()) == model
+
+
+def test_an_email_that_people_with_different_given_names_share_weighs_as_its_frequency(
+    config: MatchConfig,
+) -> None:
+    family = "lopez.family@example.com"
+    household = [
+        {"first_name": "Paula", "last_name": "Lopez", "email": family},
+        {"first_name": "Paula", "email": family},
+        {"first_name": "Juan", "last_name": "Lopez", "email": family},
+    ]
+    # Most customers have one record, some two; each has an address of their own.
+    customers = [
+        {"first_name": f"Cliente{n}", "last_name": f"Apellido{n}", "email": f"c{n}@example.com"}
+        for n in range(4000)
+        for _ in range(1 + (n % 10 == 0))
+    ]
+    records = [InputRecord(i, "crm", p) for i, p in enumerate([*household, *customers])]
+    quick = dataclasses.replace(
+        config, model=dataclasses.replace(config.model, u_sample_pairs=10**5)
+    )
+    model = train(records, quick)
+    matcher = Matcher(quick, model=model)
+
+    def email_weight(left: InputRecord, right: InputRecord) -> float:
+        edge = matcher.compare(matcher.prepare(left), matcher.prepare(right))
+        return next(c.weight for c in edge.contributions if c.attribute == "email")
+
+    paulas = email_weight(records[0], records[1])
+    one_customer = email_weight(records[3], records[4])
+    assert records[3].attributes == records[4].attributes
+    assert paulas < one_customer - 4
+    # The model keeps the shared address's frequency, not the address.
+    assert family not in model.to_json()
+    assert MatchModel.from_json(model.to_json()) == model
+
+
+def test_a_shared_phone_never_weighs_more_than_a_personal_one(config: MatchConfig) -> None:
+    # A switchboard on 300 records makes agreeing on a phone common on average; the family's
+    # landline is rarer than that average, yet no stronger evidence of one person.
+    switchboard = [{"first_name": f"Staff{n}", "phone": "+1 213 555 0100"} for n in range(300)]
+    family = [
+        {"first_name": name, "last_name": "Okafor", "phone": "+1 312 555 0199"}
+        for name in ("Ada", "Ada", "Obi")
+    ]
+    customers = [
+        {"first_name": f"Cliente{n}", "last_name": f"Apellido{n}", "phone": f"+1 305 555 {n:04d}"}
+        for n in range(2000)
+        for _ in range(1 + (n % 10 == 0))
+    ]
+    people = [*family, *switchboard, *customers]
+    records = [InputRecord(i, "crm", p) for i, p in enumerate(people)]
+    quick = dataclasses.replace(
+        config, model=dataclasses.replace(config.model, u_sample_pairs=10**5)
+    )
+    model = train(records, quick)
+    matcher = Matcher(quick, model=model)
+
+    def phone_weight(left: InputRecord, right: InputRecord) -> float:
+        edge = matcher.compare(matcher.prepare(left), matcher.prepare(right))
+        return next(c.weight for c in edge.contributions if c.attribute == "phone")
+
+    customer = len(family) + len(switchboard)  # Cliente0's two records
+    assert people[customer] == people[customer + 1]
+    assert phone_weight(records[0], records[1]) <= phone_weight(
+        records[customer], records[customer + 1]
+    )

@@ -31,6 +31,7 @@ from connectors.sandbox.people import (
     department_records,
     generate_people,
     generate_records,
+    mailbox,
     main,
     strip_accents,
     transliterate,
@@ -344,11 +345,25 @@ def test_households_share_family_emails_and_addresses(people: dict[str, Person])
 
 
 def test_personal_emails_are_unique_across_households(people: dict[str, Person]) -> None:
+    # By the mailbox an address reaches: Gmail gives p.smith@ to whoever owns psmith@.
     owners: dict[str, set[str]] = defaultdict(set)
     for person in people.values():
         for email in person.emails:
-            owners[email.lower()].add(person.household or person.person_id)
+            owners[mailbox(email)].add(person.household or person.person_id)
     assert all(len(owner) == 1 for owner in owners.values())
+
+
+@pytest.mark.parametrize(
+    ("address", "reaches"),
+    [
+        ("P.Smith@gmail.com", "psmith@gmail.com"),
+        ("p.smith+orders@googlemail.com", "psmith@gmail.com"),
+        ("p.smith+orders@outlook.com", "p.smith@outlook.com"),
+        ("p.smith@example.org", "p.smith@example.org"),
+    ],
+)
+def test_mailbox_applies_the_providers_rules(address: str, reaches: str) -> None:
+    assert mailbox(address) == reaches
 
 
 def test_some_departments_show_an_old_address(
