@@ -31,9 +31,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session, sessionmaker
-from sqlalchemy.sql import FromClause
+from sqlalchemy.sql import Executable, FromClause
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 T = TypeVar("T")
@@ -277,6 +277,19 @@ def refresh_statistics(session: Session, tables: Sequence[FromClause]) -> None:
         return  # SQLite's planner prefers indexes without statistics
     names = ", ".join(f'"{cast(Table, table).name}"' for table in tables)
     connection.execute(text(f"ANALYZE {names}"))
+
+
+def read_rows(
+    session: Session, statement: Executable, parameters: Mapping[str, Any] | None = None
+) -> CursorResult[*tuple[Any, ...]]:
+    """Run a query of plain columns on the session's connection, past the ORM's result
+    handling, which costs more than the query itself when it returns thousands of rows.
+
+    Pending changes are flushed first, as the ORM would before a query.
+    """
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection().execute(statement, parameters)
 
 
 def commit_without_waiting_for_disk(session: Session) -> None:

@@ -23,7 +23,7 @@ from app.customer.config import CustomerConfig, customer_config, default_region
 from app.customer.models import CustomerTraits, GoldenRecord, SearchToken
 from app.customer.survivorship import Golden, SourcedRecord, choose_golden
 from app.customer.traits import EventFact, compute_traits
-from app.db import among, bulk_insert, chunks, utcnow
+from app.db import among, bulk_insert, chunks, read_rows, utcnow
 from app.errors import InvalidInput, NotFound
 from app.event import service as events
 from app.identity.models import Identity, RecordIdentifier
@@ -173,7 +173,7 @@ def _loaded(session: Session, condition: Any) -> list[LoadedRecord]:
             row.source_updated_at,
             row.identity_id,
         )
-        for row in session.execute(query)
+        for row in read_rows(session, query)
     ]
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import String, bindparam, column, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.customer.identifiers import normalize_identifier
-from app.db import IN_CHUNK, among, chunks, utcnow
+from app.db import IN_CHUNK, among, chunks, read_rows, utcnow
 from app.errors import InvalidInput
 from app.event.models import AnonymousLink, Event
 from app.event.schemas import EventInSchema
@@ -305,7 +305,8 @@ def footprints(*, session: Session, identity_ids: Iterable[int]) -> dict[int, Fo
     prints = {i: Footprint() for i in wanted}
     subject_owners: dict[Subject, set[int]] = defaultdict(set)
     for chunk in chunks(wanted):
-        rows = session.execute(
+        rows = read_rows(
+            session,
             select(
                 SourceRecord.id,
                 SourceRecord.identity_id,
@@ -317,7 +318,7 @@ def footprints(*, session: Session, identity_ids: Iterable[int]) -> dict[int, Fo
             .outerjoin(RecordIdentifier, RecordIdentifier.record_id == SourceRecord.id)
             .where(
                 among(session, SourceRecord.identity_id, chunk), SourceRecord.deleted_at.is_(None)
-            )
+            ),
         )
         for record_id, identity_id, source_id, external_id, kind, value in rows:
             if identity_id is None:
@@ -472,7 +473,7 @@ def events_of(*, session: Session, prints: Mapping[int, Footprint]) -> list[Owne
             among(session, Event.record_id, records[start:end]),
             among(session, Event.subject, subjects[start:end]),
         )
-        rows.extend(session.execute(select(*_TIMELINE_COLUMNS).where(condition)))
+        rows.extend(read_rows(session, select(*_TIMELINE_COLUMNS).where(condition)))
     names = _source_names(session, {row.source_id for row in rows})
     for row in rows:
         owners = by_record[row.record_id] if row.record_id is not None else set()

@@ -26,6 +26,7 @@ from app.db import (
     bulk_insert_ids,
     bulk_update,
     chunks,
+    read_rows,
     refresh_statistics,
     utcnow,
 )
@@ -200,7 +201,7 @@ def _live_records(session: Session) -> Iterator[LiveRecord]:
         .order_by(SourceRecord.id)
         .execution_options(yield_per=5000)
     )
-    return (_live(row) for row in session.execute(query))
+    return (_live(row) for row in read_rows(session, query))
 
 
 def _input_records(session: Session) -> Iterator[InputRecord]:
@@ -216,7 +217,7 @@ def _record_rows(session: Session, ids: Iterable[RecordId]) -> dict[RecordId, Re
             .join(Source, SourceRecord.source_id == Source.id)
             .where(among(session, SourceRecord.id, chunk))
         )
-        for row in session.execute(query):
+        for row in read_rows(session, query):
             found[row.id] = RecordRow(row.id, f"{row.name}:{row.external_id}", row.identity_id)
     return found
 
@@ -229,10 +230,11 @@ def _stored_prepared(
     keys: dict[RecordId, list[str]] = defaultdict(list)
     prepared: dict[RecordId, PreparedRecord] = {}
     for chunk in chunks(wanted):
-        for record_id, key in session.execute(
+        for record_id, key in read_rows(
+            session,
             select(BlockingKey.record_id, BlockingKey.key).where(
                 among(session, BlockingKey.record_id, chunk)
-            )
+            ),
         ):
             keys[record_id].append(key)
         query = (
@@ -240,7 +242,7 @@ def _stored_prepared(
             .join(Source, Source.id == MatchValues.source_id)
             .where(among(session, MatchValues.record_id, chunk))
         )
-        for record_id, values, source in session.execute(query):
+        for record_id, values, source in read_rows(session, query):
             prepared[record_id] = matcher.restore(record_id, source, values, keys[record_id])
     return prepared
 
@@ -248,10 +250,11 @@ def _stored_prepared(
 def _key_holders(session: Session, keys: Iterable[str]) -> dict[str, set[RecordId]]:
     holders: dict[str, set[RecordId]] = defaultdict(set)
     for chunk in chunks(sorted(set(keys))):
-        for key, record_id in session.execute(
+        for key, record_id in read_rows(
+            session,
             select(BlockingKey.key, BlockingKey.record_id).where(
                 among(session, BlockingKey.key, chunk)
-            )
+            ),
         ):
             holders[key].add(record_id)
     return holders
@@ -275,12 +278,13 @@ def _key_counts(session: Session, keys: Iterable[str], at_most: int) -> dict[str
     postgresql = session.get_bind().dialect.name == "postgresql"
     for chunk in chunks(sorted(set(keys))):
         if postgresql:
-            rows = session.execute(_CAPPED_KEY_COUNTS, {"keys": chunk, "limit": at_most})
+            rows = read_rows(session, _CAPPED_KEY_COUNTS, {"keys": chunk, "limit": at_most})
         else:
-            rows = session.execute(
+            rows = read_rows(
+                session,
                 select(BlockingKey.key, func.count())
                 .where(among(session, BlockingKey.key, chunk))
-                .group_by(BlockingKey.key)
+                .group_by(BlockingKey.key),
             )
         counts.update((key, min(count, at_most)) for key, count in rows if count)
     return counts
@@ -298,7 +302,7 @@ def _constraints_touching(
                 among(session, LinkConstraint.right_id, chunk),
             )
         )
-        found.extend((left, right, kind) for left, right, kind in session.execute(query))
+        found.extend((left, right, kind) for left, right, kind in read_rows(session, query))
     return found
 
 
@@ -472,7 +476,7 @@ def _changed_records(
             .where(among(session, SourceRecord.id, chunk))
             .order_by(SourceRecord.id)
         )
-        for row in session.execute(query):
+        for row in read_rows(session, query):
             rows[row.id] = RecordRow(row.id, f"{row.name}:{row.external_id}", row.identity_id)
             if row.evidence is not None:
                 evidence.append(row.id)
@@ -484,10 +488,11 @@ def _changed_records(
 def _keys_of(session: Session, ids: Sequence[RecordId]) -> dict[RecordId, set[str]]:
     keys: dict[RecordId, set[str]] = defaultdict(set)
     for chunk in chunks(ids):
-        for record_id, key in session.execute(
+        for record_id, key in read_rows(
+            session,
             select(BlockingKey.record_id, BlockingKey.key).where(
                 among(session, BlockingKey.record_id, chunk)
-            )
+            ),
         ):
             keys[record_id].add(key)
     return keys
@@ -630,12 +635,13 @@ def _identity_members(session: Session, rows: Iterable[RecordRow]) -> set[Record
     members: set[RecordId] = set()
     for chunk in chunks(identity_ids):
         members.update(
-            session.scalars(
+            read_rows(
+                session,
                 select(SourceRecord.id).where(
                     among(session, SourceRecord.identity_id, chunk),
                     SourceRecord.deleted_at.is_(None),
-                )
-            )
+                ),
+            ).scalars()
         )
     return members
 
@@ -652,7 +658,7 @@ def _edges_touching(session: Session, ids: Sequence[RecordId], floor: float) -> 
             ),
             MatchEdge.probability >= floor,
         )
-        found.extend(ScoredEdge(*row) for row in session.execute(query))
+        found.extend(ScoredEdge(*row) for row in read_rows(session, query))
     return found
 
 
@@ -846,7 +852,9 @@ def _public_ids(session: Session, ids: Iterable[int]) -> dict[int, str]:
     found: dict[int, str] = {}
     for chunk in chunks(sorted(set(ids))):
         query = select(Identity.id, Identity.public_id).where(among(session, Identity.id, chunk))
-        found.update((identity_id, public_id) for identity_id, public_id in session.execute(query))
+        found.update(
+            (identity_id, public_id) for identity_id, public_id in read_rows(session, query)
+        )
     return found
 
 
@@ -856,7 +864,9 @@ def _identity_ids(session: Session, records: Iterable[RecordId]) -> dict[RecordI
         query = select(SourceRecord.id, SourceRecord.identity_id).where(
             among(session, SourceRecord.id, chunk)
         )
-        found.update((record_id, identity_id) for record_id, identity_id in session.execute(query))
+        found.update(
+            (record_id, identity_id) for record_id, identity_id in read_rows(session, query)
+        )
     return found
 
 
@@ -1077,12 +1087,13 @@ def _open_or_decided_pairs(
     lefts = sorted({e.left for e in edges})
     status: dict[tuple[RecordId, RecordId], str] = {}
     for chunk in chunks(lefts):
-        for left, right, state in session.execute(
+        for left, right, state in read_rows(
+            session,
             select(ReviewItem.left_record_id, ReviewItem.right_record_id, ReviewItem.status).where(
                 ReviewItem.kind == "possible_match",
                 ReviewItem.status != "obsolete",
                 among(session, ReviewItem.left_record_id, chunk),
-            )
+            ),
         ):
             if left is not None and right is not None:
                 status[(left, right)] = state
