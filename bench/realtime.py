@@ -12,7 +12,7 @@
 On PostgreSQL the resolved store is vacuumed and analyzed before real time starts, as autovacuum
 does on a production server after a bulk write (this machine runs PostgreSQL with autovacuum off).
 With ``--keep`` it is also kept as a template database, and a later run with the same
-``--stored`` and ``--seed`` starts from a copy of it instead of loading and resolving again
+``--stored``, ``--arriving`` and ``--seed`` starts from a copy of it instead of loading and resolving again
 (building 1M records takes about half an hour on two cores).
 """
 
@@ -59,13 +59,14 @@ def _admin(statement: str) -> bool:
         engine.dispose()
 
 
-def _kept_name(stored: int, seed: int) -> str:
-    return f"{BENCH_DATABASE}_{stored}_s{seed}"
+def _kept_name(stored: int, arriving: int, seed: int) -> str:
+    # The generator's people depend on how many records it makes: all three name the data.
+    return f"{BENCH_DATABASE}_{stored}_{arriving}_s{seed}"
 
 
-def _copy_kept(stored: int, seed: int) -> str | None:
+def _copy_kept(stored: int, arriving: int, seed: int) -> str | None:
     """The bench database as a copy of a kept store, None when none was kept."""
-    kept = _kept_name(stored, seed)
+    kept = _kept_name(stored, arriving, seed)
     if not _admin(f"SELECT 1 FROM pg_database WHERE datname = '{kept}'"):
         return None
     _admin(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
@@ -81,10 +82,10 @@ def _vacuum(database: Database) -> float:
     return time.perf_counter() - began
 
 
-def _keep(database: Database, stored: int, seed: int) -> None:
+def _keep(database: Database, stored: int, arriving: int, seed: int) -> None:
     """Keep the resolved store as a template for later runs."""
     database.engine.dispose()
-    kept = _kept_name(stored, seed)
+    kept = _kept_name(stored, arriving, seed)
     _admin(f'DROP DATABASE IF EXISTS "{kept}"')
     _admin(f'CREATE DATABASE "{kept}" TEMPLATE "{BENCH_DATABASE}"')
 
@@ -182,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     tag = f"[{args.backend}]"
     postgresql = args.backend == "postgresql"
-    kept = _copy_kept(args.stored, args.seed) if postgresql and args.keep else None
+    kept = _copy_kept(args.stored, args.arriving, args.seed) if postgresql and args.keep else None
     app = create_app({"DATABASE_URL": kept or _url(args.backend), "LOG_LEVEL": "WARNING"})
     database = get_db(app)
     migrate.upgrade(database.engine)
@@ -196,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if postgresql:
                 print(f"{tag} VACUUM ANALYZE {_vacuum(database):.1f} s", flush=True)
             if postgresql and args.keep:
-                _keep(database, args.stored, args.seed)
+                _keep(database, args.stored, args.arriving, args.seed)
         with database.unit_of_work() as session:
             matcher = current_matcher(session)
         latencies = []
