@@ -12,8 +12,8 @@
 On PostgreSQL the resolved store is vacuumed and analyzed before real time starts, as autovacuum
 does on a production server after a bulk write (this machine runs PostgreSQL with autovacuum off).
 With ``--keep`` it is also kept as a template database, and a later run with the same
-``--stored``, ``--arriving`` and ``--seed`` starts from a copy of it instead of loading and resolving again
-(building 1M records takes about half an hour on two cores).
+``--stored``, ``--arriving`` and ``--seed`` starts from a copy of it instead of loading and
+resolving again (building 1M records takes about half an hour on two cores).
 """
 
 from __future__ import annotations
