@@ -54,7 +54,8 @@ def _admin(statement: str) -> bool:
     engine = create_engine(DEFAULT_SERVER, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
-            return connection.execute(text(statement)).first() is not None
+            result = connection.execute(text(statement))
+            return result.returns_rows and result.first() is not None
     finally:
         engine.dispose()
 
