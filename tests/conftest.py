@@ -115,6 +115,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     database.session_factory = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+    database.read_session_factory = database.session_factory
     yield application
     outer.rollback()
     connection.close()

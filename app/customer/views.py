@@ -1,7 +1,8 @@
 """Customer endpoints: profile, lookup by identifier, search by name, timeline.
 
 Profiles are stored as JSON when they change, so these views send stored text rather than
-serialize objects on every read; the schemas document the shapes.
+serialize objects on every read; the schemas document the shapes. They only read, through the
+request's read session.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from app.customer.schemas import (
     SearchPageSchema,
     SearchQuerySchema,
 )
-from app.db import get_session
+from app.db import get_read_session
 from app.event.schemas import TimelineQuerySchema, TimelineSchema
 from app.pagination import (
     PageArgsSchema,
@@ -62,7 +63,7 @@ def _moved(endpoint: str, public_id: str) -> BaseResponse:
 @roles("admin", "agent")
 def search_customers(query: dict[str, Any]) -> Response:
     """Customers by name (fuzzy, ranked by score), narrowed by city, postcode or birth date."""
-    session = get_session()
+    session = get_read_session()
     after = decode_typed(query["cursor"], float, int)
     hits, following = service.search(
         session=session,
@@ -83,7 +84,7 @@ def search_customers(query: dict[str, Any]) -> Response:
 def lookup_customers(query: dict[str, Any], reference: str) -> Response:
     """Profiles of the customers a ``type:value`` names: ``email:ana@example.com``,
     ``phone:+34600111222``, ``anonymous:ID``, or ``SOURCE:EXTERNAL_ID`` (e.g. ``crm:c-17``)."""
-    session = get_session()
+    session = get_read_session()
     after = decode_typed(query["cursor"], int)
     items, last = service.lookup(
         session=session,
@@ -103,7 +104,7 @@ def lookup_customers(query: dict[str, Any], reference: str) -> Response:
 def get_customer(query: dict[str, Any], public_id: str) -> BaseResponse:
     """One customer: golden record, records per department, consents and traits."""
     profile = service.get_profile(
-        session=get_session(), public_id=public_id, verbose=query["verbose"]
+        session=get_read_session(), public_id=public_id, verbose=query["verbose"]
     )
     if profile.redirect_to is not None:
         return _moved("customers.get_customer", profile.redirect_to)
@@ -117,7 +118,7 @@ def get_customer(query: dict[str, Any], public_id: str) -> BaseResponse:
 @roles("admin", "agent")
 def get_timeline(query: dict[str, Any], public_id: str) -> BaseResponse:
     """The customer's footprint across departments, newest first; filter by type and source."""
-    session = get_session()
+    session = get_read_session()
     identity_id, survivor = service.identity_of(session=session, public_id=public_id)
     if survivor is not None:
         return _moved("customers.get_timeline", survivor)
