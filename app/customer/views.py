@@ -58,7 +58,7 @@ def _moved(endpoint: str, public_id: str) -> BaseResponse:
 
 
 @blp.get("")
-@blp.arguments(SearchQuerySchema, location="query")
+@blp.arguments(SearchQuerySchema(), location="query")
 @blp.response(200, SearchPageSchema)
 @roles("admin", "agent")
 def search_customers(query: dict[str, Any]) -> Response:
@@ -78,7 +78,7 @@ def search_customers(query: dict[str, Any]) -> Response:
 
 
 @blp.get("/lookup/<path:reference>")
-@blp.arguments(PageArgsSchema, location="query")
+@blp.arguments(PageArgsSchema(), location="query")
 @blp.response(200, CustomerPageSchema)
 @roles("admin", "agent")
 def lookup_customers(query: dict[str, Any], reference: str) -> Response:
@@ -97,7 +97,7 @@ def lookup_customers(query: dict[str, Any], reference: str) -> Response:
 
 
 @blp.get("/<public_id>")
-@blp.arguments(ProfileQuerySchema, location="query")
+@blp.arguments(ProfileQuerySchema(), location="query")
 @blp.response(200, CustomerSchema)
 @blp.alt_response(308, description="merged away: Location names the surviving customer")
 @roles("admin", "agent")
@@ -112,7 +112,7 @@ def get_customer(query: dict[str, Any], public_id: str) -> BaseResponse:
 
 
 @blp.get("/<public_id>/timeline")
-@blp.arguments(TimelineQuerySchema, location="query")
+@blp.arguments(TimelineQuerySchema(), location="query")
 @blp.response(200, TimelineSchema)
 @blp.alt_response(308, description="merged away: Location names the surviving customer")
 @roles("admin", "agent")
