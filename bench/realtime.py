@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{len(differ)} clusters differ (~{sum(len(c) for c in differ) // 2} records)",
             flush=True,
         )
-    database.engine.dispose()
+    database.dispose()
     return 0
 
 

@@ -119,7 +119,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     yield application
     outer.rollback()
     connection.close()
-    database.engine.dispose()
+    database.dispose()
 
 
 @pytest.fixture

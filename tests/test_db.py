@@ -17,10 +17,12 @@ def test_reads_are_planned_once_per_connection(database_url: str) -> None:
         for _ in range(8):  # psycopg prepares a query from its fifth run on
             with database.read_session() as session:
                 session.execute(statement, {"public_id": "cus_nobody"}).all()
+            with database.session() as session:  # ends with a ROLLBACK, elsewhere
+                session.execute(statement, {"public_id": "cus_nobody"}).all()
         with database.read_session() as session:
             prepared = session.scalar(text("SELECT count(*) FROM pg_prepared_statements"))
     finally:
-        database.engine.dispose()
+        database.dispose()
     assert prepared == 1
 
 
@@ -34,4 +36,4 @@ def test_read_sessions_write_nothing(database_url: str) -> None:
         with database.session() as session:
             assert session.scalar(select(Identity.id)) is None
     finally:
-        database.engine.dispose()
+        database.dispose()
