@@ -116,8 +116,9 @@ def json_text(value: Any) -> str:
 _JSON_CODEC: dict[str, Any] = {"json_serializer": json_text, "json_deserializer": orjson.loads}
 
 
-def build_engine(url: str) -> Engine:
-    """Create an engine; SQLite gets its folder created, foreign keys and WAL."""
+def build_engine(url: str, *, autocommit: bool = False) -> Engine:
+    """Create an engine; SQLite gets its folder created, foreign keys and WAL. ``autocommit``
+    (PostgreSQL): statements run outside any transaction."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -128,19 +129,52 @@ def build_engine(url: str) -> Engine:
         return engine
     # Recycling connections hourly replaces a ping before every checkout (one round trip a
     # request); a connection the server dropped meanwhile fails one request, then is replaced.
-    return create_engine(url, pool_recycle=3600, **_JSON_CODEC)
+    isolation = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+    return create_engine(url, pool_recycle=3600, **isolation, **_JSON_CODEC)
+
+
+def _read_engine(engine: Engine) -> Engine:
+    """The engine of read sessions: on PostgreSQL, its own pool of connections that run
+    statements outside any transaction.
+
+    psycopg forgets its prepared statements at every ROLLBACK, and a read ends its transaction
+    with one: PostgreSQL would parse and plan the same query on every request, which costs
+    more than running it. Without a transaction they stay prepared (in a pool of their own, no
+    other session's ROLLBACK drops them), and the BEGIN and ROLLBACK round trips go too. At
+    PostgreSQL's default READ COMMITTED each statement sees what was committed when it began,
+    in a transaction or not, so reads see the same data.
+    """
+    if engine.dialect.name != "postgresql":
+        return engine  # SQLite: a transaction is what gives a read one consistent snapshot
+    return build_engine(engine.url.render_as_string(hide_password=False), autocommit=True)
+
+
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    raise RuntimeError("a read session writes nothing: write through get_session()")
 
 
 class Database:
-    """The engine and session factory of one application."""
+    """The engine and session factories of one application."""
 
     def __init__(self, url: str) -> None:
         self.engine = build_engine(url)
+        self.read_engine = _read_engine(self.engine)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_session_factory = sessionmaker(self.read_engine, expire_on_commit=False)
+        event.listen(self.read_session_factory, "before_flush", _refuse_writes)
+
+    def dispose(self) -> None:
+        """Close every pooled connection, of both engines."""
+        self.engine.dispose()
+        self.read_engine.dispose()
 
     def session(self) -> Session:
         """A new session; the caller owns its transaction."""
         return self.session_factory()
+
+    def read_session(self) -> Session:
+        """A new session for reads only, for hot read paths (see ``_read_engine``)."""
+        return self.read_session_factory()
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
@@ -163,10 +197,20 @@ def get_session() -> Session:
     return session
 
 
+def get_read_session() -> Session:
+    """The current request's session for reads only: nothing to commit, and on PostgreSQL its
+    queries stay prepared between requests. Closed at teardown like ``get_session``'s."""
+    if "db_read_session" not in g:
+        g.db_read_session = get_db().read_session()
+    session: Session = g.db_read_session
+    return session
+
+
 def _close_session(_exc: BaseException | None) -> None:
-    session: Session | None = g.pop("db_session", None)
-    if session is not None:
-        session.close()
+    for name in ("db_session", "db_read_session"):
+        session: Session | None = g.pop(name, None)
+        if session is not None:
+            session.close()
 
 
 def init_app(app: Flask) -> None:

@@ -387,7 +387,7 @@ def _refresh_busy_customer(url: str) -> None:
             f"{(time.perf_counter() - started) * 1000:.0f} ms",
             flush=True,
         )
-    get_db(app).engine.dispose()
+    get_db(app).dispose()
 
 
 def loaded_size(url: str) -> int | None:
@@ -409,7 +409,7 @@ def agent_token(url: str) -> str:
     app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
     with app.app_context(), get_db(app).unit_of_work() as session:
         _, secret = tokens.create(session=session, name="bench agent", role="agent")
-    get_db(app).engine.dispose()
+    get_db(app).dispose()
     return secret
 
 

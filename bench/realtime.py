@@ -85,7 +85,7 @@ def _vacuum(database: Database) -> float:
 
 def _keep(database: Database, stored: int, arriving: int, seed: int) -> None:
     """Keep the resolved store as a template for later runs."""
-    database.engine.dispose()
+    database.dispose()
     kept = _kept_name(stored, arriving, seed)
     _admin(f'DROP DATABASE IF EXISTS "{kept}"')
     _admin(f'CREATE DATABASE "{kept}" TEMPLATE "{BENCH_DATABASE}"')
@@ -232,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{len(differ)} clusters differ (~{sum(len(c) for c in differ) // 2} records)",
                 flush=True,
             )
-    database.engine.dispose()
+    database.dispose()
     return 0
 
 

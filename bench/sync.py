@@ -88,7 +88,7 @@ def sync_all(url: str, sandboxes: dict[str, dict[str, Any]], *, resolve: bool) -
             with database.unit_of_work() as session:
                 sources.create(session=session, name=name, kind=kind, settings=settings)
             sync_one(database, name, f"{name:<10} {label:<19}", resolve=resolve)
-    database.engine.dispose()
+    database.dispose()
 
 
 def sync_one(database: Database, name: str, label: str, *, resolve: bool) -> None:

@@ -115,10 +115,11 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     database.session_factory = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+    database.read_session_factory = database.session_factory
     yield application
     outer.rollback()
     connection.close()
-    database.engine.dispose()
+    database.dispose()
 
 
 @pytest.fixture

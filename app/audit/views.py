@@ -18,7 +18,7 @@ blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Audit trai
 
 
 @blp.get("/audit")
-@blp.arguments(AuditQuerySchema, location="query")
+@blp.arguments(AuditQuerySchema(), location="query")
 @blp.response(200, AuditListSchema)
 @roles("admin")
 def list_entries(args: dict[str, Any]) -> dict[str, Any]:
@@ -44,7 +44,7 @@ def get_entry(entry_id: int) -> AuditEntry:
 
 
 @blp.get("/identities/<public_id>/history")
-@blp.arguments(PageArgsSchema, location="query")
+@blp.arguments(PageArgsSchema(), location="query")
 @blp.response(200, HistorySchema)
 @roles("admin")
 def history(args: dict[str, Any], public_id: str) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Customer endpoints: profile, lookup by identifier, search by name, timeline.
 
 Profiles are stored as JSON when they change, so these views send stored text rather than
-serialize objects on every read; the schemas document the shapes.
+serialize objects on every read; the schemas document the shapes. They only read, through the
+request's read session.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from app.customer.schemas import (
     SearchPageSchema,
     SearchQuerySchema,
 )
-from app.db import get_session
+from app.db import get_read_session
 from app.event.schemas import TimelineQuerySchema, TimelineSchema
 from app.pagination import (
     PageArgsSchema,
@@ -57,12 +58,12 @@ def _moved(endpoint: str, public_id: str) -> BaseResponse:
 
 
 @blp.get("")
-@blp.arguments(SearchQuerySchema, location="query")
+@blp.arguments(SearchQuerySchema(), location="query")
 @blp.response(200, SearchPageSchema)
 @roles("admin", "agent")
 def search_customers(query: dict[str, Any]) -> Response:
     """Customers by name (fuzzy, ranked by score), narrowed by city, postcode or birth date."""
-    session = get_session()
+    session = get_read_session()
     after = decode_typed(query["cursor"], float, int)
     hits, following = service.search(
         session=session,
@@ -77,13 +78,13 @@ def search_customers(query: dict[str, Any]) -> Response:
 
 
 @blp.get("/lookup/<path:reference>")
-@blp.arguments(PageArgsSchema, location="query")
+@blp.arguments(PageArgsSchema(), location="query")
 @blp.response(200, CustomerPageSchema)
 @roles("admin", "agent")
 def lookup_customers(query: dict[str, Any], reference: str) -> Response:
     """Profiles of the customers a ``type:value`` names: ``email:ana@example.com``,
     ``phone:+34600111222``, ``anonymous:ID``, or ``SOURCE:EXTERNAL_ID`` (e.g. ``crm:c-17``)."""
-    session = get_session()
+    session = get_read_session()
     after = decode_typed(query["cursor"], int)
     items, last = service.lookup(
         session=session,
@@ -96,14 +97,14 @@ def lookup_customers(query: dict[str, Any], reference: str) -> Response:
 
 
 @blp.get("/<public_id>")
-@blp.arguments(ProfileQuerySchema, location="query")
+@blp.arguments(ProfileQuerySchema(), location="query")
 @blp.response(200, CustomerSchema)
 @blp.alt_response(308, description="merged away: Location names the surviving customer")
 @roles("admin", "agent")
 def get_customer(query: dict[str, Any], public_id: str) -> BaseResponse:
     """One customer: golden record, records per department, consents and traits."""
     profile = service.get_profile(
-        session=get_session(), public_id=public_id, verbose=query["verbose"]
+        session=get_read_session(), public_id=public_id, verbose=query["verbose"]
     )
     if profile.redirect_to is not None:
         return _moved("customers.get_customer", profile.redirect_to)
@@ -111,13 +112,13 @@ def get_customer(query: dict[str, Any], public_id: str) -> BaseResponse:
 
 
 @blp.get("/<public_id>/timeline")
-@blp.arguments(TimelineQuerySchema, location="query")
+@blp.arguments(TimelineQuerySchema(), location="query")
 @blp.response(200, TimelineSchema)
 @blp.alt_response(308, description="merged away: Location names the surviving customer")
 @roles("admin", "agent")
 def get_timeline(query: dict[str, Any], public_id: str) -> BaseResponse:
     """The customer's footprint across departments, newest first; filter by type and source."""
-    session = get_session()
+    session = get_read_session()
     identity_id, survivor = service.identity_of(session=session, public_id=public_id)
     if survivor is not None:
         return _moved("customers.get_timeline", survivor)

@@ -41,7 +41,7 @@ def _source(session: Session, name: str | None, required: bool) -> Source | None
 
 
 @blp.post("/events")
-@blp.arguments(EventBatchSchema)
+@blp.arguments(EventBatchSchema())
 @blp.response(200, EventResultSchema)
 @roles("admin", "connector")
 def post_events(batch: dict[str, Any]) -> dict[str, Any]:
@@ -66,7 +66,7 @@ def post_events(batch: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.post("/identify")
-@blp.arguments(IdentifySchema)
+@blp.arguments(IdentifySchema())
 @blp.response(200, IdentifyResultSchema)
 @roles("admin", "connector")
 def identify(body: dict[str, Any]) -> dict[str, Any]:

@@ -33,7 +33,7 @@ def get_identity(public_id: str) -> Any:
 
 
 @blp.get("")
-@blp.arguments(LookupQuerySchema, location="query")
+@blp.arguments(LookupQuerySchema(), location="query")
 @blp.response(200, IdentityListSchema)
 @roles("admin", "agent")
 def lookup(query: dict[str, str]) -> dict[str, Any] | Response:

@@ -43,7 +43,7 @@ def _described(item: Any) -> dict[str, Any]:
 
 
 @blp.get("/items")
-@blp.arguments(ItemQuerySchema, location="query")
+@blp.arguments(ItemQuerySchema(), location="query")
 @blp.response(200, ReviewItemListSchema)
 @roles("admin")
 def list_items(args: dict[str, Any]) -> dict[str, Any]:
@@ -108,7 +108,7 @@ def release_item(item_id: int) -> dict[str, Any]:
 
 
 @blp.post("/items/<int:item_id>/decision")
-@blp.arguments(DecisionSchema)
+@blp.arguments(DecisionSchema())
 @blp.response(201, DecisionResultSchema)
 @roles("admin")
 def decide(body: dict[str, Any], item_id: int) -> dict[str, Any]:
@@ -129,7 +129,7 @@ def decide(body: dict[str, Any], item_id: int) -> dict[str, Any]:
 
 
 @blp.post("/merges")
-@blp.arguments(MergeSchema)
+@blp.arguments(MergeSchema())
 @blp.response(201, AuditEntrySchema)
 @roles("admin")
 def merge(body: dict[str, Any]) -> AuditEntry:
@@ -147,7 +147,7 @@ def merge(body: dict[str, Any]) -> AuditEntry:
 
 
 @blp.post("/merges/preview")
-@blp.arguments(MergeSchema)
+@blp.arguments(MergeSchema())
 @blp.response(200, MergePreviewSchema)
 @roles("admin")
 def preview_merge(body: dict[str, Any]) -> dict[str, Any]:
@@ -156,7 +156,7 @@ def preview_merge(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.post("/splits")
-@blp.arguments(SplitSchema)
+@blp.arguments(SplitSchema())
 @blp.response(201, AuditEntrySchema)
 @roles("admin")
 def split(body: dict[str, Any]) -> AuditEntry:
@@ -176,7 +176,7 @@ def split(body: dict[str, Any]) -> AuditEntry:
 
 
 @blp.post("/splits/preview")
-@blp.arguments(SplitSchema)
+@blp.arguments(SplitSchema())
 @blp.response(200, SplitPreviewSchema)
 @roles("admin")
 def preview_split(body: dict[str, Any]) -> dict[str, Any]:
@@ -187,7 +187,7 @@ def preview_split(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.post("/undos")
-@blp.arguments(UndoSchema)
+@blp.arguments(UndoSchema())
 @blp.response(201, AuditEntrySchema)
 @roles("admin")
 def undo(body: dict[str, Any]) -> AuditEntry:

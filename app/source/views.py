@@ -41,7 +41,7 @@ def list_sources() -> dict[str, Any]:
 
 
 @blp.post("")
-@blp.arguments(SourceCreateSchema)
+@blp.arguments(SourceCreateSchema())
 @blp.response(201, SourceSchema)
 @roles("admin")
 def create_source(body: dict[str, Any]) -> Source:
@@ -61,7 +61,7 @@ def get_source(name: str) -> Source:
 
 
 @blp.post("/<name>/sync")
-@blp.arguments(SyncRequestSchema)
+@blp.arguments(SyncRequestSchema())
 @blp.response(202, SyncRunSchema)
 @roles("admin")
 def start_sync(body: dict[str, Any], name: str) -> SyncRun:
@@ -76,7 +76,7 @@ def start_sync(body: dict[str, Any], name: str) -> SyncRun:
 
 
 @blp.get("/<name>/runs")
-@blp.arguments(PageArgsSchema, location="query")
+@blp.arguments(PageArgsSchema(), location="query")
 @blp.response(200, SyncRunListSchema)
 @roles("admin")
 def list_runs(args: dict[str, Any], name: str) -> dict[str, Any]:
@@ -91,7 +91,7 @@ def list_runs(args: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 @blp.get("/<name>/rejects")
-@blp.arguments(PageArgsSchema, location="query")
+@blp.arguments(PageArgsSchema(), location="query")
 @blp.response(200, RejectListSchema)
 @roles("admin")
 def list_rejects(args: dict[str, Any], name: str) -> dict[str, Any]:
@@ -106,7 +106,7 @@ def list_rejects(args: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 @blp.post("/<name>/records")
-@blp.arguments(PushBatchSchema)
+@blp.arguments(PushBatchSchema())
 @blp.response(200, PushResultSchema)
 @roles("admin", "connector")
 def push_records(batch: dict[str, Any], name: str) -> dict[str, Any]:

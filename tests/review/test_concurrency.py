@@ -36,7 +36,7 @@ def live_app(fresh_database: Callable[[str], str]) -> Iterator[Flask]:
     engine.dispose()
     application = create_app({"DATABASE_URL": url, "TESTING": True, "SYNC_MODE": "inline"})
     yield application
-    get_db(application).engine.dispose()
+    get_db(application).dispose()
 
 
 @pytest.fixture

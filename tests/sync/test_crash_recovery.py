@@ -107,7 +107,7 @@ def test_killed_sync_resumes_to_an_exact_copy(
             sources.create(
                 session=session, name=department, kind=KINDS[department], settings=settings
             )
-        get_db(app).engine.dispose()
+        get_db(app).dispose()
 
         first = huella(url, "sync", department)
         deadline = time.monotonic() + 60

@@ -178,7 +178,7 @@ def console(
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
-        get_db(app).engine.dispose()
+        get_db(app).dispose()
 
 
 @pytest.fixture(scope="session")
