@@ -223,20 +223,23 @@ def _record_rows(session: Session, ids: Iterable[RecordId]) -> dict[RecordId, Re
 
 
 def _stored_prepared(
-    session: Session, matcher: Matcher, ids: Iterable[RecordId]
+    session: Session, matcher: Matcher, ids: Iterable[RecordId], *, with_keys: bool = False
 ) -> dict[RecordId, PreparedRecord]:
-    """Prepared records rebuilt from their stored values and keys (no normalizing again)."""
+    """Prepared records rebuilt from their stored values (no normalizing again).
+
+    Scoring and clustering never read a record's blocking keys, so they are left empty unless
+    ``with_keys``: reading them cost as much as reading the values.
+    """
     wanted = sorted(set(ids))
     keys: dict[RecordId, list[str]] = defaultdict(list)
     prepared: dict[RecordId, PreparedRecord] = {}
     for chunk in chunks(wanted):
-        for record_id, key in read_rows(
-            session,
-            select(BlockingKey.record_id, BlockingKey.key).where(
+        if with_keys:
+            query = select(BlockingKey.record_id, BlockingKey.key).where(
                 among(session, BlockingKey.record_id, chunk)
-            ),
-        ):
-            keys[record_id].append(key)
+            )
+            for record_id, key in read_rows(session, query):
+                keys[record_id].append(key)
         query = (
             select(MatchValues.record_id, MatchValues.values, Source.name)
             .join(Source, Source.id == MatchValues.source_id)
@@ -541,7 +544,7 @@ def _drop_unjustified_edges(
     session: Session, matcher: Matcher, holders: Mapping[str, set[RecordId]], rising: set[str]
 ) -> set[RecordId]:
     members = {r for key in rising for r in holders[key]}
-    records = _stored_prepared(session, matcher, members)
+    records = _stored_prepared(session, matcher, members, with_keys=True)
     keys = {k for p in records.values() for k in p.keys}
     counts = _key_counts(session, keys, matcher.config.generic_key_cap + 1)
     dropped: set[RecordId] = set()
