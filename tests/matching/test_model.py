@@ -110,6 +110,21 @@ def test_a_value_held_by_more_records_than_the_cap_carries_no_weight(config: Mat
     assert MatchModel.from_json(model.to_json()) == model
 
 
+def _quickly_trained(records: list[InputRecord], config: MatchConfig) -> tuple[Matcher, MatchModel]:
+    """A matcher with a model trained on ``records`` (fewer random pairs, for speed)."""
+    quick = dataclasses.replace(
+        config, model=dataclasses.replace(config.model, u_sample_pairs=10**5)
+    )
+    model = train(records, quick)
+    return Matcher(quick, model=model), model
+
+
+def _weight(matcher: Matcher, left: InputRecord, right: InputRecord, attribute: str) -> float:
+    """What agreeing on ``attribute`` contributes to the pair's match weight."""
+    edge = matcher.compare(matcher.prepare(left), matcher.prepare(right))
+    return next(c.weight for c in edge.contributions if c.attribute == attribute)
+
+
 def test_an_email_that_people_with_different_given_names_share_weighs_as_its_frequency(
     config: MatchConfig,
 ) -> None:
@@ -126,18 +141,10 @@ def test_an_email_that_people_with_different_given_names_share_weighs_as_its_fre
         for _ in range(1 + (n % 10 == 0))
     ]
     records = [InputRecord(i, "crm", p) for i, p in enumerate([*household, *customers])]
-    quick = dataclasses.replace(
-        config, model=dataclasses.replace(config.model, u_sample_pairs=10**5)
-    )
-    model = train(records, quick)
-    matcher = Matcher(quick, model=model)
+    matcher, model = _quickly_trained(records, config)
 
-    def email_weight(left: InputRecord, right: InputRecord) -> float:
-        edge = matcher.compare(matcher.prepare(left), matcher.prepare(right))
-        return next(c.weight for c in edge.contributions if c.attribute == "email")
-
-    paulas = email_weight(records[0], records[1])
-    one_customer = email_weight(records[3], records[4])
+    paulas = _weight(matcher, records[0], records[1], "email")
+    one_customer = _weight(matcher, records[3], records[4], "email")
     assert records[3].attributes == records[4].attributes
     assert paulas < one_customer - 4
     # The model keeps the shared address's frequency, not the address.
@@ -160,15 +167,10 @@ def test_a_shared_phone_never_weighs_more_than_a_personal_one(config: MatchConfi
     ]
     people = [*family, *switchboard, *customers]
     records = [InputRecord(i, "crm", p) for i, p in enumerate(people)]
-    quick = dataclasses.replace(
-        config, model=dataclasses.replace(config.model, u_sample_pairs=10**5)
-    )
-    model = train(records, quick)
-    matcher = Matcher(quick, model=model)
+    matcher, _ = _quickly_trained(records, config)
 
     def phone_weight(left: InputRecord, right: InputRecord) -> float:
-        edge = matcher.compare(matcher.prepare(left), matcher.prepare(right))
-        return next(c.weight for c in edge.contributions if c.attribute == "phone")
+        return _weight(matcher, left, right, "phone")
 
     customer = len(family) + len(switchboard)  # Cliente0's two records
     assert people[customer] == people[customer + 1]
