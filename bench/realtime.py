@@ -26,7 +26,6 @@ from collections.abc import Iterator, Sequence
 from itertools import islice
 
 from sqlalchemy import create_engine, insert, select, text
-from sqlalchemy.engine import make_url
 
 from app import create_app, migrate
 from app.db import Database, get_db, utcnow
@@ -49,13 +48,12 @@ def _url(backend: str) -> str:
     return fresh_database(DEFAULT_SERVER, BENCH_DATABASE)
 
 
-def _admin(statement: str) -> bool:
-    """Run a statement outside any transaction on the server; whether it found anything."""
-    engine = create_engine(DEFAULT_SERVER, isolation_level="AUTOCOMMIT")
+def _database_exists(name: str) -> bool:
+    engine = create_engine(DEFAULT_SERVER)
     try:
         with engine.connect() as connection:
-            result = connection.execute(text(statement))
-            return result.returns_rows and result.first() is not None
+            query = text("SELECT 1 FROM pg_database WHERE datname = :name")
+            return connection.execute(query, {"name": name}).first() is not None
     finally:
         engine.dispose()
 
@@ -68,11 +66,9 @@ def _kept_name(stored: int, arriving: int, seed: int) -> str:
 def _copy_kept(stored: int, arriving: int, seed: int) -> str | None:
     """The bench database as a copy of a kept store, None when none was kept."""
     kept = _kept_name(stored, arriving, seed)
-    if not _admin(f"SELECT 1 FROM pg_database WHERE datname = '{kept}'"):
+    if not _database_exists(kept):
         return None
-    _admin(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-    _admin(f'CREATE DATABASE "{BENCH_DATABASE}" TEMPLATE "{kept}"')
-    return make_url(DEFAULT_SERVER).set(database=BENCH_DATABASE).render_as_string(False)
+    return fresh_database(DEFAULT_SERVER, BENCH_DATABASE, template=kept)
 
 
 def _vacuum(database: Database) -> float:
@@ -86,9 +82,7 @@ def _vacuum(database: Database) -> float:
 def _keep(database: Database, stored: int, arriving: int, seed: int) -> None:
     """Keep the resolved store as a template for later runs."""
     database.dispose()
-    kept = _kept_name(stored, arriving, seed)
-    _admin(f'DROP DATABASE IF EXISTS "{kept}"')
-    _admin(f'CREATE DATABASE "{kept}" TEMPLATE "{BENCH_DATABASE}"')
+    fresh_database(DEFAULT_SERVER, _kept_name(stored, arriving, seed), template=BENCH_DATABASE)
 
 
 def _record_in(record: DepartmentRecord) -> RecordIn:

@@ -38,12 +38,14 @@ DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BENCH_DATABASE = "huella_bench_sync"
 
 
-def fresh_database(server: str, name: str = BENCH_DATABASE) -> str:
-    """Drop and create a benchmark's own database; returns its URL."""
+def fresh_database(server: str, name: str = BENCH_DATABASE, template: str | None = None) -> str:
+    """Drop and create a benchmark's own database (a copy of ``template`` when given); returns
+    its URL."""
+    copy = f' TEMPLATE "{template}"' if template else ""
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     admin.dispose()
     return make_url(server).set(database=name).render_as_string(hide_password=False)
 

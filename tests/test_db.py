@@ -44,6 +44,7 @@ def _synchronous_commit(session: Session) -> str:
     return str(session.execute(text("SHOW synchronous_commit")).scalar_one())
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_only_the_marked_transaction_commits_without_waiting_for_the_disk(
     database_url: str,
 ) -> None:
@@ -51,12 +52,10 @@ def test_only_the_marked_transaction_commits_without_waiting_for_the_disk(
     sessions = sessionmaker(engine)
     try:
         with sessions() as session, session.begin():
-            commit_without_waiting_for_disk(session)  # SQLite: nothing changes
-            if engine.dialect.name == "postgresql":
-                assert _synchronous_commit(session) == "off"
-        if engine.dialect.name == "postgresql":
-            # The same pooled connection: the next transaction waits for the disk again.
-            with sessions() as session, session.begin():
-                assert _synchronous_commit(session) == "on"
+            commit_without_waiting_for_disk(session)
+            assert _synchronous_commit(session) == "off"
+        # The same pooled connection: the next transaction waits for the disk again.
+        with sessions() as session, session.begin():
+            assert _synchronous_commit(session) == "on"
     finally:
         engine.dispose()

@@ -86,9 +86,7 @@ def refresh_traits(
     config = customer_config()
     session.flush()
     for chunk in chunks(wanted):
-        session.execute(
-            delete(CustomerTraits).where(among(session, CustomerTraits.identity_id, chunk))
-        )
+        _forget_computed(session, chunk, (CustomerTraits,))
         _write_traits(session, chunk, _load_records(session, chunk), config, now or utcnow())
 
 
@@ -227,11 +225,20 @@ def preview_golden(*, session: Session, record_ids: Iterable[int]) -> dict[str, 
     return detail
 
 
-def _forget_computed(session: Session, identity_ids: Sequence[int]) -> None:
-    """Delete what was computed of these identities: golden records, search keys, traits."""
+def _forget_computed(
+    session: Session,
+    identity_ids: Sequence[int],
+    tables: Sequence[type[GoldenRecord | SearchToken | CustomerTraits]] = (
+        GoldenRecord,
+        SearchToken,
+        CustomerTraits,
+    ),
+) -> None:
+    """Delete what was computed of these identities: golden records, search keys, traits
+    (or only the ``tables`` given)."""
     if not identity_ids:
         return
-    for table in (GoldenRecord, SearchToken, CustomerTraits):
+    for table in tables:
         session.execute(delete(table).where(among(session, table.identity_id, identity_ids)))
 
 

@@ -231,22 +231,18 @@ def _stored_prepared(
     ``with_keys``: reading them cost as much as reading the values.
     """
     wanted = sorted(set(ids))
-    keys: dict[RecordId, list[str]] = defaultdict(list)
+    keys = _keys_of(session, wanted) if with_keys else {}
     prepared: dict[RecordId, PreparedRecord] = {}
     for chunk in chunks(wanted):
-        if with_keys:
-            query = select(BlockingKey.record_id, BlockingKey.key).where(
-                among(session, BlockingKey.record_id, chunk)
-            )
-            for record_id, key in read_rows(session, query):
-                keys[record_id].append(key)
         query = (
             select(MatchValues.record_id, MatchValues.values, Source.name)
             .join(Source, Source.id == MatchValues.source_id)
             .where(among(session, MatchValues.record_id, chunk))
         )
         for record_id, values, source in read_rows(session, query):
-            prepared[record_id] = matcher.restore(record_id, source, values, keys[record_id])
+            prepared[record_id] = matcher.restore(
+                record_id, source, values, keys.get(record_id, ())
+            )
     return prepared
 
 
