@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -348,7 +349,10 @@ def commit_without_waiting_for_disk(session: Session) -> None:
         session.execute(text("SET LOCAL synchronous_commit = off"))
 
 
-IN_CHUNK = 500  # values per IN list: well under every backend's limit on bound parameters
+# Values per IN list, well under every backend's limit on bound parameters: PostgreSQL binds one
+# array; SQLite takes 32,766 parameters a statement since 3.32, and 999 before. Fewer, longer
+# statements save a round trip each in real time, where pages read thousands of candidates.
+IN_CHUNK = 5000 if sqlite3.sqlite_version_info >= (3, 32) else 450
 
 
 def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[list[T]]:

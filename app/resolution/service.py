@@ -246,47 +246,45 @@ def _stored_prepared(
     return prepared
 
 
-def _key_holders(session: Session, keys: Iterable[str]) -> dict[str, set[RecordId]]:
-    holders: dict[str, set[RecordId]] = defaultdict(set)
-    for chunk in chunks(sorted(set(keys))):
-        for key, record_id in read_rows(
-            session,
-            select(BlockingKey.key, BlockingKey.record_id).where(
-                among(session, BlockingKey.key, chunk)
-            ),
-        ):
-            holders[key].add(record_id)
-    return holders
+def _key_holders(
+    session: Session, keys: Iterable[str], at_most: int | None = None
+) -> dict[str, list[RecordId]]:
+    """The records holding each of these keys, at most ``at_most`` of them per key when given.
 
-
-# Each key's holders, counted up to a limit: an index range per key, however many hold it.
-_CAPPED_KEY_COUNTS = text(
-    "SELECT k.key, (SELECT count(*) FROM (SELECT 1 FROM blocking_key AS b WHERE b.key = k.key"
-    " LIMIT :limit) AS held) FROM unnest(CAST(:keys AS VARCHAR[])) AS k(key)"
-)
-
-
-def _key_counts(session: Session, keys: Iterable[str], at_most: int) -> dict[str, int]:
-    """How many records hold each of these keys, counting no further than ``at_most``.
-
-    Only whether a key passes the generic cap matters, and a generic key can have hundreds of
-    thousands of holders in a large store: counting them all took most of real time's time at
-    a million records. (SQLite, the small embedded store, counts them all.)
+    Only whether a key passes the generic cap matters for a generic key, and one can have
+    hundreds of thousands of holders in a large store: reading them all took most of real
+    time's time at a million records. On PostgreSQL each key reads an index range no longer
+    than the limit; SQLite, the small embedded store, reads them all and keeps the first.
     """
-    counts: dict[str, int] = {}
-    postgresql = session.get_bind().dialect.name == "postgresql"
+    holders: dict[str, list[RecordId]] = defaultdict(list)
+    capped = at_most is not None and session.get_bind().dialect.name == "postgresql"
     for chunk in chunks(sorted(set(keys))):
-        if postgresql:
-            rows = read_rows(session, _CAPPED_KEY_COUNTS, {"keys": chunk, "limit": at_most})
+        if capped:
+            rows = read_rows(session, _CAPPED_HOLDERS, {"keys": chunk, "limit": at_most})
         else:
             rows = read_rows(
                 session,
-                select(BlockingKey.key, func.count())
+                select(BlockingKey.key, BlockingKey.record_id)
                 .where(among(session, BlockingKey.key, chunk))
-                .group_by(BlockingKey.key),
+                .order_by(BlockingKey.key, BlockingKey.record_id),
             )
-        counts.update((key, min(count, at_most)) for key, count in rows if count)
-    return counts
+        for key, record_id in rows:
+            holders[key].append(record_id)
+    if at_most is not None:
+        for held in holders.values():
+            del held[at_most:]
+    return holders
+
+
+_CAPPED_HOLDERS = text(
+    "SELECT k.key, held.record_id FROM unnest(CAST(:keys AS VARCHAR[])) AS k(key)"
+    " CROSS JOIN LATERAL (SELECT b.record_id FROM blocking_key AS b WHERE b.key = k.key"
+    " ORDER BY b.record_id LIMIT :limit) AS held"
+)
+
+
+def _counted(holders: Mapping[str, Sequence[RecordId]]) -> dict[str, int]:
+    return {key: len(held) for key, held in holders.items()}
 
 
 def _constraints_touching(
@@ -435,11 +433,11 @@ def resolve_records(
     touched = {k for keys in old_keys.values() for k in keys} | {
         k for p in prepared.values() for k in p.keys
     }
-    # A page moves a key's count by at most its number of records: counting to past the cap by
+    # A page moves a key's count by at most its number of records: reading to past the cap by
     # that much still tells every key that crossed it, and how many hold it then.
-    counts = _key_counts(session, touched, matcher.config.generic_key_cap + len(changed) + 1)
-    affected = _follow_cap_crossings(session, matcher, old_keys, prepared, counts)
-    edges, pool = _score_new(session, matcher, prepared, counts)
+    holders = _key_holders(session, touched, matcher.config.generic_key_cap + len(changed) + 1)
+    affected = _follow_cap_crossings(session, matcher, old_keys, prepared, _counted(holders))
+    edges, pool = _score_new(session, matcher, prepared, holders)
     _store_edges(session, edges)
     seeds = set(prepared) | affected | _identity_members(session, rows.values())
     # Identities whose records changed in place need their golden record recomputed too.
@@ -537,12 +535,12 @@ def _follow_cap_crossings(
 
 
 def _drop_unjustified_edges(
-    session: Session, matcher: Matcher, holders: Mapping[str, set[RecordId]], rising: set[str]
+    session: Session, matcher: Matcher, holders: Mapping[str, Sequence[RecordId]], rising: set[str]
 ) -> set[RecordId]:
     members = {r for key in rising for r in holders[key]}
     records = _stored_prepared(session, matcher, members, with_keys=True)
     keys = {k for p in records.values() for k in p.keys}
-    counts = _key_counts(session, keys, matcher.config.generic_key_cap + 1)
+    counts = _counted(_key_holders(session, keys, matcher.config.generic_key_cap + 1))
     dropped: set[RecordId] = set()
     for chunk in chunks(sorted(members)):
         for left, right in session.execute(
@@ -563,7 +561,7 @@ def _drop_unjustified_edges(
 def _score_released_pairs(
     session: Session,
     matcher: Matcher,
-    holders: Mapping[str, set[RecordId]],
+    holders: Mapping[str, Sequence[RecordId]],
     falling: set[str],
     changed: set[RecordId],
 ) -> set[RecordId]:
@@ -574,7 +572,7 @@ def _score_released_pairs(
     pairs = {
         (a, b)
         for key in falling
-        for a, b in combinations(sorted(holders[key] - changed), 2)
+        for a, b in combinations(sorted(set(holders[key]) - changed), 2)
         if (a, b) not in existing
     }
     edges = matcher.score_pairs(
@@ -603,13 +601,15 @@ def _score_new(
     session: Session,
     matcher: Matcher,
     prepared: Mapping[RecordId, PreparedRecord],
-    counts: Mapping[str, int],
+    holders: Mapping[str, Sequence[RecordId]],
 ) -> tuple[list[ScoredEdge], dict[RecordId, PreparedRecord]]:
     """Edges between the changed records and every record sharing a non-generic key, and
-    every record they were scored from (re-clustering needs most of them again)."""
-    # Generic keys can be held by thousands: only the others' holders are read.
-    specific = {k for p in prepared.values() for k in p.keys if not matcher.is_generic(counts[k])}
-    holders = _key_holders(session, specific)
+    every record they were scored from (re-clustering needs most of them again).
+
+    ``holders`` holds every holder of a non-generic key (and only the first of the others)."""
+    specific = {
+        k for p in prepared.values() for k in p.keys if not matcher.is_generic(len(holders[k]))
+    }
     candidates = {
         record.id: sorted(
             {r for k in record.keys if k in specific for r in holders[k]} - {record.id}

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import combinations
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import DBAPIError
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.audit.models import AuditEntry
 from app.customer import service as customers
+from app.db import chunks
 from app.errors import Conflict, NotFound
 from app.identity.models import Identity
 from app.matching import Matcher
@@ -32,20 +33,12 @@ from app.resolution import service as resolution
 from app.resolution.models import LinkConstraint, ReviewItem
 from app.source.models import Source, SourceRecord
 
-T = TypeVar("T")
 Members = dict[str, list[str]]
 """Identity public id -> references (``SOURCE:EXTERNAL_ID``) of its live records."""
 
-_IN_CHUNK = 500
 _LOCK_ATTEMPTS = 5
 # SQLSTATEs of a transaction that lost a race: serialization failure, deadlock, lock timeout.
 _LOST_RACE = {"40001", "40P01", "55P03"}
-
-
-def chunks(items: Sequence[T], size: int = _IN_CHUNK) -> Iterator[list[T]]:
-    """Slices small enough for an ``IN (...)`` list."""
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.customer import service as customers
+from app.db import chunks
 from app.matching import Matcher
 from app.matching.types import RecordId
 from app.resolution import service as resolution
@@ -52,7 +53,7 @@ def _side(session: Session, state: changes.RecordState) -> dict[str, Any]:
     members = changes.live_members(session, [identity]) if identity is not None else []
     rows = [
         row
-        for chunk in changes.chunks(members)
+        for chunk in chunks(members)
         for row in session.scalars(select(SourceRecord).where(SourceRecord.id.in_(chunk)))
     ]
     return {
@@ -153,7 +154,7 @@ def merge_preview(session: Session, identity_ids: Sequence[int]) -> dict[str, An
     records = changes.live_members(session, identity_ids)
     rows = {
         r.id: r
-        for chunk in changes.chunks(records)
+        for chunk in chunks(records)
         for r in session.scalars(select(SourceRecord).where(SourceRecord.id.in_(chunk)))
     }
     references = {i: f"{r.source.name}:{r.external_id}" for i, r in rows.items()}

@@ -20,7 +20,7 @@ from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
-from app.db import utcnow
+from app.db import chunks, utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.identity.models import Identity
 from app.matching import Matcher
@@ -47,7 +47,7 @@ def _closeness(probability: float | None, matcher: Matcher) -> float:
 
 def _identity_sizes(session: Session, identity_ids: Iterable[int]) -> dict[int, int]:
     sizes: dict[int, int] = {}
-    for chunk in changes.chunks(sorted(set(identity_ids))):
+    for chunk in chunks(sorted(set(identity_ids))):
         query = (
             select(SourceRecord.identity_id, func.count())
             .where(SourceRecord.identity_id.in_(chunk), SourceRecord.deleted_at.is_(None))
