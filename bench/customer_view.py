@@ -198,7 +198,7 @@ def generate(bounds: tuple[int, int]) -> dict[str, str]:
     """COPY text of every table for identities in [start, stop), computed by Huella's code."""
     from app.customer.config import customer_config, default_region  # noqa: PLC0415
     from app.customer.search import record_keys, record_names  # noqa: PLC0415
-    from app.customer.service import LoadedRecord, golden_documents  # noqa: PLC0415
+    from app.customer.service import LoadedRecord, golden_document  # noqa: PLC0415
     from app.customer.survivorship import SourcedRecord  # noqa: PLC0415
     from app.customer.traits import compute_traits  # noqa: PLC0415
 
@@ -251,11 +251,9 @@ def generate(bounds: tuple[int, int]) -> dict[str, str]:
             loaded.append(LoadedRecord(sourced, observed, observed))
             tokens |= record_keys(attributes)
             search_names |= record_names(attributes)
-        summary, detail, _ = golden_documents(loaded, config, region)
+        summary = golden_document(loaded, config, region, verbose=False)
         now = T0 + timedelta(days=700)
-        out["golden_record"].append(
-            _line(number, summary, detail, "\n".join(sorted(search_names)), now)
-        )
+        out["golden_record"].append(_line(number, summary, "\n".join(sorted(search_names)), now))
         traits = compute_traits(
             [], [(T0, r.sourced.observed_at) for r in loaded], config.traits, now
         )
@@ -288,7 +286,7 @@ COLUMNS = {
     "source_record": "id, source_id, external_id, raw, attributes, content_hash, identity_id, "
     "first_seen_at, updated_at, source_updated_at, deleted_at",
     "record_identifier": "record_id, kind, value",
-    "golden_record": "identity_id, summary, detail, search_names, computed_at",
+    "golden_record": "identity_id, summary, search_names, computed_at",
     "customer_traits": "identity_id, traits, computed_at",
     "search_token": "token, identity_id",
 }

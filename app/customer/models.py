@@ -14,8 +14,8 @@ from app.db import Base, utcnow
 class GoldenRecord(Base):
     """An identity's golden record, stored ready to serve: a profile read is one indexed query.
 
-    ``summary`` is what the profile shows by default (golden values, records per department);
-    ``detail`` is the verbose view (every value with its provenance, every record's attributes).
+    ``summary`` is what the profile shows (golden values, records per department). The verbose
+    view (every value with its provenance) is computed from the records when asked for.
     """
 
     __tablename__ = "golden_record"
@@ -24,7 +24,6 @@ class GoldenRecord(Base):
         ForeignKey("identity.id", ondelete="CASCADE"), primary_key=True
     )
     summary: Mapped[dict[str, Any]]
-    detail: Mapped[dict[str, Any]]
     # Folded full names, one a line, for scoring name searches without parsing documents.
     search_names: Mapped[str] = mapped_column(Text, default="")
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)

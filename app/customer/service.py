@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session, aliased
 from app.customer import search as keys
 from app.customer.config import CustomerConfig, customer_config, default_region
 from app.customer.models import CustomerTraits, GoldenRecord, SearchToken
-from app.customer.survivorship import Golden, SourcedRecord, choose_golden
+from app.customer.survivorship import SourcedRecord, choose_golden
 from app.customer.traits import EventFact, compute_traits
-from app.db import among, bulk_insert, chunks, read_rows, utcnow
+from app.db import among, bulk_insert, chunks, json_text, read_rows, utcnow
 from app.errors import InvalidInput, NotFound
 from app.event import service as events
 from app.identity.models import Identity, RecordIdentifier
@@ -200,18 +200,19 @@ def _records_json(records: Sequence[LoadedRecord], verbose: bool) -> dict[str, l
     return grouped
 
 
-def golden_documents(
-    records: Sequence[LoadedRecord], config: CustomerConfig, region: str
-) -> tuple[dict[str, Any], dict[str, Any], Golden]:
-    """The summary and verbose documents of an identity's golden record, and the record."""
+def golden_document(
+    records: Sequence[LoadedRecord], config: CustomerConfig, region: str, *, verbose: bool
+) -> dict[str, Any]:
+    """The golden record of an identity holding these live records with its records per
+    department; verbose: every value with its provenance, every record's attributes."""
     golden = choose_golden([r.sourced for r in records], config.survivorship, region)
-    summary = {"golden": golden.plain(), "records": _records_json(records, verbose=False)}
-    detail = {
+    if not verbose:
+        return {"golden": golden.plain(), "records": _records_json(records, verbose=False)}
+    return {
         "golden": golden.detailed(),
         "values": golden.all_values(),
         "records": _records_json(records, verbose=True),
     }
-    return summary, detail, golden
 
 
 def preview_golden(*, session: Session, record_ids: Iterable[int]) -> dict[str, Any]:
@@ -221,8 +222,7 @@ def preview_golden(*, session: Session, record_ids: Iterable[int]) -> dict[str, 
     records: list[LoadedRecord] = []
     for chunk in chunks(wanted):
         records.extend(_loaded(session, among(session, SourceRecord.id, chunk)))
-    _, detail, _ = golden_documents(records, customer_config(), default_region())
-    return detail
+    return golden_document(records, customer_config(), default_region(), verbose=True)
 
 
 def _forget_computed(
@@ -256,7 +256,7 @@ def _write_golden(
         held = records.get(identity_id)
         if not held:
             continue
-        summary, detail, _ = golden_documents(held, config, region)
+        summary = golden_document(held, config, region, verbose=False)
         names: set[str] = set()
         tokens: set[str] = set()
         for record in held:
@@ -266,7 +266,6 @@ def _write_golden(
             {
                 "identity_id": identity_id,
                 "summary": summary,
-                "detail": detail,
                 "search_names": "\n".join(sorted(names)),
                 "computed_at": now,
             }
@@ -388,12 +387,11 @@ def _consents_column(dialect: str) -> Any:
 
 
 @lru_cache(maxsize=8)
-def _profile_select(dialect: str, verbose: bool) -> Select[Any]:
+def _profile_select(dialect: str) -> Select[Any]:
     """The profile query without its condition, built once: reads serve most requests, and
     building the statement costs more than running it. It selects columns, not entities, so
     it runs on the session's connection: the ORM's result handling would cost more than
     the query does."""
-    document = GoldenRecord.detail if verbose else GoldenRecord.summary
     return (
         select(
             Identity.id,
@@ -401,7 +399,7 @@ def _profile_select(dialect: str, verbose: bool) -> Select[Any]:
             Identity.merged_into_id,
             Identity.created_at,
             GoldenRecord.computed_at,
-            cast(document, Text).label("document"),
+            cast(GoldenRecord.summary, Text).label("document"),
             cast(CustomerTraits.traits, Text).label("traits"),
             _consents_column(dialect),
         )
@@ -411,21 +409,21 @@ def _profile_select(dialect: str, verbose: bool) -> Select[Any]:
 
 
 @lru_cache(maxsize=16)
-def _profile_statement(dialect: str, verbose: bool, by_public_id: bool) -> Select[Any]:
+def _profile_statement(dialect: str, by_public_id: bool) -> Select[Any]:
     """Profiles by ``public_id``, or by a list of ``ids``."""
     condition = (
         Identity.public_id == bindparam("public_id")
         if by_public_id
         else Identity.id.in_(bindparam("ids", expanding=True))
     )
-    return _profile_select(dialect, verbose).where(condition)
+    return _profile_select(dialect).where(condition)
 
 
 def _profile_rows(
-    session: Session, verbose: bool, public_id: str | None = None, ids: Sequence[int] = ()
+    session: Session, public_id: str | None = None, ids: Sequence[int] = ()
 ) -> list[Row[Any]]:
     statement = _profile_statement(
-        session.get_bind().dialect.name, verbose, by_public_id=public_id is not None
+        session.get_bind().dialect.name, by_public_id=public_id is not None
     )
     parameters = {"public_id": public_id} if public_id is not None else {"ids": list(ids)}
     return list(read_rows(session, statement, parameters))
@@ -462,29 +460,39 @@ def consents_from(aggregated: str | None) -> dict[str, Any]:
     return found
 
 
-def _profile_json(row: Row[Any], verbose: bool) -> str:
+def _profile_json(row: Row[Any], document: str | None = None) -> str:
+    """The profile of a row, with the stored summary unless another ``document`` is given."""
     head = {
         "id": row.public_id,
         "created_at": row.created_at.isoformat(),
         "updated_at": row.computed_at.isoformat() if row.computed_at else None,
         "consents": consents_from(row.consents),
     }
-    empty = _EMPTY_DETAIL if verbose else _EMPTY_SUMMARY
     traits = f'{{"traits": {row.traits or "null"}}}'
-    return _merge_objects(json.dumps(head), row.document or empty, traits)
+    return _merge_objects(json.dumps(head), document or row.document or _EMPTY_SUMMARY, traits)
+
+
+def _verbose_document(session: Session, identity_id: int) -> str:
+    """The verbose golden record, computed from the live records when asked for: few read
+    it, and storing it beside the summary doubled what every change to an identity wrote."""
+    records = _loaded(session, SourceRecord.identity_id == identity_id)
+    if not records:
+        return _EMPTY_DETAIL
+    return json_text(golden_document(records, customer_config(), default_region(), verbose=True))
 
 
 def get_profile(*, session: Session, public_id: str, verbose: bool = False) -> Profile:
     """An identity's profile as JSON text: golden record, records per department, consents,
     traits (verbose: every value with its provenance). A merged-away id names its survivor."""
-    rows = _profile_rows(session, verbose, public_id=public_id)
+    rows = _profile_rows(session, public_id=public_id)
     if not rows:
         raise NotFound(f"no customer {public_id!r}")
     row = rows[0]
     if row.merged_into_id is not None:
         survivor = _survivor_public_id(session, row.merged_into_id)
         return Profile(public_id, redirect_to=survivor)
-    return Profile(public_id, body=_profile_json(row, verbose))
+    document = _verbose_document(session, row.id) if verbose else None
+    return Profile(public_id, body=_profile_json(row, document))
 
 
 def _survivor_public_id(session: Session, identity_id: int) -> str:
@@ -503,8 +511,8 @@ def profiles_json(*, session: Session, identity_ids: Sequence[int]) -> list[str]
     """Profiles (not verbose) of these identities, in the order given."""
     if not identity_ids:
         return []
-    rows = {row.id: row for row in _profile_rows(session, False, ids=identity_ids)}
-    return [_profile_json(rows[i], False) for i in identity_ids if i in rows]
+    rows = {row.id: row for row in _profile_rows(session, ids=identity_ids)}
+    return [_profile_json(rows[i]) for i in identity_ids if i in rows]
 
 
 def identity_of(*, session: Session, public_id: str) -> tuple[int, str | None]:
@@ -550,7 +558,7 @@ def _holder_profiles_statement(dialect: str) -> Select[Any]:
         )
     )
     return (
-        _profile_select(dialect, False)
+        _profile_select(dialect)
         .where(Identity.id.in_(holders), Identity.id > bindparam("after"))
         .order_by(Identity.id)
         .limit(bindparam("limit"))
@@ -570,7 +578,7 @@ def lookup(
         rows = list(read_rows(session, statement, parameters))
         page = rows[:limit]
         following = page[-1].id if len(rows) > limit else None
-        return [_profile_json(row, False) for row in page], following
+        return [_profile_json(row) for row in page], following
     found = sorted(events.identities_of_subjects(session=session, subjects=[subject]))
     found = [i for i in found if after is None or i > after]
     ids = found[:limit]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from app.matching.normalize import Normalizer
+from app.matching.types import AttributeName, AttributeType
 
 LOOKUP_KINDS = ("email", "phone")
 
@@ -17,17 +18,19 @@ def normalize_identifier(normalizer: Normalizer, kind: str, value: str) -> str |
 
 
 def record_identifiers(
-    normalizer: Normalizer, attributes: Mapping[str, str], attribute_types: Mapping[str, str]
+    values: Mapping[AttributeName, str], attribute_types: Mapping[AttributeName, AttributeType]
 ) -> set[tuple[str, str]]:
-    """Every (kind, normalized value) a record holds, from canonical and declared attributes.
+    """Every (kind, value) a prepared record holds: its normalized e-mails and phones, from
+    canonical and declared attributes (normalized once, by :meth:`Matcher.prepare`).
 
-    >>> from app.matching.config import load_match_config
-    >>> sorted(record_identifiers(Normalizer(load_match_config()), {"email": " Ana@X.org "}, {}))
+    >>> from app.matching import InputRecord, Matcher, load_match_config
+    >>> matcher = Matcher(load_match_config(), attribute_types={"work_mail": "email"})
+    >>> ready = matcher.prepare(InputRecord(1, "crm", {"email": " Ana@X.org ", "work_mail": "-"}))
+    >>> sorted(record_identifiers(ready.values, matcher.types))
     [('email', 'ana@x.org')]
     """
-    found = set()
-    for name, text in attributes.items():
-        kind = name if name in LOOKUP_KINDS else attribute_types.get(name)
-        if kind in LOOKUP_KINDS and (value := normalize_identifier(normalizer, kind, text)):
-            found.add((kind, value))
-    return found
+    return {
+        (kind, value)
+        for name, value in values.items()
+        if (kind := attribute_types.get(name)) in LOOKUP_KINDS
+    }

@@ -374,9 +374,7 @@ def _store_prepared(
         )
         identifiers.extend(
             {"record_id": record.id, "kind": kind, "value": value}
-            for kind, value in record_identifiers(
-                matcher.normalizer, record.attributes, matcher.types
-            )
+            for kind, value in record_identifiers(ready.values, matcher.types)
         )
     _insert(session, BlockingKey, keys)
     _insert(session, MatchValues, values)
