@@ -239,7 +239,11 @@ def _forget_computed(
     if not identity_ids:
         return
     for table in tables:
-        session.execute(delete(table).where(among(session, table.identity_id, identity_ids)))
+        session.execute(
+            delete(table)
+            .where(among(session, table.identity_id, identity_ids))
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _write_golden(

@@ -331,19 +331,22 @@ def all_constraints(*, session: Session) -> Constraints:
 
 def _forget_evidence(session: Session, ids: Sequence[RecordId]) -> None:
     for chunk in chunks(ids):
-        session.execute(delete(BlockingKey).where(among(session, BlockingKey.record_id, chunk)))
-        session.execute(delete(MatchValues).where(among(session, MatchValues.record_id, chunk)))
-        session.execute(
-            delete(RecordIdentifier).where(among(session, RecordIdentifier.record_id, chunk))
-        )
-        session.execute(
-            delete(MatchEdge).where(
+        for model, condition in (
+            (BlockingKey, among(session, BlockingKey.record_id, chunk)),
+            (MatchValues, among(session, MatchValues.record_id, chunk)),
+            (RecordIdentifier, among(session, RecordIdentifier.record_id, chunk)),
+            (
+                MatchEdge,
                 or_(
                     among(session, MatchEdge.left_id, chunk),
                     among(session, MatchEdge.right_id, chunk),
-                )
+                ),
+            ),
+        ):
+            # The session holds none of these rows: nothing to read back of what went.
+            session.execute(
+                delete(model).where(condition).execution_options(synchronize_session=False)
             )
-        )
 
 
 def _insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
@@ -1043,24 +1046,27 @@ def _update_review(
 
     A conflict between records a person joined (``decided`` must-links) is their decision,
     not a question: it is not queued."""
-    opened = 0
     identity_of = _identity_ids(session, {r for e in review_edges for r in (e.left, e.right)})
     existing = _open_or_decided_pairs(session, review_edges)
+    now = utcnow()
+    new_items: list[dict[str, Any]] = []
     for edge in review_edges:
         pair = (edge.left, edge.right)
         apart = identity_of.get(edge.left) != identity_of.get(edge.right)
         status = existing.get(pair)
         if apart and status is None:
-            session.add(
-                ReviewItem(
-                    kind="possible_match",
-                    left_record_id=edge.left,
-                    right_record_id=edge.right,
-                    probability=edge.probability,
-                    detail={"weight": edge.weight},
-                )
+            new_items.append(
+                {
+                    "kind": "possible_match",
+                    "status": "open",
+                    "left_record_id": edge.left,
+                    "right_record_id": edge.right,
+                    "probability": edge.probability,
+                    "detail": {"weight": edge.weight},
+                    "created_at": now,
+                    "updated_at": now,
+                }
             )
-            opened += 1
         elif not apart and status == "open":
             session.execute(
                 update(ReviewItem)
@@ -1072,6 +1078,8 @@ def _update_review(
                 )
                 .values(status="obsolete", updated_at=utcnow())
             )
+    bulk_insert(session, ReviewItem.__table__, new_items)
+    opened = len(new_items)
     for conflict in clustering.conflicts:
         if tuple(sorted(conflict.records)) not in decided:
             opened += _open_conflict(session, conflict)

@@ -32,6 +32,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     # The documents come back empty: `huella customers refresh` recomputes them.
     with op.batch_alter_table("golden_record", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("detail", JSON, nullable=False, server_default=_EMPTY_DETAIL)
-        )
+        batch_op.add_column(sa.Column("detail", JSON, nullable=False, server_default=_EMPTY_DETAIL))
