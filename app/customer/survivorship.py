@@ -152,14 +152,21 @@ def _rule_key(rule: Rule, candidate: Candidate, counts: Counter[str]) -> Any:
     raise ValueError(f"not a ranking rule: {rule}")
 
 
+@lru_cache(maxsize=256)
+def _ranking(rules: tuple[Rule, ...]) -> tuple[tuple[Rule, ...], bool]:
+    """The rules that rank, and whether placeholders are ignored."""
+    return tuple(rule for rule in rules if rule != "ignore_empty"), "ignore_empty" in rules
+
+
 def _ranked(
-    candidates: Sequence[Candidate], rules: Sequence[Rule], placeholders: frozenset[str]
-) -> tuple[list[Candidate], list[Rule], Counter[str]]:
+    candidates: Sequence[Candidate], rules: tuple[Rule, ...], placeholders: frozenset[str]
+) -> tuple[list[Candidate], tuple[Rule, ...], Counter[str]]:
     """Candidates best first (placeholders last when ignored), and the ranking rules used."""
-    ranking: list[Rule] = [rule for rule in rules if rule != "ignore_empty"]
-    drop = "ignore_empty" in rules
+    ranking, drop = _ranking(rules)
     marked = [
-        Candidate(c.value, c.key, c.record, drop and _placeholder_value(c.value, placeholders))
+        Candidate(c.value, c.key, c.record, True)
+        if drop and _placeholder_value(c.value, placeholders)
+        else c
         for c in candidates
     ]
     counts = Counter(c.key for c in marked if not c.placeholder)
@@ -204,7 +211,7 @@ def _chosen(candidate: Candidate, rule: str, counts: Counter[str], rank: int = 1
 
 
 def choose_single(
-    candidates: Sequence[Candidate], rules: Sequence[Rule], placeholders: frozenset[str]
+    candidates: Sequence[Candidate], rules: tuple[Rule, ...], placeholders: frozenset[str]
 ) -> tuple[Chosen | None, list[Candidate]]:
     """The winning value of a single-valued attribute (None when all are ignored), and the
     candidates ranked."""
@@ -218,7 +225,7 @@ def choose_single(
 
 
 def choose_multi(
-    candidates: Sequence[Candidate], rules: Sequence[Rule], placeholders: frozenset[str]
+    candidates: Sequence[Candidate], rules: tuple[Rule, ...], placeholders: frozenset[str]
 ) -> tuple[list[Chosen], list[Candidate]]:
     """Every distinct value, ranked; each value's rule is the one that set it apart from its
     neighbour in the ranking (the next value; for the last, the one before)."""

@@ -246,45 +246,64 @@ def _stored_prepared(
     return prepared
 
 
-def _key_holders(
-    session: Session, keys: Iterable[str], at_most: int | None = None
-) -> dict[str, list[RecordId]]:
-    """The records holding each of these keys, at most ``at_most`` of them per key when given.
-
-    Only whether a key passes the generic cap matters for a generic key, and one can have
-    hundreds of thousands of holders in a large store: reading them all took most of real
-    time's time at a million records. On PostgreSQL each key reads an index range no longer
-    than the limit; SQLite, the small embedded store, reads them all and keeps the first.
-    """
+def _key_holders(session: Session, keys: Iterable[str]) -> dict[str, list[RecordId]]:
     holders: dict[str, list[RecordId]] = defaultdict(list)
-    capped = at_most is not None and session.get_bind().dialect.name == "postgresql"
     for chunk in chunks(sorted(set(keys))):
-        if capped:
-            rows = read_rows(session, _CAPPED_HOLDERS, {"keys": chunk, "limit": at_most})
-        else:
-            rows = read_rows(
-                session,
-                select(BlockingKey.key, BlockingKey.record_id)
-                .where(among(session, BlockingKey.key, chunk))
-                .order_by(BlockingKey.key, BlockingKey.record_id),
-            )
-        for key, record_id in rows:
+        for key, record_id in read_rows(
+            session,
+            select(BlockingKey.key, BlockingKey.record_id).where(
+                among(session, BlockingKey.key, chunk)
+            ),
+        ):
             holders[key].append(record_id)
-    if at_most is not None:
-        for held in holders.values():
-            del held[at_most:]
     return holders
 
 
-_CAPPED_HOLDERS = text(
-    "SELECT k.key, held.record_id FROM unnest(CAST(:keys AS VARCHAR[])) AS k(key)"
-    " CROSS JOIN LATERAL (SELECT b.record_id FROM blocking_key AS b WHERE b.key = k.key"
-    " ORDER BY b.record_id LIMIT :limit) AS held"
+@dataclass(frozen=True, slots=True)
+class _KeyCensus:
+    """How many records hold each key (counted no further than asked), and who holds the
+    keys that few enough records hold to find candidates."""
+
+    counts: dict[str, int]
+    holders: dict[str, list[RecordId]]
+
+
+# Per key, one row: its holders counted to a limit, and listed when there are few enough. Each
+# key reads an index range no longer than the limit, however many hold it.
+_CENSUS = text(
+    "SELECT k.key, held.n, held.ids FROM unnest(CAST(:keys AS VARCHAR[])) AS k(key)"
+    " CROSS JOIN LATERAL (SELECT count(*) AS n, CASE WHEN count(*) <= :list_to"
+    " THEN array_agg(h.record_id) END AS ids FROM (SELECT b.record_id FROM blocking_key AS b"
+    " WHERE b.key = k.key LIMIT :count_to) AS h) AS held"
 )
 
 
-def _counted(holders: Mapping[str, Sequence[RecordId]]) -> dict[str, int]:
-    return {key: len(held) for key, held in holders.items()}
+def _key_census(
+    session: Session, keys: Iterable[str], *, count_to: int, list_to: int
+) -> _KeyCensus:
+    """Count each key's holders up to ``count_to``; list them where at most ``list_to``.
+
+    Only whether a key passes the generic cap matters for a generic key, and one can have
+    hundreds of thousands of holders in a large store: counting or reading them all took most
+    of real time's time at a million records. (SQLite, the small embedded store, reads every
+    holder.)
+    """
+    counts: dict[str, int] = {}
+    holders: dict[str, list[RecordId]] = {}
+    if session.get_bind().dialect.name == "postgresql":
+        for chunk in chunks(sorted(set(keys))):
+            parameters = {"keys": chunk, "count_to": count_to, "list_to": list_to}
+            for key, count, ids in read_rows(session, _CENSUS, parameters):
+                if count:
+                    counts[key] = count
+                if ids is not None:
+                    holders[key] = ids
+        return _KeyCensus(counts, holders)
+    for key, held in _key_holders(session, keys).items():
+        counts[key] = min(len(held), count_to)
+        if len(held) <= list_to:
+            holders[key] = held
+    return _KeyCensus(counts, holders)
 
 
 def _constraints_touching(
@@ -436,9 +455,10 @@ def resolve_records(
     }
     # A page moves a key's count by at most its number of records: reading to past the cap by
     # that much still tells every key that crossed it, and how many hold it then.
-    holders = _key_holders(session, touched, matcher.config.generic_key_cap + len(changed) + 1)
-    affected = _follow_cap_crossings(session, matcher, old_keys, prepared, _counted(holders))
-    edges, pool = _score_new(session, matcher, prepared, holders)
+    cap = matcher.config.generic_key_cap
+    census = _key_census(session, touched, count_to=cap + len(changed) + 1, list_to=cap)
+    affected = _follow_cap_crossings(session, matcher, old_keys, prepared, census.counts)
+    edges, pool = _score_new(session, matcher, prepared, census.holders)
     _store_edges(session, edges)
     seeds = set(prepared) | affected | _identity_members(session, rows.values())
     # Identities whose records changed in place need their golden record recomputed too.
@@ -541,7 +561,8 @@ def _drop_unjustified_edges(
     members = {r for key in rising for r in holders[key]}
     records = _stored_prepared(session, matcher, members, with_keys=True)
     keys = {k for p in records.values() for k in p.keys}
-    counts = _counted(_key_holders(session, keys, matcher.config.generic_key_cap + 1))
+    cap = matcher.config.generic_key_cap
+    counts = _key_census(session, keys, count_to=cap + 1, list_to=0).counts
     dropped: set[RecordId] = set()
     for chunk in chunks(sorted(members)):
         for left, right in session.execute(
@@ -607,10 +628,8 @@ def _score_new(
     """Edges between the changed records and every record sharing a non-generic key, and
     every record they were scored from (re-clustering needs most of them again).
 
-    ``holders`` holds every holder of a non-generic key (and only the first of the others)."""
-    specific = {
-        k for p in prepared.values() for k in p.keys if not matcher.is_generic(len(holders[k]))
-    }
+    ``holders`` lists the holders of every non-generic key, and of no other."""
+    specific = {k for p in prepared.values() for k in p.keys if k in holders}
     candidates = {
         record.id: sorted(
             {r for k in record.keys if k in specific for r in holders[k]} - {record.id}
