@@ -150,6 +150,13 @@ def test_a_deleted_record_leaves_the_golden_record(
     assert after["golden"]["phones"] == []
     assert after["golden"]["company"] == "Acme"
     assert list(after["records"]) == ["crm"]
+    detail = profile(client, agent, found["id"], verbose=True)
+    assert [v["value"] for v in detail["values"]["company"]] == ["Acme"]
+    assert list(detail["records"]) == ["crm"]
+    # With its last record gone the identity holds nothing, in either view.
+    push(client, admin, "crm", {"external_id": "c-1", "deleted": True})
+    emptied = profile(client, agent, found["id"], verbose=True)
+    assert (emptied["golden"], emptied["values"], emptied["records"]) == ({}, {}, {})
 
 
 def test_consents_show_the_latest_choice_of_any_department(

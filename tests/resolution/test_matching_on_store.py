@@ -213,3 +213,26 @@ def test_resolve_picks_up_what_changed_without_resolution(
     assert "resolved 1 records" in cli.invoke(args=["resolve"]).output
     with app.app_context():
         assert resolution.pending_records(session=session) == []
+
+
+def test_a_value_turning_generic_mid_page_stops_joining_its_holders_as_batch_does(
+    app: Flask, client: FlaskClient, make_token: Headers, session: Session
+) -> None:
+    add_source(app, "crm")
+    admin = make_token("admin")
+    office = "+1 415 555 0100"
+    # Two records whose only shared keys come from the office phone, then the rest of the office.
+    pair = [record(f"p{n}", birth_date="1980-02-03", phone=office) for n in (1, 2)]
+    staff = [
+        record(f"e{n}", first_name=f"Given{n}", last_name=f"Worker{n}", phone=office)
+        for n in range(60)
+    ]
+    push(client, admin, "crm", *pair)
+    assert len(partition(session)) == 1  # a rare shared phone and a birth date: one person
+    for start in range(0, len(staff), 25):  # the phone passes the cap inside the third page
+        push(client, admin, "crm", *staff[start : start + 25])
+    real_time = partition(session)
+    assert frozenset({"p1", "p2"}) not in real_time
+    with app.app_context():
+        resolution.resolve_all(session=session, matcher=current_matcher(session))
+    assert partition(session) == real_time
