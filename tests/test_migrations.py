@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
@@ -24,3 +25,18 @@ def test_migrations_match_the_models(fresh_database: Callable[[str], str], backe
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     engine.dispose()
     assert differences == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_last_migrations_step_down_and_up_again(
+    fresh_database: Callable[[str], str], backend: str
+) -> None:
+    engine = create_engine(fresh_database(backend))
+    _, head = migrate.upgrade(engine)
+    config = migrate.alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0009")
+    assert migrate.current_revision(engine) == "0009"
+    assert migrate.upgrade(engine) == ("0009", head)
+    engine.dispose()
