@@ -123,6 +123,19 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def live_app(fresh_database: Callable[[str], str]) -> Iterator[Flask]:
+    """The application on its own PostgreSQL database: every transaction commits for real
+    (for tests of transactions running at the same time)."""
+    url = fresh_database("postgresql")
+    engine = create_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    application = create_app({"DATABASE_URL": url, "TESTING": True, "SYNC_MODE": "inline"})
+    yield application
+    get_db(application).dispose()
+
+
+@pytest.fixture
 def session(app: Flask) -> Iterator[Session]:
     """A session inside the test's transaction, for calling services directly."""
     with app.app_context(), get_db(app).session() as db_session:

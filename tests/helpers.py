@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
 from app.db import get_db
 from app.source import service as sources
@@ -32,3 +35,21 @@ def push(
 def record(external_id: str, **attributes: str) -> dict[str, Any]:
     """A pushed record."""
     return {"external_id": external_id, "attributes": attributes}
+
+
+def wait_until_blocked(app: Flask, timeout: float = 10.0) -> None:
+    """Wait until some session of the (PostgreSQL) database waits for a lock."""
+    deadline = time.monotonic() + timeout
+    with get_db(app).engine.connect() as probe:
+        while time.monotonic() < deadline:
+            waiting = probe.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+            probe.rollback()  # the activity view is a snapshot per transaction
+            if waiting:
+                return
+            time.sleep(0.02)
+    pytest.fail("the second session never waited for the first one's lock")

@@ -115,6 +115,26 @@ class RecordRow:
     identity_id: int | None
 
 
+# -- one resolution at a time -----------------------------------------------------------------
+
+# A fixed advisory lock id: "Huel" in ASCII. Nothing else on the database should take it.
+_RESOLUTION_LOCK_ID = 0x4875656C
+
+
+def hold_resolution(*, session: Session) -> None:
+    """Wait until no other transaction is changing identities, then keep that right until
+    this transaction ends (PostgreSQL; SQLite lets one transaction write at a time anyway).
+
+    Real time compares a record with the records stored before it. Two transactions resolving
+    at once would each miss the other's new records: two pushes of one person, at the same
+    moment, would stay two identities. Every resolution, merge, split and undo takes this
+    first, before any row lock, so they run one after the other in commit order and cannot
+    deadlock among themselves.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _RESOLUTION_LOCK_ID})
+
+
 # -- the matcher of the store ----------------------------------------------------------------
 
 
@@ -445,6 +465,7 @@ def resolve_records(
     changed = sorted(set(record_ids))
     if not changed:
         return ResolutionReport()
+    hold_resolution(session=session)
     rows, known, live = _changed_records(session, changed)
     # New records hold no evidence yet: only records resolved before have any to forget.
     old_keys = _keys_of(session, known)
@@ -769,6 +790,7 @@ def resolve_all(
     *, session: Session, matcher: Matcher, actor: str = audit.SYSTEM_ACTOR
 ) -> ResolutionReport:
     """Batch: re-resolve every live record from scratch, keeping identity ids stable."""
+    hold_resolution(session=session)
     constraints = all_constraints(session=session)
     resolution = matcher.resolve(_input_records(session), constraints)
     for model in (MatchEdge, BlockingKey, MatchValues, RecordIdentifier):
@@ -1237,6 +1259,7 @@ def add_constraint(
     """
     if kind not in ("must", "cannot"):
         raise ValueError(f"unknown constraint kind {kind!r}")
+    hold_resolution(session=session)
     low, high = sorted((left, right))
     session.execute(
         delete(LinkConstraint).where(LinkConstraint.left_id == low, LinkConstraint.right_id == high)
@@ -1288,6 +1311,7 @@ def recluster(
     """Re-cluster the part of the graph around these records and their identities, after people
     changed constraints or memberships. The identity changes come back as audit specs instead
     of being written, so the caller records one entry for the whole decision."""
+    hold_resolution(session=session)
     wanted = set(record_ids)
     seeds = wanted | _identity_members(session, _record_rows(session, wanted).values())
     changes: list[audit.AuditSpec] = []

@@ -77,9 +77,15 @@ class ConstraintChange:
 
 
 @contextmanager
-def serialized() -> Iterator[None]:
-    """Report a transaction that lost a race with another change as a Conflict."""
+def serialized(session: Session) -> Iterator[None]:
+    """Run a change to identities one at a time with every other (resolution included), and
+    report a transaction that lost a race with another change as a Conflict.
+
+    The right to change identities is taken before anything else is written: a decision that
+    marked its review item first, then waited, could wait for real time while real time waits
+    to mark the same item obsolete."""
     try:
+        resolution.hold_resolution(session=session)
         yield
     except DBAPIError as error:
         state = getattr(error.orig, "sqlstate", None)

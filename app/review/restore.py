@@ -35,7 +35,7 @@ def undo_entry(
     """Undo a merge, split or decision: the identities get back their ids, members and
     redirects, and the decision's constraints are taken back. If the evidence would undo the
     undo (an automatic merge), the restored identities are held with constraints as well."""
-    with changes.serialized():
+    with changes.serialized(session):
         entry = session.scalar(
             select(AuditEntry)
             .where(AuditEntry.id == entry_id)

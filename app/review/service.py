@@ -292,7 +292,7 @@ def decide(
     same time gets a Conflict and nothing of theirs is written."""
     if decision not in DECISIONS:
         raise InvalidInput("unknown decision", {"decision": [f"one of {', '.join(DECISIONS)}"]})
-    with changes.serialized():
+    with changes.serialized(session):
         item = _take(session, item_id, decision, actor, minutes)
         extra = {"review_item": item.id, "decision": decision}
         if decision == "dismiss":
@@ -436,7 +436,7 @@ def merge(
 ) -> AuditEntry:
     """Merge identities into one (the oldest id survives; the others redirect to it) and keep
     them one: their records are must-linked, cannot-links between them are replaced."""
-    with changes.serialized():
+    with changes.serialized(session):
         identity_ids = changes.lock_survivors(session, list(dict.fromkeys(public_ids)))
         if len(identity_ids) < 2:
             raise Conflict("these ids already name one identity; nothing to merge")
@@ -526,7 +526,7 @@ def split(
     """Split an identity into parts of its records (records not named form one more part) and
     keep them apart: must-links inside each part, cannot-links between parts. The largest part
     keeps the id."""
-    with changes.serialized():
+    with changes.serialized(session):
         identity_id = _live_identity(session, public_id)
         changes.lock_identities(session, [identity_id])
         groups = _split_parts(session, identity_id, parts)

@@ -90,6 +90,10 @@ def ingest_page(
 
     Adds the outcome to ``report``.
     """
+    if matcher is not None:
+        # Before the page's first row lock: a merge waiting for a record this page changes
+        # would otherwise wait for us while we wait for it.
+        resolution.hold_resolution(session=session)
     upserted = sources.upsert_records(session=session, source=source, records=page.records)
     if upserted.created:
         _link_waiting_events(session, source, [r.external_id for r in upserted.created])

@@ -5,38 +5,24 @@ other."""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import create_app, migrate
 from app.audit.models import AuditEntry
 from app.db import get_db
 from app.errors import Conflict
 from app.resolution.models import LinkConstraint, ReviewItem
 from app.resolution.runtime import current_matcher
 from app.review import service
-from tests.helpers import add_source, push, record
+from tests.helpers import add_source, push, record, wait_until_blocked
 from tests.review.conftest import JONAS, MARTA, ZOE, Headers, identity_of, namesakes
 
 CLAIM_MINUTES = 30.0
-
-
-@pytest.fixture
-def live_app(fresh_database: Callable[[str], str]) -> Iterator[Flask]:
-    """The application on its own PostgreSQL database: every request commits for real."""
-    url = fresh_database("postgresql")
-    engine = create_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    application = create_app({"DATABASE_URL": url, "TESTING": True, "SYNC_MODE": "inline"})
-    yield application
-    get_db(application).dispose()
 
 
 @pytest.fixture
@@ -57,24 +43,6 @@ def open_item(app: Flask, headers: Headers) -> int:
     with get_db(app).session() as session:
         item_id: int = session.scalars(select(ReviewItem.id)).one()
     return item_id
-
-
-def wait_until_blocked(app: Flask, timeout: float = 10.0) -> None:
-    """Wait until some session of the database waits for a row lock."""
-    deadline = time.monotonic() + timeout
-    with get_db(app).engine.connect() as probe:
-        while time.monotonic() < deadline:
-            waiting = probe.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            ).scalar_one()
-            probe.rollback()  # the activity view is a snapshot per transaction
-            if waiting:
-                return
-            time.sleep(0.02)
-    pytest.fail("the second session never waited for the first one's lock")
 
 
 def in_thread(
