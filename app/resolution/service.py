@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
-from sqlalchemy import Row, delete, func, or_, select, text, update
+from sqlalchemy import Row, delete, func, or_, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -584,21 +584,24 @@ def _drop_unjustified_edges(
     keys = {k for p in records.values() for k in p.keys}
     cap = matcher.config.generic_key_cap
     counts = _key_census(session, keys, count_to=cap + 1, list_to=0).counts
-    dropped: set[RecordId] = set()
+    unjustified: list[tuple[RecordId, RecordId]] = []
     for chunk in chunks(sorted(members)):
-        for left, right in session.execute(
-            select(MatchEdge.left_id, MatchEdge.right_id).where(
-                among(session, MatchEdge.left_id, chunk)
-            )
-        ).all():
-            if right in members and not matcher.shares_specific_key(
-                records[left], records[right], counts
-            ):
-                session.execute(
-                    delete(MatchEdge).where(MatchEdge.left_id == left, MatchEdge.right_id == right)
-                )
-                dropped |= {left, right}
-    return dropped
+        query = select(MatchEdge.left_id, MatchEdge.right_id).where(
+            among(session, MatchEdge.left_id, chunk)
+        )
+        unjustified.extend(
+            (left, right)
+            for left, right in read_rows(session, query)
+            if right in members
+            and not matcher.shares_specific_key(records[left], records[right], counts)
+        )
+    for pairs in chunks(unjustified):
+        session.execute(
+            delete(MatchEdge)
+            .where(tuple_(MatchEdge.left_id, MatchEdge.right_id).in_(pairs))
+            .execution_options(synchronize_session=False)
+        )
+    return {r for pair in unjustified for r in pair}
 
 
 def _score_released_pairs(
