@@ -119,6 +119,7 @@ class RecordRow:
 
 # A fixed advisory lock id: "Huel" in ASCII. Nothing else on the database should take it.
 _RESOLUTION_LOCK_ID = 0x4875656C
+_HELD_IN = "resolution lock held in"  # session.info: the transaction that took it
 
 
 def hold_resolution(*, session: Session) -> None:
@@ -131,8 +132,13 @@ def hold_resolution(*, session: Session) -> None:
     first, before any row lock, so they run one after the other in commit order and cannot
     deadlock among themselves.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _RESOLUTION_LOCK_ID})
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    current = session.get_transaction()
+    if current is not None and session.info.get(_HELD_IN) is current:
+        return  # already held: a page that resolves takes it before writing, then resolves
+    session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _RESOLUTION_LOCK_ID})
+    session.info[_HELD_IN] = session.get_transaction()
 
 
 # -- the matcher of the store ----------------------------------------------------------------
