@@ -472,6 +472,9 @@ def customers_refresh(batch: int) -> None:
     total, after = 0, 0
     while True:
         with unit_of_work() as session:
+            # A batch runs alone with resolution, or a merge committed while it computed could
+            # leave the merged identity's golden record written twice.
+            resolution.hold_resolution(session=session)
             count, last = customers.refresh_all(session=session, after=after, batch=batch)
         total += count
         if last is None:
