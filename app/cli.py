@@ -20,7 +20,7 @@ from app import migrate
 from app.auth import service as tokens
 from app.config import parse_value
 from app.customer import service as customers
-from app.db import get_db
+from app.db import get_db, hold_identity_lock
 from app.errors import HuellaError
 from app.identity import service as identities
 from app.resolution import service as resolution
@@ -474,7 +474,7 @@ def customers_refresh(batch: int) -> None:
         with unit_of_work() as session:
             # A batch runs alone with resolution, or a merge committed while it computed could
             # leave the merged identity's golden record written twice.
-            resolution.hold_resolution(session=session)
+            hold_identity_lock(session)
             count, last = customers.refresh_all(session=session, after=after, batch=batch)
         total += count
         if last is None:

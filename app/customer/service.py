@@ -23,7 +23,7 @@ from app.customer.config import CustomerConfig, customer_config, default_region
 from app.customer.models import CustomerTraits, GoldenRecord, SearchToken
 from app.customer.survivorship import SourcedRecord, choose_golden
 from app.customer.traits import EventFact, compute_traits
-from app.db import among, bulk_insert, chunks, json_text, read_rows, utcnow
+from app.db import among, bulk_insert, chunks, hold_identity_lock, json_text, read_rows, utcnow
 from app.errors import InvalidInput, NotFound
 from app.event import service as events
 from app.identity.models import Identity, RecordIdentifier
@@ -320,6 +320,7 @@ def track_events(
     *, session: Session, source: Source, items: Sequence[Mapping[str, Any]], region: str
 ) -> events.IntakeReport:
     """Store a batch of events and refresh the traits of the customers they name."""
+    hold_identity_lock(session)  # traits change: one writer at a time, as for resolution
     report = events.record_events(session=session, source=source, items=items, region=region)
     refresh_after_events(session=session, subjects=report.subjects)
     return report
@@ -334,6 +335,7 @@ def identify(
     region: str,
 ) -> dict[str, Any]:
     """Stitch an anonymous visitor to an identifier: their events join that customer's."""
+    hold_identity_lock(session)
     subject = events.subject_of(session=session, reference=reference, region=region)
     before = events.link_anonymous(
         session=session,

@@ -26,6 +26,7 @@ from app.db import (
     bulk_insert_ids,
     bulk_update,
     chunks,
+    hold_identity_lock,
     read_rows,
     refresh_statistics,
     utcnow,
@@ -113,32 +114,6 @@ class RecordRow:
     id: RecordId
     reference: str
     identity_id: int | None
-
-
-# -- one resolution at a time -----------------------------------------------------------------
-
-# A fixed advisory lock id: "Huel" in ASCII. Nothing else on the database should take it.
-_RESOLUTION_LOCK_ID = 0x4875656C
-_HELD_IN = "resolution lock held in"  # session.info: the transaction that took it
-
-
-def hold_resolution(*, session: Session) -> None:
-    """Wait until no other transaction is changing identities, then keep that right until
-    this transaction ends (PostgreSQL; SQLite lets one transaction write at a time anyway).
-
-    Real time compares a record with the records stored before it. Two transactions resolving
-    at once would each miss the other's new records: two pushes of one person, at the same
-    moment, would stay two identities. Every resolution, merge, split and undo takes this
-    first, before any row lock, so they run one after the other in commit order and cannot
-    deadlock among themselves.
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    current = session.get_transaction()
-    if current is not None and session.info.get(_HELD_IN) is current:
-        return  # already held: a page that resolves takes it before writing, then resolves
-    session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _RESOLUTION_LOCK_ID})
-    session.info[_HELD_IN] = session.get_transaction()
 
 
 # -- the matcher of the store ----------------------------------------------------------------
@@ -471,7 +446,7 @@ def resolve_records(
     changed = sorted(set(record_ids))
     if not changed:
         return ResolutionReport()
-    hold_resolution(session=session)
+    hold_identity_lock(session)
     rows, known, live = _changed_records(session, changed)
     # New records hold no evidence yet: only records resolved before have any to forget.
     old_keys = _keys_of(session, known)
@@ -799,7 +774,7 @@ def resolve_all(
     *, session: Session, matcher: Matcher, actor: str = audit.SYSTEM_ACTOR
 ) -> ResolutionReport:
     """Batch: re-resolve every live record from scratch, keeping identity ids stable."""
-    hold_resolution(session=session)
+    hold_identity_lock(session)
     constraints = all_constraints(session=session)
     resolution = matcher.resolve(_input_records(session), constraints)
     for model in (MatchEdge, BlockingKey, MatchValues, RecordIdentifier):
@@ -1268,7 +1243,7 @@ def add_constraint(
     """
     if kind not in ("must", "cannot"):
         raise ValueError(f"unknown constraint kind {kind!r}")
-    hold_resolution(session=session)
+    hold_identity_lock(session)
     low, high = sorted((left, right))
     session.execute(
         delete(LinkConstraint).where(LinkConstraint.left_id == low, LinkConstraint.right_id == high)
@@ -1320,7 +1295,7 @@ def recluster(
     """Re-cluster the part of the graph around these records and their identities, after people
     changed constraints or memberships. The identity changes come back as audit specs instead
     of being written, so the caller records one entry for the whole decision."""
-    hold_resolution(session=session)
+    hold_identity_lock(session)
     wanted = set(record_ids)
     seeds = wanted | _identity_members(session, _record_rows(session, wanted).values())
     changes: list[audit.AuditSpec] = []

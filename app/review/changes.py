@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.audit.models import AuditEntry
 from app.customer import service as customers
-from app.db import chunks
+from app.db import chunks, hold_identity_lock
 from app.errors import Conflict, NotFound
 from app.identity.models import Identity
 from app.matching import Matcher
@@ -85,7 +85,7 @@ def serialized(session: Session) -> Iterator[None]:
     marked its review item first, then waited, could wait for real time while real time waits
     to mark the same item obsolete."""
     try:
-        resolution.hold_resolution(session=session)
+        hold_identity_lock(session)
         yield
     except DBAPIError as error:
         state = getattr(error.orig, "sqlstate", None)

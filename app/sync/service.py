@@ -17,7 +17,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.customer import service as customer_view
-from app.db import among, bulk_insert, utcnow
+from app.db import among, bulk_insert, hold_identity_lock, utcnow
 from app.errors import InvalidInput
 from app.event.models import Event
 from app.event.service import record_subject
@@ -90,10 +90,11 @@ def ingest_page(
 
     Adds the outcome to ``report``.
     """
-    if matcher is not None:
-        # Before the page's first row lock: a merge waiting for a record this page changes
-        # would otherwise wait for us while we wait for it.
-        resolution.hold_resolution(session=session)
+    if matcher is not None or page.events:
+        # Resolving and refreshing traits change what identities hold. The lock comes before
+        # the page's first row lock: a merge waiting for a record this page changes would
+        # otherwise wait for us while we wait for it.
+        hold_identity_lock(session)
     upserted = sources.upsert_records(session=session, source=source, records=page.records)
     if upserted.created:
         _link_waiting_events(session, source, [r.external_id for r in upserted.created])

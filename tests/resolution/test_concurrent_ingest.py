@@ -1,5 +1,6 @@
-"""Two transactions resolving at once, on PostgreSQL with real commits: the second waits for the
-first and sees its records, so one person arriving twice at the same moment is one identity."""
+"""Transactions changing identities at once, on PostgreSQL with real commits: the second waits
+for the first and sees its records, so one person arriving twice at the same moment is one
+identity, and an event about a customer being resolved counts in their traits."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from app.auth import service as tokens
 from app.db import get_db
 from app.resolution.runtime import current_matcher
 from app.source import service as sources
@@ -55,3 +57,38 @@ def test_one_person_arriving_in_two_departments_at_once_is_one_identity(live_app
         desk = sources.get_record(session=session, source_name="desk", external_id="d-1")
         assert crm.identity_id is not None
         assert crm.identity_id == desk.identity_id
+
+
+def test_an_event_about_a_customer_being_resolved_waits_and_counts_in_their_traits(
+    live_app: Flask,
+) -> None:
+    add_source(live_app, "crm")
+    add_source(live_app, "web")
+    database = get_db(live_app)
+    with live_app.app_context(), database.unit_of_work() as session:
+        _, secret = tokens.create(session=session, name="site", role="admin")
+    order = {"type": "order", "occurred_at": "2024-05-01T09:00:00+00:00", "email": ANA["email"]}
+    answers: list[int] = []
+
+    def send_event() -> None:
+        response = live_app.test_client().post(
+            "/api/v1/events",
+            json={"source": "web", "events": [order]},
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+        answers.append(response.status_code)
+
+    with live_app.app_context(), database.unit_of_work() as first:
+        ingest(first, "crm", "c-1", ANA)
+        thread = threading.Thread(target=send_event)
+        thread.start()
+        wait_until_blocked(live_app)
+        assert answers == []
+    thread.join(30)
+    assert answers == [200]
+    client = live_app.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    [found] = client.get(
+        f"/api/v1/customers/lookup/email:{ANA['email']}", headers=headers
+    ).get_json()["data"]
+    assert found["traits"]["orders"]["count"] == 1
