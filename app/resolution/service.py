@@ -1101,7 +1101,7 @@ def _update_review(
                     ReviewItem.left_record_id == edge.left,
                     ReviewItem.right_record_id == edge.right,
                 )
-                .values(status="obsolete", updated_at=utcnow())
+                .values(status="obsolete", updated_at=now)
             )
     bulk_insert(session, ReviewItem.__table__, new_items)
     opened = len(new_items)

@@ -1,10 +1,10 @@
-"""How a decision changes identities: reading records and identities, locking them, writing
-link constraints, and recording one audit entry per change with the members and redirects of
-the identities before and after (what an undo puts back).
+"""How a decision changes identities: reading records and identities, writing link
+constraints, and recording one audit entry per change with the members and redirects of the
+identities before and after (what an undo puts back).
 
-Identities are locked (``SELECT ... FOR UPDATE``, in id order) before they change, so concurrent
-changes of overlapping identities run one after the other; a transaction that loses a race
-anyway (deadlock, serialization failure) is reported as a Conflict.
+A decision runs inside ``serialized``: it takes the identity lock before reading anything, so
+decisions and resolution run one after the other and each reads what the one before committed;
+a transaction that loses a race anyway (deadlock, lock timeout) is reported as a Conflict.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from app.source.models import Source, SourceRecord
 Members = dict[str, list[str]]
 """Identity public id -> references (``SOURCE:EXTERNAL_ID``) of its live records."""
 
-_LOCK_ATTEMPTS = 5
 # SQLSTATEs of a transaction that lost a race: serialization failure, deadlock, lock timeout.
 _LOST_RACE = {"40001", "40P01", "55P03"}
 
@@ -223,45 +222,6 @@ def survivor_ids(session: Session, public_ids: Sequence[str]) -> list[int]:
         if identity_id not in survivors:
             survivors.append(identity_id)
     return survivors
-
-
-def lock_identities(session: Session, identity_ids: Iterable[int]) -> None:
-    """Hold these identities until the transaction ends (in id order: no deadlock between us)."""
-    wanted = sorted({i for i in identity_ids if i is not None})
-    if wanted:
-        session.execute(
-            select(Identity.id)
-            .where(Identity.id.in_(wanted))
-            .order_by(Identity.id)
-            .with_for_update()
-        ).all()
-
-
-def lock_survivors(session: Session, public_ids: Sequence[str]) -> list[int]:
-    """Lock the live identities behind these public ids; a merge that committed meanwhile is
-    followed to its survivor."""
-    for _ in range(_LOCK_ATTEMPTS):
-        survivors = survivor_ids(session, public_ids)
-        lock_identities(session, survivors)
-        if survivor_ids(session, public_ids) == survivors:
-            return survivors
-    raise Conflict("these identities kept changing while the change waited; try again")
-
-
-def lock_identities_of(
-    session: Session, record_ids: Iterable[RecordId]
-) -> dict[RecordId, RecordState]:
-    """Lock the identities holding these records, reading the records again once locked."""
-    wanted = set(record_ids)
-    for _ in range(_LOCK_ATTEMPTS):
-        states = record_states(session, wanted)
-        lock_identities(
-            session, (s.identity_id for s in states.values() if s.identity_id is not None)
-        )
-        again = record_states(session, wanted)
-        if again == states:
-            return again
-    raise Conflict("these records kept changing identity while the change waited; try again")
 
 
 def _constraint_json(row: LinkConstraint, references: Mapping[RecordId, str]) -> dict[str, Any]:

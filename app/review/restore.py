@@ -39,7 +39,6 @@ def undo_entry(
         entry = session.scalar(
             select(AuditEntry)
             .where(AuditEntry.id == entry_id)
-            .with_for_update()
             .execution_options(populate_existing=True)
         )
         if entry is None:
@@ -51,7 +50,6 @@ def undo_entry(
         }
         records = changes.records_by_reference(session, references)
         identity_ids = changes.ids_of(session, set(before_members) | set(after_members))
-        changes.lock_identities(session, identity_ids.values())
         _check_nothing_later(session, entry, after_members)
         _check_still_as_left(session, records, after_members, identity_ids)
         before = changes.take_snapshot(session, identity_ids.values())

@@ -346,7 +346,7 @@ def _pair_states(
     session: Session, item: ReviewItem
 ) -> tuple[changes.RecordState, changes.RecordState]:
     pair = [r for r in (item.left_record_id, item.right_record_id) if r is not None]
-    states = changes.lock_identities_of(session, pair)
+    states = changes.record_states(session, pair)
     left, right = (states[r] for r in pair)
     for state in (left, right):
         if not state.live or state.identity_id is None:
@@ -437,7 +437,7 @@ def merge(
     """Merge identities into one (the oldest id survives; the others redirect to it) and keep
     them one: their records are must-linked, cannot-links between them are replaced."""
     with changes.serialized(session):
-        identity_ids = changes.lock_survivors(session, list(dict.fromkeys(public_ids)))
+        identity_ids = changes.survivor_ids(session, list(dict.fromkeys(public_ids)))
         if len(identity_ids) < 2:
             raise Conflict("these ids already name one identity; nothing to merge")
         return _merge(session, matcher, identity_ids, actor, note)
@@ -528,7 +528,6 @@ def split(
     keeps the id."""
     with changes.serialized(session):
         identity_id = _live_identity(session, public_id)
-        changes.lock_identities(session, [identity_id])
         groups = _split_parts(session, identity_id, parts)
         before = changes.take_snapshot(session, [identity_id])
         constraints = changes.partition_constraints(session, groups, actor, note)
