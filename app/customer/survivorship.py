@@ -18,7 +18,6 @@ that record was observed, and the first rule that told it from the best competin
 from __future__ import annotations
 
 import unicodedata
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +30,8 @@ from app.customer.identifiers import normalize_identifier
 ONLY_VALUE = "only_value"
 FIRST_SEEN = "first_seen"
 Value = str | dict[str, str]
+# How many records give each value (by key); placeholders are not counted.
+Counts = dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,14 +138,14 @@ def _is_placeholder(text: str, placeholders: frozenset[str]) -> bool:
     return text.strip().casefold() in placeholders
 
 
-def _rule_key(rule: Rule, candidate: Candidate, counts: Counter[str]) -> Any:
+def _rule_key(rule: Rule, candidate: Candidate, counts: Counts) -> Any:
     """Lower is better."""
     if rule == "source_priority":
         return candidate.record.priority
     if rule == "most_recent":
         return -candidate.record.observed_at.timestamp()
     if rule == "most_frequent":
-        return -counts[candidate.key]
+        return -counts.get(candidate.key, 0)
     if rule == "most_complete":
         if isinstance(candidate.value, dict):
             return (-len(candidate.value), -sum(map(len, candidate.value.values())))
@@ -160,7 +161,7 @@ def _ranking(rules: tuple[Rule, ...]) -> tuple[tuple[Rule, ...], bool]:
 
 def _ranked(
     candidates: Sequence[Candidate], rules: tuple[Rule, ...], placeholders: frozenset[str]
-) -> tuple[list[Candidate], tuple[Rule, ...], Counter[str]]:
+) -> tuple[list[Candidate], tuple[Rule, ...], Counts]:
     """Candidates best first (placeholders last when ignored), and the ranking rules used."""
     ranking, drop = _ranking(rules)
     marked = [
@@ -169,7 +170,10 @@ def _ranked(
         else c
         for c in candidates
     ]
-    counts = Counter(c.key for c in marked if not c.placeholder)
+    counts: Counts = {}
+    for candidate in marked:
+        if not candidate.placeholder:
+            counts[candidate.key] = counts.get(candidate.key, 0) + 1
     if len(marked) == 1:  # most attributes of most identities: nothing to rank
         return marked, ranking, counts
 
@@ -187,7 +191,7 @@ def _placeholder_value(value: Value, placeholders: frozenset[str]) -> bool:
 
 
 def _deciding_rule(
-    winner: Candidate, other: Candidate | None, ranking: Sequence[Rule], counts: Counter[str]
+    winner: Candidate, other: Candidate | None, ranking: Sequence[Rule], counts: Counts
 ) -> str:
     if other is None:
         return ONLY_VALUE
@@ -197,7 +201,7 @@ def _deciding_rule(
     return FIRST_SEEN
 
 
-def _chosen(candidate: Candidate, rule: str, counts: Counter[str], rank: int = 1) -> Chosen:
+def _chosen(candidate: Candidate, rule: str, counts: Counts, rank: int = 1) -> Chosen:
     record = candidate.record
     return Chosen(
         candidate.value,
