@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -13,9 +14,16 @@ from app.config import load_config, resolve_path
 from app.customer.config import init_app_config as customer_settings
 from app.matching import load_match_config
 
+# Collect the youngest generation every 50,000 allocations rather than Python's 700. Resolving a
+# page allocates hundreds of thousands of objects that live until the page is done: collected
+# every 700 allocations, they were promoted to the old generation, whose full scans took about a
+# tenth of real-time resolution's CPU at a million records. Most of them now die young.
+_YOUNG_GENERATION_THRESHOLD = 50_000
+
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application: configuration, store, errors, auth, API and console."""
+    _tune_garbage_collection()
     app = Flask(__name__)
     app.config.update(load_config(test_config))
     app.config.setdefault("API_TITLE", "Huella")
@@ -47,3 +55,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.init_app(app)
     web.init_app(app)
     return app
+
+
+def _tune_garbage_collection() -> None:
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(max(young, _YOUNG_GENERATION_THRESHOLD), middle, old)
