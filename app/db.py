@@ -241,16 +241,17 @@ def bulk_insert(session: Session, table: FromClause, rows: Sequence[Mapping[str,
     names = ", ".join(f'"{name}"' for name in columns)
     driver = connection.connection.driver_connection
     assert driver is not None
+    # COPY bypasses SQLAlchemy's types: JSON values need psycopg's own wrapper.
+    json_columns = {name for name in columns if isinstance(table.c[name].type, JSON)}
     with (
         driver.cursor() as cursor,
         cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
     ):
         for row in rows:
-            copy.write_row([_copyable(row[name]) for name in columns])
+            copy.write_row([_copyable(row[n]) if n in json_columns else row[n] for n in columns])
 
 
 def _copyable(value: Any) -> Any:
-    # COPY bypasses SQLAlchemy's types: JSON values need psycopg's own wrapper.
     return Jsonb(value, dumps=json_bytes) if isinstance(value, dict | list) else value
 
 

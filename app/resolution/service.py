@@ -634,19 +634,20 @@ def _score_new(
     every record they were scored from (re-clustering needs most of them again).
 
     ``holders`` lists the holders of every non-generic key, and of no other."""
-    specific = {k for p in prepared.values() for k in p.keys if k in holders}
-    candidates = {
-        record.id: sorted(
-            {r for k in record.keys if k in specific for r in holders[k]} - {record.id}
-        )
-        for record in prepared.values()
-    }
+    # Each pair once, smaller id first, even when both records changed in this page.
+    pairs = sorted(
+        {
+            (record.id, other) if record.id < other else (other, record.id)
+            for record in prepared.values()
+            for key in record.keys
+            for other in holders.get(key, ())
+            if other != record.id
+        }
+    )
     others = _stored_prepared(
-        session, matcher, {c for ids in candidates.values() for c in ids} - set(prepared)
+        session, matcher, {r for pair in pairs for r in pair} - prepared.keys()
     )
     pool = {**others, **prepared}
-    # Each pair once, even when both records changed in this page.
-    pairs = sorted({tuple(sorted((r, c))) for r, ids in candidates.items() for c in ids})
     edges = matcher.score_pairs(
         [(pool[a], pool[b]) for a, b in pairs], minimum=matcher.config.review_threshold
     )
