@@ -69,7 +69,15 @@ NAMING_CONVENTION = {
 
 
 class Base(DeclarativeBase):
-    """Base of every ORM model: aware UTC timestamps, JSON (JSONB on PostgreSQL)."""
+    """Base of every ORM model: aware UTC timestamps, JSON (JSONB on PostgreSQL).
+
+    Derived tables: what Huella computes from the records (blocking keys, match values, lookup
+    identifiers, edges, golden records, search tokens, traits) carries no foreign keys. Real
+    time rewrites thousands of their rows a page, and a foreign key costs a trigger and a row
+    lock on the referenced row for each; the services that write these rows delete them, and
+    `huella resolve --full` and `huella customers refresh` rebuild them. Tables of facts
+    (records, events, consents, decisions, audit) keep theirs.
+    """
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {

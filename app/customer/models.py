@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -20,9 +20,8 @@ class GoldenRecord(Base):
 
     __tablename__ = "golden_record"
 
-    identity_id: Mapped[int] = mapped_column(
-        ForeignKey("identity.id", ondelete="CASCADE"), primary_key=True
-    )
+    # An identity's id; no foreign key (see "Derived tables" in app/db.py).
+    identity_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     summary: Mapped[dict[str, Any]]
     # Folded full names, one a line, for scoring name searches without parsing documents.
     search_names: Mapped[str] = mapped_column(Text, default="")
@@ -34,9 +33,8 @@ class CustomerTraits(Base):
 
     __tablename__ = "customer_traits"
 
-    identity_id: Mapped[int] = mapped_column(
-        ForeignKey("identity.id", ondelete="CASCADE"), primary_key=True
-    )
+    # An identity's id; no foreign key (see "Derived tables" in app/db.py).
+    identity_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     traits: Mapped[dict[str, Any]]
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -48,6 +46,5 @@ class SearchToken(Base):
     __tablename__ = "search_token"
 
     token: Mapped[str] = mapped_column(String(100), primary_key=True)
-    identity_id: Mapped[int] = mapped_column(
-        ForeignKey("identity.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    # An identity's id; no foreign key (see "Derived tables" in app/db.py).
+    identity_id: Mapped[int] = mapped_column(primary_key=True, index=True)

@@ -50,9 +50,8 @@ class RecordIdentifier(Base):
 
     __tablename__ = "record_identifier"
 
-    record_id: Mapped[int] = mapped_column(
-        ForeignKey("source_record.id", ondelete="CASCADE"), primary_key=True
-    )
+    # A record's id; no foreign key (see "Derived tables" in app/db.py).
+    record_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     value: Mapped[str] = mapped_column(String(255), primary_key=True)
 

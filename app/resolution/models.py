@@ -27,9 +27,8 @@ class BlockingKey(Base):
     # Holders are read by key: with the record id in the index, without visiting the table.
     __table_args__ = (Index("ix_blocking_key_key_record_id", "key", "record_id"),)
 
-    record_id: Mapped[int] = mapped_column(
-        ForeignKey("source_record.id", ondelete="CASCADE"), primary_key=True
-    )
+    # A record's id; no foreign key (see "Derived tables" in app/db.py).
+    record_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
 
 
@@ -39,12 +38,11 @@ class MatchValues(Base):
 
     __tablename__ = "match_values"
 
-    record_id: Mapped[int] = mapped_column(
-        ForeignKey("source_record.id", ondelete="CASCADE"), primary_key=True
-    )
+    # A record's id and its source's; no foreign keys (see "Derived tables" in app/db.py).
+    record_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     # The record's source, next to its values: candidates are read with it, without reaching
     # for their (wide) source_record rows.
-    source_id: Mapped[int] = mapped_column(ForeignKey("source.id", ondelete="CASCADE"))
+    source_id: Mapped[int]
     values: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The record's content hash when it was prepared: a record whose hash moved on is pending.
     content_hash: Mapped[str] = mapped_column(String(64), default="")
@@ -60,12 +58,9 @@ class MatchEdge(Base):
         Index("ix_match_edge_right_probability", "right_id", "probability"),
     )
 
-    left_id: Mapped[int] = mapped_column(
-        ForeignKey("source_record.id", ondelete="CASCADE"), primary_key=True
-    )
-    right_id: Mapped[int] = mapped_column(
-        ForeignKey("source_record.id", ondelete="CASCADE"), primary_key=True
-    )
+    # Records' ids; no foreign keys (see "Derived tables" in app/db.py).
+    left_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    right_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     weight: Mapped[float] = mapped_column(Float)
     probability: Mapped[float] = mapped_column(Float)
     contributions: Mapped[list[Any]] = mapped_column(default=list)
