@@ -8,7 +8,7 @@ Comparisons then run on unique value pairs, vectorised, without a Python object 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,6 +146,24 @@ class FrameBuilder:
         for name, codes in self._codes.items():
             value = values.get(name)
             codes.append(MISSING if value is None else self._vocabularies[name].code(value))
+
+    def extend(self, records: Sequence[tuple[RecordId, Mapping[AttributeName, str]]]) -> None:
+        """Append many records' values a column at a time: what ``add`` does for each, at a
+        fraction of the calls (real time builds a frame of a few thousand records a page)."""
+        self._ids.extend(record_id for record_id, _ in records)
+        for name, codes in self._codes.items():
+            vocabulary = self._vocabularies[name]
+            index, values = vocabulary.index, vocabulary.values
+            for _, row in records:
+                value = row.get(name)
+                if value is None:
+                    codes.append(MISSING)
+                    continue
+                code = index.get(value)
+                if code is None:
+                    code = index[value] = len(values)
+                    values.append(value)
+                codes.append(code)
 
     def build(self) -> Frame:
         """The frame of every record added so far."""

@@ -182,8 +182,7 @@ class Matcher:
 
     def _frame(self, records: Sequence[PreparedRecord]) -> Frame:
         builder = self.frame_builder()
-        for record in records:
-            builder.add(record.id, record.values)
+        builder.extend([(record.id, record.values) for record in records])
         return builder.build()
 
     def frame_builder(self) -> FrameBuilder:

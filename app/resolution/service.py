@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import combinations
 from typing import Any
 
@@ -1104,12 +1105,13 @@ def _update_review(
                 )
                 .values(status="obsolete", updated_at=now)
             )
+    new_items += _new_conflicts(
+        session,
+        [c for c in clustering.conflicts if tuple(sorted(c.records)) not in decided],
+        now,
+    )
     bulk_insert(session, ReviewItem.__table__, new_items)
-    opened = len(new_items)
-    for conflict in clustering.conflicts:
-        if tuple(sorted(conflict.records)) not in decided:
-            opened += _open_conflict(session, conflict)
-    return opened
+    return len(new_items)
 
 
 def _open_or_decided_pairs(
@@ -1131,27 +1133,39 @@ def _open_or_decided_pairs(
     return status
 
 
-def _open_conflict(session: Session, conflict: Conflict) -> int:
-    records = sorted(conflict.records)
-    known = session.scalars(
-        select(ReviewItem.detail).where(
+def _new_conflicts(
+    session: Session, conflicts: Sequence[Conflict], now: datetime
+) -> list[dict[str, Any]]:
+    """Review items for the conflicts not asked about yet (a decided one is not asked again),
+    each once."""
+    asked: set[tuple[str, tuple[RecordId, ...]]] = set()
+    for chunk in chunks(sorted({min(c.records) for c in conflicts})):
+        query = select(ReviewItem.detail).where(
             ReviewItem.kind == "conflict",
-            ReviewItem.status != "obsolete",  # a decided conflict is not asked again
-            ReviewItem.left_record_id == records[0],
-            ReviewItem.right_record_id == records[-1],
+            ReviewItem.status != "obsolete",
+            among(session, ReviewItem.left_record_id, chunk),
         )
-    ).all()
-    if any(d.get("conflict") == conflict.kind and d.get("records") == records for d in known):
-        return 0
-    session.add(
-        ReviewItem(
-            kind="conflict",
-            left_record_id=records[0],
-            right_record_id=records[-1],
-            detail={"conflict": conflict.kind, "records": records, "why": conflict.detail},
+        for (detail,) in read_rows(session, query):
+            asked.add((detail.get("conflict"), tuple(detail.get("records") or ())))
+    items: list[dict[str, Any]] = []
+    for conflict in conflicts:
+        records = sorted(conflict.records)
+        if (conflict.kind, tuple(records)) in asked:
+            continue
+        asked.add((conflict.kind, tuple(records)))
+        items.append(
+            {
+                "kind": "conflict",
+                "status": "open",
+                "left_record_id": records[0],
+                "right_record_id": records[-1],
+                "probability": None,
+                "detail": {"conflict": conflict.kind, "records": records, "why": conflict.detail},
+                "created_at": now,
+                "updated_at": now,
+            }
         )
-    )
-    return 1
+    return items
 
 
 # -- reading results -------------------------------------------------------------------------

@@ -9,11 +9,14 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
+from app.matching.types import Clustering, Conflict
+from app.resolution import service as resolution
 from app.resolution.models import ReviewItem
+from app.source.models import SourceRecord
 from tests.helpers import add_source, push, record
 from tests.review.conftest import (
     JONAS,
@@ -188,3 +191,18 @@ def test_a_value_that_becomes_generic_is_queued_once(
             client, admin, f"items/{each['id']}/decision", {"decision": "dismiss", "note": "office"}
         )
     assert queue(client, admin, kind="generic_value") == []
+
+
+def test_a_conflict_is_queued_once_however_often_clustering_finds_it(
+    client: FlaskClient, admin: Headers, session: Session
+) -> None:
+    push(client, admin, "crm", record("1", **MARTA), record("2", **JONAS), record("3", **ZOE))
+    ids = dict(session.execute(select(SourceRecord.external_id, SourceRecord.id)).all())
+    bridge = Conflict("weak_bridge", (ids["1"], ids["2"]), "one weak edge between two groups")
+    apart = Clustering([frozenset({i}) for i in ids.values()], (bridge, bridge))
+    assert resolution._update_review(session, [], apart) == 1  # found twice in one run: once
+    assert resolution._update_review(session, [], apart) == 0  # found again later: still once
+    other = Conflict("weak_bridge", (ids["2"], ids["3"]), "one weak edge between two groups")
+    assert resolution._update_review(session, [], Clustering(apart.clusters, (other,))) == 1
+    items = queue(client, admin, kind="conflict")
+    assert sorted(i["left"]["reference"] for i in items) == ["crm:1", "crm:2"]
