@@ -55,13 +55,16 @@ def refresh_identities(
     identity_ids: Iterable[int],
     now: datetime | None = None,
     fresh: Collection[int] = frozenset(),
+    known: Mapping[int, list[LoadedRecord]] | None = None,
 ) -> None:
     """Recompute the golden record, search keys and traits of these identities.
 
     Call it in the same transaction as any change to the identities' records (merge, split,
     attach, detach, record update, undo). An identity left without live records (merged away,
     emptied) loses its golden record and traits. ``fresh`` identities were created in this
-    transaction: they have nothing computed yet to replace.
+    transaction: they have nothing computed yet to replace. ``known`` gives the live records
+    of some identities, read in this transaction after their last change: they are not read
+    again.
     """
     wanted = sorted(set(identity_ids))
     if not wanted:
@@ -69,8 +72,10 @@ def refresh_identities(
     config = customer_config()
     moment = now or utcnow()
     session.flush()
+    known = known or {}
     for chunk in chunks(wanted):
-        records = _load_records(session, chunk)
+        records = _load_records(session, [i for i in chunk if i not in known])
+        records.update((i, known[i]) for i in chunk if i in known)
         _forget_computed(session, [i for i in chunk if i not in fresh])
         _write_golden(session, chunk, records, config, moment)
         _write_traits(session, chunk, records, config, moment)
@@ -136,47 +141,55 @@ def refresh_all(*, session: Session, after: int = 0, batch: int = 1000) -> tuple
     return len(ids), (ids[-1] if ids else None)
 
 
+# What a LoadedRecord is read from (``loaded_record`` builds one from a row of them).
+LOADED_COLUMNS = (
+    SourceRecord.id,
+    SourceRecord.identity_id,
+    SourceRecord.external_id,
+    SourceRecord.attributes,
+    SourceRecord.first_seen_at,
+    SourceRecord.updated_at,
+    SourceRecord.source_updated_at,
+    Source.name,
+    Source.priority,
+    Source.attribute_types,
+)
+
+
+def loaded_record(row: Row[Any]) -> LoadedRecord:
+    """A record as the golden record needs it, from a row holding ``LOADED_COLUMNS``."""
+    return LoadedRecord(
+        SourcedRecord(
+            record_id=row.id,
+            source=row.name,
+            priority=row.priority,
+            external_id=row.external_id,
+            attributes=row.attributes,
+            attribute_types=row.attribute_types,
+            observed_at=row.source_updated_at or row.updated_at,
+            first_seen_at=row.first_seen_at,
+        ),
+        row.updated_at,
+        row.source_updated_at,
+        row.identity_id,
+    )
+
+
 def _loaded(session: Session, condition: Any) -> list[LoadedRecord]:
     """Live records matching a condition, with their sources, in id order."""
     query = (
-        select(
-            SourceRecord.id,
-            SourceRecord.identity_id,
-            SourceRecord.external_id,
-            SourceRecord.attributes,
-            SourceRecord.first_seen_at,
-            SourceRecord.updated_at,
-            SourceRecord.source_updated_at,
-            Source.name,
-            Source.priority,
-            Source.attribute_types,
-        )
+        select(*LOADED_COLUMNS)
         .join(Source, Source.id == SourceRecord.source_id)
         .where(condition, SourceRecord.deleted_at.is_(None))
         .order_by(SourceRecord.id)
     )
-    return [
-        LoadedRecord(
-            SourcedRecord(
-                record_id=row.id,
-                source=row.name,
-                priority=row.priority,
-                external_id=row.external_id,
-                attributes=row.attributes,
-                attribute_types=row.attribute_types,
-                observed_at=row.source_updated_at or row.updated_at,
-                first_seen_at=row.first_seen_at,
-            ),
-            row.updated_at,
-            row.source_updated_at,
-            row.identity_id,
-        )
-        for row in read_rows(session, query)
-    ]
+    return [loaded_record(row) for row in read_rows(session, query)]
 
 
 def _load_records(session: Session, identity_ids: Sequence[int]) -> dict[int, list[LoadedRecord]]:
     loaded: dict[int, list[LoadedRecord]] = defaultdict(list)
+    if not identity_ids:
+        return loaded
     for record in _loaded(session, among(session, SourceRecord.identity_id, identity_ids)):
         if record.identity_id is not None:
             loaded[record.identity_id].append(record)

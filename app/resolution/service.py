@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import combinations
 from typing import Any
@@ -115,6 +115,8 @@ class RecordRow:
     id: RecordId
     reference: str
     identity_id: int | None
+    # The live record as the golden record needs it, when it was read anyway.
+    loaded: customers.LoadedRecord | None = None
 
 
 # -- the matcher of the store ----------------------------------------------------------------
@@ -486,9 +488,9 @@ def _changed_records(
     for chunk in chunks(ids):
         query = (
             select(
-                *_LIVE_COLUMNS,
-                SourceRecord.external_id,
-                SourceRecord.identity_id,
+                *customers.LOADED_COLUMNS,
+                SourceRecord.source_id,
+                SourceRecord.content_hash,
                 SourceRecord.deleted_at,
                 MatchValues.record_id.label("evidence"),
             )
@@ -498,11 +500,15 @@ def _changed_records(
             .order_by(SourceRecord.id)
         )
         for row in read_rows(session, query):
-            rows[row.id] = RecordRow(row.id, f"{row.name}:{row.external_id}", row.identity_id)
+            reference = f"{row.name}:{row.external_id}"
             if row.evidence is not None:
                 evidence.append(row.id)
             if row.deleted_at is None:
                 live.append(_live(row))
+                loaded = customers.loaded_record(row)
+                rows[row.id] = RecordRow(row.id, reference, row.identity_id, loaded)
+            else:
+                rows[row.id] = RecordRow(row.id, reference, row.identity_id)
     return rows, evidence, live
 
 
@@ -978,9 +984,30 @@ def _apply(
     else:
         changes.extend(entries)
     customers.refresh_identities(
-        session=session, identity_ids=changed, fresh={i for i, _ in created}
+        session=session,
+        identity_ids=changed,
+        fresh={i for i, _ in created},
+        known=_records_of_new(clustering.clusters, cluster_ids, created, records),
     )
     return report
+
+
+def _records_of_new(
+    clusters: Sequence[frozenset[RecordId]],
+    cluster_ids: Sequence[int],
+    created: Sequence[tuple[int, str]],
+    records: Mapping[RecordId, RecordRow],
+) -> dict[int, list[customers.LoadedRecord]]:
+    """The records of each new identity, where all of them were read in this transaction: its
+    golden record is computed from them without reading them back."""
+    new = {identity_id for identity_id, _ in created}
+    known: dict[int, list[customers.LoadedRecord]] = {}
+    for cluster, identity_id in zip(clusters, cluster_ids, strict=True):
+        if identity_id in new:
+            held = [records[r].loaded for r in sorted(cluster)]
+            if all(held):
+                known[identity_id] = [replace(r, identity_id=identity_id) for r in held if r]
+    return known
 
 
 def _members(
