@@ -166,9 +166,9 @@ class Matcher:
         """Rebuild a prepared record from what the service stored (values and keys, as JSON).
 
         No normalization runs: stored values are already normalized. Without ``keys`` they
-        are derived from the values (after a change of blocking rules, say).
+        are derived from the values (after a change of blocking rules, say). The record holds
+        ``values`` as given, not a copy: a page restores thousands of candidates.
         """
-        values = dict(values)
         stored = record_keys(self.rules, values) if keys is None else tuple(sorted(keys))
         return PreparedRecord(record_id, source, values, stored)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import combinations
 from typing import Any
@@ -1006,7 +1006,7 @@ def _records_of_new(
         if identity_id in new:
             held = [records[r].loaded for r in sorted(cluster)]
             if all(held):
-                known[identity_id] = [replace(r, identity_id=identity_id) for r in held if r]
+                known[identity_id] = [r for r in held if r is not None]
     return known
 
 
