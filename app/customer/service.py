@@ -15,7 +15,18 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, Select, Text, bindparam, case, cast, delete, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Text,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy.orm import Session, aliased
 
 from app.customer import search as keys
@@ -23,7 +34,17 @@ from app.customer.config import CustomerConfig, customer_config, default_region
 from app.customer.models import CustomerTraits, GoldenRecord, SearchToken
 from app.customer.survivorship import SourcedRecord, choose_golden
 from app.customer.traits import EventFact, compute_traits
-from app.db import among, bulk_insert, chunks, hold_identity_lock, json_text, read_rows, utcnow
+from app.db import (
+    Reused,
+    among,
+    among_parameter,
+    bulk_insert,
+    chunks,
+    hold_identity_lock,
+    json_text,
+    read_rows,
+    utcnow,
+)
 from app.errors import InvalidInput, NotFound
 from app.event import service as events
 from app.identity.models import Identity, RecordIdentifier
@@ -175,22 +196,32 @@ def loaded_record(row: Row[Any]) -> LoadedRecord:
     )
 
 
-def _loaded(session: Session, condition: Any) -> list[LoadedRecord]:
+def _loaded_where(condition: ColumnElement[bool]) -> Select[Any]:
     """Live records matching a condition, with their sources, in id order."""
-    query = (
+    return (
         select(*LOADED_COLUMNS)
         .join(Source, Source.id == SourceRecord.source_id)
         .where(condition, SourceRecord.deleted_at.is_(None))
         .order_by(SourceRecord.id)
     )
-    return [loaded_record(row) for row in read_rows(session, query)]
+
+
+def _loaded(session: Session, condition: ColumnElement[bool]) -> list[LoadedRecord]:
+    """Live records matching a condition, with their sources, in id order."""
+    return [loaded_record(row) for row in read_rows(session, _loaded_where(condition))]
+
+
+_LOADED_OF_IDENTITIES = Reused(
+    lambda dialect: _loaded_where(among_parameter(dialect, SourceRecord.identity_id, "ids"))
+)
 
 
 def _load_records(session: Session, identity_ids: Sequence[int]) -> dict[int, list[LoadedRecord]]:
     loaded: dict[int, list[LoadedRecord]] = defaultdict(list)
     if not identity_ids:
         return loaded
-    for record in _loaded(session, among(session, SourceRecord.identity_id, identity_ids)):
+    rows = read_rows(session, _LOADED_OF_IDENTITIES(session), {"ids": list(identity_ids)})
+    for record in map(loaded_record, rows):
         if record.identity_id is not None:
             loaded[record.identity_id].append(record)
     return loaded
@@ -252,11 +283,20 @@ def _forget_computed(
     if not identity_ids:
         return
     for table in tables:
-        session.execute(
+        session.execute(_FORGET[table](session), {"ids": list(identity_ids)})
+
+
+def _forget_statement(table: type[GoldenRecord | SearchToken | CustomerTraits]) -> Reused:
+    return Reused(
+        lambda dialect: (
             delete(table)
-            .where(among(session, table.identity_id, identity_ids))
+            .where(among_parameter(dialect, table.identity_id, "ids"))
             .execution_options(synchronize_session=False)
         )
+    )
+
+
+_FORGET = {table: _forget_statement(table) for table in (GoldenRecord, SearchToken, CustomerTraits)}
 
 
 def _write_golden(

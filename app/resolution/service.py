@@ -16,13 +16,15 @@ from datetime import datetime
 from itertools import combinations
 from typing import Any
 
-from sqlalchemy import Row, delete, func, or_, select, text, tuple_, update
+from sqlalchemy import Row, bindparam, delete, func, or_, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.customer import service as customers
 from app.db import (
+    Reused,
     among,
+    among_parameter,
     bulk_insert,
     bulk_insert_ids,
     bulk_update,
@@ -213,17 +215,30 @@ def _input_records(session: Session) -> Iterator[InputRecord]:
     return (live.record for live in _live_records(session))
 
 
+_RECORD_ROWS = Reused(
+    lambda dialect: (
+        select(SourceRecord.id, Source.name, SourceRecord.external_id, SourceRecord.identity_id)
+        .join(Source, SourceRecord.source_id == Source.id)
+        .where(among_parameter(dialect, SourceRecord.id, "ids"))
+    )
+)
+
+
 def _record_rows(session: Session, ids: Iterable[RecordId]) -> dict[RecordId, RecordRow]:
     found: dict[RecordId, RecordRow] = {}
     for chunk in chunks(sorted(set(ids))):
-        query = (
-            select(SourceRecord.id, Source.name, SourceRecord.external_id, SourceRecord.identity_id)
-            .join(Source, SourceRecord.source_id == Source.id)
-            .where(among(session, SourceRecord.id, chunk))
-        )
-        for row in read_rows(session, query):
+        for row in read_rows(session, _RECORD_ROWS(session), {"ids": chunk}):
             found[row.id] = RecordRow(row.id, f"{row.name}:{row.external_id}", row.identity_id)
     return found
+
+
+_STORED_VALUES = Reused(
+    lambda dialect: (
+        select(MatchValues.record_id, MatchValues.values, Source.name)
+        .join(Source, Source.id == MatchValues.source_id)
+        .where(among_parameter(dialect, MatchValues.record_id, "ids"))
+    )
+)
 
 
 def _stored_prepared(
@@ -238,12 +253,8 @@ def _stored_prepared(
     keys = _keys_of(session, wanted) if with_keys else {}
     prepared: dict[RecordId, PreparedRecord] = {}
     for chunk in chunks(wanted):
-        query = (
-            select(MatchValues.record_id, MatchValues.values, Source.name)
-            .join(Source, Source.id == MatchValues.source_id)
-            .where(among(session, MatchValues.record_id, chunk))
-        )
-        for record_id, values, source in read_rows(session, query):
+        rows = read_rows(session, _STORED_VALUES(session), {"ids": chunk})
+        for record_id, values, source in rows:
             prepared[record_id] = matcher.restore(
                 record_id, source, values, keys.get(record_id, ())
             )
@@ -310,19 +321,26 @@ def _key_census(
     return _KeyCensus(counts, holders)
 
 
+_CONSTRAINTS = Reused(
+    lambda dialect: select(
+        LinkConstraint.left_id, LinkConstraint.right_id, LinkConstraint.kind
+    ).where(
+        or_(
+            among_parameter(dialect, LinkConstraint.left_id, "lefts"),
+            among_parameter(dialect, LinkConstraint.right_id, "rights"),
+        )
+    )
+)
+
+
 def _constraints_touching(
     session: Session, ids: Sequence[RecordId]
 ) -> list[tuple[RecordId, RecordId, str]]:
     """Every must- and cannot-link with an end among ``ids``."""
     found: list[tuple[RecordId, RecordId, str]] = []
     for chunk in chunks(ids):
-        query = select(LinkConstraint.left_id, LinkConstraint.right_id, LinkConstraint.kind).where(
-            or_(
-                among(session, LinkConstraint.left_id, chunk),
-                among(session, LinkConstraint.right_id, chunk),
-            )
-        )
-        found.extend((left, right, kind) for left, right, kind in read_rows(session, query))
+        rows = read_rows(session, _CONSTRAINTS(session), {"lefts": chunk, "rights": chunk})
+        found.extend((left, right, kind) for left, right, kind in rows)
     return found
 
 
@@ -477,6 +495,23 @@ def resolve_records(
     return report
 
 
+_CHANGED = Reused(
+    lambda dialect: (
+        select(
+            *customers.LOADED_COLUMNS,
+            SourceRecord.source_id,
+            SourceRecord.content_hash,
+            SourceRecord.deleted_at,
+            MatchValues.record_id.label("evidence"),
+        )
+        .join(Source, SourceRecord.source_id == Source.id)
+        .outerjoin(MatchValues, MatchValues.record_id == SourceRecord.id)
+        .where(among_parameter(dialect, SourceRecord.id, "ids"))
+        .order_by(SourceRecord.id)
+    )
+)
+
+
 def _changed_records(
     session: Session, ids: Sequence[RecordId]
 ) -> tuple[dict[RecordId, RecordRow], list[RecordId], list[LiveRecord]]:
@@ -486,20 +521,7 @@ def _changed_records(
     evidence: list[RecordId] = []
     live: list[LiveRecord] = []
     for chunk in chunks(ids):
-        query = (
-            select(
-                *customers.LOADED_COLUMNS,
-                SourceRecord.source_id,
-                SourceRecord.content_hash,
-                SourceRecord.deleted_at,
-                MatchValues.record_id.label("evidence"),
-            )
-            .join(Source, SourceRecord.source_id == Source.id)
-            .outerjoin(MatchValues, MatchValues.record_id == SourceRecord.id)
-            .where(among(session, SourceRecord.id, chunk))
-            .order_by(SourceRecord.id)
-        )
-        for row in read_rows(session, query):
+        for row in read_rows(session, _CHANGED(session), {"ids": chunk}):
             reference = f"{row.name}:{row.external_id}"
             if row.evidence is not None:
                 evidence.append(row.id)
@@ -512,15 +534,17 @@ def _changed_records(
     return rows, evidence, live
 
 
+_KEYS = Reused(
+    lambda dialect: select(BlockingKey.record_id, BlockingKey.key).where(
+        among_parameter(dialect, BlockingKey.record_id, "ids")
+    )
+)
+
+
 def _keys_of(session: Session, ids: Sequence[RecordId]) -> dict[RecordId, set[str]]:
     keys: dict[RecordId, set[str]] = defaultdict(set)
     for chunk in chunks(ids):
-        for record_id, key in read_rows(
-            session,
-            select(BlockingKey.record_id, BlockingKey.key).where(
-                among(session, BlockingKey.record_id, chunk)
-            ),
-        ):
+        for record_id, key in read_rows(session, _KEYS(session), {"ids": chunk}):
             keys[record_id].add(key)
     return keys
 
@@ -661,36 +685,42 @@ def _score_new(
     return edges, pool
 
 
+_MEMBERS = Reused(
+    lambda dialect: select(SourceRecord.id).where(
+        among_parameter(dialect, SourceRecord.identity_id, "ids"),
+        SourceRecord.deleted_at.is_(None),
+    )
+)
+
+
 def _identity_members(session: Session, rows: Iterable[RecordRow]) -> set[RecordId]:
     """Live records sharing an identity with any of these records (an identity may split)."""
     identity_ids = sorted({r.identity_id for r in rows if r.identity_id is not None})
     members: set[RecordId] = set()
     for chunk in chunks(identity_ids):
-        members.update(
-            read_rows(
-                session,
-                select(SourceRecord.id).where(
-                    among(session, SourceRecord.identity_id, chunk),
-                    SourceRecord.deleted_at.is_(None),
-                ),
-            ).scalars()
-        )
+        members.update(read_rows(session, _MEMBERS(session), {"ids": chunk}).scalars())
     return members
+
+
+_EDGES = Reused(
+    lambda dialect: select(
+        MatchEdge.left_id, MatchEdge.right_id, MatchEdge.weight, MatchEdge.probability
+    ).where(
+        or_(
+            among_parameter(dialect, MatchEdge.left_id, "lefts"),
+            among_parameter(dialect, MatchEdge.right_id, "rights"),
+        ),
+        MatchEdge.probability >= bindparam("floor"),
+    )
+)
 
 
 def _edges_touching(session: Session, ids: Sequence[RecordId], floor: float) -> list[ScoredEdge]:
     """Stored edges at or above ``floor`` with either end among ``ids`` (no explanations)."""
     found: list[ScoredEdge] = []
     for chunk in chunks(ids):
-        query = select(
-            MatchEdge.left_id, MatchEdge.right_id, MatchEdge.weight, MatchEdge.probability
-        ).where(
-            or_(
-                among(session, MatchEdge.left_id, chunk), among(session, MatchEdge.right_id, chunk)
-            ),
-            MatchEdge.probability >= floor,
-        )
-        found.extend(ScoredEdge(*row) for row in read_rows(session, query))
+        parameters = {"lefts": chunk, "rights": chunk, "floor": floor}
+        found.extend(ScoredEdge(*row) for row in read_rows(session, _EDGES(session), parameters))
     return found
 
 
