@@ -357,6 +357,7 @@ def commit_without_waiting_for_disk(session: Session) -> None:
 # A fixed advisory lock id: "Huel" in ASCII. Nothing else on the database should take it.
 _IDENTITY_LOCK_ID = 0x4875656C
 _HELD_IN = "identity lock held in"  # session.info: the transaction that took it
+_TAKE_IDENTITY_LOCK = text("SELECT pg_advisory_xact_lock(:lock)")
 
 
 def hold_identity_lock(session: Session) -> None:
@@ -375,7 +376,7 @@ def hold_identity_lock(session: Session) -> None:
     current = session.get_transaction()
     if current is not None and session.info.get(_HELD_IN) is current:
         return  # already held: a page that resolves takes it before writing, then resolves
-    session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _IDENTITY_LOCK_ID})
+    session.execute(_TAKE_IDENTITY_LOCK, {"lock": _IDENTITY_LOCK_ID})
     session.info[_HELD_IN] = session.get_transaction()
 
 

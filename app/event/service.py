@@ -18,7 +18,7 @@ from sqlalchemy import String, bindparam, column, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.customer.identifiers import normalize_identifier
-from app.db import IN_CHUNK, among, chunks, read_rows, utcnow
+from app.db import IN_CHUNK, Reused, among, among_parameter, chunks, read_rows, utcnow
 from app.errors import InvalidInput
 from app.event.models import AnonymousLink, Event
 from app.event.schemas import EventInSchema
@@ -299,27 +299,37 @@ def identities_of_subjects(*, session: Session, subjects: Iterable[Subject]) -> 
     return {i for i in found if i is not None}
 
 
+_HELD_IDENTIFIERS = Reused(
+    lambda dialect: (
+        select(
+            SourceRecord.id,
+            SourceRecord.identity_id,
+            SourceRecord.source_id,
+            SourceRecord.external_id,
+            RecordIdentifier.kind,
+            RecordIdentifier.value,
+        )
+        .outerjoin(RecordIdentifier, RecordIdentifier.record_id == SourceRecord.id)
+        .where(
+            among_parameter(dialect, SourceRecord.identity_id, "ids"),
+            SourceRecord.deleted_at.is_(None),
+        )
+    )
+)
+_LINKS = Reused(
+    lambda dialect: select(AnonymousLink.anonymous_id, AnonymousLink.subject).where(
+        among_parameter(dialect, AnonymousLink.subject, "subjects")
+    )
+)
+
+
 def footprints(*, session: Session, identity_ids: Iterable[int]) -> dict[int, Footprint]:
     """Where each identity's events are: its live records, and every subject naming it."""
     wanted = sorted(set(identity_ids))
     prints = {i: Footprint() for i in wanted}
     subject_owners: dict[Subject, set[int]] = defaultdict(set)
     for chunk in chunks(wanted):
-        rows = read_rows(
-            session,
-            select(
-                SourceRecord.id,
-                SourceRecord.identity_id,
-                SourceRecord.source_id,
-                SourceRecord.external_id,
-                RecordIdentifier.kind,
-                RecordIdentifier.value,
-            )
-            .outerjoin(RecordIdentifier, RecordIdentifier.record_id == SourceRecord.id)
-            .where(
-                among(session, SourceRecord.identity_id, chunk), SourceRecord.deleted_at.is_(None)
-            ),
-        )
+        rows = read_rows(session, _HELD_IDENTIFIERS(session), {"ids": chunk})
         for record_id, identity_id, source_id, external_id, kind, value in rows:
             if identity_id is None:
                 continue
@@ -328,11 +338,7 @@ def footprints(*, session: Session, identity_ids: Iterable[int]) -> dict[int, Fo
             if kind is not None:
                 subject_owners[f"{kind}:{value}"].add(identity_id)
     for subjects in chunks(sorted(subject_owners)):
-        for anonymous_id, linked in session.execute(
-            select(AnonymousLink.anonymous_id, AnonymousLink.subject).where(
-                among(session, AnonymousLink.subject, subjects)
-            )
-        ):
+        for anonymous_id, linked in read_rows(session, _LINKS(session), {"subjects": subjects}):
             subject_owners[f"anonymous:{anonymous_id}"] |= subject_owners[linked]
     for subject, owners in subject_owners.items():
         for owner in owners:
@@ -454,6 +460,16 @@ class OwnedEvent:
     properties: Mapping[str, Any]
 
 
+_EVENTS_OF = Reused(
+    lambda dialect: select(*_TIMELINE_COLUMNS).where(
+        or_(
+            among_parameter(dialect, Event.record_id, "records"),
+            among_parameter(dialect, Event.subject, "subjects"),
+        )
+    )
+)
+
+
 def events_of(*, session: Session, prints: Mapping[int, Footprint]) -> list[OwnedEvent]:
     """Every event of these identities (for traits), each with the identities it belongs to."""
     by_record: dict[int, set[int]] = defaultdict(set)
@@ -469,11 +485,8 @@ def events_of(*, session: Session, prints: Mapping[int, Footprint]) -> list[Owne
     records, subjects = sorted(by_record), sorted(by_subject)
     for start in range(0, max(len(records), len(subjects)), IN_CHUNK):
         end = start + IN_CHUNK
-        condition = or_(
-            among(session, Event.record_id, records[start:end]),
-            among(session, Event.subject, subjects[start:end]),
-        )
-        rows.extend(read_rows(session, select(*_TIMELINE_COLUMNS).where(condition)))
+        parameters = {"records": records[start:end], "subjects": subjects[start:end]}
+        rows.extend(read_rows(session, _EVENTS_OF(session), parameters))
     names = _source_names(session, {row.source_id for row in rows})
     for row in rows:
         owners = by_record[row.record_id] if row.record_id is not None else set()

@@ -911,25 +911,33 @@ def _detach(session: Session, row: RecordRow, actor: str) -> None:
         )
 
 
+_PUBLIC_IDS = Reused(
+    lambda dialect: select(Identity.id, Identity.public_id).where(
+        among_parameter(dialect, Identity.id, "ids")
+    )
+)
+
+
 def _public_ids(session: Session, ids: Iterable[int]) -> dict[int, str]:
     found: dict[int, str] = {}
     for chunk in chunks(sorted(set(ids))):
-        query = select(Identity.id, Identity.public_id).where(among(session, Identity.id, chunk))
-        found.update(
-            (identity_id, public_id) for identity_id, public_id in read_rows(session, query)
-        )
+        rows = read_rows(session, _PUBLIC_IDS(session), {"ids": chunk})
+        found.update((identity_id, public_id) for identity_id, public_id in rows)
     return found
+
+
+_IDENTITY_IDS = Reused(
+    lambda dialect: select(SourceRecord.id, SourceRecord.identity_id).where(
+        among_parameter(dialect, SourceRecord.id, "ids")
+    )
+)
 
 
 def _identity_ids(session: Session, records: Iterable[RecordId]) -> dict[RecordId, int | None]:
     found: dict[RecordId, int | None] = {}
     for chunk in chunks(sorted(set(records))):
-        query = select(SourceRecord.id, SourceRecord.identity_id).where(
-            among(session, SourceRecord.id, chunk)
-        )
-        found.update(
-            (record_id, identity_id) for record_id, identity_id in read_rows(session, query)
-        )
+        rows = read_rows(session, _IDENTITY_IDS(session), {"ids": chunk})
+        found.update((record_id, identity_id) for record_id, identity_id in rows)
     return found
 
 
@@ -1171,23 +1179,36 @@ def _update_review(
     return len(new_items)
 
 
+_PAIR_STATUS = Reused(
+    lambda dialect: select(
+        ReviewItem.left_record_id, ReviewItem.right_record_id, ReviewItem.status
+    ).where(
+        ReviewItem.kind == "possible_match",
+        ReviewItem.status != "obsolete",
+        among_parameter(dialect, ReviewItem.left_record_id, "lefts"),
+    )
+)
+
+
 def _open_or_decided_pairs(
     session: Session, edges: Sequence[ScoredEdge]
 ) -> dict[tuple[RecordId, RecordId], str]:
     lefts = sorted({e.left for e in edges})
     status: dict[tuple[RecordId, RecordId], str] = {}
     for chunk in chunks(lefts):
-        for left, right, state in read_rows(
-            session,
-            select(ReviewItem.left_record_id, ReviewItem.right_record_id, ReviewItem.status).where(
-                ReviewItem.kind == "possible_match",
-                ReviewItem.status != "obsolete",
-                among(session, ReviewItem.left_record_id, chunk),
-            ),
-        ):
+        for left, right, state in read_rows(session, _PAIR_STATUS(session), {"lefts": chunk}):
             if left is not None and right is not None:
                 status[(left, right)] = state
     return status
+
+
+_CONFLICTS_ASKED = Reused(
+    lambda dialect: select(ReviewItem.detail).where(
+        ReviewItem.kind == "conflict",
+        ReviewItem.status != "obsolete",
+        among_parameter(dialect, ReviewItem.left_record_id, "lefts"),
+    )
+)
 
 
 def _new_conflicts(
@@ -1197,12 +1218,7 @@ def _new_conflicts(
     each once."""
     asked: set[tuple[str, tuple[RecordId, ...]]] = set()
     for chunk in chunks(sorted({min(c.records) for c in conflicts})):
-        query = select(ReviewItem.detail).where(
-            ReviewItem.kind == "conflict",
-            ReviewItem.status != "obsolete",
-            among(session, ReviewItem.left_record_id, chunk),
-        )
-        for (detail,) in read_rows(session, query):
+        for (detail,) in read_rows(session, _CONFLICTS_ASKED(session), {"lefts": chunk}):
             asked.add((detail.get("conflict"), tuple(detail.get("records") or ())))
     items: list[dict[str, Any]] = []
     for conflict in conflicts:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from app.db import among, bulk_insert_ids, json_bytes, utcnow
+from app.db import Reused, among_parameter, bulk_insert_ids, json_bytes, read_rows, utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.source.models import Source, SourceRecord
 from connectors import CANONICAL_ATTRIBUTES, ConfigurationError, RecordIn, connector_class
@@ -144,6 +144,19 @@ def _last_per_external_id(records: Iterable[RecordIn]) -> dict[str, RecordIn]:
     return latest
 
 
+_STORED = Reused(
+    lambda dialect: select(
+        SourceRecord.id,
+        SourceRecord.external_id,
+        SourceRecord.content_hash,
+        SourceRecord.deleted_at,
+    ).where(
+        SourceRecord.source_id == bindparam("source_id"),
+        among_parameter(dialect, SourceRecord.external_id, "external_ids"),
+    )
+)
+
+
 def upsert_records(
     *, session: Session, source: Source, records: Sequence[RecordIn]
 ) -> UpsertResult:
@@ -156,15 +169,8 @@ def upsert_records(
     if not incoming:
         return UpsertResult()
     table: Table = SourceRecord.__table__  # type: ignore[assignment]
-    existing = {
-        row.external_id: row
-        for row in session.execute(
-            select(table.c.id, table.c.external_id, table.c.content_hash, table.c.deleted_at).where(
-                table.c.source_id == source.id,
-                among(session, table.c.external_id, list(incoming)),
-            )
-        )
-    }
+    parameters = {"source_id": source.id, "external_ids": list(incoming)}
+    existing = {row.external_id: row for row in read_rows(session, _STORED(session), parameters)}
     result = UpsertResult()
     now = utcnow()
     inserts: list[dict[str, Any]] = []
