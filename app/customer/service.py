@@ -197,7 +197,8 @@ def loaded_record(row: Row[Any]) -> LoadedRecord:
 
 
 def _loaded_where(condition: ColumnElement[bool]) -> Select[Any]:
-    """Live records matching a condition, with their sources, in id order."""
+    """The query ``_loaded`` runs: ``LOADED_COLUMNS`` of the live records matching a
+    condition, in id order."""
     return (
         select(*LOADED_COLUMNS)
         .join(Source, Source.id == SourceRecord.source_id)

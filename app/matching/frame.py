@@ -152,18 +152,8 @@ class FrameBuilder:
         fraction of the calls (real time builds a frame of a few thousand records a page)."""
         self._ids.extend(record_id for record_id, _ in records)
         for name, codes in self._codes.items():
-            vocabulary = self._vocabularies[name]
-            index, values = vocabulary.index, vocabulary.values
-            for _, row in records:
-                value = row.get(name)
-                if value is None:
-                    codes.append(MISSING)
-                    continue
-                code = index.get(value)
-                if code is None:
-                    code = index[value] = len(values)
-                    values.append(value)
-                codes.append(code)
+            code = self._vocabularies[name].code
+            codes.extend(MISSING if (v := row.get(name)) is None else code(v) for _, row in records)
 
     def build(self) -> Frame:
         """The frame of every record added so far."""
