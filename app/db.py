@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
+from concurrent.futures import wait as futures_wait
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from threading import Thread
 from typing import Any, TypeVar, cast
 
 import orjson
@@ -20,8 +23,11 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Engine,
+    Integer,
     MetaData,
+    String,
     Table,
+    Text,
     TypeDecorator,
     any_,
     bindparam,
@@ -31,8 +37,9 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import CursorResult, make_url
+from sqlalchemy.engine import Connection, CursorResult, make_url
 from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session, sessionmaker
 from sqlalchemy.sql import Executable, FromClause
 
@@ -139,7 +146,9 @@ def build_engine(url: str, *, autocommit: bool = False) -> Engine:
     # Recycling connections hourly replaces a ping before every checkout (one round trip a
     # request); a connection the server dropped meanwhile fails one request, then is replaced.
     isolation = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
-    return create_engine(url, pool_recycle=3600, **isolation, **_JSON_CODEC)
+    engine = create_engine(url, pool_recycle=3600, **isolation, **_JSON_CODEC)
+    _order_writes(engine)
+    return engine
 
 
 def _read_engine(engine: Engine) -> Engine:
@@ -237,7 +246,13 @@ _COPY_FROM = 50
 
 def bulk_insert(session: Session, table: FromClause, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert many rows in the session's transaction; PostgreSQL gets COPY, 10x faster than
-    INSERT for the millions of rows a full resolution writes. Rows must share their keys."""
+    INSERT for the millions of rows a full resolution writes. Rows must share their keys.
+
+    The COPY is written behind: it runs on a helper thread while the caller goes on computing,
+    after the connection's earlier COPYs, and the connection's next statement or commit waits
+    for them first (see ``_finish_writes``), so it is seen by everything after it. A COPY's
+    error is raised by that next statement or commit. The rows must not change after the call.
+    """
     if not rows:
         return
     table = cast(Table, table)
@@ -251,12 +266,73 @@ def bulk_insert(session: Session, table: FromClause, rows: Sequence[Mapping[str,
     assert driver is not None
     # COPY bypasses SQLAlchemy's types: JSON values need psycopg's own wrapper.
     json_columns = {name for name in columns if isinstance(table.c[name].type, JSON)}
-    with (
-        driver.cursor() as cursor,
-        cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
-    ):
-        for row in rows:
-            copy.write_row([_copyable(row[n]) if n in json_columns else row[n] for n in columns])
+    statement = f'COPY "{table.name}" ({names}) FROM STDIN'
+    held = list(rows)
+    before: Future[None] | None = connection.info.get(_WRITING)
+
+    def copy_rows() -> None:
+        if before is not None:
+            before.result()  # COPYs queue in the order of the calls; one that failed fails all
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in held:
+                copy.write_row(
+                    [_copyable(row[n]) if n in json_columns else row[n] for n in columns]
+                )
+
+    connection.info[_WRITING] = _in_background(copy_rows)
+
+
+# --- writes behind ---------------------------------------------------------------------------
+# Real time waits for the server about a third of its time, much of it for COPYs whose result
+# it does not need at once; the server takes them while the caller computes the next rows. On
+# PostgreSQL a COPY runs on a thread of its own, after the connection's COPYs before it: every
+# statement, commit and rollback on the connection first waits for the last, in the engine's
+# events below, so the order of the transaction's work is the order of the calls. psycopg
+# releases the GIL while it waits for the server.
+
+_WRITING = "copy in flight"  # connection info: the Future of the connection's last COPY
+
+
+def _in_background(work: Callable[[], None]) -> Future[None]:
+    # A thread per COPY, not a pool: a connection's COPY must never queue behind another
+    # connection's, which may itself be waiting for this connection's transaction to end.
+    future: Future[None] = Future()
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as error:  # handed to the thread that waits for it
+            future.set_exception(error)
+        else:
+            future.set_result(None)
+
+    Thread(target=run, name="huella-copy", daemon=True).start()
+    return future
+
+
+def _finish_writes(connection: Connection, *_event: Any) -> None:
+    """Wait for the COPYs in flight on this connection; raise their error."""
+    writing: Future[None] | None = connection.info.pop(_WRITING, None)
+    if writing is not None:
+        writing.result()
+
+
+def _abandon_writes(connection: Connection, *_event: Any) -> None:
+    """Before a rollback: wait for the COPYs in flight, whose error no longer matters (the
+    error that caused the rollback is the one to report)."""
+    writing: Future[None] | None = connection.info.pop(_WRITING, None)
+    if writing is not None:
+        futures_wait([writing])
+
+
+def _order_writes(engine: Engine) -> None:
+    """Have every statement and transaction end on the engine's connections wait for the
+    COPY written behind before it."""
+    event.listen(engine, "before_cursor_execute", _finish_writes)
+    event.listen(engine, "commit", _finish_writes)
+    event.listen(engine, "release_savepoint", _finish_writes)
+    event.listen(engine, "rollback", _abandon_writes)
+    event.listen(engine, "rollback_savepoint", _abandon_writes)
 
 
 def _copyable(value: Any) -> Any:
@@ -302,11 +378,12 @@ def bulk_update(
         )
         return
     kind = table.c[column].type.compile(dialect=connection.dialect)
+    as_text = ["ids", *(["values"] if isinstance(table.c[column].type, Integer | String) else [])]
     statement = text(
         f'UPDATE "{table.name}" SET "{column}" = u.value '
         f"FROM unnest(CAST(:ids AS integer[]), CAST(:values AS {kind}[])) AS u(row_id, value) "
         f'WHERE "{table.name}".id = u.row_id'
-    )
+    ).bindparams(*(bindparam(name, type_=ArrayText()) for name in as_text))
     for start in range(0, len(items), 10_000):
         chunk = items[start : start + 10_000]
         connection.execute(
@@ -399,7 +476,7 @@ def among(
     statement over thousands of values short, so the driver parses and caches it once."""
     if session.get_bind().dialect.name != "postgresql":
         return column.in_(values)
-    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column == any_(_array_parameter(None, column.type, list(values)))
 
 
 def among_parameter(
@@ -409,7 +486,52 @@ def among_parameter(
     :class:`Reused` statement); on PostgreSQL one array parameter, as ``among``."""
     if dialect != "postgresql":
         return column.in_(bindparam(name, expanding=True))
-    return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column == any_(_array_parameter(name, column.type))
+
+
+class ArrayText(TypeDecorator[list[Any]]):
+    """A list of integers or strings bound as the text of a PostgreSQL array (``{1,2}``,
+    ``{"a","b c"}``), which the statement casts to the array type.
+
+    psycopg builds an array parameter an element at a time in Python: for the thousands of ids
+    and keys a page of real time binds, that cost more than the statements themselves."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: list[Any] | None, dialect: Dialect) -> str | None:
+        return None if value is None else array_text(value)
+
+
+def array_text(values: Sequence[int | str | None]) -> str:
+    """PostgreSQL's text of an array of integers or of strings (None is NULL)."""
+    if values and isinstance(values[0], str):
+        try:
+            plain = "".join(values)  # type: ignore[arg-type]
+        except TypeError:  # a None among them
+            plain = "\\"
+        if '"' not in plain and "\\" not in plain:
+            return '{"' + '","'.join(values) + '"}'  # type: ignore[arg-type]
+        return "{" + ",".join(map(_element, values)) + "}"
+    joined = ",".join(map(str, values))  # integers need no quoting; "None" comes from None only
+    return "{" + (joined if "None" not in joined else ",".join(map(_element, values))) + "}"
+
+
+def _element(value: int | str | None) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, int):
+        return str(value)
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _array_parameter(name: str | None, element: Any, value: Any = None) -> ColumnElement[Any]:
+    """An array parameter of ``element``'s type: bound as text when its elements are integers or
+    strings (see ``ArrayText``), as psycopg's array otherwise."""
+    array = ARRAY(element)
+    if not isinstance(element, Integer | String):
+        return bindparam(name, value, type_=array)
+    return sql_cast(bindparam(name, value, type_=ArrayText()), array)
 
 
 class Reused:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
-from sqlalchemy import bindparam, create_engine, select, text
+from sqlalchemy import bindparam, create_engine, delete, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import Database, commit_without_waiting_for_disk
+from app.customer.models import SearchToken
+from app.db import ArrayText, Database, bulk_insert, commit_without_waiting_for_disk
 from app.identity.models import Identity
 
 
@@ -59,3 +62,87 @@ def test_only_the_marked_transaction_commits_without_waiting_for_the_disk(
             assert _synchronous_commit(session) == "on"
     finally:
         engine.dispose()
+
+
+def _tokens(prefix: str, count: int) -> list[dict[str, object]]:
+    return [{"token": f"{prefix}{n}", "identity_id": n} for n in range(count)]
+
+
+def _count_tokens(session: Session, prefix: str) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(SearchToken)
+            .where(SearchToken.token.like(f"{prefix}%"))
+        )
+        or 0
+    )
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    """A Database whose transactions commit for real; its test rows start with ``bulk-``."""
+    database = Database(database_url)
+    yield database
+    with database.unit_of_work() as session:
+        session.execute(delete(SearchToken).where(SearchToken.token.like("bulk-%")))
+    database.dispose()
+
+
+def test_bulk_rows_are_seen_by_the_next_statement_and_kept_by_the_commit(
+    database: Database,
+) -> None:
+    with database.unit_of_work() as session:
+        bulk_insert(session, SearchToken.__table__, _tokens("bulk-a-", 3000))
+        assert _count_tokens(session, "bulk-a-") == 3000
+        bulk_insert(session, SearchToken.__table__, _tokens("bulk-b-", 2000))
+    with database.session() as session:
+        assert _count_tokens(session, "bulk-a-") == 3000
+        assert _count_tokens(session, "bulk-b-") == 2000
+
+
+def test_a_bulk_insert_that_fails_fails_its_transaction(database: Database) -> None:
+    duplicated = _tokens("bulk-dup-", 500) + _tokens("bulk-dup-", 1)
+    with (
+        pytest.raises(Exception, match=r"(?i)duplicate key|unique constraint"),
+        database.unit_of_work() as session,
+    ):
+        bulk_insert(session, SearchToken.__table__, _tokens("bulk-kept-", 100))
+        bulk_insert(session, SearchToken.__table__, duplicated)
+    with database.session() as session:
+        assert _count_tokens(session, "bulk-") == 0
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_an_error_raised_while_a_copy_runs_is_the_one_reported(database: Database) -> None:
+    # PostgreSQL writes behind: the COPY fails while the caller has gone on, and fails first.
+    duplicated = _tokens("bulk-dup-", 500) + _tokens("bulk-dup-", 1)
+    with (
+        pytest.raises(LookupError, match="the caller's own"),
+        database.unit_of_work() as session,
+    ):
+        bulk_insert(session, SearchToken.__table__, duplicated)
+        raise LookupError("the caller's own error")
+    with database.session() as session:
+        assert _count_tokens(session, "bulk-") == 0
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [
+        ([3, 1, 2], "INTEGER[]"),
+        ([], "INTEGER[]"),
+        ([7, None], "INTEGER[]"),
+        (["plain", "with space", "a,b", "{braces}", 'quo"te', "back\\slash", "", "NULL"], "TEXT[]"),
+        (["a", None], "TEXT[]"),
+    ],
+)
+def test_lists_bound_as_array_text_arrive_intact(
+    database: Database, values: list[object], kind: str
+) -> None:
+    statement = text(f"SELECT CAST(:values AS {kind})").bindparams(
+        bindparam("values", type_=ArrayText())
+    )
+    with database.session() as session:
+        assert session.scalar(statement, {"values": values}) == values

@@ -97,9 +97,12 @@ def refresh_identities(
     for chunk in chunks(wanted):
         records = _load_records(session, [i for i in chunk if i not in known])
         records.update((i, known[i]) for i in chunk if i in known)
+        # Everything read first: the golden records are written while the traits are computed
+        # (bulk_insert writes behind).
+        facts = _event_facts(session, [i for i in chunk if records.get(i)])
         _forget_computed(session, [i for i in chunk if i not in fresh])
         _write_golden(session, chunk, records, config, moment)
-        _write_traits(session, chunk, records, config, moment)
+        _write_traits(session, records, facts, config, moment)
 
 
 def refresh_traits(
@@ -112,8 +115,10 @@ def refresh_traits(
     config = customer_config()
     session.flush()
     for chunk in chunks(wanted):
+        records = _load_records(session, chunk)
+        facts = _event_facts(session, [i for i in chunk if records.get(i)])
         _forget_computed(session, chunk, (CustomerTraits,))
-        _write_traits(session, chunk, _load_records(session, chunk), config, now or utcnow())
+        _write_traits(session, records, facts, config, now or utcnow())
 
 
 def refresh_after_events(
@@ -333,36 +338,42 @@ def _write_golden(
     bulk_insert(session, SearchToken.__table__, token_rows)
 
 
-def _write_traits(
-    session: Session,
-    identity_ids: Sequence[int],
-    records: Mapping[int, list[LoadedRecord]],
-    config: CustomerConfig,
-    now: datetime,
-) -> None:
-    living = [i for i in identity_ids if records.get(i)]
-    if not living:
-        return
-    prints = events.footprints(session=session, identity_ids=living)
+def _event_facts(session: Session, identity_ids: Sequence[int]) -> dict[int, list[EventFact]]:
+    """The events of these identities' records, by identity."""
     facts: dict[int, list[EventFact]] = defaultdict(list)
+    if not identity_ids:
+        return facts
+    prints = events.footprints(session=session, identity_ids=identity_ids)
     for event in events.events_of(session=session, prints=prints):
         fact = EventFact(
             event.type, event.occurred_at, event.source, event.external_id, event.properties
         )
         for owner in event.owners:
             facts[owner].append(fact)
+    return facts
+
+
+def _write_traits(
+    session: Session,
+    records: Mapping[int, list[LoadedRecord]],
+    facts: Mapping[int, list[EventFact]],
+    config: CustomerConfig,
+    now: datetime,
+) -> None:
+    """Traits of the identities with live ``records``, from their events' ``facts``."""
     rows = [
         {
             "identity_id": identity_id,
             "traits": compute_traits(
-                facts[identity_id],
-                [(r.sourced.first_seen_at, r.sourced.observed_at) for r in records[identity_id]],
+                facts.get(identity_id, []),
+                [(r.sourced.first_seen_at, r.sourced.observed_at) for r in held],
                 config.traits,
                 now,
             ),
             "computed_at": now,
         }
-        for identity_id in living
+        for identity_id, held in sorted(records.items())
+        if held
     ]
     bulk_insert(session, CustomerTraits.__table__, rows)
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.customer import service as customers
 from app.db import (
+    ArrayText,
     Reused,
     among,
     among_parameter,
@@ -282,6 +283,22 @@ class _KeyCensus:
     counts: dict[str, int]
     holders: dict[str, list[RecordId]]
 
+    def with_records(self, records: Iterable[PreparedRecord], cap: int) -> _KeyCensus:
+        """The census once these records, not stored yet, hold their keys too."""
+        counts = dict(self.counts)
+        holders = dict(self.holders)
+        added: dict[str, list[RecordId]] = defaultdict(list)
+        for record in records:
+            for key in set(record.keys):
+                added[key].append(record.id)
+        for key, ids in added.items():
+            counts[key] = counts.get(key, 0) + len(ids)
+            if counts[key] <= cap:
+                holders[key] = [*holders.get(key, ()), *ids]
+            else:
+                holders.pop(key, None)
+        return _KeyCensus(counts, holders)
+
 
 # Per key, one row: its holders counted to a limit, and listed when there are few enough. Each
 # key reads an index range no longer than the limit, however many hold it.
@@ -290,7 +307,7 @@ _CENSUS = text(
     " CROSS JOIN LATERAL (SELECT count(*) AS n, CASE WHEN count(*) <= :list_to"
     " THEN array_agg(h.record_id) END AS ids FROM (SELECT b.record_id FROM blocking_key AS b"
     " WHERE b.key = k.key LIMIT :count_to) AS h) AS held"
-)
+).bindparams(bindparam("keys", type_=ArrayText()))
 
 
 def _key_census(
@@ -394,21 +411,26 @@ def _insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> N
     bulk_insert(session, model.__table__, rows)
 
 
-def _store_prepared(
-    session: Session, matcher: Matcher, records: Iterable[LiveRecord]
-) -> list[PreparedRecord]:
-    """Prepare live records, storing their values, blocking keys and lookup identifiers, and
-    the content hash they were prepared from (a record whose hash moved on is pending)."""
-    prepared: list[PreparedRecord] = []
-    keys: list[dict[str, Any]] = []
-    values: list[dict[str, Any]] = []
-    identifiers: list[dict[str, Any]] = []
+@dataclass(slots=True)
+class _Evidence:
+    """Prepared records and the rows that store them: values, blocking keys and lookup
+    identifiers, with the content hash they were prepared from (a record whose hash moved on
+    is pending)."""
+
+    prepared: list[PreparedRecord] = field(default_factory=list)
+    keys: list[dict[str, Any]] = field(default_factory=list)
+    values: list[dict[str, Any]] = field(default_factory=list)
+    identifiers: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _prepare(matcher: Matcher, records: Iterable[LiveRecord]) -> _Evidence:
+    evidence = _Evidence()
     for live in records:
         record = live.record
         ready = matcher.prepare(record)
-        prepared.append(ready)
-        keys.extend({"record_id": record.id, "key": k} for k in set(ready.keys))
-        values.append(
+        evidence.prepared.append(ready)
+        evidence.keys.extend({"record_id": record.id, "key": k} for k in set(ready.keys))
+        evidence.values.append(
             {
                 "record_id": record.id,
                 "source_id": live.source_id,
@@ -416,14 +438,17 @@ def _store_prepared(
                 "content_hash": live.content_hash,
             }
         )
-        identifiers.extend(
+        evidence.identifiers.extend(
             {"record_id": record.id, "kind": kind, "value": value}
             for kind, value in record_identifiers(ready.values, matcher.types)
         )
-    _insert(session, BlockingKey, keys)
-    _insert(session, MatchValues, values)
-    _insert(session, RecordIdentifier, identifiers)
-    return prepared
+    return evidence
+
+
+def _store_evidence(session: Session, evidence: _Evidence) -> None:
+    _insert(session, BlockingKey, evidence.keys)
+    _insert(session, MatchValues, evidence.values)
+    _insert(session, RecordIdentifier, evidence.identifiers)
 
 
 def _edge_row(edge: ScoredEdge) -> dict[str, Any]:
@@ -472,16 +497,26 @@ def resolve_records(
     # New records hold no evidence yet: only records resolved before have any to forget.
     old_keys = _keys_of(session, known)
     _forget_evidence(session, known)
-    prepared = {p.id: p for p in _store_prepared(session, matcher, live)}
+    evidence = _prepare(matcher, live)
+    prepared = {p.id: p for p in evidence.prepared}
     touched = {k for keys in old_keys.values() for k in keys} | {
         k for p in prepared.values() for k in p.keys
     }
     # A page moves a key's count by at most its number of records: reading to past the cap by
     # that much still tells every key that crossed it, and how many hold it then.
     cap = matcher.config.generic_key_cap
-    census = _key_census(session, touched, count_to=cap + len(changed) + 1, list_to=cap)
+    stored = _key_census(session, touched, count_to=cap + len(changed) + 1, list_to=cap)
+    census = stored.with_records(prepared.values(), cap)
+    pairs = _candidate_pairs(prepared, census.holders)
+    pool = _stored_prepared(session, matcher, {r for pair in pairs for r in pair} - prepared.keys())
+    pool.update(prepared)
+    # Nothing read so far needed the page's own evidence: stored now, it is written while the
+    # candidates are scored (bulk_insert writes behind).
+    _store_evidence(session, evidence)
     affected = _follow_cap_crossings(session, matcher, old_keys, prepared, census.counts)
-    edges, pool = _score_new(session, matcher, prepared, census.holders)
+    edges = matcher.score_pairs(
+        [(pool[a], pool[b]) for a, b in pairs], minimum=matcher.config.review_threshold
+    )
     _store_edges(session, edges)
     seeds = set(prepared) | affected | _identity_members(session, rows.values())
     # Identities whose records changed in place need their golden record recomputed too.
@@ -655,18 +690,14 @@ def _stored_pairs(session: Session, ids: set[RecordId]) -> set[tuple[RecordId, R
     return pairs
 
 
-def _score_new(
-    session: Session,
-    matcher: Matcher,
-    prepared: Mapping[RecordId, PreparedRecord],
-    holders: Mapping[str, Sequence[RecordId]],
-) -> tuple[list[ScoredEdge], dict[RecordId, PreparedRecord]]:
-    """Edges between the changed records and every record sharing a non-generic key, and
-    every record they were scored from (re-clustering needs most of them again).
+def _candidate_pairs(
+    prepared: Mapping[RecordId, PreparedRecord], holders: Mapping[str, Sequence[RecordId]]
+) -> list[tuple[RecordId, RecordId]]:
+    """Every pair of a changed record and a record sharing a non-generic key with it, each
+    once, smaller id first, even when both records changed in this page.
 
     ``holders`` lists the holders of every non-generic key, and of no other."""
-    # Each pair once, smaller id first, even when both records changed in this page.
-    pairs = sorted(
+    return sorted(
         {
             (record.id, other) if record.id < other else (other, record.id)
             for record in prepared.values()
@@ -675,14 +706,6 @@ def _score_new(
             if other != record.id
         }
     )
-    others = _stored_prepared(
-        session, matcher, {r for pair in pairs for r in pair} - prepared.keys()
-    )
-    pool = {**others, **prepared}
-    edges = matcher.score_pairs(
-        [(pool[a], pool[b]) for a, b in pairs], minimum=matcher.config.review_threshold
-    )
-    return edges, pool
 
 
 _MEMBERS = Reused(
@@ -817,7 +840,7 @@ def resolve_all(
     resolution = matcher.resolve(_input_records(session), constraints)
     for model in (MatchEdge, BlockingKey, MatchValues, RecordIdentifier):
         session.execute(delete(model))
-    _store_prepared(session, matcher, _live_records(session))
+    _store_evidence(session, _prepare(matcher, _live_records(session)))
     _store_edges(session, resolution.edges)
     rows = _record_rows(
         session, session.scalars(select(SourceRecord.id).where(SourceRecord.deleted_at.is_(None)))
@@ -1017,16 +1040,17 @@ def _apply(
     for old, survivor in assignment.merged_into.items():
         _redirect(session, old, survivor)
     entries.extend(_split_entries(clustering, previous, cluster_ids, public, records, report))
-    if changes is None:
-        audit.record_many(session=session, actor=actor, entries=entries)
-    else:
-        changes.extend(entries)
     customers.refresh_identities(
         session=session,
         identity_ids=changed,
         fresh={i for i, _ in created},
         known=_records_of_new(clustering.clusters, cluster_ids, created, records),
     )
+    # Written last, behind what comes next (refreshing reads first, and would wait for it).
+    if changes is None:
+        audit.record_many(session=session, actor=actor, entries=entries)
+    else:
+        changes.extend(entries)
     return report
 
 
