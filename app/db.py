@@ -507,10 +507,10 @@ def array_text(values: Sequence[int | str | None]) -> str:
     """PostgreSQL's text of an array of integers or of strings (None is NULL)."""
     if values and isinstance(values[0], str):
         try:
-            plain = "".join(values)  # type: ignore[arg-type]
-        except TypeError:  # a None among them
-            plain = "\\"
-        if '"' not in plain and "\\" not in plain:
+            plain: str | None = "".join(values)  # type: ignore[arg-type]
+        except TypeError:  # a None among them: each element is written out below
+            plain = None
+        if plain is not None and '"' not in plain and "\\" not in plain:
             return '{"' + '","'.join(values) + '"}'  # type: ignore[arg-type]
         return "{" + ",".join(map(_element, values)) + "}"
     joined = ",".join(map(str, values))  # integers need no quoting; "None" comes from None only

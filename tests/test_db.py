@@ -115,7 +115,7 @@ def test_a_bulk_insert_that_fails_fails_its_transaction(database: Database) -> N
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_an_error_raised_while_a_copy_runs_is_the_one_reported(database: Database) -> None:
-    # PostgreSQL writes behind: the COPY fails while the caller has gone on, and fails first.
+    # PostgreSQL writes behind: the COPY fails on its thread after the caller raised its own.
     duplicated = _tokens("bulk-dup-", 500) + _tokens("bulk-dup-", 1)
     with (
         pytest.raises(LookupError, match="the caller's own"),

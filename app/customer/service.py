@@ -97,9 +97,8 @@ def refresh_identities(
     for chunk in chunks(wanted):
         records = _load_records(session, [i for i in chunk if i not in known])
         records.update((i, known[i]) for i in chunk if i in known)
-        # Everything read first: the golden records are written while the traits are computed
-        # (bulk_insert writes behind).
-        facts = _event_facts(session, [i for i in chunk if records.get(i)])
+        # Reads before writes: a read after a COPY waits for it (bulk_insert writes behind).
+        facts = _event_facts(session, records)
         _forget_computed(session, [i for i in chunk if i not in fresh])
         _write_golden(session, chunk, records, config, moment)
         _write_traits(session, records, facts, config, moment)
@@ -116,7 +115,7 @@ def refresh_traits(
     session.flush()
     for chunk in chunks(wanted):
         records = _load_records(session, chunk)
-        facts = _event_facts(session, [i for i in chunk if records.get(i)])
+        facts = _event_facts(session, records)
         _forget_computed(session, chunk, (CustomerTraits,))
         _write_traits(session, records, facts, config, now or utcnow())
 
@@ -338,12 +337,15 @@ def _write_golden(
     bulk_insert(session, SearchToken.__table__, token_rows)
 
 
-def _event_facts(session: Session, identity_ids: Sequence[int]) -> dict[int, list[EventFact]]:
-    """The events of these identities' records, by identity."""
+def _event_facts(
+    session: Session, records: Mapping[int, list[LoadedRecord]]
+) -> dict[int, list[EventFact]]:
+    """The events of the identities with live ``records``, by identity."""
     facts: dict[int, list[EventFact]] = defaultdict(list)
-    if not identity_ids:
+    living = [identity_id for identity_id, held in records.items() if held]
+    if not living:
         return facts
-    prints = events.footprints(session=session, identity_ids=identity_ids)
+    prints = events.footprints(session=session, identity_ids=living)
     for event in events.events_of(session=session, prints=prints):
         fact = EventFact(
             event.type, event.occurred_at, event.source, event.external_id, event.properties

@@ -560,12 +560,11 @@ def _changed_records(
             reference = f"{row.name}:{row.external_id}"
             if row.evidence is not None:
                 evidence.append(row.id)
+            loaded = None
             if row.deleted_at is None:
                 live.append(_live(row))
                 loaded = customers.loaded_record(row)
-                rows[row.id] = RecordRow(row.id, reference, row.identity_id, loaded)
-            else:
-                rows[row.id] = RecordRow(row.id, reference, row.identity_id)
+            rows[row.id] = RecordRow(row.id, reference, row.identity_id, loaded)
     return rows, evidence, live
 
 
