@@ -374,9 +374,9 @@ def generic_values_command() -> None:
     with unit_of_work() as session:
         matcher = current_matcher(session)
         rows = resolution.generic_values(session=session, matcher=matcher)
-    click.echo(f"{len(rows)} generic values (cap: {matcher.config.generic_key_cap} records)")
+    click.echo(f"{len(rows)} generic values (records, cap of its rule, value)")
     for key, count in rows:
-        click.echo(f"{count}\t{key}")
+        click.echo(f"{count}\t{matcher.key_cap(key)}\t{key}")
 
 
 def _record_by_reference(session: Session, reference: str) -> SourceRecord:

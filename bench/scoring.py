@@ -49,7 +49,7 @@ def _candidates(
     for record in page:
         found: dict[int, PreparedRecord] = {}
         for key in record.keys:
-            if not matcher.is_generic(len(holders[key])):
+            if not matcher.is_generic(key, len(holders[key])):
                 found.update((o.id, o) for o in holders[key] if o.id != record.id)
         while len(found) < per_record:
             other = rng.choice(stored)

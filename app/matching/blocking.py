@@ -35,7 +35,7 @@ def expand_rules(
         kind = typed[0][1:]
         for attribute in sorted(a for a, t in types.items() if t == kind):
             fields = tuple(attribute if f == typed[0] else f for f in rule.fields)
-            expanded.append(BlockingRule(f"{rule.name}.{attribute}", fields))
+            expanded.append(BlockingRule(f"{rule.name}.{attribute}", fields, rule.cap))
     return tuple(expanded)
 
 
@@ -123,17 +123,20 @@ def generic_groups(codes: Codes, cap: int) -> Iterator[tuple[int, int]]:
 def candidate_pairs(
     frame: Frame, rules: Sequence[BlockingRule], cap: int
 ) -> tuple[Pairs, dict[BlockingKey, int]]:
-    """Unique candidate row pairs over every rule, and the generic keys with their counts."""
+    """Unique candidate row pairs over every rule, and the generic keys with their counts.
+
+    ``cap`` is the generic cap of the rules that set none of their own."""
     n = max(len(frame), 1)
     merged = np.empty(0, dtype=np.int64)
     generic: dict[BlockingKey, int] = {}
     for rule in rules:
         codes = rule_codes(frame, rule).codes
+        rule_cap = cap if rule.cap is None else rule.cap
         # Within one rule a pair shares at most one key, so its pairs are already distinct;
         # one sorted merge per rule keeps the union exact without re-sorting every chunk.
-        found = [a * n + b for a, b in group_pairs(codes, cap)]
+        found = [a * n + b for a, b in group_pairs(codes, rule_cap)]
         if found:
             merged = distinct(np.concatenate([merged, *found]))
-        for row, count in generic_groups(codes, cap):
+        for row, count in generic_groups(codes, rule_cap):
             generic[key_string(frame, rule, row)] = count
     return (merged // n, merged % n), generic

@@ -64,10 +64,14 @@ class LevelSpec:
 
 @dataclass(frozen=True, slots=True)
 class BlockingRule:
-    """Records that agree on every field are candidates; a field is ``attr`` or ``attr:fn``."""
+    """Records that agree on every field are candidates; a field is ``attr`` or ``attr:fn``.
+
+    ``cap``: a key of this rule held by more records is generic (None: the config's
+    ``generic_key_cap``)."""
 
     name: str
     fields: tuple[str, ...]
+    cap: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +197,11 @@ class MatchConfig:
             conflict_weight=float(options.get("conflict_weight", -4.0)),
             personal_agreement=float(options.get("personal_agreement", "-inf")),
             blocking_rules=tuple(
-                BlockingRule(str(rule["name"]), tuple(rule["fields"]))
+                BlockingRule(
+                    str(rule["name"]),
+                    tuple(rule["fields"]),
+                    int(rule["cap"]) if "cap" in rule else None,
+                )
                 for rule in blocking.get("rules", [])
             ),
             model=_model_defaults(data.get("model", {})),

@@ -58,12 +58,12 @@ class IncrementalResolver:
         for key in prepared.keys:
             holders = self.holders[key]
             holders.add(record.id)
-            if len(holders) == self.matcher.config.generic_key_cap + 1:
+            if len(holders) == self.matcher.key_cap(key) + 1:
                 touched |= self._retire(key)
         candidates = {
             other
             for key in prepared.keys
-            if not self.matcher.is_generic(len(self.holders[key]))
+            if not self.matcher.is_generic(key, len(self.holders[key]))
             for other in self.holders[key]
         }
         found = self.matcher.score_candidates(prepared, [self.records[c] for c in candidates])
@@ -120,7 +120,7 @@ class IncrementalResolver:
         for key in old.keys:
             holders = self.holders[key]
             holders.discard(record_id)
-            if len(holders) == self.matcher.config.generic_key_cap:
+            if len(holders) == self.matcher.key_cap(key):
                 touched |= self._revive(holders)
             if not holders:
                 del self.holders[key]

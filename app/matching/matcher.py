@@ -74,6 +74,10 @@ class Matcher:
         self.nicknames = Nicknames(config.normalization.nicknames)
         self.comparisons = build_comparisons(config, self.attribute_types)
         self.rules = expand_rules(config.blocking_rules, self.types)
+        self._caps = {
+            rule.name: config.generic_key_cap if rule.cap is None else rule.cap
+            for rule in self.rules
+        }
         self.swap = tuple(config.swap)
         self.guards = Guards(
             config.weak_bridge_weight,
@@ -229,9 +233,13 @@ class Matcher:
 
     # -- blocking helpers for real time ----------------------------------------------------
 
-    def is_generic(self, count: int) -> bool:
+    def key_cap(self, key: BlockingKey) -> int:
+        """How many records may hold a blocking key before it is generic (its rule's cap)."""
+        return self._caps.get(key.partition(":")[0], self.config.generic_key_cap)
+
+    def is_generic(self, key: BlockingKey, count: int) -> bool:
         """Whether a blocking key held by ``count`` records is generic (finds no candidates)."""
-        return count > self.config.generic_key_cap
+        return count > self.key_cap(key)
 
     def shares_specific_key(
         self,
@@ -245,7 +253,7 @@ class Matcher:
         generic, a stored edge between two of its records survives only if this holds.
         """
         shared = set(left.keys) & set(right.keys)
-        return any(not self.is_generic(counts.get(k, 0)) for k in shared)
+        return any(not self.is_generic(k, counts.get(k, 0)) for k in shared)
 
     # -- cluster ---------------------------------------------------------------------------
 

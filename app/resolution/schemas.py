@@ -46,10 +46,11 @@ class GenericValueSchema(Schema):
 
     key = fields.String()
     records = fields.Integer()
+    cap = fields.Integer(metadata={"description": "records its blocking rule allows a value"})
 
 
 class GenericValueListSchema(Schema):
     """Every generic value."""
 
     data = fields.List(fields.Nested(GenericValueSchema))
-    cap = fields.Integer()
+    cap = fields.Integer(metadata={"description": "the cap of rules that set none of their own"})

@@ -9,8 +9,8 @@ both give the same partition whatever order records arrived in.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import combinations
@@ -283,8 +283,11 @@ class _KeyCensus:
     counts: dict[str, int]
     holders: dict[str, list[RecordId]]
 
-    def with_records(self, records: Iterable[PreparedRecord], cap: int) -> _KeyCensus:
-        """The census once these records, not stored yet, hold their keys too."""
+    def with_records(
+        self, records: Iterable[PreparedRecord], key_cap: Callable[[str], int]
+    ) -> _KeyCensus:
+        """The census once these records, not stored yet, hold their keys too (``key_cap``:
+        the generic cap of a key)."""
         counts = dict(self.counts)
         holders = dict(self.holders)
         added: dict[str, list[RecordId]] = defaultdict(list)
@@ -293,27 +296,34 @@ class _KeyCensus:
                 added[key].append(record.id)
         for key, ids in added.items():
             counts[key] = counts.get(key, 0) + len(ids)
-            if counts[key] <= cap:
+            if counts[key] <= key_cap(key):
                 holders[key] = [*holders.get(key, ()), *ids]
             else:
                 holders.pop(key, None)
         return _KeyCensus(counts, holders)
 
 
-# Per key, one row: its holders counted to a limit, and listed when there are few enough. Each
-# key reads an index range no longer than the limit, however many hold it.
+# Per key, one row: its holders counted to its limit, and listed when there are few enough.
+# Each key reads an index range no longer than its limit, however many hold it.
 _CENSUS = text(
-    "SELECT k.key, held.n, held.ids FROM unnest(CAST(:keys AS VARCHAR[])) AS k(key)"
-    " CROSS JOIN LATERAL (SELECT count(*) AS n, CASE WHEN count(*) <= :list_to"
+    "SELECT k.key, held.n, held.ids FROM unnest(CAST(:keys AS VARCHAR[]),"
+    " CAST(:count_to AS INTEGER[]), CAST(:list_to AS INTEGER[])) AS k(key, count_to, list_to)"
+    " CROSS JOIN LATERAL (SELECT count(*) AS n, CASE WHEN count(*) <= k.list_to"
     " THEN array_agg(h.record_id) END AS ids FROM (SELECT b.record_id FROM blocking_key AS b"
-    " WHERE b.key = k.key LIMIT :count_to) AS h) AS held"
-).bindparams(bindparam("keys", type_=ArrayText()))
+    " WHERE b.key = k.key LIMIT k.count_to) AS h) AS held"
+).bindparams(*(bindparam(name, type_=ArrayText()) for name in ("keys", "count_to", "list_to")))
 
 
-def _key_census(
-    session: Session, keys: Iterable[str], *, count_to: int, list_to: int
-) -> _KeyCensus:
-    """Count each key's holders up to ``count_to``; list them where at most ``list_to``.
+@dataclass(frozen=True, slots=True)
+class _Limit:
+    """How far to count a key's holders, and up to how many to list them."""
+
+    count_to: int
+    list_to: int
+
+
+def _key_census(session: Session, limits: Mapping[str, _Limit]) -> _KeyCensus:
+    """Count each key's holders up to its ``count_to``; list them where at most ``list_to``.
 
     Only whether a key passes the generic cap matters for a generic key, and one can have
     hundreds of thousands of holders in a large store: counting or reading them all took most
@@ -323,17 +333,21 @@ def _key_census(
     counts: dict[str, int] = {}
     holders: dict[str, list[RecordId]] = {}
     if session.get_bind().dialect.name == "postgresql":
-        for chunk in chunks(sorted(set(keys))):
-            parameters = {"keys": chunk, "count_to": count_to, "list_to": list_to}
+        for chunk in chunks(sorted(limits)):
+            parameters = {
+                "keys": chunk,
+                "count_to": [limits[k].count_to for k in chunk],
+                "list_to": [limits[k].list_to for k in chunk],
+            }
             for key, count, ids in read_rows(session, _CENSUS, parameters):
                 if count:
                     counts[key] = count
                 if ids is not None:
                     holders[key] = ids
         return _KeyCensus(counts, holders)
-    for key, held in _key_holders(session, keys).items():
-        counts[key] = min(len(held), count_to)
-        if len(held) <= list_to:
+    for key, held in _key_holders(session, limits).items():
+        counts[key] = min(len(held), limits[key].count_to)
+        if len(held) <= limits[key].list_to:
             holders[key] = held
     return _KeyCensus(counts, holders)
 
@@ -499,14 +513,19 @@ def resolve_records(
     _forget_evidence(session, known)
     evidence = _prepare(matcher, live)
     prepared = {p.id: p for p in evidence.prepared}
-    touched = {k for keys in old_keys.values() for k in keys} | {
-        k for p in prepared.values() for k in p.keys
-    }
-    # A page moves a key's count by at most its number of records: reading to past the cap by
-    # that much still tells every key that crossed it, and how many hold it then.
-    cap = matcher.config.generic_key_cap
-    stored = _key_census(session, touched, count_to=cap + len(changed) + 1, list_to=cap)
-    census = stored.with_records(prepared.values(), cap)
+    # A page moves a key's count by at most the number of its records that hold or held it:
+    # reading to past the cap by that much still tells whether the key crossed it, and how
+    # many hold it then.
+    moves = Counter(k for keys in old_keys.values() for k in keys)
+    moves.update(k for p in prepared.values() for k in set(p.keys))
+    stored = _key_census(
+        session,
+        {
+            key: _Limit(matcher.key_cap(key) + moved + 1, matcher.key_cap(key))
+            for key, moved in moves.items()
+        },
+    )
+    census = stored.with_records(prepared.values(), matcher.key_cap)
     pairs = _candidate_pairs(prepared, census.holders)
     pool = _stored_prepared(session, matcher, {r for pair in pairs for r in pair} - prepared.keys())
     pool.update(prepared)
@@ -606,9 +625,9 @@ def _follow_cap_crossings(
     rising, falling = set(), set()
     for key, change in delta.items():
         now, before = counts.get(key, 0), counts.get(key, 0) - change
-        if matcher.is_generic(now) and not matcher.is_generic(before):
+        if matcher.is_generic(key, now) and not matcher.is_generic(key, before):
             rising.add(key)
-        elif matcher.is_generic(before) and not matcher.is_generic(now):
+        elif matcher.is_generic(key, before) and not matcher.is_generic(key, now):
             falling.add(key)
     if not rising and not falling:
         return set()
@@ -628,8 +647,7 @@ def _drop_unjustified_edges(
     members = {r for key in rising for r in holders[key]}
     records = _stored_prepared(session, matcher, members, with_keys=True)
     keys = {k for p in records.values() for k in p.keys}
-    cap = matcher.config.generic_key_cap
-    counts = _key_census(session, keys, count_to=cap + 1, list_to=0).counts
+    counts = _key_census(session, {k: _Limit(matcher.key_cap(k) + 1, 0) for k in keys}).counts
     unjustified: list[tuple[RecordId, RecordId]] = []
     for chunk in chunks(sorted(members)):
         query = select(MatchEdge.left_id, MatchEdge.right_id).where(
@@ -1280,15 +1298,15 @@ def count_identities(*, session: Session) -> int:
 
 
 def generic_values(*, session: Session, matcher: Matcher) -> list[tuple[str, int]]:
-    """Blocking values shared by more records than the cap, most shared first."""
-    cap = matcher.config.generic_key_cap
+    """Blocking values shared by more records than their rule's cap, most shared first."""
+    lowest = min([matcher.config.generic_key_cap, *(r.cap for r in matcher.rules if r.cap)])
     query = (
         select(BlockingKey.key, func.count().label("records"))
         .group_by(BlockingKey.key)
-        .having(func.count() > cap)
+        .having(func.count() > lowest)
         .order_by(func.count().desc(), BlockingKey.key)
     )
-    return [(key, count) for key, count in session.execute(query)]
+    return [(key, count) for key, count in session.execute(query) if matcher.is_generic(key, count)]
 
 
 def explain_pair(

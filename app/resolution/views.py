@@ -24,6 +24,8 @@ def generic_values() -> dict[str, Any]:
     matcher = current_matcher(session)
     rows = service.generic_values(session=session, matcher=matcher)
     return {
-        "data": [{"key": key, "records": count} for key, count in rows],
+        "data": [
+            {"key": key, "records": count, "cap": matcher.key_cap(key)} for key, count in rows
+        ],
         "cap": matcher.config.generic_key_cap,
     }

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.matching import Constraints, IncrementalResolver, InputRecord, MatchConfig, Matcher
+from app.matching.config import BlockingRule
 
 PEOPLE = [
     {"first_name": "Ana", "last_name": "Ruiz", "email": "ana@example.com",
@@ -54,8 +55,17 @@ def _record(record_id: int, spec: dict[str, object]) -> InputRecord:
 
 @pytest.fixture(scope="module")
 def small_cap(config: MatchConfig) -> Matcher:
-    """A matcher whose generic cap (3) is easy to cross with a handful of records."""
-    return Matcher(dataclasses.replace(config, generic_key_cap=3, weak_bridge_weight=30.0))
+    """A matcher whose generic caps are easy to cross with a handful of records: 3, and 2 for
+    the rules that set a cap of their own."""
+    rules = tuple(
+        dataclasses.replace(rule, cap=None if rule.cap is None else 2)
+        for rule in config.blocking_rules
+    )
+    assert any(rule.cap for rule in rules), "the default rules set caps of their own"
+    small = dataclasses.replace(
+        config, generic_key_cap=3, blocking_rules=rules, weak_bridge_weight=30.0
+    )
+    return Matcher(small)
 
 
 @settings(
@@ -107,3 +117,21 @@ def test_key_crossing_the_cap_drops_the_edges_it_alone_justified(small_cap: Matc
     assert not live.edges, "over the cap, the phone is generic and finds none"
     live.delete(4)
     assert len(live.edges) == 3, "back under the cap, the pairs are scored again"
+
+
+def test_a_rule_with_its_own_cap_turns_generic_at_that_cap(config: MatchConfig) -> None:
+    names_only = BlockingRule("names", ("first_name", "last_name"), cap=2)
+    matcher = Matcher(dataclasses.replace(config, blocking_rules=(names_only,)))
+    # One person three times: only the name blocks them, the e-mail makes them a match.
+    ana = {"first_name": "Ana", "last_name": "Ruiz", "email": "ana@example.com"}
+    namesakes = [InputRecord(n, "crm", ana) for n in (1, 2, 3)]
+    two = matcher.resolve(namesakes[:2])
+    assert len(two.edges) == 1 and not two.generic_keys
+    three = matcher.resolve(namesakes)
+    assert not three.edges, "held by 3 records, over the rule's cap of 2, the name is generic"
+    assert len(three.clustering.clusters) == 3
+    assert three.generic_keys == {"names:ana|ruiz": 3}
+    live = IncrementalResolver(matcher)
+    for record in namesakes:
+        live.upsert(record)
+    assert not live.edges
