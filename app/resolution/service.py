@@ -530,12 +530,13 @@ def resolve_records(
     pool = _stored_prepared(session, matcher, {r for pair in pairs for r in pair} - prepared.keys())
     pool.update(prepared)
     # Nothing read so far needed the page's own evidence: stored now, it is written while the
-    # candidates are scored (bulk_insert writes behind).
+    # candidates are scored (bulk_insert writes behind), before anything reads again.
     _store_evidence(session, evidence)
-    affected = _follow_cap_crossings(session, matcher, old_keys, prepared, census.counts)
     edges = matcher.score_pairs(
         [(pool[a], pool[b]) for a, b in pairs], minimum=matcher.config.review_threshold
     )
+    # Before the page's own edges are stored: only earlier edges can have lost their key.
+    affected = _follow_cap_crossings(session, matcher, old_keys, prepared, census.counts)
     _store_edges(session, edges)
     seeds = set(prepared) | affected | _identity_members(session, rows.values())
     # Identities whose records changed in place need their golden record recomputed too.
