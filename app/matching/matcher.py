@@ -74,7 +74,8 @@ class Matcher:
         self.nicknames = Nicknames(config.normalization.nicknames)
         self.comparisons = build_comparisons(config, self.attribute_types)
         self.rules = expand_rules(config.blocking_rules, self.types)
-        self._caps = {
+        # Each rule's generic cap: its own, or the config's.
+        self.caps: dict[str, int] = {
             rule.name: config.generic_key_cap if rule.cap is None else rule.cap
             for rule in self.rules
         }
@@ -235,7 +236,7 @@ class Matcher:
 
     def key_cap(self, key: BlockingKey) -> int:
         """How many records may hold a blocking key before it is generic (its rule's cap)."""
-        return self._caps.get(key.partition(":")[0], self.config.generic_key_cap)
+        return self.caps.get(key.partition(":")[0], self.config.generic_key_cap)
 
     def is_generic(self, key: BlockingKey, count: int) -> bool:
         """Whether a blocking key held by ``count`` records is generic (finds no candidates)."""

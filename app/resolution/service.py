@@ -1300,7 +1300,7 @@ def count_identities(*, session: Session) -> int:
 
 def generic_values(*, session: Session, matcher: Matcher) -> list[tuple[str, int]]:
     """Blocking values shared by more records than their rule's cap, most shared first."""
-    lowest = min([matcher.config.generic_key_cap, *(r.cap for r in matcher.rules if r.cap)])
+    lowest = min(matcher.caps.values(), default=matcher.config.generic_key_cap)
     query = (
         select(BlockingKey.key, func.count().label("records"))
         .group_by(BlockingKey.key)

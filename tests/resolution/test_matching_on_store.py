@@ -3,6 +3,7 @@ listed, training versions the model, explanations show their evidence."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable
 
@@ -213,6 +214,39 @@ def test_resolve_picks_up_what_changed_without_resolution(
     assert "resolved 1 records" in cli.invoke(args=["resolve"]).output
     with app.app_context():
         assert resolution.pending_records(session=session) == []
+
+
+def test_a_rule_with_its_own_cap_turns_its_values_generic_there_in_real_time_and_batch(
+    app: Flask, client: FlaskClient, make_token: Headers, session: Session
+) -> None:
+    config = app.extensions["huella.match_config"]
+    phones_at_five = tuple(
+        dataclasses.replace(rule, cap=5) if rule.name.startswith("phone") else rule
+        for rule in config.blocking_rules
+    )
+    app.extensions["huella.match_config"] = dataclasses.replace(
+        config, blocking_rules=phones_at_five
+    )
+    add_source(app, "crm")
+    admin = make_token("admin")
+    office = "+1 415 555 0100"
+    pair = [record(f"p{n}", birth_date="1980-02-03", phone=office) for n in (1, 2)]
+    push(client, admin, "crm", *pair)
+    assert len(partition(session)) == 1, "under the phone rules' cap the pair is one person"
+    # Four more: six hold the phone, over the phone rules' cap of 5, far under the default cap.
+    staff = [
+        record(f"e{n}", first_name=f"Given{n}", last_name=f"Worker{n}", phone=office)
+        for n in range(4)
+    ]
+    push(client, admin, "crm", *staff)
+    real_time = partition(session)
+    assert frozenset({"p1", "p2"}) not in real_time
+    listed = client.get("/api/v1/admin/generic-values", headers=admin).get_json()
+    phone_keys = [v for v in listed["data"] if "14155550100" in v["key"]]
+    assert phone_keys and {(v["records"], v["cap"]) for v in phone_keys} == {(6, 5)}
+    with app.app_context():
+        resolution.resolve_all(session=session, matcher=current_matcher(session))
+    assert partition(session) == real_time
 
 
 def test_a_value_turning_generic_mid_page_stops_joining_its_holders_as_batch_does(
