@@ -3,19 +3,20 @@
 1. N synthetic records are written to the store and resolved in batch (what `huella resolve
    --full` runs), timed end to end.
 2. M more records arrive one at a time (one transaction each, as a push of one record):
-   per-record latency p50/p99, then in pages of one department each (a connector's page, a
-   push of one source): sustained records/s.
+   per-record latency p50/p99; then P more in pages of one department each (a connector's
+   page, a push of one source): records/s over the whole run, and the slowest and fastest
+   stretch of a tenth of it, so that a rate that sags as the store grows shows.
 3. The real-time partition is compared with a batch run over everything.
 
-    .venv/bin/python -m bench realtime [--stored 100000] [--arriving 2000]
+    .venv/bin/python -m bench realtime [--stored 100000] [--arriving 2000] [--paged 10000]
         [--backend postgresql|sqlite] [--keep]
 
 On PostgreSQL the resolved store is vacuumed and analyzed before real time starts, as autovacuum
 does on a production server after a bulk write (this machine runs PostgreSQL with autovacuum off),
 and what the bulk write left in memory is written out first, so commits do not queue behind it.
 With ``--keep`` it is also kept as a template database, and a later run with the same
-``--stored``, ``--arriving`` and ``--seed`` starts from a copy of it instead of loading and
-resolving again (building 1M records takes about half an hour on two cores).
+``--stored``, ``--arriving``, ``--paged`` and ``--seed`` starts from a copy of it instead of
+loading and resolving again (building 1M records took 10 to 15 minutes on two cores).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from itertools import islice, zip_longest
+from itertools import islice, pairwise, zip_longest
 
 from sqlalchemy import create_engine, insert, select, text
 
@@ -61,14 +62,14 @@ def _database_exists(name: str) -> bool:
         engine.dispose()
 
 
-def _kept_name(stored: int, arriving: int, seed: int) -> str:
-    # The generator's people depend on how many records it makes: all three name the data.
-    return f"{BENCH_DATABASE}_{stored}_{arriving}_s{seed}"
+def _kept_name(stored: int, total: int, seed: int) -> str:
+    # The generator's people depend on how many records it makes: the counts name the data.
+    return f"{BENCH_DATABASE}_{stored}_of_{total}_s{seed}"
 
 
-def _copy_kept(stored: int, arriving: int, seed: int) -> str | None:
+def _copy_kept(stored: int, total: int, seed: int) -> str | None:
     """The bench database as a copy of a kept store, None when none was kept."""
-    kept = _kept_name(stored, arriving, seed)
+    kept = _kept_name(stored, total, seed)
     if not _database_exists(kept):
         return None
     return fresh_database(DEFAULT_SERVER, BENCH_DATABASE, template=kept)
@@ -86,10 +87,10 @@ def _vacuum(database: Database) -> float:
     return time.perf_counter() - began
 
 
-def _keep(database: Database, stored: int, arriving: int, seed: int) -> None:
+def _keep(database: Database, stored: int, total: int, seed: int) -> None:
     """Keep the resolved store as a template for later runs."""
     database.dispose()
-    fresh_database(DEFAULT_SERVER, _kept_name(stored, arriving, seed), template=BENCH_DATABASE)
+    fresh_database(DEFAULT_SERVER, _kept_name(stored, total, seed), template=BENCH_DATABASE)
 
 
 def _record_in(record: DepartmentRecord) -> RecordIn:
@@ -180,11 +181,52 @@ def _store_and_resolve(
     )
 
 
+def _one_at_a_time(
+    database: Database, matcher: Matcher, records: Sequence[DepartmentRecord], tag: str
+) -> None:
+    latencies = []
+    for record in records:
+        started = time.perf_counter()
+        _ingest(database, matcher, [record])
+        latencies.append((time.perf_counter() - started) * 1000)
+    print(
+        f"{tag} one record a transaction, {len(records)} records: "
+        f"p50 {statistics.median(latencies):.1f} ms, p99 {_percentile(latencies, 0.99):.1f} "
+        f"ms, {len(records) / (sum(latencies) / 1000):.0f} records/s",
+        flush=True,
+    )
+
+
+def _in_pages(
+    database: Database, matcher: Matcher, records: Sequence[DepartmentRecord], size: int, tag: str
+) -> None:
+    pages = _department_pages(records, size)
+    took = []
+    for page in pages:
+        began = time.perf_counter()
+        _ingest(database, matcher, page)
+        took.append(time.perf_counter() - began)
+    # Ten stretches of about a tenth of the pages each: the slowest shows whether the rate
+    # holds up as the store grows, not just on average.
+    bounds = sorted({len(pages) * n // 10 for n in range(11)})
+    rates = [sum(len(p) for p in pages[a:b]) / sum(took[a:b]) for a, b in pairwise(bounds)]
+    print(
+        f"{tag} pages of {size} (one department each): {len(records)} records in "
+        f"{sum(took):.1f} s = {len(records) / sum(took):.0f} records/s; tenths of the run: "
+        f"slowest {min(rates):.0f}, fastest {max(rates):.0f} records/s",
+        flush=True,
+    )
+    print(f"{tag} records/s tenth by tenth: {' '.join(f'{r:.0f}' for r in rates)}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Load, batch-resolve, then ingest in real time; print the figures."""
     parser = argparse.ArgumentParser(prog="bench realtime", description=__doc__)
     parser.add_argument("--stored", type=int, default=100_000)
-    parser.add_argument("--arriving", type=int, default=2_000)
+    parser.add_argument(
+        "--arriving", type=int, default=2_000, help="records arriving one a transaction"
+    )
+    parser.add_argument("--paged", type=int, default=10_000, help="records arriving in pages")
     parser.add_argument("--page", type=int, default=200, help="page size of the throughput run")
     parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--seed", type=int, default=1)
@@ -200,11 +242,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     tag = f"[{args.backend}]"
     postgresql = args.backend == "postgresql"
-    kept = _copy_kept(args.stored, args.arriving, args.seed) if postgresql and args.keep else None
+    total = args.stored + args.arriving + args.paged
+    kept = _copy_kept(args.stored, total, args.seed) if postgresql and args.keep else None
     app = create_app({"DATABASE_URL": kept or _url(args.backend), "LOG_LEVEL": "WARNING"})
     database = get_db(app)
     migrate.upgrade(database.engine)
-    records = generate_records(args.stored + 2 * args.arriving, seed=args.seed)
+    records = generate_records(total, seed=args.seed)
     with app.app_context():
         if kept:
             list(islice(records, args.stored))  # stored by the run that kept the store
@@ -214,38 +257,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             if postgresql:
                 print(f"{tag} VACUUM ANALYZE, CHECKPOINT {_vacuum(database):.1f} s", flush=True)
             if postgresql and args.keep:
-                _keep(database, args.stored, args.arriving, args.seed)
+                _keep(database, args.stored, total, args.seed)
         with database.unit_of_work() as session:
             matcher = current_matcher(session)
-        latencies = []
-        for record in islice(records, args.arriving):
-            started = time.perf_counter()
-            _ingest(database, matcher, [record])
-            latencies.append((time.perf_counter() - started) * 1000)
-        print(
-            f"{tag} one record a transaction, {args.arriving} records: "
-            f"p50 {statistics.median(latencies):.1f} ms, p99 {_percentile(latencies, 0.99):.1f} "
-            f"ms, {args.arriving / (sum(latencies) / 1000):.0f} records/s",
-            flush=True,
-        )
-        pending = list(islice(records, args.arriving))
-        pages = _department_pages(pending, args.page)
-        began = time.perf_counter()
-        for page in pages:
-            _ingest(database, matcher, page)
-        paged = time.perf_counter() - began
-        print(
-            f"{tag} pages of {args.page} (one department each): {len(pending)} records in "
-            f"{paged:.1f} s = {len(pending) / paged:.0f} records/s",
-            flush=True,
-        )
+        _one_at_a_time(database, matcher, list(islice(records, args.arriving)), tag)
+        _in_pages(database, matcher, list(islice(records, args.paged)), args.page, tag)
         if args.agreement:
             with database.unit_of_work() as session:
                 real_time = _partition(session)
                 resolution.resolve_all(session=session, matcher=matcher)
                 differ = real_time ^ _partition(session)
             print(
-                f"{tag} real time vs batch over all {args.stored + 2 * args.arriving} records: "
+                f"{tag} real time vs batch over all {total} records: "
                 f"{len(differ)} clusters differ (~{sum(len(c) for c in differ) // 2} records)",
                 flush=True,
             )
