@@ -10,6 +10,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -152,8 +153,16 @@ class FrameBuilder:
         fraction of the calls (real time builds a frame of a few thousand records a page)."""
         self._ids.extend(record_id for record_id, _ in records)
         for name, codes in self._codes.items():
-            code = self._vocabularies[name].code
-            codes.extend(MISSING if (v := row.get(name)) is None else code(v) for _, row in records)
+            vocabulary = self._vocabularies[name]
+            index, known = vocabulary.index, len(vocabulary.index)
+            # A new value takes the next code: the index's size as setdefault is called.
+            codes.extend(
+                MISSING if (v := row.get(name)) is None else index.setdefault(v, len(index))
+                for _, row in records
+            )
+            # Dicts keep insertion order: the new values are the last ones, read from the end.
+            added = list(islice(reversed(index), len(index) - known))
+            vocabulary.values.extend(reversed(added))
 
     def build(self) -> Frame:
         """The frame of every record added so far."""

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from app.matching import InputRecord, Matcher, ScoredEdge
+from app.matching.frame import FrameBuilder
 
 
 def _compare(matcher: Matcher, left: dict[str, str], right: dict[str, str]) -> ScoredEdge:
@@ -195,6 +196,27 @@ def test_score_pairs_gives_every_pair_what_compare_gives(matcher: Matcher) -> No
     strong = matcher.score_pairs(pairs, minimum=matcher.config.review_threshold)
     assert strong == [e for e in edges if e.probability >= matcher.config.review_threshold]
     assert strong
+
+
+def test_a_frame_built_a_page_at_a_time_equals_one_built_record_by_record() -> None:
+    # First and last names share one vocabulary, so a value new in one column is known in the
+    # other; later pages reuse earlier codes.
+    pages = [
+        [(1, {"first": "ana", "last": "ruiz"}), (2, {"first": "ruiz"}), (3, {"last": "li"})],
+        [(4, {"first": "li", "last": "ana", "city": "vigo"}), (5, {}), (6, {"city": "vigo"})],
+    ]
+    by_page = FrameBuilder(["first", "last", "city"], shared=["first", "last"])
+    one_by_one = FrameBuilder(["first", "last", "city"], shared=["first", "last"])
+    for page in pages:
+        by_page.extend(page)
+        for record_id, values in page:
+            one_by_one.add(record_id, values)
+    built, expected = by_page.build(), one_by_one.build()
+    assert list(built.ids) == list(expected.ids) == [1, 2, 3, 4, 5, 6]
+    for name, column in expected.columns.items():
+        assert list(built.columns[name].codes) == list(column.codes)
+        assert built.columns[name].vocabulary.values == column.vocabulary.values
+    assert [built.values(row) for row in range(6)] == [v for page in pages for _, v in page]
 
 
 def test_a_record_restored_from_stored_json_scores_the_same(matcher: Matcher) -> None:
