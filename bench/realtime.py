@@ -9,7 +9,7 @@
 3. The real-time partition is compared with a batch run over everything.
 
     .venv/bin/python -m bench realtime [--stored 100000] [--arriving 2000] [--paged 10000]
-        [--backend postgresql|sqlite] [--keep]
+        [--backend both|postgresql|sqlite] [--keep]
 
 On PostgreSQL the resolved store is vacuumed and analyzed before real time starts, as autovacuum
 does on a production server after a bulk write (this machine runs PostgreSQL with autovacuum off),
@@ -46,9 +46,9 @@ from connectors.sandbox.people import DepartmentRecord, generate_records
 BENCH_DATABASE = "huella_bench_realtime"
 
 
-def _url(backend: str) -> str:
+def _url(backend: str, folder: str) -> str:
     if backend == "sqlite":
-        return f"sqlite:///{tempfile.mkdtemp(prefix='huella-bench-')}/bench.db"
+        return f"sqlite:///{folder}/bench.db"
     return fresh_database(DEFAULT_SERVER, BENCH_DATABASE)
 
 
@@ -219,32 +219,18 @@ def _in_pages(
     print(f"{tag} records/s tenth by tenth: {' '.join(f'{r:.0f}' for r in rates)}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Load, batch-resolve, then ingest in real time; print the figures."""
-    parser = argparse.ArgumentParser(prog="bench realtime", description=__doc__)
-    parser.add_argument("--stored", type=int, default=100_000)
-    parser.add_argument(
-        "--arriving", type=int, default=2_000, help="records arriving one a transaction"
-    )
-    parser.add_argument("--paged", type=int, default=10_000, help="records arriving in pages")
-    parser.add_argument("--page", type=int, default=200, help="page size of the throughput run")
-    parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--keep", action="store_true", help="keep the resolved store for later runs (PostgreSQL)"
-    )
-    parser.add_argument(
-        "--agreement",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="compare real time with a batch run over everything at the end",
-    )
-    args = parser.parse_args(argv)
-    tag = f"[{args.backend}]"
-    postgresql = args.backend == "postgresql"
+def _run(args: argparse.Namespace, backend: str) -> None:
+    """The whole benchmark on one backend (a SQLite store is deleted at the end)."""
+    with tempfile.TemporaryDirectory(prefix="huella-bench-") as folder:
+        _run_in(args, backend, folder)
+
+
+def _run_in(args: argparse.Namespace, backend: str, folder: str) -> None:
+    tag = f"[{backend}]"
+    postgresql = backend == "postgresql"
     total = args.stored + args.arriving + args.paged
     kept = _copy_kept(args.stored, total, args.seed) if postgresql and args.keep else None
-    app = create_app({"DATABASE_URL": kept or _url(args.backend), "LOG_LEVEL": "WARNING"})
+    app = create_app({"DATABASE_URL": kept or _url(backend, folder), "LOG_LEVEL": "WARNING"})
     database = get_db(app)
     migrate.upgrade(database.engine)
     records = generate_records(total, seed=args.seed)
@@ -273,6 +259,36 @@ def main(argv: Sequence[str] | None = None) -> int:
                 flush=True,
             )
     database.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Load, batch-resolve, then ingest in real time; print the figures."""
+    parser = argparse.ArgumentParser(prog="bench realtime", description=__doc__)
+    parser.add_argument("--stored", type=int, default=100_000)
+    parser.add_argument(
+        "--arriving", type=int, default=2_000, help="records arriving one a transaction"
+    )
+    parser.add_argument("--paged", type=int, default=10_000, help="records arriving in pages")
+    parser.add_argument("--page", type=int, default=200, help="page size of the throughput run")
+    parser.add_argument(
+        "--backend",
+        choices=("postgresql", "sqlite", "both"),
+        default="both",
+        help="the store to measure (both: SQLite, then PostgreSQL)",
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the resolved store for later runs (PostgreSQL)"
+    )
+    parser.add_argument(
+        "--agreement",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="compare real time with a batch run over everything at the end",
+    )
+    args = parser.parse_args(argv)
+    for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
+        _run(args, backend)
     return 0
 
 
