@@ -184,6 +184,8 @@ def _store_and_resolve(
 def _one_at_a_time(
     database: Database, matcher: Matcher, records: Sequence[DepartmentRecord], tag: str
 ) -> None:
+    if not records:
+        return
     latencies = []
     for record in records:
         started = time.perf_counter()
@@ -201,6 +203,8 @@ def _in_pages(
     database: Database, matcher: Matcher, records: Sequence[DepartmentRecord], size: int, tag: str
 ) -> None:
     pages = _department_pages(records, size)
+    if not pages:
+        return
     took = []
     for page in pages:
         began = time.perf_counter()
