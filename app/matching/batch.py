@@ -141,8 +141,7 @@ def resolve_frame(
     if train:
         model = train_frame(matcher, frame)
         matcher = matcher.with_model(model)
-    config = matcher.config
-    (left, right), generic = candidate_pairs(frame, matcher.rules, config.generic_key_cap)
+    (left, right), generic = candidate_pairs(frame, matcher.rules, matcher.caps)
     swap = frame.ids[left] > frame.ids[right]
     left, right = np.where(swap, right, left), np.where(swap, left, right)
     edges = _score(matcher, frame, left, right)

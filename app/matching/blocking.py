@@ -121,17 +121,17 @@ def generic_groups(codes: Codes, cap: int) -> Iterator[tuple[int, int]]:
 
 
 def candidate_pairs(
-    frame: Frame, rules: Sequence[BlockingRule], cap: int
+    frame: Frame, rules: Sequence[BlockingRule], caps: Mapping[str, int]
 ) -> tuple[Pairs, dict[BlockingKey, int]]:
     """Unique candidate row pairs over every rule, and the generic keys with their counts.
 
-    ``cap`` is the generic cap of the rules that set none of their own."""
+    ``caps`` gives each rule's generic cap, by rule name (``Matcher.caps``)."""
     n = max(len(frame), 1)
     merged = np.empty(0, dtype=np.int64)
     generic: dict[BlockingKey, int] = {}
     for rule in rules:
         codes = rule_codes(frame, rule).codes
-        rule_cap = cap if rule.cap is None else rule.cap
+        rule_cap = caps[rule.name]
         # Within one rule a pair shares at most one key, so its pairs are already distinct;
         # one sorted merge per rule keeps the union exact without re-sorting every chunk.
         found = [a * n + b for a, b in group_pairs(codes, rule_cap)]

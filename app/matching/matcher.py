@@ -405,7 +405,7 @@ class Matcher:
         """Score every pair sharing a non-generic blocking key; keep edges ≥ review."""
         records = list(prepared)
         frame = self._frame(records)
-        (left, right), generic = candidate_pairs(frame, self.rules, self.config.generic_key_cap)
+        (left, right), generic = candidate_pairs(frame, self.rules, self.caps)
         left, right = _orient(frame, left, right)
         return self._edges(frame, left, right, self.config.review_threshold), generic
 

@@ -43,7 +43,7 @@ def train_frame(matcher: Matcher, frame: Frame, *, seed: int = 0) -> MatchModel:
         return base
     rng = np.random.default_rng(seed)
     u = _estimate_u(matcher, frame, rng)
-    (left, right), _ = candidate_pairs(frame, matcher.rules, config.generic_key_cap)
+    (left, right), _ = candidate_pairs(frame, matcher.rules, matcher.caps)
     blocked = len(left)
     if blocked > config.model.em_max_pairs:
         pick = np.sort(rng.choice(blocked, size=config.model.em_max_pairs, replace=False))
