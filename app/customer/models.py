@@ -20,7 +20,7 @@ class GoldenRecord(Base):
 
     __tablename__ = "golden_record"
 
-    # An identity's id; no foreign key (see "Derived tables" in app/db.py).
+    # An identity's id; no foreign key (see "Derived tables" in app/db/base.py).
     identity_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     summary: Mapped[dict[str, Any]]
     # Folded full names, one a line, for scoring name searches without parsing documents.
@@ -33,7 +33,7 @@ class CustomerTraits(Base):
 
     __tablename__ = "customer_traits"
 
-    # An identity's id; no foreign key (see "Derived tables" in app/db.py).
+    # An identity's id; no foreign key (see "Derived tables" in app/db/base.py).
     identity_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     traits: Mapped[dict[str, Any]]
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -46,5 +46,5 @@ class SearchToken(Base):
     __tablename__ = "search_token"
 
     token: Mapped[str] = mapped_column(String(100), primary_key=True)
-    # An identity's id; no foreign key (see "Derived tables" in app/db.py).
+    # An identity's id; no foreign key (see "Derived tables" in app/db/base.py).
     identity_id: Mapped[int] = mapped_column(primary_key=True, index=True)

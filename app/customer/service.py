@@ -12,7 +12,6 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -437,7 +436,6 @@ def _merge_objects(*objects: str) -> str:
     return "{" + ",".join(part for part in inner if part) + "}"
 
 
-@lru_cache(maxsize=8)
 def _consents_column(dialect: str) -> Any:
     """Every consent of the identity's live records as one JSON array of
     [purpose, granted, observed_at, source, external_id], so a profile is one query."""
@@ -459,12 +457,11 @@ def _consents_column(dialect: str) -> Any:
     )
 
 
-@lru_cache(maxsize=8)
 def _profile_select(dialect: str) -> Select[Any]:
-    """The profile query without its condition, built once: reads serve most requests, and
-    building the statement costs more than running it. It selects columns, not entities, so
-    it runs on the session's connection: the ORM's result handling would cost more than
-    the query does."""
+    """The profile query without its condition (built once per statement below: reads serve
+    most requests, and building the statement costs more than running it). It selects
+    columns, not entities, so it runs on the session's connection: the ORM's result handling
+    would cost more than the query does."""
     return (
         select(
             Identity.id,
@@ -481,23 +478,21 @@ def _profile_select(dialect: str) -> Select[Any]:
     )
 
 
-@lru_cache(maxsize=16)
-def _profile_statement(dialect: str, by_public_id: bool) -> Select[Any]:
-    """Profiles by ``public_id``, or by a list of ``ids``."""
-    condition = (
-        Identity.public_id == bindparam("public_id")
-        if by_public_id
-        else Identity.id.in_(bindparam("ids", expanding=True))
+# Profiles by ``public_id``, or by a list of ``ids``.
+_PROFILE_BY_PUBLIC_ID = Reused(
+    lambda dialect: _profile_select(dialect).where(Identity.public_id == bindparam("public_id"))
+)
+_PROFILES_BY_ID = Reused(
+    lambda dialect: _profile_select(dialect).where(
+        Identity.id.in_(bindparam("ids", expanding=True))
     )
-    return _profile_select(dialect).where(condition)
+)
 
 
 def _profile_rows(
     session: Session, public_id: str | None = None, ids: Sequence[int] = ()
 ) -> list[Row[Any]]:
-    statement = _profile_statement(
-        session.get_bind().dialect.name, by_public_id=public_id is not None
-    )
+    statement = (_PROFILE_BY_PUBLIC_ID if public_id is not None else _PROFILES_BY_ID)(session)
     parameters = {"public_id": public_id} if public_id is not None else {"ids": list(ids)}
     return list(read_rows(session, statement, parameters))
 
@@ -618,8 +613,7 @@ def subject_of_reference(*, session: Session, reference: str, region: str) -> st
     return events.subject_of(session=session, reference=named, region=region)
 
 
-@lru_cache(maxsize=8)
-def _holder_profiles_statement(dialect: str) -> Select[Any]:
+def _holder_profiles(dialect: str) -> Select[Any]:
     """Profiles of the identities holding an e-mail or phone, a page at a time, in one query."""
     holders = (
         select(SourceRecord.identity_id)
@@ -638,6 +632,9 @@ def _holder_profiles_statement(dialect: str) -> Select[Any]:
     )
 
 
+_HOLDER_PROFILES = Reused(_holder_profiles)
+
+
 def lookup(
     *, session: Session, reference: str, region: str, after: int | None, limit: int
 ) -> tuple[list[str], int | None]:
@@ -646,7 +643,7 @@ def lookup(
     subject = subject_of_reference(session=session, reference=reference, region=region)
     kind, _, value = subject.partition(":")
     if kind in ("email", "phone"):
-        statement = _holder_profiles_statement(session.get_bind().dialect.name)
+        statement = _HOLDER_PROFILES(session)
         parameters = {"kind": kind, "value": value, "after": after or 0, "limit": limit + 1}
         rows = list(read_rows(session, statement, parameters))
         page = rows[:limit]

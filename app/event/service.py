@@ -250,13 +250,15 @@ def _store(
 
 
 # Identities holding a record with one of these identifiers; built once, as lookups are hot.
-_HOLDERS = (
-    select(SourceRecord.identity_id)
-    .join(RecordIdentifier, RecordIdentifier.record_id == SourceRecord.id)
-    .where(
-        RecordIdentifier.kind == bindparam("kind"),
-        RecordIdentifier.value.in_(bindparam("values", expanding=True)),
-        SourceRecord.deleted_at.is_(None),
+_HOLDERS = Reused(
+    lambda _dialect: (
+        select(SourceRecord.identity_id)
+        .join(RecordIdentifier, RecordIdentifier.record_id == SourceRecord.id)
+        .where(
+            RecordIdentifier.kind == bindparam("kind"),
+            RecordIdentifier.value.in_(bindparam("values", expanding=True)),
+            SourceRecord.deleted_at.is_(None),
+        )
     )
 )
 
@@ -280,7 +282,7 @@ def identities_of_subjects(*, session: Session, subjects: Iterable[Subject]) -> 
     live = SourceRecord.deleted_at.is_(None)
     for kind in ("email", "phone"):
         for chunk in chunks(sorted(by_kind.get(kind, ()))):
-            found.update(session.scalars(_HOLDERS, {"kind": kind, "values": chunk}))
+            found.update(session.scalars(_HOLDERS(session), {"kind": kind, "values": chunk}))
     by_source: dict[int, list[str]] = defaultdict(list)
     for value in by_kind.get("record", ()):
         source_text, _, external_id = value.partition(":")

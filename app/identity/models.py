@@ -50,7 +50,7 @@ class RecordIdentifier(Base):
 
     __tablename__ = "record_identifier"
 
-    # A record's id; no foreign key (see "Derived tables" in app/db.py).
+    # A record's id; no foreign key (see "Derived tables" in app/db/base.py).
     record_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     value: Mapped[str] = mapped_column(String(255), primary_key=True)

@@ -27,7 +27,7 @@ class BlockingKey(Base):
     # Holders are read by key: with the record id in the index, without visiting the table.
     __table_args__ = (Index("ix_blocking_key_key_record_id", "key", "record_id"),)
 
-    # A record's id; no foreign key (see "Derived tables" in app/db.py).
+    # A record's id; no foreign key (see "Derived tables" in app/db/base.py).
     record_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
 
@@ -38,7 +38,7 @@ class MatchValues(Base):
 
     __tablename__ = "match_values"
 
-    # A record's id and its source's; no foreign keys (see "Derived tables" in app/db.py).
+    # A record's id and its source's; no foreign keys (see "Derived tables" in app/db/base.py).
     record_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     # The record's source, next to its values: candidates are read with it, without reaching
     # for their (wide) source_record rows.
@@ -58,7 +58,7 @@ class MatchEdge(Base):
         Index("ix_match_edge_right_probability", "right_id", "probability"),
     )
 
-    # Records' ids; no foreign keys (see "Derived tables" in app/db.py).
+    # Records' ids; no foreign keys (see "Derived tables" in app/db/base.py).
     left_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     right_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     weight: Mapped[float] = mapped_column(Float)

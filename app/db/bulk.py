@@ -1,0 +1,215 @@
+"""Bulk writes: COPY on PostgreSQL (written behind, on a helper thread), INSERT elsewhere;
+bulk updates by id, fresh planner statistics after a bulk load, commits that need not wait
+for the disk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from concurrent.futures import wait as futures_wait
+from threading import Thread
+from typing import Any, cast
+
+from psycopg.types.json import Jsonb
+from sqlalchemy import JSON, Engine, Integer, String, Table, bindparam, event, insert, text, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import FromClause
+
+from app.db.base import json_bytes
+from app.db.statements import ArrayText
+
+# COPY costs extra round trips to set up: a real-time write of a few rows is faster as INSERT.
+_COPY_FROM = 50
+
+
+def bulk_insert(session: Session, table: FromClause, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows in the session's transaction; PostgreSQL gets COPY, 10x faster than
+    INSERT for the millions of rows a full resolution writes. Rows must share their keys.
+
+    The COPY is written behind: it runs on a helper thread while the caller goes on computing,
+    after the connection's earlier COPYs, and the connection's next statement or commit waits
+    for them first (see ``_finish_writes``), so it is seen by everything after it. A COPY's
+    error is raised by that next statement or commit. The rows must not change after the call.
+    """
+    if not rows:
+        return
+    table = cast(Table, table)
+    columns = list(rows[0])
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or len(rows) < _COPY_FROM:
+        connection.execute(insert(table), list(rows))
+        return
+    names = ", ".join(f'"{name}"' for name in columns)
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    # COPY bypasses SQLAlchemy's types: JSON values need psycopg's own wrapper.
+    json_columns = {name for name in columns if isinstance(table.c[name].type, JSON)}
+    statement = f'COPY "{table.name}" ({names}) FROM STDIN'
+    held = list(rows)
+    before: Future[None] | None = connection.info.get(_WRITING)
+
+    def copy_rows() -> None:
+        if before is not None:
+            before.result()  # COPYs queue in the order of the calls; one that failed fails all
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in held:
+                copy.write_row(
+                    [_copyable(row[n]) if n in json_columns else row[n] for n in columns]
+                )
+
+    connection.info[_WRITING] = _in_background(copy_rows)
+
+
+# --- writes behind ---------------------------------------------------------------------------
+# Real time waits for the server about a third of its time, much of it for COPYs whose result
+# it does not need at once; the server takes them while the caller computes the next rows. On
+# PostgreSQL a COPY runs on a thread of its own, after the connection's COPYs before it: every
+# statement, commit and rollback on the connection first waits for the last, in the engine's
+# events below, so the order of the transaction's work is the order of the calls. psycopg
+# releases the GIL while it waits for the server.
+
+_WRITING = "copy in flight"  # connection info: the Future of the connection's last COPY
+
+
+def _in_background(work: Callable[[], None]) -> Future[None]:
+    # A thread per COPY, not a pool: a connection's COPY must never queue behind another
+    # connection's, which may itself be waiting for this connection's transaction to end.
+    future: Future[None] = Future()
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as error:  # handed to the thread that waits for it
+            future.set_exception(error)
+        else:
+            future.set_result(None)
+
+    Thread(target=run, name="huella-copy", daemon=True).start()
+    return future
+
+
+def _finish_writes(connection: Connection, *_event: Any) -> None:
+    """Wait for the COPYs in flight on this connection; raise their error."""
+    writing: Future[None] | None = connection.info.pop(_WRITING, None)
+    if writing is not None:
+        writing.result()
+
+
+def _abandon_writes(connection: Connection, *_event: Any) -> None:
+    """Before a rollback: wait for the COPYs in flight, whose error no longer matters (the
+    error that caused the rollback is the one to report)."""
+    writing: Future[None] | None = connection.info.pop(_WRITING, None)
+    if writing is not None:
+        futures_wait([writing])
+
+
+def order_writes(engine: Engine) -> None:
+    """Have every statement and transaction end on the engine's connections wait for the
+    COPY written behind before it."""
+    event.listen(engine, "before_cursor_execute", _finish_writes)
+    event.listen(engine, "commit", _finish_writes)
+    event.listen(engine, "release_savepoint", _finish_writes)
+    event.listen(engine, "rollback", _abandon_writes)
+    event.listen(engine, "rollback_savepoint", _abandon_writes)
+
+
+def _copyable(value: Any) -> Any:
+    return Jsonb(value, dumps=json_bytes) if isinstance(value, dict | list) else value
+
+
+_NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
+
+
+def bulk_insert_ids(
+    session: Session, table: FromClause, rows: Sequence[Mapping[str, Any]]
+) -> list[int]:
+    """Insert rows and return their new ids, in order (PostgreSQL: ids reserved, then COPY)."""
+    if not rows:
+        return []
+    table = cast(Table, table)
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or len(rows) < _COPY_FROM:
+        inserted = connection.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), list(rows)
+        )
+        return [row.id for row in inserted]
+    ids = list(connection.scalars(_NEXT_IDS, {"table": table.name, "n": len(rows)}))
+    bulk_insert(session, table, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
+    return ids
+
+
+def bulk_update(
+    session: Session, table: FromClause, column: str, values: Mapping[int, Any]
+) -> None:
+    """Set one column of many rows, by id (PostgreSQL: one UPDATE from arrays per 10,000)."""
+    if not values:
+        return
+    table = cast(Table, table)
+    connection = session.connection()
+    items = sorted(values.items())
+    if connection.dialect.name != "postgresql":
+        connection.execute(
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values({column: bindparam("value")}),
+            [{"row_id": key, "value": value} for key, value in items],
+        )
+        return
+    kind = table.c[column].type.compile(dialect=connection.dialect)
+    as_text = ["ids", *(["values"] if isinstance(table.c[column].type, Integer | String) else [])]
+    statement = text(
+        f'UPDATE "{table.name}" SET "{column}" = u.value '
+        f"FROM unnest(CAST(:ids AS integer[]), CAST(:values AS {kind}[])) AS u(row_id, value) "
+        f'WHERE "{table.name}".id = u.row_id'
+    ).bindparams(*(bindparam(name, type_=ArrayText()) for name in as_text))
+    for start in range(0, len(items), 10_000):
+        chunk = items[start : start + 10_000]
+        connection.execute(
+            statement, {"ids": [k for k, _ in chunk], "values": [v for _, v in chunk]}
+        )
+
+
+def refresh_statistics(session: Session, tables: Sequence[FromClause]) -> None:
+    """Have PostgreSQL re-sample the sizes and value spreads of these tables.
+
+    After a bulk load the planner still believes the tables are as small as they were, and
+    picks scans that read everything for lookups an index answers in a millisecond.
+    Autovacuum corrects that eventually, or never where it is turned off, so the writers of
+    bulk loads call this. ANALYZE reads a fixed-size sample: cheap even on large tables.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return  # SQLite's planner prefers indexes without statistics
+    names = ", ".join(f'"{cast(Table, table).name}"' for table in tables)
+    connection.execute(text(f"ANALYZE {names}"))
+
+
+def commit_without_waiting_for_disk(session: Session) -> None:
+    """Let this transaction's commit return before its WAL reaches the disk (PostgreSQL's
+    ``synchronous_commit = off``; other databases commit as usual).
+
+    Only for work that can be redone: a server crash may lose the last fraction of a second
+    of such commits, each whole (never half of one), and nothing else. The next durable
+    commit flushes every earlier one.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit = off"))
+
+
+class GrowthWatch:
+    """Calls for fresh statistics each time a long write has doubled what it wrote since the
+    last refresh (from ``first`` rows on): a handful of ANALYZEs however long the write is.
+    Rows are counted from ``counted_from``, a running total's value when the write began."""
+
+    def __init__(self, counted_from: int = 0, first: int = 5_000) -> None:
+        self.counted_from = counted_from
+        self.next_at = first
+
+    def due(self, total: int) -> bool:
+        """Whether a running total of ``total`` rows calls for a refresh now."""
+        written = total - self.counted_from
+        if written < self.next_at:
+            return False
+        self.next_at = 2 * written
+        return True
