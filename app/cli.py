@@ -23,12 +23,13 @@ from app.customer import service as customers
 from app.db import get_db, hold_identity_lock
 from app.errors import HuellaError
 from app.identity import service as identities
+from app.ingest import flows
+from app.ingest import sync as runner
+from app.resolution import explain
 from app.resolution import service as resolution
 from app.resolution.runtime import current_matcher, match_config
 from app.source import service as sources
 from app.source.models import Source, SourceRecord
-from app.sync import runner
-from app.sync import service as sync
 from connectors import ConnectorError, Page, connector_class
 from connectors.files import file_settings
 
@@ -200,14 +201,14 @@ def import_command(
 
 def import_file(
     source_name: str, settings: dict[str, Any], rows: int, *, resolve: bool = True
-) -> sync.IngestReport:
+) -> flows.IngestReport:
     """Sync a file into a source (created on first import); the file is read from its start."""
     with unit_of_work() as session:
         _file_source(session, source_name, settings)
     progress = _progress(rows)
-    report = sync.IngestReport()
+    report = flows.IngestReport()
 
-    def advance(_stream: str, page: Page, so_far: sync.IngestReport) -> None:
+    def advance(_stream: str, page: Page, so_far: flows.IngestReport) -> None:
         nonlocal report
         report = so_far
         progress(page)
@@ -290,7 +291,7 @@ def _sync_one(name: str, *, full: bool, resolve: bool) -> bool:
     live = sys.stderr.isatty()
     started = time.monotonic()
 
-    def show(stream: str, _page: Page, report: sync.IngestReport) -> None:
+    def show(stream: str, _page: Page, report: flows.IngestReport) -> None:
         if live:
             rate = report.records / max(time.monotonic() - started, 1e-6)
             click.echo(
@@ -314,7 +315,7 @@ def _sync_one(name: str, *, full: bool, resolve: bool) -> bool:
         return False
     if live:
         click.echo(err=True)
-    counts = {key: run.counts.get(key, 0) for key in sync.IngestReport().counts()}
+    counts = {key: run.counts.get(key, 0) for key in flows.IngestReport().counts()}
     click.echo(
         f"{name}: {run.status} in {run.duration_seconds or 0:.1f}s: {counts['created']} new, "
         f"{counts['updated']} updated, {counts['deleted']} deleted, "
@@ -331,7 +332,7 @@ def resolve_command(full: bool) -> None:
     """Resolve records into identities (by default only what is pending)."""
     with unit_of_work() as session:
         matcher = current_matcher(session)
-        run = resolution.resolve_all if full else resolution.resolve_pending
+        run = flows.resolve_all if full else flows.resolve_pending
         report = run(session=session, matcher=matcher)
         total = resolution.count_identities(session=session)
     _print_resolution(report, total)
@@ -362,7 +363,7 @@ def train_command(seed: int, no_resolve: bool) -> None:
         if no_resolve:
             click.echo("run `huella resolve --full` to score every pair with it")
             return
-        report = resolution.resolve_all(session=session, matcher=current_matcher(session))
+        report = flows.resolve_all(session=session, matcher=current_matcher(session))
         total = resolution.count_identities(session=session)
     _print_resolution(report, total)
 
@@ -395,7 +396,7 @@ def explain_command(left: str, right: str) -> None:
     with unit_of_work() as session:
         first, second = (_record_by_reference(session, r) for r in (left, right))
         matcher = current_matcher(session)
-        edge = resolution.explain_pair(session=session, matcher=matcher, left=first, right=second)
+        edge = explain.explain_pair(session=session, matcher=matcher, left=first, right=second)
         linked = first.identity_id is not None and first.identity_id == second.identity_id
     if edge.left != first.id:
         left, right = right, left

@@ -7,14 +7,8 @@ from app.db import Base
 from app.event.models import AnonymousLink, Event
 from app.identity.models import Identity, RecordIdentifier
 from app.privacy.models import Consent
-from app.resolution.models import (
-    BlockingKey,
-    LinkConstraint,
-    MatchEdge,
-    MatchValues,
-    ModelVersion,
-    ReviewItem,
-)
+from app.resolution.models import BlockingKey, MatchEdge, MatchValues, ModelVersion
+from app.review.models import LinkConstraint, ReviewItem
 from app.source.models import Source, SourceRecord
 from app.sync.models import RecordReject, StreamState, SyncRun
 

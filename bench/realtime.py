@@ -33,12 +33,12 @@ from sqlalchemy import create_engine, insert, select, text
 
 from app import create_app, migrate
 from app.db import Database, get_db, utcnow
+from app.ingest import flows
+from app.ingest.flows import IngestReport, ingest_page
 from app.matching import Matcher
-from app.resolution import service as resolution
 from app.resolution.runtime import current_matcher
 from app.source import service as sources
 from app.source.models import SourceRecord
-from app.sync.service import IngestReport, ingest_page
 from bench.sync import DEFAULT_SERVER, fresh_database
 from connectors import Page, RecordIn
 from connectors.sandbox.people import DepartmentRecord, generate_records
@@ -172,7 +172,7 @@ def _store_and_resolve(
     loaded = _load(database, records, stored)
     began = time.perf_counter()
     with database.unit_of_work() as session:
-        report = resolution.resolve_all(session=session, matcher=current_matcher(session))
+        report = flows.resolve_all(session=session, matcher=current_matcher(session))
     full = time.perf_counter() - began
     print(
         f"{tag} stored {stored} records in {loaded:.1f} s; resolve --full {full:.1f} s "
@@ -255,7 +255,7 @@ def _run_in(args: argparse.Namespace, backend: str, folder: str) -> None:
         if args.agreement:
             with database.unit_of_work() as session:
                 real_time = _partition(session)
-                resolution.resolve_all(session=session, matcher=matcher)
+                flows.resolve_all(session=session, matcher=matcher)
                 differ = real_time ^ _partition(session)
             print(
                 f"{tag} real time vs batch over all {total} records: "

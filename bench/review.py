@@ -25,10 +25,11 @@ from sqlalchemy import func, insert, select
 from app import create_app, migrate
 from app.db import Database, get_db, utcnow
 from app.errors import Conflict
-from app.resolution import service as resolution
-from app.resolution.models import ReviewItem
+from app.ingest import decisions, flows
+from app.resolution import explain
 from app.resolution.runtime import current_matcher
 from app.review import service as review
+from app.review.models import ReviewItem
 from app.source import service as sources
 from app.source.models import SourceRecord
 from bench.sync import DEFAULT_SERVER, fresh_database
@@ -86,7 +87,7 @@ def _run(app: Flask, args: argparse.Namespace) -> None:
     began = time.perf_counter()
     _load(database, args.records, args.seed)
     with database.unit_of_work() as session:
-        resolution.resolve_all(session=session, matcher=current_matcher(session))
+        flows.resolve_all(session=session, matcher=current_matcher(session))
         items = session.scalar(select(func.count()).where(ReviewItem.status == "open"))
     print(
         f"[{args.backend}] {args.records} records stored and resolved in "
@@ -120,7 +121,7 @@ def _run(app: Flask, args: argparse.Namespace) -> None:
     showing = [
         _timed(
             database,
-            lambda s, i=item: review.compare(
+            lambda s, i=item: explain.compare_item(
                 session=s, matcher=current_matcher(s), item_id=i, minutes=MINUTES
             ),
         )[0]
@@ -133,7 +134,7 @@ def _run(app: Flask, args: argparse.Namespace) -> None:
         try:
             took, (_, entry) = _timed(
                 database,
-                lambda s, i=item: review.decide(
+                lambda s, i=item: decisions.decide(
                     session=s,
                     matcher=current_matcher(s),
                     item_id=i,
@@ -150,7 +151,7 @@ def _run(app: Flask, args: argparse.Namespace) -> None:
     undoing = [
         _timed(
             database,
-            lambda s, c=change: review.undo(
+            lambda s, c=change: undoing.undo_entry(
                 session=s, matcher=current_matcher(s), entry_id=c, actor="bench"
             ),
         )[0]

@@ -22,10 +22,10 @@ from sqlalchemy.engine import make_url
 
 from app import create_app, migrate
 from app.db import Database, get_db
+from app.ingest import sync as runner
+from app.ingest.flows import IngestReport
 from app.resolution.runtime import current_matcher
 from app.source import service as sources
-from app.sync import runner
-from app.sync.service import IngestReport
 from connectors import Page
 from connectors.sandbox import SANDBOX_TOKEN, MailchimpSandbox, ZendeskSandbox
 

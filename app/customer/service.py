@@ -39,7 +39,6 @@ from app.db import (
     among_parameter,
     bulk_insert,
     chunks,
-    hold_identity_lock,
     json_text,
     read_rows,
     utcnow,
@@ -47,8 +46,10 @@ from app.db import (
 from app.errors import InvalidInput, NotFound
 from app.event import service as events
 from app.identity.models import Identity, RecordIdentifier
+from app.identity.service import survivor_of
 from app.privacy.models import Consent
 from app.source.models import Source, SourceRecord
+from app.source.service import LOADED_COLUMNS
 
 # What refreshing identities rewrites; bulk writers refresh their statistics afterwards.
 VIEW_TABLES = (GoldenRecord.__table__, CustomerTraits.__table__, SearchToken.__table__)
@@ -75,7 +76,7 @@ def refresh_identities(
     identity_ids: Iterable[int],
     now: datetime | None = None,
     fresh: Collection[int] = frozenset(),
-    known: Mapping[int, list[LoadedRecord]] | None = None,
+    known: Mapping[int, list[Row[Any]]] | None = None,
 ) -> None:
     """Recompute the golden record, search keys and traits of these identities.
 
@@ -83,8 +84,8 @@ def refresh_identities(
     attach, detach, record update, undo). An identity left without live records (merged away,
     emptied) loses its golden record and traits. ``fresh`` identities were created in this
     transaction: they have nothing computed yet to replace. ``known`` gives the live records
-    of some identities, read in this transaction after their last change: they are not read
-    again.
+    of some identities (rows of ``LOADED_COLUMNS``), read in this transaction after their last
+    change: they are not read again.
     """
     wanted = sorted(set(identity_ids))
     if not wanted:
@@ -95,7 +96,7 @@ def refresh_identities(
     known = known or {}
     for chunk in chunks(wanted):
         records = _load_records(session, [i for i in chunk if i not in known])
-        records.update((i, known[i]) for i in chunk if i in known)
+        records.update((i, [loaded_record(r) for r in known[i]]) for i in chunk if i in known)
         # Reads before writes: a read after a COPY waits for it (bulk_insert writes behind).
         facts = _event_facts(session, records)
         _forget_computed(session, [i for i in chunk if i not in fresh])
@@ -163,21 +164,6 @@ def refresh_all(*, session: Session, after: int = 0, batch: int = 1000) -> tuple
     )
     refresh_identities(session=session, identity_ids=[i for i in ids if i is not None])
     return len(ids), (ids[-1] if ids else None)
-
-
-# What a LoadedRecord is read from (``loaded_record`` builds one from a row of them).
-LOADED_COLUMNS = (
-    SourceRecord.id,
-    SourceRecord.identity_id,
-    SourceRecord.external_id,
-    SourceRecord.attributes,
-    SourceRecord.first_seen_at,
-    SourceRecord.updated_at,
-    SourceRecord.source_updated_at,
-    Source.name,
-    Source.priority,
-    Source.attribute_types,
-)
 
 
 def loaded_record(row: Row[Any]) -> LoadedRecord:
@@ -379,45 +365,6 @@ def _write_traits(
     bulk_insert(session, CustomerTraits.__table__, rows)
 
 
-# --- events and identify ------------------------------------------------------------------
-
-
-def track_events(
-    *, session: Session, source: Source, items: Sequence[Mapping[str, Any]], region: str
-) -> events.IntakeReport:
-    """Store a batch of events and refresh the traits of the customers they name."""
-    hold_identity_lock(session)  # traits change: one writer at a time, as for resolution
-    report = events.record_events(session=session, source=source, items=items, region=region)
-    refresh_after_events(session=session, subjects=report.subjects)
-    return report
-
-
-def identify(
-    *,
-    session: Session,
-    anonymous_id: str,
-    reference: Mapping[str, str],
-    source: Source | None,
-    region: str,
-) -> dict[str, Any]:
-    """Stitch an anonymous visitor to an identifier: their events join that customer's."""
-    hold_identity_lock(session)
-    subject = events.subject_of(session=session, reference=reference, region=region)
-    before = events.link_anonymous(
-        session=session,
-        anonymous_id=anonymous_id,
-        subject=subject,
-        source_id=source.id if source else None,
-    )
-    affected = [subject] + ([before] if before else [])
-    refresh_after_events(session=session, subjects=affected)
-    now_named = events.identities_of_subjects(session=session, subjects=[subject])
-    public_ids = session.scalars(
-        select(Identity.public_id).where(Identity.id.in_(now_named)).order_by(Identity.id)
-    )
-    return {"anonymous_id": anonymous_id, "subject": subject, "customers": list(public_ids)}
-
-
 # --- reading profiles ---------------------------------------------------------------------
 
 
@@ -557,22 +504,10 @@ def get_profile(*, session: Session, public_id: str, verbose: bool = False) -> P
         raise NotFound(f"no customer {public_id!r}")
     row = rows[0]
     if row.merged_into_id is not None:
-        survivor = _survivor_public_id(session, row.merged_into_id)
+        _, survivor = survivor_of(session, row.merged_into_id)
         return Profile(public_id, redirect_to=survivor)
     document = _verbose_document(session, row.id) if verbose else None
     return Profile(public_id, body=_profile_json(row, document))
-
-
-def _survivor_public_id(session: Session, identity_id: int) -> str:
-    seen: set[int] = set()
-    while True:
-        public_id, merged_into = session.execute(
-            select(Identity.public_id, Identity.merged_into_id).where(Identity.id == identity_id)
-        ).one()
-        if merged_into is None or merged_into in seen:
-            return str(public_id)
-        seen.add(identity_id)
-        identity_id = merged_into
 
 
 def profiles_json(*, session: Session, identity_ids: Sequence[int]) -> list[str]:
@@ -592,7 +527,7 @@ def identity_of(*, session: Session, public_id: str) -> tuple[int, str | None]:
         raise NotFound(f"no customer {public_id!r}")
     if row.merged_into_id is None:
         return row.id, None
-    return row.id, _survivor_public_id(session, row.merged_into_id)
+    return row.id, survivor_of(session, row.merged_into_id)[1]
 
 
 # --- lookup and search ----------------------------------------------------------------------

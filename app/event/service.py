@@ -1,4 +1,5 @@
-"""Events: intake over the API, anonymous stitching, and reading an identity's footprint.
+"""Events: the subjects they name, and reading an identity's footprint (intake, where events are
+written, is :mod:`app.event.intake`).
 
 See ``app.event.models`` for how events follow identities: an identity's events are found at
 read time through its records, the identifiers they hold, and the anonymous ids linked to those.
@@ -13,12 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from marshmallow import ValidationError
 from sqlalchemy import String, bindparam, column, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.customer.identifiers import normalize_identifier
-from app.db import IN_CHUNK, Reused, among, among_parameter, chunks, read_rows, utcnow
+from app.db import IN_CHUNK, Reused, among, among_parameter, chunks, read_rows
 from app.errors import InvalidInput
 from app.event.models import AnonymousLink, Event
 from app.event.schemas import EventInSchema
@@ -29,35 +29,6 @@ _EVENT = EventInSchema()
 Subject = str
 """``email:<normalized>``, ``phone:<E.164>``, ``record:<source id>:<external id>``,
 ``anonymous:<id>``: how an event or a link names a customer."""
-
-
-@dataclass(slots=True)
-class EventReject:
-    """An event that was refused, with its place in the batch and the reason."""
-
-    position: str
-    reason: str
-
-
-@dataclass(slots=True)
-class IntakeReport:
-    """What an event batch changed, and the subjects whose identities need fresh traits."""
-
-    accepted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejects: list[EventReject] = field(default_factory=list)
-    subjects: set[Subject] = field(default_factory=set)
-
-    def counts(self) -> dict[str, Any]:
-        """Counts and rejects for the API response."""
-        return {
-            "accepted": self.accepted,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "rejected": len(self.rejects),
-            "rejects": self.rejects,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,120 +104,6 @@ def subject_of(
     if anonymous and "anonymous_id" in reference:
         return f"anonymous:{reference['anonymous_id']}"
     raise InvalidInput("no customer named", {"_schema": ["name the customer"]})
-
-
-def _describe(error: ValidationError | InvalidInput) -> str:
-    if isinstance(error, InvalidInput):
-        messages: Any = error.extra.get("errors") or {"event": [error.detail]}
-    else:
-        messages = error.messages if isinstance(error.messages, dict) else {"event": error.messages}
-    return "; ".join(
-        f"{name}: {' '.join(map(str, texts if isinstance(texts, list) else [texts]))}"
-        for name, texts in messages.items()
-    )
-
-
-def link_anonymous(
-    *, session: Session, anonymous_id: str, subject: Subject, source_id: int | None
-) -> Subject | None:
-    """Stitch an anonymous id to a subject; returns the subject it was linked to before."""
-    link = session.get(AnonymousLink, anonymous_id)
-    if link is None:
-        session.add(AnonymousLink(anonymous_id=anonymous_id, subject=subject, source_id=source_id))
-        session.flush()
-        return None
-    before = link.subject
-    link.subject, link.source_id, link.linked_at = subject, source_id, utcnow()
-    session.flush()
-    return before
-
-
-def record_events(
-    *, session: Session, source: Source, items: Sequence[Mapping[str, Any]], region: str
-) -> IntakeReport:
-    """Store a batch of events from one source; invalid ones are rejected with their reason."""
-    report = IntakeReport()
-    loaded: list[tuple[str, dict[str, Any], Subject]] = []
-    source_ids = dict(session.execute(select(Source.name, Source.id)).all())
-    for index, item in enumerate(items):
-        try:
-            event = _EVENT.load(item)
-            subject = subject_of(
-                session=session,
-                reference=event,
-                region=region,
-                anonymous=True,
-                source_ids=source_ids,
-            )
-        except (ValidationError, InvalidInput) as error:
-            report.rejects.append(EventReject(str(index), _describe(error)))
-            continue
-        if "anonymous_id" in event and not subject.startswith("anonymous:"):
-            before = link_anonymous(
-                session=session,
-                anonymous_id=event["anonymous_id"],
-                subject=subject,
-                source_id=source.id,
-            )
-            # Whoever the visitor was linked to before loses their events.
-            report.subjects.update(s for s in (before,) if s is not None and s != subject)
-        loaded.append((str(index), event, subject))
-    if not loaded:
-        raise InvalidInput(
-            "no event in the batch is valid",
-            {"events": {r.position: [r.reason] for r in report.rejects}},
-        )
-    _store(session, source, loaded, report)
-    return report
-
-
-def _store(
-    session: Session,
-    source: Source,
-    loaded: Sequence[tuple[str, dict[str, Any], Subject]],
-    report: IntakeReport,
-) -> None:
-    # The same source id twice in one batch: the later one is the newer (as for records).
-    latest: dict[str, tuple[dict[str, Any], Subject]] = {}
-    anonymous: list[tuple[dict[str, Any], Subject]] = []
-    for _position, event, subject in loaded:
-        if event["id"] is None:
-            anonymous.append((event, subject))
-        else:
-            latest.pop(event["id"], None)
-            latest[event["id"]] = (event, subject)
-    existing = {
-        e.external_id: e
-        for chunk in chunks(list(latest))
-        for e in session.scalars(
-            select(Event).where(
-                Event.source_id == source.id, among(session, Event.external_id, chunk)
-            )
-        )
-    }
-    now = utcnow()
-    for event, subject in [*anonymous, *latest.values()]:
-        report.subjects.add(subject)
-        values = {
-            "type": event["type"],
-            "occurred_at": event["occurred_at"] or now,
-            "properties": event["properties"],
-            "subject": subject,
-            "record_id": None,
-        }
-        current = existing.get(event["id"]) if event["id"] is not None else None
-        if current is None:
-            session.add(Event(source_id=source.id, external_id=event["id"], **values))
-            report.accepted += 1
-        elif any(getattr(current, name) != value for name, value in values.items()):
-            if current.subject is not None:
-                report.subjects.add(current.subject)
-            for name, value in values.items():
-                setattr(current, name, value)
-            report.updated += 1
-        else:
-            report.unchanged += 1
-    session.flush()
 
 
 # Identities holding a record with one of these identifiers; built once, as lookups are hot.

@@ -9,7 +9,6 @@ from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from app.auth.guard import current_token, roles
-from app.customer import service as customers
 from app.db import get_session
 from app.errors import Forbidden, InvalidInput
 from app.event.schemas import (
@@ -18,6 +17,7 @@ from app.event.schemas import (
     IdentifyResultSchema,
     IdentifySchema,
 )
+from app.ingest import flows
 from app.resolution.runtime import match_config
 from app.source import service as sources
 from app.source.models import Source
@@ -55,7 +55,7 @@ def post_events(batch: dict[str, Any]) -> dict[str, Any]:
     session = get_session()
     source = _source(session, batch["source"], required=True)
     assert source is not None  # required above
-    report = customers.track_events(
+    report = flows.track_events(
         session=session,
         source=source,
         items=batch["events"],
@@ -74,7 +74,7 @@ def identify(body: dict[str, Any]) -> dict[str, Any]:
     events appear on that customer's timeline."""
     session = get_session()
     source = _source(session, body.pop("source"), required=False)
-    result = customers.identify(
+    result = flows.identify(
         session=session,
         anonymous_id=body.pop("anonymous_id"),
         reference=body,

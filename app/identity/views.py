@@ -11,7 +11,7 @@ from app.auth.guard import roles
 from app.db import get_session
 from app.identity import service
 from app.identity.schemas import IdentityListSchema, IdentitySchema, LookupQuerySchema
-from app.resolution import service as resolution
+from app.resolution import explain as resolution
 from app.resolution.runtime import current_matcher
 from app.resolution.schemas import ExplanationSchema
 

@@ -15,9 +15,12 @@ from app.audit import service as audit
 from app.audit.models import AuditEntry
 from app.cli import unit_of_work
 from app.identity import service as identities
-from app.resolution.models import REVIEW_KINDS, REVIEW_STATUSES
+from app.ingest import decisions
+from app.ingest import undo as undoing
+from app.resolution import explain
 from app.resolution.runtime import current_matcher
 from app.review import service
+from app.review.models import REVIEW_KINDS, REVIEW_STATUSES
 
 CHOICES = {"merge": "merge", "keep-apart": "keep_apart", "dismiss": "dismiss"}
 
@@ -117,7 +120,7 @@ def _item_line(row: Mapping[str, Any]) -> str:
 def review_show(item_id: int) -> None:
     """Show an item side by side: records, attribute levels and weights, edges, merge preview."""
     with unit_of_work() as session:
-        shown = service.compare(
+        shown = explain.compare_item(
             session=session, matcher=current_matcher(session), item_id=item_id, minutes=_minutes()
         )
     click.echo(_item_line(shown["item"]))
@@ -202,7 +205,7 @@ def review_claim(item_id: int, release: bool) -> None:
 def review_decide(item_id: int, decision: str, note: str) -> None:
     """Decide an item: merge its identities, keep its records apart, or dismiss it."""
     with unit_of_work() as session:
-        _, entry = service.decide(
+        _, entry = decisions.decide(
             session=session,
             matcher=current_matcher(session),
             item_id=item_id,
@@ -228,7 +231,7 @@ def merge_command(identity_ids: tuple[str, ...], note: str, dry_run: bool) -> No
         if dry_run:
             _print_preview(service.preview_merge(session=session, public_ids=identity_ids))
             return
-        entry = service.merge(
+        entry = decisions.merge(
             session=session,
             matcher=current_matcher(session),
             public_ids=identity_ids,
@@ -260,7 +263,7 @@ def split_command(identity_id: str, parts: tuple[str, ...], note: str, dry_run: 
             for part in preview["parts"]:
                 click.echo(f"{part['identity'] or 'new identity'}: {', '.join(part['records'])}")
             return
-        entry = service.split(
+        entry = decisions.split(
             session=session,
             matcher=current_matcher(session),
             public_id=identity_id,
@@ -278,7 +281,7 @@ def split_command(identity_id: str, parts: tuple[str, ...], note: str, dry_run: 
 def undo_command(change_id: int, note: str) -> None:
     """Undo a merge, split or decision (a change id from the audit trail)."""
     with unit_of_work() as session:
-        entry = service.undo(
+        entry = undoing.undo_entry(
             session=session,
             matcher=current_matcher(session),
             entry_id=change_id,

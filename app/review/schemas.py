@@ -6,8 +6,8 @@ from marshmallow import Schema, fields, validate
 
 from app.audit.schemas import AuditEntrySchema
 from app.pagination import PageArgsSchema
-from app.resolution.models import REVIEW_KINDS, REVIEW_STATUSES
 from app.resolution.schemas import ContributionSchema, EdgeSchema
+from app.review.models import REVIEW_KINDS, REVIEW_STATUSES
 from app.review.service import DECISIONS
 
 

@@ -1,33 +1,29 @@
-"""The review workflow: the queue of what the matcher is unsure about, people's decisions,
-manual merges and splits, and undo.
+"""The review queue as people work it: items weighed and listed, claimed and released, taken
+when decided; what merges and splits would give, previewed.
 
 A decision becomes link constraints (must / cannot) that real-time and batch resolution honour
-from then on; the part of the graph around it is then re-clustered by the same core as automatic
-resolution, and one audit entry records it (see :mod:`app.review.changes`).
-
-An item is taken by a conditional update of its status before anything else is written, so of
-two admins deciding at once one wins and the other gets a Conflict with nothing applied.
+from then on (:mod:`app.review.constraints`); carrying it out crosses domains, so it is a flow
+(:mod:`app.ingest.decisions`). Items are opened and closed by :mod:`app.review.queue`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.audit.models import AuditEntry
 from app.db import chunks, utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.identity.models import Identity
+from app.identity.service import live_members, public_ids_of, record_states, survivor_ids
 from app.matching import Matcher
 from app.matching.types import RecordId
-from app.resolution.models import ReviewItem
-from app.review import changes, restore
-from app.review import compare as comparison
+from app.review.compare import merge_preview
+from app.review.models import ReviewItem
 from app.source.models import Source, SourceRecord
 
 DECISIONS = ("merge", "keep_apart", "dismiss")
@@ -78,7 +74,7 @@ def refresh_priorities(*, session: Session, matcher: Matcher, status: str | None
     rows = session.execute(query).all()
     if not rows:
         return 0
-    states = changes.record_states(
+    states = record_states(
         session, {r for row in rows for r in (row.left_record_id, row.right_record_id) if r}
     )
     sizes = _identity_sizes(session, {s.identity_id for s in states.values() if s.identity_id})
@@ -229,12 +225,10 @@ def describe_items(
     *, session: Session, items: Sequence[ReviewItem], minutes: float
 ) -> list[dict[str, Any]]:
     """Items as the queue shows them: records by reference, the identities holding them now."""
-    states = changes.record_states(
+    states = record_states(
         session, {r for i in items for r in (i.left_record_id, i.right_record_id) if r}
     )
-    public = changes.public_ids_of(
-        session, {s.identity_id for s in states.values() if s.identity_id}
-    )
+    public = public_ids_of(session, {s.identity_id for s in states.values() if s.identity_id})
 
     def side(record_id: int | None) -> dict[str, Any] | None:
         state = states.get(record_id or 0)
@@ -266,51 +260,14 @@ def describe_items(
     ]
 
 
-def compare(*, session: Session, matcher: Matcher, item_id: int, minutes: float) -> dict[str, Any]:
-    """An item side by side: both records and their identities, how each attribute compares
-    (level and weight), the edges among them, and what a merge would give."""
-    item = get_item(session=session, item_id=item_id)
-    (described,) = describe_items(session=session, items=[item], minutes=minutes)
-    return {"item": described, **comparison.side_by_side(session, matcher, item)}
-
-
 # -- decisions ---------------------------------------------------------------------------------
 
 
-def decide(
-    *,
-    session: Session,
-    matcher: Matcher,
-    item_id: int,
-    decision: str,
-    actor: str,
-    note: str = "",
-    minutes: float,
-) -> tuple[ReviewItem, AuditEntry]:
-    """Decide an open item: merge its identities (must-link), keep its records apart
-    (cannot-link) or dismiss it. The item is taken first, so a second admin deciding at the
-    same time gets a Conflict and nothing of theirs is written."""
-    if decision not in DECISIONS:
-        raise InvalidInput("unknown decision", {"decision": [f"one of {', '.join(DECISIONS)}"]})
-    with changes.serialized(session):
-        item = _take(session, item_id, decision, actor, minutes)
-        extra = {"review_item": item.id, "decision": decision}
-        if decision == "dismiss":
-            entry = _dismiss(session, matcher, item, actor, note, extra)
-        elif decision == "merge":
-            entry = _merge_item(session, matcher, item, actor, note, extra)
-        else:
-            entry = _keep_apart(session, matcher, item, actor, note, extra)
-        session.execute(
-            update(ReviewItem)
-            .where(ReviewItem.id == item.id)
-            .values(change_id=entry.id)
-            .execution_options(synchronize_session=False)
-        )
-        return get_item(session=session, item_id=item.id), entry
-
-
-def _take(session: Session, item_id: int, decision: str, actor: str, minutes: float) -> ReviewItem:
+def take_item(
+    *, session: Session, item_id: int, decision: str, actor: str, minutes: float
+) -> ReviewItem:
+    """Mark an open item decided, before anything else of the decision is written: the loser
+    of a race stops here (Conflict), having written nothing."""
     item = get_item(session=session, item_id=item_id)
     if item.kind == "generic_value" and decision != "dismiss":
         raise InvalidInput(
@@ -342,149 +299,23 @@ def _take(session: Session, item_id: int, decision: str, actor: str, minutes: fl
     return item
 
 
-def _pair_states(
-    session: Session, item: ReviewItem
-) -> tuple[changes.RecordState, changes.RecordState]:
-    pair = [r for r in (item.left_record_id, item.right_record_id) if r is not None]
-    states = changes.record_states(session, pair)
-    left, right = (states[r] for r in pair)
-    for state in (left, right):
-        if not state.live or state.identity_id is None:
-            raise Conflict(
-                f"{state.reference} is no longer held by any identity; dismiss item {item.id}"
-            )
-    return left, right
-
-
-def _merge_item(
-    session: Session,
-    matcher: Matcher,
-    item: ReviewItem,
-    actor: str,
-    note: str,
-    extra: Mapping[str, Any],
-) -> AuditEntry:
-    left, right = _pair_states(session, item)
-    if left.identity_id == right.identity_id:
-        raise Conflict(f"{left.reference} and {right.reference} are one identity already")
-    identity_ids = sorted({left.identity_id or 0, right.identity_id or 0})
-    return _merge(session, matcher, identity_ids, actor, note, extra)
-
-
-def _keep_apart(
-    session: Session,
-    matcher: Matcher,
-    item: ReviewItem,
-    actor: str,
-    note: str,
-    extra: Mapping[str, Any],
-) -> AuditEntry:
-    left, right = _pair_states(session, item)
-    identity_ids = {left.identity_id or 0, right.identity_id or 0}
-    before = changes.take_snapshot(session, identity_ids)
-    constraints = changes.pair_constraint(session, left.id, right.id, "cannot", actor, note)
-    entry = changes.record_change(
-        session,
-        matcher,
-        action="keep_apart",
-        actor=actor,
-        note=note,
-        before=before,
-        records=[left.id, right.id],
-        constraints=constraints,
-        extra=extra,
-    )
-    now = changes.record_states(session, [left.id, right.id])
-    if now[left.id].identity_id == now[right.id].identity_id:
-        raise Conflict(
-            f"a merge decision holds {left.reference} and {right.reference} together; split "
-            "their identity (or undo that merge) instead"
-        )
-    return entry
-
-
-def _dismiss(
-    session: Session,
-    matcher: Matcher,
-    item: ReviewItem,
-    actor: str,
-    note: str,
-    extra: Mapping[str, Any],
-) -> AuditEntry:
-    pair = [r for r in (item.left_record_id, item.right_record_id) if r is not None]
-    states = changes.record_states(session, pair)
-    identity_ids = {s.identity_id for s in states.values() if s.live and s.identity_id}
-    return changes.record_change(
-        session,
-        matcher,
-        action="dismiss",
-        actor=actor,
-        note=note,
-        before=changes.take_snapshot(session, identity_ids),
-        records=pair,
-        constraints=changes.ConstraintChange(),
-        extra=extra,
-        recluster=False,
-    )
-
-
 # -- manual merges and splits ------------------------------------------------------------------
-
-
-def merge(
-    *, session: Session, matcher: Matcher, public_ids: Sequence[str], actor: str, note: str = ""
-) -> AuditEntry:
-    """Merge identities into one (the oldest id survives; the others redirect to it) and keep
-    them one: their records are must-linked, cannot-links between them are replaced."""
-    with changes.serialized(session):
-        identity_ids = changes.survivor_ids(session, list(dict.fromkeys(public_ids)))
-        if len(identity_ids) < 2:
-            raise Conflict("these ids already name one identity; nothing to merge")
-        return _merge(session, matcher, identity_ids, actor, note)
-
-
-def _merge(
-    session: Session,
-    matcher: Matcher,
-    identity_ids: Sequence[int],
-    actor: str,
-    note: str,
-    extra: Mapping[str, Any] | None = None,
-) -> AuditEntry:
-    before = changes.take_snapshot(session, identity_ids)
-    records = changes.live_members(session, identity_ids)
-    constraints = changes.partition_constraints(session, [records], actor, note)
-    entry = changes.record_change(
-        session,
-        matcher,
-        action="merge",
-        actor=actor,
-        note=note,
-        before=before,
-        records=records,
-        constraints=constraints,
-        extra={
-            "identity": changes.public_ids_of(session, [min(identity_ids)])[min(identity_ids)],
-            **(extra or {}),
-        },
-    )
-    return entry
 
 
 def preview_merge(*, session: Session, public_ids: Sequence[str]) -> dict[str, Any]:
     """What merging these identities would give, written nowhere: the identities and records
     it joins, the id that survives, and the resulting golden record."""
-    identity_ids = changes.survivor_ids(session, list(dict.fromkeys(public_ids)))
+    identity_ids = survivor_ids(session, list(dict.fromkeys(public_ids)))
     if len(identity_ids) < 2:
         raise Conflict("these ids already name one identity; nothing to merge")
-    return comparison.merge_preview(session, identity_ids)
+    return merge_preview(session, identity_ids)
 
 
-def _split_parts(
+def split_parts(
     session: Session, identity_id: int, parts: Sequence[Sequence[str]]
 ) -> list[list[RecordId]]:
     """Validate a split: parts of the identity's live records; those left out form one more."""
-    live = changes.record_states(session, changes.live_members(session, [identity_id]))
+    live = record_states(session, live_members(session, [identity_id]))
     by_reference = {s.reference: s.id for s in live.values()}
     errors: list[str] = []
     seen: set[str] = set()
@@ -514,45 +345,15 @@ def _split_parts(
     return groups
 
 
-def split(
-    *,
-    session: Session,
-    matcher: Matcher,
-    public_id: str,
-    parts: Sequence[Sequence[str]],
-    actor: str,
-    note: str = "",
-) -> AuditEntry:
-    """Split an identity into parts of its records (records not named form one more part) and
-    keep them apart: must-links inside each part, cannot-links between parts. The largest part
-    keeps the id."""
-    with changes.serialized(session):
-        identity_id = _live_identity(session, public_id)
-        groups = _split_parts(session, identity_id, parts)
-        before = changes.take_snapshot(session, [identity_id])
-        constraints = changes.partition_constraints(session, groups, actor, note)
-        entry = changes.record_change(
-            session,
-            matcher,
-            action="split",
-            actor=actor,
-            note=note,
-            before=before,
-            records=[r for g in groups for r in g],
-            constraints=constraints,
-        )
-        changes.settle_items_between(session, groups, actor, entry)
-        return entry
-
-
-def _live_identity(session: Session, public_id: str) -> int:
+def live_identity(session: Session, public_id: str) -> int:
+    """The id of an identity that was not merged away (a Conflict names its survivor)."""
     row = session.execute(
         select(Identity.id, Identity.merged_into_id).where(Identity.public_id == public_id)
     ).one_or_none()
     if row is None:
         raise NotFound(f"no identity {public_id!r}")
     if row.merged_into_id is not None:
-        survivor = changes.public_ids_of(session, [row.merged_into_id])[row.merged_into_id]
+        survivor = public_ids_of(session, [row.merged_into_id])[row.merged_into_id]
         raise Conflict(f"{public_id} was merged into {survivor}; split {survivor} instead")
     return int(row.id)
 
@@ -561,11 +362,10 @@ def preview_split(
     *, session: Session, public_id: str, parts: Sequence[Sequence[str]]
 ) -> dict[str, Any]:
     """What a split would give, written nowhere: the parts and which one keeps the id."""
-    identity_id = _live_identity(session, public_id)
-    groups = _split_parts(session, identity_id, parts)
+    identity_id = live_identity(session, public_id)
+    groups = split_parts(session, identity_id, parts)
     references = {
-        i: s.reference
-        for i, s in changes.record_states(session, [r for g in groups for r in g]).items()
+        i: s.reference for i, s in record_states(session, [r for g in groups for r in g]).items()
     }
     # resolution's rule: the part with most records keeps the id (ties: the lowest record id)
     keeper = max(range(len(groups)), key=lambda i: (len(groups[i]), -groups[i][0]))
@@ -579,16 +379,3 @@ def preview_split(
             for index, group in enumerate(groups)
         ],
     }
-
-
-# -- undo --------------------------------------------------------------------------------------
-
-
-def undo(
-    *, session: Session, matcher: Matcher, entry_id: int, actor: str, note: str = ""
-) -> AuditEntry:
-    """Undo a merge, split or decision (an audit entry): the identities get back their ids,
-    members and redirects, and the decision's constraints are taken back."""
-    return restore.undo_entry(
-        session=session, matcher=matcher, entry_id=entry_id, actor=actor, note=note
-    )

@@ -11,7 +11,10 @@ from app.audit.models import AuditEntry
 from app.audit.schemas import AuditEntrySchema
 from app.auth.guard import current_token, roles
 from app.db import get_session
+from app.ingest import decisions
+from app.ingest import undo as undoing
 from app.pagination import decode_typed, key_page, page_limit
+from app.resolution import explain
 from app.resolution.runtime import current_matcher
 from app.review import service
 from app.review.schemas import (
@@ -73,7 +76,7 @@ def show_item(item_id: int) -> dict[str, Any]:
     """An item side by side: both records and identities, each attribute's level and weight,
     the edges between them, and a dry run of the merge (identities, records, golden record)."""
     session = get_session()
-    return service.compare(
+    return explain.compare_item(
         session=session,
         matcher=current_matcher(session),
         item_id=item_id,
@@ -115,7 +118,7 @@ def decide(body: dict[str, Any], item_id: int) -> dict[str, Any]:
     """Decide an item: merge (must-link), keep_apart (cannot-link) or dismiss, with a note.
     Every later resolution honours the decision; 409 when the item is decided or claimed."""
     session = get_session()
-    item, change = service.decide(
+    item, change = decisions.decide(
         session=session,
         matcher=current_matcher(session),
         item_id=item_id,
@@ -135,7 +138,7 @@ def decide(body: dict[str, Any], item_id: int) -> dict[str, Any]:
 def merge(body: dict[str, Any]) -> AuditEntry:
     """Merge identities: the oldest id survives, the others redirect to it, and they stay one."""
     session = get_session()
-    change = service.merge(
+    change = decisions.merge(
         session=session,
         matcher=current_matcher(session),
         public_ids=body["identities"],
@@ -163,7 +166,7 @@ def split(body: dict[str, Any]) -> AuditEntry:
     """Split an identity by choosing which records go where (those left out form one more
     part); the largest part keeps the id, and the parts stay apart."""
     session = get_session()
-    change = service.split(
+    change = decisions.split(
         session=session,
         matcher=current_matcher(session),
         public_id=body["identity"],
@@ -193,7 +196,7 @@ def preview_split(body: dict[str, Any]) -> dict[str, Any]:
 def undo(body: dict[str, Any]) -> AuditEntry:
     """Undo a merge, split or decision (an audit entry): ids, members and redirects come back."""
     session = get_session()
-    change = service.undo(
+    change = undoing.undo_entry(
         session=session,
         matcher=current_matcher(session),
         entry_id=body["change"],

@@ -8,13 +8,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from marshmallow import ValidationError
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.db import Reused, among_parameter, bulk_insert_ids, json_bytes, read_rows, utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.source.models import Source, SourceRecord
-from connectors import CANONICAL_ATTRIBUTES, ConfigurationError, RecordIn, connector_class
+from app.source.schemas import PushedRecordSchema
+from connectors import (
+    CANONICAL_ATTRIBUTES,
+    ConfigurationError,
+    Page,
+    RecordIn,
+    Reject,
+    connector_class,
+)
 from connectors.base import EXTRA_ATTRIBUTE_TYPES
 
 
@@ -49,6 +58,23 @@ class UpsertResult:
             "deleted": len(self.deleted),
             "unchanged": self.unchanged,
         }
+
+
+# A live record with what its source says of it: what golden records are computed from (the
+# customer view's ``loaded_record`` reads a row of these), and what real time reads of a changed
+# record, so that a new identity's golden record needs no second read.
+LOADED_COLUMNS = (
+    SourceRecord.id,
+    SourceRecord.identity_id,
+    SourceRecord.external_id,
+    SourceRecord.attributes,
+    SourceRecord.first_seen_at,
+    SourceRecord.updated_at,
+    SourceRecord.source_updated_at,
+    Source.name,
+    Source.priority,
+    Source.attribute_types,
+)
 
 
 def get_by_name(*, session: Session, name: str) -> Source:
@@ -253,3 +279,48 @@ def unknown_attributes(source: Source, attributes: Mapping[str, Any]) -> list[st
         for name in attributes
         if name not in CANONICAL_ATTRIBUTES and name not in source.attribute_types
     )
+
+
+_PUSHED = PushedRecordSchema()
+
+
+def _describe(error: ValidationError) -> str:
+    messages = error.messages if isinstance(error.messages, dict) else {"record": error.messages}
+    return "; ".join(f"{field}: {' '.join(map(str, texts))}" for field, texts in messages.items())
+
+
+def parse_push(*, source: Source, items: Sequence[Mapping[str, Any]], batch_max: int) -> Page:
+    """The page a department's push makes: its valid records, and the invalid ones rejected with
+    their reason. InvalidInput when the push is too large or holds no valid record."""
+    if len(items) > batch_max:
+        raise InvalidInput(
+            f"a push holds at most {batch_max} records", {"records": [f"got {len(items)}"]}
+        )
+    good, rejects = [], []
+    for index, item in enumerate(items):
+        try:
+            loaded = _PUSHED.load(item)
+        except ValidationError as error:
+            rejects.append(Reject(str(index), f"invalid record: {_describe(error)}", item))
+            continue
+        if unknown := unknown_attributes(source, loaded["attributes"]):
+            reason = (
+                f"unknown attributes {', '.join(unknown)}: map to canonical ones or declare them"
+            )
+            rejects.append(Reject(str(index), reason, item))
+            continue
+        good.append(
+            RecordIn(
+                external_id=loaded["external_id"],
+                attributes={k: v for k, v in loaded["attributes"].items() if v is not None},
+                raw=loaded["raw"] if loaded["raw"] is not None else item,
+                updated_at=loaded["updated_at"],
+                deleted=loaded["deleted"],
+            )
+        )
+    if not good:
+        raise InvalidInput(
+            "no record in the push is valid",
+            {"records": {r.position: [r.reason] for r in rejects}},
+        )
+    return Page(state={}, records=good, rejects=rejects)

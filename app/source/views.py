@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from app.auth.guard import current_token, roles
 from app.db import get_session
 from app.errors import Forbidden
+from app.ingest import flows, jobs
 from app.pagination import PageArgsSchema, before_id, id_page, page_limit
 from app.resolution.runtime import current_matcher
 from app.source import service
@@ -25,7 +26,6 @@ from app.source.schemas import (
     SyncRunListSchema,
     SyncRunSchema,
 )
-from app.sync import jobs
 from app.sync import service as sync
 from app.sync.models import SyncRun
 
@@ -116,7 +116,7 @@ def push_records(batch: dict[str, Any], name: str) -> dict[str, Any]:
     token = current_token()
     if token.role == "connector" and token.source_id != source.id:
         raise Forbidden(f"this token may push only to its own source, not {name!r}")
-    report = sync.push_records(
+    report = flows.push_records(
         session=session,
         source=source,
         items=batch["records"],

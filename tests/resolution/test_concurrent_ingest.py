@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from app.auth import service as tokens
 from app.db import get_db
+from app.ingest.flows import IngestReport, ingest_page
 from app.resolution.runtime import current_matcher
 from app.source import service as sources
-from app.sync.service import IngestReport, ingest_page
 from connectors import Page, RecordIn
 from tests.helpers import add_source, wait_until_blocked
 

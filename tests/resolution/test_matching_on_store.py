@@ -13,9 +13,12 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.resolution import service as resolution
-from app.resolution.models import ModelVersion, ReviewItem
+from app.ingest import flows
+from app.resolution import batch, explain
+from app.resolution.models import ModelVersion
 from app.resolution.runtime import current_matcher
+from app.review import constraints as links
+from app.review.models import ReviewItem
 from app.source.models import SourceRecord
 from connectors.sandbox.people import generate_records
 from tests.helpers import add_source, push, record
@@ -60,7 +63,7 @@ def test_arrival_order_does_not_change_the_partition(
         push(client, admin, "all", *shuffled[start : start + 17])
     real_time = partition(session)
     with app.app_context():
-        resolution.resolve_all(session=session, matcher=current_matcher(session))
+        flows.resolve_all(session=session, matcher=current_matcher(session))
     assert partition(session) == real_time
     assert len(real_time) < len(people)  # some people were held by several departments
 
@@ -76,14 +79,12 @@ def test_a_cannot_link_keeps_two_records_apart_through_every_resolution(
     one, two = session.scalars(select(SourceRecord).order_by(SourceRecord.external_id)).all()
     assert one.identity_id == two.identity_id
     with app.app_context():
-        resolution.add_constraint(
+        links.set_pair(session, one.id, two.id, "cannot", "test", "twins")
+        flows.recluster(
             session=session,
             matcher=current_matcher(session),
-            left=one.id,
-            right=two.id,
-            kind="cannot",
+            record_ids=[one.id, two.id],
             actor="test",
-            reason="twins",
         )
         session.commit()
     session.expire_all()
@@ -179,7 +180,7 @@ def test_a_possible_match_becomes_a_review_item(
     one, two = session.scalars(select(SourceRecord).order_by(SourceRecord.external_id)).all()
     with app.app_context():
         matcher = current_matcher(session)
-        edge = resolution.explain_pair(session=session, matcher=matcher, left=one, right=two)
+        edge = explain.explain_pair(session=session, matcher=matcher, left=one, right=two)
     assert matcher.is_review(edge), "the namesakes should land between the two thresholds"
     assert one.identity_id != two.identity_id
     item = session.scalars(select(ReviewItem)).one()
@@ -201,7 +202,7 @@ def test_resolve_picks_up_what_changed_without_resolution(
     args = ["import", str(path), "--source", "crm", "--id-column", "id"]
     assert cli.invoke(args=[*args, "--no-resolve"]).exit_code == 0
     with app.app_context():
-        assert len(resolution.pending_records(session=session)) == 3
+        assert len(batch.pending_records(session=session)) == 3
     assert "2 identities in all" in cli.invoke(args=["resolve"]).output
     path.write_text(
         "id,first_name,last_name,email\n"
@@ -209,11 +210,11 @@ def test_resolve_picks_up_what_changed_without_resolution(
     )
     assert cli.invoke(args=[*args, "--no-resolve"]).exit_code == 0
     with app.app_context():
-        pending = resolution.pending_records(session=session)
+        pending = batch.pending_records(session=session)
     assert len(pending) == 1
     assert "resolved 1 records" in cli.invoke(args=["resolve"]).output
     with app.app_context():
-        assert resolution.pending_records(session=session) == []
+        assert batch.pending_records(session=session) == []
 
 
 def test_a_rule_with_its_own_cap_turns_its_values_generic_there_in_real_time_and_batch(
@@ -245,7 +246,7 @@ def test_a_rule_with_its_own_cap_turns_its_values_generic_there_in_real_time_and
     phone_keys = [v for v in listed["data"] if "14155550100" in v["key"]]
     assert phone_keys and {(v["records"], v["cap"]) for v in phone_keys} == {(6, 5)}
     with app.app_context():
-        resolution.resolve_all(session=session, matcher=current_matcher(session))
+        flows.resolve_all(session=session, matcher=current_matcher(session))
     assert partition(session) == real_time
 
 
@@ -268,5 +269,5 @@ def test_a_value_turning_generic_mid_page_stops_joining_its_holders_as_batch_doe
     real_time = partition(session)
     assert frozenset({"p1", "p2"}) not in real_time
     with app.app_context():
-        resolution.resolve_all(session=session, matcher=current_matcher(session))
+        flows.resolve_all(session=session, matcher=current_matcher(session))
     assert partition(session) == real_time

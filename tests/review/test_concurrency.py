@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from app.audit.models import AuditEntry
 from app.db import get_db
 from app.errors import Conflict
-from app.resolution.models import LinkConstraint, ReviewItem
+from app.ingest import decisions
+from app.ingest import undo as undoing
 from app.resolution.runtime import current_matcher
-from app.review import service
+from app.review.models import LinkConstraint, ReviewItem
 from tests.helpers import add_source, push, record, wait_until_blocked
 from tests.review.conftest import JONAS, MARTA, ZOE, Headers, identity_of, namesakes
 
@@ -106,7 +107,7 @@ def test_the_second_decision_waits_for_the_first_and_writes_nothing(
 ) -> None:
     item_id = open_item(live_app, admin)
     with live_app.app_context(), get_db(live_app).session() as first:
-        service.decide(
+        decisions.decide(
             session=first,
             matcher=current_matcher(first),
             item_id=item_id,
@@ -116,7 +117,7 @@ def test_the_second_decision_waits_for_the_first_and_writes_nothing(
         )
         thread, outcome = in_thread(
             live_app,
-            lambda session: service.decide(
+            lambda session: decisions.decide(
                 session=session,
                 matcher=current_matcher(session),
                 item_id=item_id,
@@ -149,7 +150,7 @@ def test_merges_of_overlapping_identities_run_one_after_the_other(
     assert marta and zoe and jonas
 
     def merge(session: Session, ids: list[str], actor: str) -> AuditEntry:
-        return service.merge(
+        return decisions.merge(
             session=session, matcher=current_matcher(session), public_ids=ids, actor=actor
         )
 
@@ -179,7 +180,7 @@ def test_two_admins_undoing_the_same_change_one_wins(live_app: Flask, admin: Hea
     ).get_json()
 
     def undo(session: Session, actor: str) -> int:
-        entry = service.undo(
+        entry = undoing.undo_entry(
             session=session, matcher=current_matcher(session), entry_id=merged["id"], actor=actor
         )
         return entry.id

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.resolution.models import LinkConstraint
+from app.review.models import LinkConstraint
 from tests.helpers import push, record
 from tests.review.conftest import (
     JONAS,

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.matching.types import Clustering, Conflict
-from app.resolution import service as resolution
-from app.resolution.models import ReviewItem
+from app.review import queue as review_queue
+from app.review.models import ReviewItem
 from app.source.models import SourceRecord
 from tests.helpers import add_source, push, record
 from tests.review.conftest import (
@@ -200,9 +200,9 @@ def test_a_conflict_is_queued_once_however_often_clustering_finds_it(
     ids = dict(session.execute(select(SourceRecord.external_id, SourceRecord.id)).all())
     bridge = Conflict("weak_bridge", (ids["1"], ids["2"]), "one weak edge between two groups")
     apart = Clustering([frozenset({i}) for i in ids.values()], (bridge, bridge))
-    assert resolution._update_review(session, [], apart) == 1  # found twice in one run: once
-    assert resolution._update_review(session, [], apart) == 0  # found again later: still once
+    assert review_queue.update_pairs(session, [], apart) == 1  # found twice in one run: once
+    assert review_queue.update_pairs(session, [], apart) == 0  # found again later: still once
     other = Conflict("weak_bridge", (ids["2"], ids["3"]), "one weak edge between two groups")
-    assert resolution._update_review(session, [], Clustering(apart.clusters, (other,))) == 1
+    assert review_queue.update_pairs(session, [], Clustering(apart.clusters, (other,))) == 1
     items = queue(client, admin, kind="conflict")
     assert sorted(i["left"]["reference"] for i in items) == ["crm:1", "crm:2"]

@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db import get_db
+from app.ingest import sync as runner
+from app.ingest.flows import IngestReport
 from app.resolution.runtime import current_matcher
 from app.source import service as sources
 from app.source.models import SourceRecord
-from app.sync import runner
-from app.sync.service import IngestReport
 from connectors import Page
 from connectors.sandbox import SANDBOX_TOKEN, Sandboxes, connector_settings, start_sandboxes
 

@@ -8,8 +8,8 @@ import threading
 from flask import Flask
 
 from app.db import get_db
+from app.ingest import sync as runner
 from app.resolution.runtime import current_matcher
-from app.sync import runner
 
 log = logging.getLogger(__name__)
 

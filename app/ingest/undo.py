@@ -18,15 +18,27 @@ from app.audit.models import AuditEntry, AuditSubject
 from app.db import utcnow
 from app.errors import Conflict, NotFound
 from app.identity.models import Identity
+from app.identity.service import (
+    Members,
+    RecordState,
+    ids_of,
+    live_members,
+    public_ids_of,
+    record_states,
+    records_by_reference,
+    take_snapshot,
+)
+from app.ingest.decisions import record_change, serialized
+from app.ingest.flows import settle
 from app.matching import Matcher
 from app.matching.types import RecordId
-from app.resolution import service as resolution
-from app.resolution.models import ReviewItem
-from app.review import changes
+from app.resolution import realtime
+from app.review import constraints as links
+from app.review import queue
+from app.review.models import ReviewItem
 from app.source.models import SourceRecord
 
 UNDOABLE = ("merge", "split", "keep_apart", "dismiss")
-Members = changes.Members
 
 
 def undo_entry(
@@ -35,7 +47,7 @@ def undo_entry(
     """Undo a merge, split or decision: the identities get back their ids, members and
     redirects, and the decision's constraints are taken back. If the evidence would undo the
     undo (an automatic merge), the restored identities are held with constraints as well."""
-    with changes.serialized(session):
+    with serialized(session):
         entry = session.scalar(
             select(AuditEntry)
             .where(AuditEntry.id == entry_id)
@@ -48,12 +60,12 @@ def undo_entry(
         references = {
             r for refs in [*before_members.values(), *after_members.values()] for r in refs
         }
-        records = changes.records_by_reference(session, references)
-        identity_ids = changes.ids_of(session, set(before_members) | set(after_members))
+        records = records_by_reference(session, references)
+        identity_ids = ids_of(session, set(before_members) | set(after_members))
         _check_nothing_later(session, entry, after_members)
         _check_still_as_left(session, records, after_members, identity_ids)
-        before = changes.take_snapshot(session, identity_ids.values())
-        constraints = changes.revert_constraints(session, entry.after.get("constraints", {}))
+        before = take_snapshot(session, identity_ids.values())
+        constraints = links.revert(session, entry.after.get("constraints", {}))
         item = entry.after.get("review_item")
         _reopen_items(session, entry)
         pins, pinned = _restore(
@@ -68,7 +80,7 @@ def undo_entry(
             note,
         )
         constraints.extend(pins)
-        change = changes.record_change(
+        change = record_change(
             session,
             matcher,
             action="undo",
@@ -81,7 +93,7 @@ def undo_entry(
             recluster=False,
         )
         entry.undone_by_id = change.id
-        changes.settle_items_between(session, pinned, actor, change)
+        queue.settle_items_between(session, pinned, actor, change)
         session.flush()
         return change
 
@@ -135,7 +147,7 @@ def _check_nothing_later(session: Session, entry: AuditEntry, after_members: Mem
 
 def _check_still_as_left(
     session: Session,
-    records: Mapping[str, changes.RecordState],
+    records: Mapping[str, RecordState],
     after_members: Members,
     identity_ids: Mapping[str, int],
 ) -> None:
@@ -146,9 +158,7 @@ def _check_still_as_left(
             if state is None or not state.live:
                 continue  # deleted at its source since: nothing to put back
             if state.identity_id != identity_ids.get(public_id):
-                now = changes.public_ids_of(
-                    session, [state.identity_id] if state.identity_id else []
-                )
+                now = public_ids_of(session, [state.identity_id] if state.identity_id else [])
                 raise Conflict(
                     f"{reference} has moved from {public_id} to "
                     f"{now.get(state.identity_id or 0, 'no identity')} since; undo the later "
@@ -186,13 +196,13 @@ def _restore(
     session: Session,
     matcher: Matcher,
     entry: AuditEntry,
-    records: Mapping[str, changes.RecordState],
+    records: Mapping[str, RecordState],
     before_members: Members,
     after_members: Members,
     identity_ids: Mapping[str, int],
     actor: str,
     note: str,
-) -> tuple[changes.ConstraintChange, list[list[RecordId]]]:
+) -> tuple[links.ConstraintChange, list[list[RecordId]]]:
     """Put the members back and re-cluster; when the evidence pulls them elsewhere again, hold
     them with constraints and put them back once more. Returns the constraints and the parts
     they hold apart (none when the evidence agreed)."""
@@ -200,31 +210,35 @@ def _restore(
     savepoint = session.begin_nested()
     try:
         _put_back(session, entry, records, after_members, identity_ids)
-        resolution.recluster(session=session, matcher=matcher, record_ids=live, actor=actor)
+        _recluster(session, matcher, live, actor)
         held = _restored(session, records, before_members, identity_ids)
     except BaseException:
         savepoint.rollback()
         raise
     if held:
         savepoint.commit()
-        return changes.ConstraintChange(), []
+        return links.ConstraintChange(), []
     savepoint.rollback()
     session.expire_all()
     parts = _pinned_parts(session, records, before_members, after_members, identity_ids)
-    constraints = changes.partition_constraints(
-        session, parts, actor, note or f"undo of entry {entry.id}"
-    )
+    constraints = links.partition(session, parts, actor, note or f"undo of entry {entry.id}")
     _put_back(session, entry, records, after_members, identity_ids)
-    resolution.recluster(session=session, matcher=matcher, record_ids=live, actor=actor)
+    _recluster(session, matcher, live, actor)
     if not _restored(session, records, before_members, identity_ids):
         raise Conflict(f"entry {entry.id} cannot be undone: its records no longer fit apart")
     return constraints, parts
 
 
+def _recluster(session: Session, matcher: Matcher, records: list[RecordId], actor: str) -> None:
+    """Re-cluster around the restored records; the undo records its own audit entry."""
+    report = realtime.recluster(session=session, matcher=matcher, record_ids=records)
+    settle(session=session, report=report, actor=actor, audited=False)
+
+
 def _put_back(
     session: Session,
     entry: AuditEntry,
-    records: Mapping[str, changes.RecordState],
+    records: Mapping[str, RecordState],
     after_members: Members,
     identity_ids: Mapping[str, int],
 ) -> None:
@@ -255,9 +269,7 @@ def _put_back(
     _restore_redirects(session, entry.before.get("redirects", {}))
     # Identities the change created (a split's new part) redirect to where their records went.
     for public_id in set(after_members) - set(before_members):
-        if public_id not in identity_ids or changes.live_members(
-            session, [identity_ids[public_id]]
-        ):
+        if public_id not in identity_ids or live_members(session, [identity_ids[public_id]]):
             continue
         homes = Counter(
             p for p, refs in before_members.items() for r in refs if r in after_members[public_id]
@@ -273,7 +285,7 @@ def _put_back(
 
 
 def _restore_redirects(session: Session, redirects: Mapping[str, str]) -> None:
-    ids = changes.ids_of(session, set(redirects) | set(redirects.values()))
+    ids = ids_of(session, set(redirects) | set(redirects.values()))
     for source, target in sorted(redirects.items()):
         if source in ids and target in ids:
             session.execute(
@@ -286,11 +298,11 @@ def _restore_redirects(session: Session, redirects: Mapping[str, str]) -> None:
 
 def _restored(
     session: Session,
-    records: Mapping[str, changes.RecordState],
+    records: Mapping[str, RecordState],
     before_members: Members,
     identity_ids: Mapping[str, int],
 ) -> bool:
-    now = changes.record_states(session, [s.id for s in records.values()])
+    now = record_states(session, [s.id for s in records.values()])
     return all(
         now[records[r].id].identity_id == identity_ids.get(public_id)
         for public_id, references in before_members.items()
@@ -301,7 +313,7 @@ def _restored(
 
 def _pinned_parts(
     session: Session,
-    records: Mapping[str, changes.RecordState],
+    records: Mapping[str, RecordState],
     before_members: Members,
     after_members: Members,
     identity_ids: Mapping[str, int],
@@ -315,6 +327,6 @@ def _pinned_parts(
     snapshot = {records[r].id for refs in after_members.values() for r in refs if r in records}
     for public_id in sorted(set(after_members) - set(before_members)):
         if public_id in identity_ids:
-            own = set(changes.live_members(session, [identity_ids[public_id]])) - snapshot
+            own = set(live_members(session, [identity_ids[public_id]])) - snapshot
             parts.append(sorted(own))
     return [p for p in parts if p]

@@ -27,19 +27,12 @@ from app.db import (
     utcnow,
 )
 from app.errors import Conflict
+from app.ingest.flows import INGESTED_TABLES, RESOLVED_TABLES, IngestReport, ingest_page
 from app.matching import Matcher
-from app.resolution import service as resolution
 from app.source import service as sources
 from app.source.models import Source
 from app.sync.models import SyncRun
-from app.sync.service import (
-    INGESTED_TABLES,
-    IngestReport,
-    ingest_page,
-    load_state,
-    queue_run,
-    save_state,
-)
+from app.sync.service import load_state, queue_run, save_state
 from connectors import Connector, Page, Stream, connector_class
 
 log = logging.getLogger(__name__)
@@ -135,7 +128,7 @@ def run_sync(
         with database.unit_of_work() as session:
             run = _start(session, source, full, run_id)
         report = IngestReport()
-        written = INGESTED_TABLES + (resolution.RESOLVED_TABLES if resolve else ())
+        written = INGESTED_TABLES + (RESOLVED_TABLES if resolve else ())
         connector: Connector | None = None
         try:
             connector = build_connector(source)

@@ -1,0 +1,260 @@
+"""Event intake: the one place events are written. Events pushed over the API (naming a
+customer by e-mail, phone, record or anonymous id), events a connector's page brings (naming
+its source's record), and the stitching of anonymous visitors to an identifier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.orm import Session
+
+from app.db import among, bulk_insert, chunks, utcnow
+from app.errors import InvalidInput
+from app.event.models import AnonymousLink, Event
+from app.event.schemas import EventInSchema
+from app.event.service import Subject, subject_of
+from app.source.models import Source, SourceRecord
+from connectors import EventIn
+
+_EVENT = EventInSchema()
+
+
+@dataclass(slots=True)
+class EventReject:
+    """An event that was refused, with its place in the batch and the reason."""
+
+    position: str
+    reason: str
+
+
+@dataclass(slots=True)
+class IntakeReport:
+    """What an event batch changed, and the subjects whose identities need fresh traits."""
+
+    accepted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejects: list[EventReject] = field(default_factory=list)
+    subjects: set[Subject] = field(default_factory=set)
+
+    def counts(self) -> dict[str, Any]:
+        """Counts and rejects for the API response."""
+        return {
+            "accepted": self.accepted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": len(self.rejects),
+            "rejects": self.rejects,
+        }
+
+
+def _describe(error: ValidationError | InvalidInput) -> str:
+    if isinstance(error, InvalidInput):
+        messages: Any = error.extra.get("errors") or {"event": [error.detail]}
+    else:
+        messages = error.messages if isinstance(error.messages, dict) else {"event": error.messages}
+    return "; ".join(
+        f"{name}: {' '.join(map(str, texts if isinstance(texts, list) else [texts]))}"
+        for name, texts in messages.items()
+    )
+
+
+def link_anonymous(
+    *, session: Session, anonymous_id: str, subject: Subject, source_id: int | None
+) -> Subject | None:
+    """Stitch an anonymous id to a subject; returns the subject it was linked to before."""
+    link = session.get(AnonymousLink, anonymous_id)
+    if link is None:
+        session.add(AnonymousLink(anonymous_id=anonymous_id, subject=subject, source_id=source_id))
+        session.flush()
+        return None
+    before = link.subject
+    link.subject, link.source_id, link.linked_at = subject, source_id, utcnow()
+    session.flush()
+    return before
+
+
+def record_events(
+    *, session: Session, source: Source, items: Sequence[Mapping[str, Any]], region: str
+) -> IntakeReport:
+    """Store a batch of events from one source; invalid ones are rejected with their reason."""
+    report = IntakeReport()
+    loaded: list[tuple[str, dict[str, Any], Subject]] = []
+    source_ids = dict(session.execute(select(Source.name, Source.id)).all())
+    for index, item in enumerate(items):
+        try:
+            event = _EVENT.load(item)
+            subject = subject_of(
+                session=session,
+                reference=event,
+                region=region,
+                anonymous=True,
+                source_ids=source_ids,
+            )
+        except (ValidationError, InvalidInput) as error:
+            report.rejects.append(EventReject(str(index), _describe(error)))
+            continue
+        if "anonymous_id" in event and not subject.startswith("anonymous:"):
+            before = link_anonymous(
+                session=session,
+                anonymous_id=event["anonymous_id"],
+                subject=subject,
+                source_id=source.id,
+            )
+            # Whoever the visitor was linked to before loses their events.
+            report.subjects.update(s for s in (before,) if s is not None and s != subject)
+        loaded.append((str(index), event, subject))
+    if not loaded:
+        raise InvalidInput(
+            "no event in the batch is valid",
+            {"events": {r.position: [r.reason] for r in report.rejects}},
+        )
+    _store(session, source, loaded, report)
+    return report
+
+
+def _store(
+    session: Session,
+    source: Source,
+    loaded: Sequence[tuple[str, dict[str, Any], Subject]],
+    report: IntakeReport,
+) -> None:
+    # The same source id twice in one batch: the later one is the newer (as for records).
+    latest: dict[str, tuple[dict[str, Any], Subject]] = {}
+    anonymous: list[tuple[dict[str, Any], Subject]] = []
+    for _position, event, subject in loaded:
+        if event["id"] is None:
+            anonymous.append((event, subject))
+        else:
+            latest.pop(event["id"], None)
+            latest[event["id"]] = (event, subject)
+    existing = {
+        e.external_id: e
+        for chunk in chunks(list(latest))
+        for e in session.scalars(
+            select(Event).where(
+                Event.source_id == source.id, among(session, Event.external_id, chunk)
+            )
+        )
+    }
+    now = utcnow()
+    for event, subject in [*anonymous, *latest.values()]:
+        report.subjects.add(subject)
+        values = {
+            "type": event["type"],
+            "occurred_at": event["occurred_at"] or now,
+            "properties": event["properties"],
+            "subject": subject,
+            "record_id": None,
+        }
+        current = existing.get(event["id"]) if event["id"] is not None else None
+        if current is None:
+            session.add(Event(source_id=source.id, external_id=event["id"], **values))
+            report.accepted += 1
+        elif any(getattr(current, name) != value for name, value in values.items()):
+            if current.subject is not None:
+                report.subjects.add(current.subject)
+            for name, value in values.items():
+                setattr(current, name, value)
+            report.updated += 1
+        else:
+            report.unchanged += 1
+    session.flush()
+
+
+# -- events a connector brings ----------------------------------------------------------
+
+
+def _event_key(event: EventIn) -> str:
+    """The source's id of an event; a digest of its content when the source gives none."""
+    if event.external_id:
+        return event.external_id
+    content = [
+        event.type,
+        event.occurred_at.isoformat(),
+        event.customer_external_id,
+        event.properties,
+    ]
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode())
+    return f"sha256:{digest.hexdigest()[:40]}"
+
+
+def upsert_source_events(session: Session, source: Source, events: Sequence[EventIn]) -> int:
+    """Insert new events and update changed ones, by (source, external id); returns changes."""
+    latest = {_event_key(e): e for e in events}
+    if not latest:
+        return 0
+    table: Table = Event.__table__  # type: ignore[assignment]
+    compared = ("type", "occurred_at", "properties", "customer_external_id", "record_id")
+    existing = {
+        row.external_id: row
+        for row in session.execute(
+            select(table.c.id, table.c.external_id, *(table.c[name] for name in compared)).where(
+                table.c.source_id == source.id, among(session, table.c.external_id, list(latest))
+            )
+        )
+    }
+    customers = {e.customer_external_id for e in latest.values() if e.customer_external_id}
+    record_ids: dict[str, int] = {}
+    if customers:
+        query = select(SourceRecord.external_id, SourceRecord.id).where(
+            SourceRecord.source_id == source.id,
+            among(session, SourceRecord.external_id, list(customers)),
+        )
+        record_ids = dict(session.execute(query).all())
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    now = utcnow()
+    for key, event in latest.items():
+        values = {
+            "type": event.type,
+            "occurred_at": event.occurred_at,
+            "properties": dict(event.properties),
+            "customer_external_id": event.customer_external_id,
+            "record_id": record_ids.get(event.customer_external_id or ""),
+        }
+        current = existing.get(key)
+        if current is None:
+            inserts.append(
+                {"source_id": source.id, "external_id": key, "received_at": now, **values}
+            )
+        elif any(getattr(current, name) != values[name] for name in compared):
+            updates.append({"event_id": current.id, **values})
+    bulk_insert(session, table, inserts)
+    if updates:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("event_id"))
+            .values({name: bindparam(name) for name in compared}),
+            updates,
+        )
+    return len(inserts) + len(updates)
+
+
+def link_waiting_events(session: Session, source: Source, external_ids: list[str]) -> None:
+    """Events that arrived before their customer's record now point at it."""
+    record_id = (
+        select(SourceRecord.id)
+        .where(
+            SourceRecord.source_id == Event.source_id,
+            SourceRecord.external_id == Event.customer_external_id,
+        )
+        .scalar_subquery()
+    )
+    session.execute(
+        update(Event)
+        .where(
+            Event.source_id == source.id,
+            Event.record_id.is_(None),
+            among(session, Event.customer_external_id, external_ids),
+        )
+        .values(record_id=record_id)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,315 @@
+"""Decisions people make about identities: a review item decided (merge, keep apart,
+dismiss), a manual merge or split. Each is a write path across domains, in one order: take the
+item → write link constraints → re-cluster around the records (the same core as automatic
+resolution) → refresh customers → review queue → one audit entry for the whole decision.
+Undo is :mod:`app.ingest.undo`.
+
+A decision runs inside ``serialized``: it takes the identity lock before reading anything, so
+decisions and resolution run one after the other and each reads what the one before committed;
+a transaction that loses a race anyway (deadlock, lock timeout) is reported as a Conflict. An
+item is taken by a conditional update of its status before anything else is written, so of two
+admins deciding at once one wins and the other gets a Conflict with nothing applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit
+from app.audit.models import AuditEntry
+from app.customer import service as customers
+from app.db import hold_identity_lock
+from app.errors import Conflict, InvalidInput
+from app.identity.service import (
+    RecordState,
+    Snapshot,
+    ids_of,
+    live_members,
+    public_ids_of,
+    record_states,
+    survivor_ids,
+    take_snapshot,
+)
+from app.ingest.flows import settle
+from app.matching import Matcher
+from app.matching.types import RecordId
+from app.resolution import realtime
+from app.review import constraints as links
+from app.review import queue
+from app.review.models import ReviewItem
+from app.review.service import DECISIONS, get_item, live_identity, split_parts, take_item
+
+# SQLSTATEs of a transaction that lost a race: serialization failure, deadlock, lock timeout.
+_LOST_RACE = {"40001", "40P01", "55P03"}
+
+
+@contextmanager
+def serialized(session: Session) -> Iterator[None]:
+    """Run a change to identities one at a time with every other (resolution included), and
+    report a transaction that lost a race with another change as a Conflict.
+
+    The right to change identities is taken before anything else is written: a decision that
+    marked its review item first, then waited, could wait for real time while real time waits
+    to mark the same item obsolete."""
+    try:
+        hold_identity_lock(session)
+        yield
+    except DBAPIError as error:
+        state = getattr(error.orig, "sqlstate", None)
+        if state in _LOST_RACE or "database is locked" in str(error.orig):
+            raise Conflict(
+                "another change to these identities ran at the same time; try again"
+            ) from error
+        raise
+
+
+def record_change(
+    session: Session,
+    matcher: Matcher,
+    *,
+    action: str,
+    actor: str,
+    note: str,
+    before: Snapshot,
+    records: Iterable[RecordId],
+    constraints: links.ConstraintChange,
+    extra: Mapping[str, Any] | None = None,
+    recluster: bool = True,
+) -> AuditEntry:
+    """Re-cluster around the records, then write one audit entry for the whole change."""
+    wanted = sorted(set(records))
+    changes: list[audit.AuditSpec] = []
+    if recluster:
+        report = realtime.recluster(session=session, matcher=matcher, record_ids=wanted)
+        settle(session=session, report=report, actor=actor, audited=False)
+        changes = report.changes.audit
+    before_members = dict(before.members)
+    named: set[str] = set(before.members)
+    for _, subjects, spec_before, _ in changes:
+        named.update(subjects)
+        for public_id, references in spec_before.get("members", {}).items():
+            before_members.setdefault(public_id, references)
+    now_holding = {s.identity_id for s in record_states(session, wanted).values()}
+    identity_ids = set(ids_of(session, named).values()) | {i for i in now_holding if i is not None}
+    after = take_snapshot(session, identity_ids)
+    after_members = {p: refs for p, refs in after.members.items() if refs}
+    entry = audit.record(
+        session=session,
+        action=action,
+        identities=set(before_members) | set(after.members),
+        actor=actor,
+        reason=note,
+        before={
+            "identities": sorted(before_members),
+            "members": before_members,
+            "redirects": before.redirects,
+        },
+        after={
+            "identities": sorted(after_members),
+            "members": after_members,
+            "constraints": constraints.as_json(),
+            **(extra or {}),
+        },
+    )
+    session.flush()
+    queue.stale_priorities(session, [*wanted, *live_members(session, identity_ids)])
+    # Golden records, search keys and traits follow every decision (the re-clustering
+    # refreshed what it changed as well).
+    customers.refresh_identities(session=session, identity_ids=identity_ids)
+    return entry
+
+
+def decide(
+    *,
+    session: Session,
+    matcher: Matcher,
+    item_id: int,
+    decision: str,
+    actor: str,
+    note: str = "",
+    minutes: float,
+) -> tuple[ReviewItem, AuditEntry]:
+    """Decide an open item: merge its identities (must-link), keep its records apart
+    (cannot-link) or dismiss it. The item is taken first, so a second admin deciding at the
+    same time gets a Conflict and nothing of theirs is written."""
+    if decision not in DECISIONS:
+        raise InvalidInput("unknown decision", {"decision": [f"one of {', '.join(DECISIONS)}"]})
+    with serialized(session):
+        item = take_item(
+            session=session, item_id=item_id, decision=decision, actor=actor, minutes=minutes
+        )
+        extra = {"review_item": item.id, "decision": decision}
+        if decision == "dismiss":
+            entry = _dismiss(session, matcher, item, actor, note, extra)
+        elif decision == "merge":
+            entry = _merge_item(session, matcher, item, actor, note, extra)
+        else:
+            entry = _keep_apart(session, matcher, item, actor, note, extra)
+        session.execute(
+            update(ReviewItem)
+            .where(ReviewItem.id == item.id)
+            .values(change_id=entry.id)
+            .execution_options(synchronize_session=False)
+        )
+        return get_item(session=session, item_id=item.id), entry
+
+
+def _pair_states(session: Session, item: ReviewItem) -> tuple[RecordState, RecordState]:
+    pair = [r for r in (item.left_record_id, item.right_record_id) if r is not None]
+    states = record_states(session, pair)
+    left, right = (states[r] for r in pair)
+    for state in (left, right):
+        if not state.live or state.identity_id is None:
+            raise Conflict(
+                f"{state.reference} is no longer held by any identity; dismiss item {item.id}"
+            )
+    return left, right
+
+
+def _merge_item(
+    session: Session,
+    matcher: Matcher,
+    item: ReviewItem,
+    actor: str,
+    note: str,
+    extra: Mapping[str, Any],
+) -> AuditEntry:
+    left, right = _pair_states(session, item)
+    if left.identity_id == right.identity_id:
+        raise Conflict(f"{left.reference} and {right.reference} are one identity already")
+    identity_ids = sorted({left.identity_id or 0, right.identity_id or 0})
+    return _merge(session, matcher, identity_ids, actor, note, extra)
+
+
+def _keep_apart(
+    session: Session,
+    matcher: Matcher,
+    item: ReviewItem,
+    actor: str,
+    note: str,
+    extra: Mapping[str, Any],
+) -> AuditEntry:
+    left, right = _pair_states(session, item)
+    identity_ids = {left.identity_id or 0, right.identity_id or 0}
+    before = take_snapshot(session, identity_ids)
+    constraints = links.set_pair(session, left.id, right.id, "cannot", actor, note)
+    entry = record_change(
+        session,
+        matcher,
+        action="keep_apart",
+        actor=actor,
+        note=note,
+        before=before,
+        records=[left.id, right.id],
+        constraints=constraints,
+        extra=extra,
+    )
+    now = record_states(session, [left.id, right.id])
+    if now[left.id].identity_id == now[right.id].identity_id:
+        raise Conflict(
+            f"a merge decision holds {left.reference} and {right.reference} together; split "
+            "their identity (or undo that merge) instead"
+        )
+    return entry
+
+
+def _dismiss(
+    session: Session,
+    matcher: Matcher,
+    item: ReviewItem,
+    actor: str,
+    note: str,
+    extra: Mapping[str, Any],
+) -> AuditEntry:
+    pair = [r for r in (item.left_record_id, item.right_record_id) if r is not None]
+    states = record_states(session, pair)
+    identity_ids = {s.identity_id for s in states.values() if s.live and s.identity_id}
+    return record_change(
+        session,
+        matcher,
+        action="dismiss",
+        actor=actor,
+        note=note,
+        before=take_snapshot(session, identity_ids),
+        records=pair,
+        constraints=links.ConstraintChange(),
+        extra=extra,
+        recluster=False,
+    )
+
+
+def merge(
+    *, session: Session, matcher: Matcher, public_ids: Sequence[str], actor: str, note: str = ""
+) -> AuditEntry:
+    """Merge identities into one (the oldest id survives; the others redirect to it) and keep
+    them one: their records are must-linked, cannot-links between them are replaced."""
+    with serialized(session):
+        identity_ids = survivor_ids(session, list(dict.fromkeys(public_ids)))
+        if len(identity_ids) < 2:
+            raise Conflict("these ids already name one identity; nothing to merge")
+        return _merge(session, matcher, identity_ids, actor, note)
+
+
+def _merge(
+    session: Session,
+    matcher: Matcher,
+    identity_ids: Sequence[int],
+    actor: str,
+    note: str,
+    extra: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    before = take_snapshot(session, identity_ids)
+    records = live_members(session, identity_ids)
+    constraints = links.partition(session, [records], actor, note)
+    entry = record_change(
+        session,
+        matcher,
+        action="merge",
+        actor=actor,
+        note=note,
+        before=before,
+        records=records,
+        constraints=constraints,
+        extra={
+            "identity": public_ids_of(session, [min(identity_ids)])[min(identity_ids)],
+            **(extra or {}),
+        },
+    )
+    return entry
+
+
+def split(
+    *,
+    session: Session,
+    matcher: Matcher,
+    public_id: str,
+    parts: Sequence[Sequence[str]],
+    actor: str,
+    note: str = "",
+) -> AuditEntry:
+    """Split an identity into parts of its records (records not named form one more part) and
+    keep them apart: must-links inside each part, cannot-links between parts. The largest part
+    keeps the id."""
+    with serialized(session):
+        identity_id = live_identity(session, public_id)
+        groups = split_parts(session, identity_id, parts)
+        before = take_snapshot(session, [identity_id])
+        constraints = links.partition(session, groups, actor, note)
+        entry = record_change(
+            session,
+            matcher,
+            action="split",
+            actor=actor,
+            note=note,
+            before=before,
+            records=[r for g in groups for r in g],
+            constraints=constraints,
+        )
+        queue.settle_items_between(session, groups, actor, entry)
+        return entry

@@ -1,0 +1,266 @@
+"""Flows: every write path that crosses domains, each in one visible order.
+
+A page of records (a connector's, a push, an import) runs: suppression check (to come with
+erasure) → upsert records → consents → events → resolve → refresh customers → audit → review
+queue. Events pushed over the API and anonymous stitching run: events → refresh customers.
+Views, CLI commands and jobs call these; domain services never call each other upward, and
+none of them commits: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit
+from app.customer import service as customers
+from app.db import chunks, hold_identity_lock, refresh_statistics
+from app.event import intake
+from app.event.models import Event
+from app.event.service import identities_of_subjects, record_subject, subject_of
+from app.identity.service import public_ids_of
+from app.matching import Matcher
+from app.matching.types import RecordId
+from app.privacy import service as privacy
+from app.privacy.models import Consent
+from app.resolution import batch, realtime
+from app.resolution.service import RESOLVED_TABLES as RESOLUTION_TABLES
+from app.resolution.service import ResolutionReport
+from app.review import queue
+from app.source import service as sources
+from app.source.models import Source, SourceRecord
+from app.sync import service as sync
+from app.sync.models import RecordReject
+from connectors import Page, Reject
+
+# What ingesting a page writes to, and what resolving writes to (the customer view included);
+# bulk writers refresh their statistics afterwards.
+INGESTED_TABLES = (
+    SourceRecord.__table__,
+    Event.__table__,
+    Consent.__table__,
+    RecordReject.__table__,
+)
+RESOLVED_TABLES = RESOLUTION_TABLES + customers.VIEW_TABLES
+DETACHED = "record deleted at its source"
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """Totals of an ingest, kept up to date page by page."""
+
+    pages: int = 0
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    events: int = 0
+    identities_created: int = 0
+    merges: int = 0
+    splits: int = 0
+
+    @property
+    def records(self) -> int:
+        """Records read, good or bad."""
+        return self.created + self.updated + self.deleted + self.unchanged + len(self.rejects)
+
+    def counts(self) -> dict[str, int]:
+        """Counts for reports and API responses."""
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "unchanged": self.unchanged,
+            "rejected": len(self.rejects),
+            "events": self.events,
+            "identities_created": self.identities_created,
+            "merges": self.merges,
+            "splits": self.splits,
+        }
+
+
+# -- records ---------------------------------------------------------------------------------
+
+
+def ingest_page(
+    *,
+    session: Session,
+    source: Source,
+    page: Page,
+    matcher: Matcher | None,
+    report: IngestReport,
+    stream: str = "records",
+    run_id: int | None = None,
+) -> None:
+    """Store one page and resolve what changed (unless ``matcher`` is None: resolve later).
+
+    Adds the outcome to ``report``.
+    """
+    if matcher is not None or page.events:
+        # Resolving and refreshing traits change what identities hold. The lock comes before
+        # the page's first row lock: a merge waiting for a record this page changes would
+        # otherwise wait for us while we wait for it.
+        hold_identity_lock(session)
+    upserted = sources.upsert_records(session=session, source=source, records=page.records)
+    if upserted.created:
+        intake.link_waiting_events(session, source, [r.external_id for r in upserted.created])
+    consents = {r.external_id: r for r in page.records if r.consents}
+    if consents:
+        privacy.upsert_consents(
+            session=session,
+            choices=(
+                (r.id, consents[r.external_id].consents, r.source_updated_at)
+                for r in upserted.created + upserted.updated
+                if r.external_id in consents
+            ),
+        )
+    report.events += intake.upsert_source_events(session, source, page.events)
+    sync.keep_rejects(session, source, page.rejects, stream, run_id)
+    report.pages += 1
+    report.created += len(upserted.created)
+    report.updated += len(upserted.updated)
+    report.deleted += len(upserted.deleted)
+    report.unchanged += upserted.unchanged
+    report.rejects.extend(page.rejects)
+    if matcher is not None:
+        resolved = resolve_records(
+            session=session, matcher=matcher, record_ids=upserted.changed_ids
+        )
+        report.identities_created += resolved.created
+        report.merges += resolved.merged
+        report.splits += resolved.split
+    if page.events:
+        # The footprint changed: orders, tickets and e-mail engagement feed the traits.
+        customers.refresh_after_events(
+            session=session,
+            subjects={
+                record_subject(source.id, e.customer_external_id)
+                for e in page.events
+                if e.customer_external_id
+            },
+        )
+
+
+def push_records(
+    *,
+    session: Session,
+    source: Source,
+    items: Sequence[Mapping[str, Any]],
+    matcher: Matcher,
+    batch_max: int,
+) -> IngestReport:
+    """Ingest records a department pushed; invalid ones are rejected, the rest are kept."""
+    page = sources.parse_push(source=source, items=items, batch_max=batch_max)
+    report = IngestReport()
+    ingest_page(session=session, source=source, page=page, matcher=matcher, report=report)
+    return report
+
+
+# -- resolution ------------------------------------------------------------------------------
+
+
+def settle(*, session: Session, report: ResolutionReport, actor: str, audited: bool = True) -> None:
+    """What a resolution calls for next, in order: refresh the customers whose identities
+    changed, record the audit entries (unless the caller records its own: ``audited``
+    False), and bring the review queue up to date."""
+    changes = report.changes
+    customers.refresh_identities(
+        session=session, identity_ids=changes.refresh, fresh=changes.fresh, known=changes.known
+    )
+    # Written after refreshing (which reads first, and would wait for them).
+    if audited:
+        audit.record_many(session=session, actor=actor, entries=changes.audit)
+        audit.record_many(session=session, actor=actor, entries=changes.detached, reason=DETACHED)
+    report.review_items += queue.update_queue(session=session, findings=report.findings)
+
+
+def resolve_records(
+    *,
+    session: Session,
+    matcher: Matcher,
+    record_ids: Sequence[RecordId],
+    actor: str = audit.SYSTEM_ACTOR,
+) -> ResolutionReport:
+    """Real time: resolve these changed records, and settle what that changed."""
+    report = realtime.resolve_records(session=session, matcher=matcher, record_ids=record_ids)
+    settle(session=session, report=report, actor=actor)
+    return report
+
+
+def recluster(
+    *, session: Session, matcher: Matcher, record_ids: Sequence[RecordId], actor: str
+) -> ResolutionReport:
+    """Re-cluster around these records and their identities (after their constraints changed),
+    and settle what that changed."""
+    report = realtime.recluster(session=session, matcher=matcher, record_ids=record_ids)
+    settle(session=session, report=report, actor=actor)
+    return report
+
+
+def resolve_all(
+    *, session: Session, matcher: Matcher, actor: str = audit.SYSTEM_ACTOR
+) -> ResolutionReport:
+    """Batch: resolve every live record from scratch, and settle what that changed."""
+    report = batch.resolve_all(session=session, matcher=matcher)
+    settle(session=session, report=report, actor=actor)
+    refresh_statistics(session, RESOLVED_TABLES)  # all rewritten
+    return report
+
+
+def resolve_pending(
+    *, session: Session, matcher: Matcher, actor: str = audit.SYSTEM_ACTOR
+) -> ResolutionReport:
+    """Resolve what changed since it was last resolved (after syncs with --no-resolve, or
+    imports): in batch when that is a large share of the store, else in real time."""
+    pending = batch.pending_records(session=session)
+    if batch.goes_batch(session=session, pending=pending):
+        return resolve_all(session=session, matcher=matcher, actor=actor)
+    report = ResolutionReport()
+    # Pages keep each round's working set small; the outcome does not depend on the order.
+    for chunk in chunks(pending, 1000):
+        report.add(resolve_records(session=session, matcher=matcher, record_ids=chunk, actor=actor))
+    return report
+
+
+# -- events ----------------------------------------------------------------------------------
+
+
+def track_events(
+    *, session: Session, source: Source, items: Sequence[Mapping[str, Any]], region: str
+) -> intake.IntakeReport:
+    """Store a batch of events and refresh the traits of the customers they name."""
+    hold_identity_lock(session)  # traits change: one writer at a time, as for resolution
+    report = intake.record_events(session=session, source=source, items=items, region=region)
+    customers.refresh_after_events(session=session, subjects=report.subjects)
+    return report
+
+
+def identify(
+    *,
+    session: Session,
+    anonymous_id: str,
+    reference: Mapping[str, str],
+    source: Source | None,
+    region: str,
+) -> dict[str, Any]:
+    """Stitch an anonymous visitor to an identifier: their events join that customer's."""
+    hold_identity_lock(session)
+    subject = subject_of(session=session, reference=reference, region=region)
+    before = intake.link_anonymous(
+        session=session,
+        anonymous_id=anonymous_id,
+        subject=subject,
+        source_id=source.id if source else None,
+    )
+    affected = [subject] + ([before] if before else [])
+    customers.refresh_after_events(session=session, subjects=affected)
+    now_named = public_ids_of(session, identities_of_subjects(session=session, subjects=[subject]))
+    return {
+        "anonymous_id": anonymous_id,
+        "subject": subject,
+        "customers": [now_named[i] for i in sorted(now_named)],
+    }

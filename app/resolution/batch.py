@@ -1,0 +1,106 @@
+"""Batch: re-resolve every live record from scratch, keeping identity ids stable; and what is
+pending (changed since it was last resolved), which goes batch when it is a large share."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.db import hold_identity_lock
+from app.identity.clustering import apply_clustering
+from app.identity.models import RecordIdentifier
+from app.identity.service import detach
+from app.matching import Matcher
+from app.matching.batch import EdgeTable
+from app.matching.types import RecordId, ScoredEdge
+from app.resolution.models import BlockingKey, MatchEdge, MatchValues
+from app.resolution.service import ResolutionReport
+from app.resolution.store import (
+    input_records,
+    live_records,
+    prepare,
+    record_rows,
+    store_edges,
+    store_evidence,
+)
+from app.review import constraints as links
+from app.review.queue import Findings
+from app.source.models import Source, SourceRecord
+
+# Resolving this many pending records at once (or this share of the store) goes batch.
+# Resolving this many pending records at once (or this share of the store) goes batch.
+BATCH_AT_LEAST = 5000
+BATCH_SHARE = 0.2
+
+
+def resolve_all(*, session: Session, matcher: Matcher) -> ResolutionReport:
+    """Batch: re-resolve every live record from scratch, keeping identity ids stable."""
+    hold_identity_lock(session)
+    constraints = links.all_constraints(session=session)
+    resolution = matcher.resolve(input_records(session), constraints)
+    for model in (MatchEdge, BlockingKey, MatchValues, RecordIdentifier):
+        session.execute(delete(model))
+    store_evidence(session, prepare(matcher, live_records(session)))
+    store_edges(session, resolution.edges)
+    rows = record_rows(
+        session, session.scalars(select(SourceRecord.id).where(SourceRecord.deleted_at.is_(None)))
+    )
+    changes = apply_clustering(session, resolution.clustering, rows)
+    possible = [e for e in _edge_list(resolution.edges) if not matcher.is_auto(e)]
+    findings = Findings(
+        possible, resolution.clustering, constraints.must_link, dict(resolution.generic_keys)
+    )
+    stale = session.execute(
+        select(SourceRecord.id, Source.name, SourceRecord.external_id, SourceRecord.identity_id)
+        .join(Source, SourceRecord.source_id == Source.id)
+        .where(SourceRecord.deleted_at.is_not(None), SourceRecord.identity_id.is_not(None))
+    ).all()
+    for row in stale:
+        entry = detach(session, row.id, f"{row.name}:{row.external_id}", row.identity_id)
+        changes.refresh.add(row.identity_id)
+        changes.detached.extend([entry] if entry is not None else [])
+    changes.moved += len(stale)
+    return ResolutionReport(records=len(rows), changes=changes, findings=findings)
+
+
+def _edge_list(edges: Sequence[ScoredEdge]) -> list[ScoredEdge]:
+    """Edges without explanations; a batch's columnar edge table yields them cheaply."""
+    if isinstance(edges, EdgeTable):
+        return [
+            ScoredEdge(int(left), int(right), float(weight), float(probability))
+            for left, right, weight, probability in zip(
+                edges.left_ids, edges.right_ids, edges.weights, edges.probabilities, strict=True
+            )
+        ]
+    return list(edges)
+
+
+def pending_records(*, session: Session) -> list[RecordId]:
+    """Records resolution has not seen as they are now: live records never prepared or
+    changed since, and deleted records still holding evidence or an identity."""
+    stale = or_(
+        MatchValues.record_id.is_(None), MatchValues.content_hash != SourceRecord.content_hash
+    )
+    live = SourceRecord.deleted_at.is_(None) & stale
+    gone = SourceRecord.deleted_at.is_not(None) & (
+        MatchValues.record_id.is_not(None) | SourceRecord.identity_id.is_not(None)
+    )
+    query = (
+        select(SourceRecord.id)
+        .outerjoin(MatchValues, MatchValues.record_id == SourceRecord.id)
+        .where(or_(live, gone))
+        .order_by(SourceRecord.id)
+    )
+    return list(session.scalars(query))
+
+
+def goes_batch(*, session: Session, pending: Sequence[RecordId]) -> bool:
+    """Whether resolving these pending records (after syncs with --no-resolve, or imports) is
+    better done as one batch run over everything: much faster than record by record when they
+    are a large share of the store, and the same partition."""
+    live = session.scalar(
+        select(func.count()).select_from(SourceRecord).where(SourceRecord.deleted_at.is_(None))
+    )
+    return len(pending) > max(BATCH_AT_LEAST, BATCH_SHARE * (live or 0))
