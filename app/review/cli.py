@@ -13,7 +13,7 @@ from flask.cli import with_appcontext
 
 from app.audit import service as audit
 from app.audit.models import AuditEntry
-from app.cli import unit_of_work
+from app.commands import unit_of_work
 from app.identity import service as identities
 from app.ingest import decisions
 from app.ingest import undo as undoing

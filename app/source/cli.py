@@ -1,0 +1,80 @@
+"""``huella source add|list``, ``huella export records``: connected department systems."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask.cli import with_appcontext
+
+from app.commands import fail, unit_of_work
+from app.config import parse_value
+from app.source import service as sources
+
+
+@click.group("source")
+def source_group() -> None:
+    """Connected department systems."""
+
+
+def _parse_pairs(values: tuple[str, ...], separator: str, what: str) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        key, found, rest = value.partition(separator)
+        if not found or not key.strip() or not rest.strip():
+            fail(f"{what} must look like KEY{separator}VALUE, got {value!r}")
+        pairs[key.strip()] = rest.strip()
+    return pairs
+
+
+@source_group.command("add")
+@click.argument("name")
+@click.option("--kind", required=True, help="Connector kind, e.g. file, push.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="A setting.")
+@click.option("--priority", default=100, show_default=True, help="Lower wins in survivorship.")
+@with_appcontext
+def source_add(name: str, kind: str, settings: tuple[str, ...], priority: int) -> None:
+    """Connect a department system."""
+    with unit_of_work() as session:
+        source = sources.create(
+            session=session,
+            name=name,
+            kind=kind,
+            settings={k: parse_value(v) for k, v in _parse_pairs(settings, "=", "--set").items()},
+            priority=priority,
+        )
+    click.echo(f"source {source.name} ({source.kind}) added")
+
+
+@source_group.command("list")
+@with_appcontext
+def source_list() -> None:
+    """List sources."""
+    with unit_of_work() as session:
+        for source in sources.list_sources(session=session):
+            click.echo(f"{source.name}\t{source.kind}\tpriority={source.priority}")
+
+
+@click.command("records")
+@click.option("--source", "source_name", required=True, help="The source whose records to print.")
+@click.option("--format", "export_format", type=click.Choice(["jsonl"]), default="jsonl")
+@with_appcontext
+def export_records(source_name: str, export_format: str) -> None:
+    """Print each live record of a source with its attributes and timestamps, one JSON a line."""
+    with unit_of_work() as session:
+        source = sources.get_by_name(session=session, name=source_name)
+        for record in sources.iter_live_records(session=session, source=source):
+            line = {
+                "source": source.name,
+                "external_id": record.external_id,
+                "attributes": record.attributes,
+                "first_seen_at": record.first_seen_at.isoformat(),
+                "updated_at": record.updated_at.isoformat(),
+                "source_updated_at": (
+                    record.source_updated_at.isoformat() if record.source_updated_at else None
+                ),
+            }
+            click.echo(json.dumps(line, ensure_ascii=False, sort_keys=True))
+
+
+COMMANDS: tuple[click.Command, ...] = (source_group,)

@@ -1,0 +1,206 @@
+"""``huella import`` and ``huella sync``: records and events into the store, page by page."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
+
+from app.commands import fail, unit_of_work
+from app.db import get_db
+from app.errors import HuellaError
+from app.ingest import flows
+from app.ingest import sync as runner
+from app.resolution.runtime import current_matcher
+from app.source import service as sources
+from app.source.models import Source
+from connectors import ConnectorError, Page, connector_class
+from connectors.files import file_settings
+
+FORMATS = ("csv", "jsonl")
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source", "source_name", required=True, help="The source the file comes from.")
+@click.option("--id-column", required=True, help="The column holding the source's record id.")
+@click.option("--format", "file_format", type=click.Choice(FORMATS), help="Default: by extension.")
+@click.option("--map", "mappings", multiple=True, metavar="ATTRIBUTE=COLUMN")
+@click.option("--attr", "declarations", multiple=True, metavar="NAME:TYPE")
+@click.option(
+    "--no-resolve",
+    is_flag=True,
+    help="Store only; `huella resolve` then resolves everything at once (fastest for big loads).",
+)
+@with_appcontext
+def import_command(
+    path: Path,
+    source_name: str,
+    id_column: str,
+    file_format: str | None,
+    mappings: tuple[str, ...],
+    declarations: tuple[str, ...],
+    no_resolve: bool,
+) -> None:
+    """Import a CSV or JSONL file of customer records; malformed rows are named and skipped."""
+    try:
+        settings = file_settings(
+            str(path.resolve()),
+            id_column=id_column,
+            file_format=file_format,
+            maps=mappings,
+            attrs=declarations,
+        )
+        connector = connector_class("file")(settings)
+        connector.check()
+    except ConnectorError as error:
+        fail(str(error))
+    report = import_file(source_name, settings, _count_lines(path), resolve=not no_resolve)
+    for reject in report.rejects:
+        click.echo(f"{path.name}: {reject.position}: {reject.reason}", err=True)
+    counts = report.counts()
+    click.echo(
+        f"imported {path.name} into {source_name}: {counts['created']} new, "
+        f"{counts['updated']} updated, {counts['unchanged']} unchanged, "
+        f"{counts['rejected']} rejected; {counts['identities_created']} identities created, "
+        f"{counts['merges']} merges"
+    )
+
+
+def import_file(
+    source_name: str, settings: dict[str, Any], rows: int, *, resolve: bool = True
+) -> flows.IngestReport:
+    """Sync a file into a source (created on first import); the file is read from its start."""
+    with unit_of_work() as session:
+        _file_source(session, source_name, settings)
+    progress = _progress(rows)
+    report = flows.IngestReport()
+
+    def advance(_stream: str, page: Page, so_far: flows.IngestReport) -> None:
+        nonlocal report
+        report = so_far
+        progress(page)
+
+    run = runner.run_sync(
+        database=get_db(),
+        source_name=source_name,
+        matcher_for=current_matcher,
+        full=True,
+        resolve=resolve,
+        on_page=advance,
+    )
+    progress(None)
+    if run.status != "succeeded":
+        fail(f"import into {source_name} failed: {run.error}")
+    return report
+
+
+def _file_source(session: Session, name: str, settings: dict[str, Any]) -> Source:
+    """The file source to import into, created on first use; it remembers the last file."""
+    attribute_types = settings["attributes"]
+    try:
+        source = sources.get_by_name(session=session, name=name)
+    except HuellaError:
+        return sources.create(
+            session=session,
+            name=name,
+            kind="file",
+            settings=settings,
+            attribute_types=attribute_types,
+        )
+    if source.kind != "file":
+        fail(f"source {name!r} is a {source.kind} source; import files into a file source")
+    sources.declare_attributes(session=session, source=source, attribute_types=attribute_types)
+    source.settings = settings
+    return source
+
+
+def _progress(total: int) -> Any:
+    """A progress bar on a terminal; silent when output goes to a file or pipe."""
+    if not sys.stderr.isatty():
+        return lambda page: None
+    bar = click.progressbar(length=max(total, 1), label="importing", file=sys.stderr)
+    bar.__enter__()
+
+    def advance(page: Page | None) -> None:
+        if page is None:
+            bar.__exit__(None, None, None)
+        else:
+            bar.update(len(page.records) + len(page.rejects))
+
+    return advance
+
+
+@click.command("sync")
+@click.argument("name", required=False)
+@click.option("--all", "everything", is_flag=True, help="Sync every source that can be pulled.")
+@click.option("--full", is_flag=True, help="Read everything again, not only what changed.")
+@click.option("--no-resolve", is_flag=True, help="Store only; resolve later with huella resolve.")
+@with_appcontext
+def sync_command(name: str | None, everything: bool, full: bool, no_resolve: bool) -> None:
+    """Pull records and events from a source (or all), resuming where the last sync stopped."""
+    if bool(name) == everything:
+        fail("name one source, or pass --all")
+    with unit_of_work() as session:
+        names = (
+            [name]
+            if name
+            else [s.name for s in sources.list_sources(session=session) if s.kind != "push"]
+        )
+        if name:
+            sources.get_by_name(session=session, name=name)
+    failed = [n for n in names if not sync_one(n, full=full, resolve=not no_resolve)]
+    if failed:
+        fail(f"sync failed for {', '.join(failed)}")
+
+
+def sync_one(name: str, *, full: bool, resolve: bool) -> bool:
+    """Sync a source, showing progress; returns whether it succeeded."""
+    live = sys.stderr.isatty()
+    started = time.monotonic()
+
+    def show(stream: str, _page: Page, report: flows.IngestReport) -> None:
+        if live:
+            rate = report.records / max(time.monotonic() - started, 1e-6)
+            click.echo(
+                f"\r{name}: {stream}: {report.records} records, {report.events} events "
+                f"({rate:,.0f}/s)   ",
+                err=True,
+                nl=False,
+            )
+
+    try:
+        run = runner.run_sync(
+            database=get_db(),
+            source_name=name,
+            matcher_for=current_matcher,
+            full=full,
+            resolve=resolve,
+            on_page=show,
+        )
+    except HuellaError as error:
+        click.echo(f"{name}: {error.detail}", err=True)
+        return False
+    if live:
+        click.echo(err=True)
+    counts = {key: run.counts.get(key, 0) for key in flows.IngestReport().counts()}
+    click.echo(
+        f"{name}: {run.status} in {run.duration_seconds or 0:.1f}s: {counts['created']} new, "
+        f"{counts['updated']} updated, {counts['deleted']} deleted, "
+        f"{counts['unchanged']} unchanged, {counts['rejected']} rejected, "
+        f"{counts['events']} events" + (f"; error: {run.error}" if run.error else "")
+    )
+    return run.status == "succeeded"
+
+
+COMMANDS: tuple[click.Command, ...] = (import_command, sync_command)
