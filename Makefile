@@ -23,9 +23,11 @@ run: install
 	$(BIN)/huella demo --host $(HOST) --port $(PORT)
 
 test: install
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 lint: install
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff check app connectors tests bench
 	$(BIN)/ruff format --check app connectors tests bench
 

@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from app.customer.config import MultiAttribute, Rule, SurvivorshipConfig
-from app.customer.identifiers import normalize_identifier
+from app.identity.identifiers import normalize_identifier
 
 ONLY_VALUE = "only_value"
 FIRST_SEEN = "first_seen"

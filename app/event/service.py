@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import String, bindparam, column, or_, select, text
 from sqlalchemy.orm import Session
 
-from app.customer.identifiers import normalize_identifier
 from app.db import IN_CHUNK, Reused, among, among_parameter, chunks, read_rows
 from app.errors import InvalidInput
 from app.event.models import AnonymousLink, Event
 from app.event.schemas import EventInSchema
+from app.identity.identifiers import normalize_identifier
 from app.identity.models import RecordIdentifier
 from app.source.models import Source, SourceRecord
 
