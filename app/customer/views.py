@@ -16,7 +16,7 @@ from flask_smorest import Blueprint
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.auth.guard import roles
-from app.customer import service
+from app.customer import profiles
 from app.customer.schemas import (
     CustomerPageSchema,
     CustomerSchema,
@@ -65,15 +65,15 @@ def search_customers(query: dict[str, Any]) -> Response:
     """Customers by name (fuzzy, ranked by score), narrowed by city, postcode or birth date."""
     session = get_read_session()
     after = decode_typed(query["cursor"], float, int)
-    hits, following = service.search(
+    hits, following = profiles.search(
         session=session,
-        query=service.SearchQuery(
+        query=profiles.SearchQuery(
             query["q"], query["city"], query["postcode"], query["birth_date"]
         ),
         after=(after[0], after[1]) if after else None,
         limit=page_limit(query["limit"]),
     )
-    items = service.summaries_json(session=session, hits=hits)
+    items = profiles.summaries_json(session=session, hits=hits)
     return _page(items, list(following) if following else None)
 
 
@@ -86,7 +86,7 @@ def lookup_customers(query: dict[str, Any], reference: str) -> Response:
     ``phone:+34600111222``, ``anonymous:ID``, or ``SOURCE:EXTERNAL_ID`` (e.g. ``crm:c-17``)."""
     session = get_read_session()
     after = decode_typed(query["cursor"], int)
-    items, last = service.lookup(
+    items, last = profiles.lookup(
         session=session,
         reference=reference,
         region=match_config().normalization.default_region,
@@ -103,7 +103,7 @@ def lookup_customers(query: dict[str, Any], reference: str) -> Response:
 @roles("admin", "agent")
 def get_customer(query: dict[str, Any], public_id: str) -> BaseResponse:
     """One customer: golden record, records per department, consents and traits."""
-    profile = service.get_profile(
+    profile = profiles.get_profile(
         session=get_read_session(), public_id=public_id, verbose=query["verbose"]
     )
     if profile.redirect_to is not None:
@@ -119,11 +119,11 @@ def get_customer(query: dict[str, Any], public_id: str) -> BaseResponse:
 def get_timeline(query: dict[str, Any], public_id: str) -> BaseResponse:
     """The customer's footprint across departments, newest first; filter by type and source."""
     session = get_read_session()
-    identity_id, survivor = service.identity_of(session=session, public_id=public_id)
+    identity_id, survivor = profiles.identity_of(session=session, public_id=public_id)
     if survivor is not None:
         return _moved("customers.get_timeline", survivor)
     after = decode_typed(query["cursor"], aware_datetime, int)
-    found, following = service.timeline(
+    found, following = profiles.timeline(
         session=session,
         identity_id=identity_id,
         limit=page_limit(query["limit"]),
