@@ -14,6 +14,7 @@ from app.identity.service import RecordState, live_members, public_ids_of, recor
 from app.matching import Matcher
 from app.matching.types import InputRecord, RecordId, ScoredEdge
 from app.resolution.models import BlockingKey, MatchEdge
+from app.resolution.store import contribution_rows
 from app.review import service as review
 from app.review.compare import merge_preview
 from app.review.models import ReviewItem
@@ -149,16 +150,7 @@ def _score(session: Session, matcher: Matcher, left: RecordId, right: RecordId) 
             right=session.get_one(SourceRecord, right),
         )
         weight, probability = edge.weight, edge.probability
-        contributions = [
-            {
-                "attribute": c.attribute,
-                "level": c.level,
-                "weight": c.weight,
-                "left": c.left,
-                "right": c.right,
-            }
-            for c in edge.contributions
-        ]
+        contributions = contribution_rows(edge)
     config = matcher.config
     verdict = (
         "auto"

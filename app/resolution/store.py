@@ -344,22 +344,27 @@ def store_evidence(session: Session, evidence: Evidence) -> None:
     _insert(session, RecordIdentifier, evidence.identifiers)
 
 
+def contribution_rows(edge: ScoredEdge) -> list[dict[str, Any]]:
+    """An edge's per-attribute contributions as an edge row stores them."""
+    return [
+        {
+            "attribute": c.attribute,
+            "level": c.level,
+            "weight": c.weight,
+            "left": c.left,
+            "right": c.right,
+        }
+        for c in edge.contributions
+    ]
+
+
 def edge_row(edge: ScoredEdge) -> dict[str, Any]:
     return {
         "left_id": edge.left,
         "right_id": edge.right,
         "weight": edge.weight,
         "probability": edge.probability,
-        "contributions": [
-            {
-                "attribute": c.attribute,
-                "level": c.level,
-                "weight": c.weight,
-                "left": c.left,
-                "right": c.right,
-            }
-            for c in edge.contributions
-        ],
+        "contributions": contribution_rows(edge),
     }
 
 
