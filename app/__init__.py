@@ -9,10 +9,8 @@ from typing import Any
 
 from flask import Flask
 
-from app import db, errors
-from app.config import load_config, resolve_path
-from app.customer.config import init_app_config as customer_settings
-from app.matching import load_match_config
+from app import db, errors, settings
+from app.config import load_config
 
 # Collect the youngest generation every 50,000 allocations rather than Python's 700. Resolving a
 # page allocates hundreds of thousands of objects that live until the page is done: collected
@@ -22,7 +20,7 @@ _YOUNG_GENERATION_THRESHOLD = 50_000
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the application: configuration, store, errors, auth, API and console."""
+    """Build the application: configuration and settings, store, errors, auth, API and console."""
     _tune_garbage_collection()
     app = Flask(__name__)
     app.config.update(load_config(test_config))
@@ -38,10 +36,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # Migrations narrate every step at INFO; Huella's own commands say what matters.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
-    app.extensions["huella.match_config"] = load_match_config(
-        resolve_path(app.config["MATCHING_CONFIG"])
-    )
-    app.extensions["huella.customer_config"] = customer_settings(app.config)
+    settings.init_app(app)
     db.init_app(app)
     errors.init_app(app)
 

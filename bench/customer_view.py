@@ -33,13 +33,17 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import psycopg
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/huella_bench_customer"
 SOURCES = (("crm", "hubspot", 10), ("desk", "zendesk", 20), ("mail", "mailchimp", 30))
@@ -194,15 +198,23 @@ def _records_of(number: int) -> list[tuple[int, int, str, dict[str, str], dateti
     return records
 
 
+@cache
+def _settings() -> Settings:
+    """Huella's settings, read once per worker process (as the service reads them at start)."""
+    from app.config import load_config  # noqa: PLC0415
+    from app.settings import load_settings  # noqa: PLC0415
+
+    return load_settings(load_config())
+
+
 def generate(bounds: tuple[int, int]) -> dict[str, str]:
     """COPY text of every table for identities in [start, stop), computed by Huella's code."""
-    from app.customer.config import customer_config, default_region  # noqa: PLC0415
     from app.customer.search import record_keys, record_names  # noqa: PLC0415
     from app.customer.service import LoadedRecord, golden_document  # noqa: PLC0415
     from app.customer.survivorship import SourcedRecord  # noqa: PLC0415
     from app.customer.traits import compute_traits  # noqa: PLC0415
 
-    config, region = customer_config(), default_region()
+    settings = _settings()
     names = {i + 1: name for i, (name, _, _) in enumerate(SOURCES)}
     priorities = {i + 1: p for i, (_, _, p) in enumerate(SOURCES)}
     out: dict[str, list[str]] = {
@@ -251,11 +263,11 @@ def generate(bounds: tuple[int, int]) -> dict[str, str]:
             loaded.append(LoadedRecord(sourced, observed, observed))
             tokens |= record_keys(attributes)
             search_names |= record_names(attributes)
-        summary = golden_document(loaded, config, region, verbose=False)
+        summary = golden_document(loaded, settings, verbose=False)
         now = T0 + timedelta(days=700)
         out["golden_record"].append(_line(number, summary, "\n".join(sorted(search_names)), now))
         traits = compute_traits(
-            [], [(T0, r.sourced.observed_at) for r in loaded], config.traits, now
+            [], [(T0, r.sourced.observed_at) for r in loaded], settings.customer.traits, now
         )
         out["customer_traits"].append(_line(number, traits, now))
         out["search_token"].extend(_line(token, number) for token in sorted(tokens))
@@ -375,11 +387,12 @@ def _refresh_busy_customer(url: str) -> None:
     from app import create_app  # noqa: PLC0415
     from app.customer import service  # noqa: PLC0415
     from app.db import get_db  # noqa: PLC0415
+    from app.settings import get_settings  # noqa: PLC0415
 
     app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
     with app.app_context(), get_db(app).unit_of_work() as session:
         started = time.perf_counter()
-        service.refresh_identities(session=session, identity_ids=[1])
+        service.refresh_identities(session=session, settings=get_settings(app), identity_ids=[1])
         print(
             f"  refresh_identities for the customer with 10,000 events: "
             f"{(time.perf_counter() - started) * 1000:.0f} ms",

@@ -37,6 +37,7 @@ from app.ingest import flows
 from app.ingest.flows import IngestReport, ingest_page
 from app.matching import Matcher
 from app.resolution.runtime import current_matcher
+from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import SourceRecord
 from bench.sync import DEFAULT_SERVER, fresh_database
@@ -146,7 +147,12 @@ def _ingest(database: Database, matcher: Matcher, records: Sequence[DepartmentRe
             source = sources.get_by_name(session=session, name=name)
             page = Page(state={}, records=page_records)
             ingest_page(
-                session=session, source=source, page=page, matcher=matcher, report=IngestReport()
+                session=session,
+                settings=get_settings(),
+                source=source,
+                page=page,
+                matcher=matcher,
+                report=IngestReport(),
             )
 
 
@@ -172,7 +178,9 @@ def _store_and_resolve(
     loaded = _load(database, records, stored)
     began = time.perf_counter()
     with database.unit_of_work() as session:
-        report = flows.resolve_all(session=session, matcher=current_matcher(session))
+        report = flows.resolve_all(
+            session=session, settings=get_settings(), matcher=current_matcher(session)
+        )
     full = time.perf_counter() - began
     print(
         f"{tag} stored {stored} records in {loaded:.1f} s; resolve --full {full:.1f} s "
@@ -255,7 +263,7 @@ def _run_in(args: argparse.Namespace, backend: str, folder: str) -> None:
         if args.agreement:
             with database.unit_of_work() as session:
                 real_time = _partition(session)
-                flows.resolve_all(session=session, matcher=matcher)
+                flows.resolve_all(session=session, settings=get_settings(), matcher=matcher)
                 differ = real_time ^ _partition(session)
             print(
                 f"{tag} real time vs batch over all {total} records: "

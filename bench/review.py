@@ -30,6 +30,7 @@ from app.resolution import explain
 from app.resolution.runtime import current_matcher
 from app.review import service as review
 from app.review.models import ReviewItem
+from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import SourceRecord
 from bench.sync import DEFAULT_SERVER, fresh_database
@@ -87,7 +88,9 @@ def _run(app: Flask, args: argparse.Namespace) -> None:
     began = time.perf_counter()
     _load(database, args.records, args.seed)
     with database.unit_of_work() as session:
-        flows.resolve_all(session=session, matcher=current_matcher(session))
+        flows.resolve_all(
+            session=session, settings=get_settings(), matcher=current_matcher(session)
+        )
         items = session.scalar(select(func.count()).where(ReviewItem.status == "open"))
     print(
         f"[{args.backend}] {args.records} records stored and resolved in "
@@ -122,7 +125,11 @@ def _run(app: Flask, args: argparse.Namespace) -> None:
         _timed(
             database,
             lambda s, i=item: explain.compare_item(
-                session=s, matcher=current_matcher(s), item_id=i, minutes=MINUTES
+                session=s,
+                settings=get_settings(),
+                matcher=current_matcher(s),
+                item_id=i,
+                minutes=MINUTES,
             ),
         )[0]
         for item in chosen
@@ -136,6 +143,7 @@ def _run(app: Flask, args: argparse.Namespace) -> None:
                 database,
                 lambda s, i=item: decisions.decide(
                     session=s,
+                    settings=get_settings(),
                     matcher=current_matcher(s),
                     item_id=i,
                     decision="merge",
@@ -152,7 +160,11 @@ def _run(app: Flask, args: argparse.Namespace) -> None:
         _timed(
             database,
             lambda s, c=change: undoing.undo_entry(
-                session=s, matcher=current_matcher(s), entry_id=c, actor="bench"
+                session=s,
+                settings=get_settings(),
+                matcher=current_matcher(s),
+                entry_id=c,
+                actor="bench",
             ),
         )[0]
         for change in reversed(changes)

@@ -25,6 +25,7 @@ from app.db import Database, get_db
 from app.ingest import sync as runner
 from app.ingest.flows import IngestReport
 from app.resolution.runtime import current_matcher
+from app.settings import get_settings
 from app.source import service as sources
 from connectors import Page
 from connectors.sandbox import SANDBOX_TOKEN, MailchimpSandbox, ZendeskSandbox
@@ -122,6 +123,7 @@ def sync_one(database: Database, name: str, label: str, *, resolve: bool) -> Non
 
     run = runner.run_sync(
         database=database,
+        settings=get_settings(),
         source_name=name,
         matcher_for=current_matcher,
         resolve=resolve,

@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 from app.commands import unit_of_work
 from app.customer import service as customers
 from app.db import hold_identity_lock
+from app.settings import get_settings
 
 
 @click.group("customers")
@@ -21,13 +22,16 @@ def customers_group() -> None:
 def customers_refresh(batch: int) -> None:
     """Recompute every golden record, search key and trait (after changing survivorship rules,
     source priorities or trait settings; nightly, to bring time-windowed traits up to date)."""
+    settings = get_settings()
     total, after = 0, 0
     while True:
         with unit_of_work() as session:
             # A batch runs alone with resolution, or a merge committed while it computed could
             # leave the merged identity's golden record written twice.
             hold_identity_lock(session)
-            count, last = customers.refresh_all(session=session, after=after, batch=batch)
+            count, last = customers.refresh_all(
+                session=session, settings=settings, after=after, batch=batch
+            )
         total += count
         if last is None:
             break

@@ -24,7 +24,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from app.customer import search as keys
-from app.customer.config import customer_config, default_region
 from app.customer.models import CustomerTraits, GoldenRecord, SearchToken
 from app.customer.service import (
     EMPTY_DETAIL,
@@ -44,6 +43,7 @@ from app.event import service as events
 from app.identity.models import Identity, RecordIdentifier
 from app.identity.service import survivor_of
 from app.privacy.models import Consent
+from app.settings import Settings
 from app.source.models import Source, SourceRecord
 
 # --- reading profiles ---------------------------------------------------------------------
@@ -168,16 +168,18 @@ def _profile_json(row: Row[Any], document: str | None = None) -> str:
     return _merge_objects(json.dumps(head), document or row.document or EMPTY_SUMMARY, traits)
 
 
-def _verbose_document(session: Session, identity_id: int) -> str:
+def _verbose_document(session: Session, settings: Settings, identity_id: int) -> str:
     """The verbose golden record, computed from the live records when asked for: few read
     it, and storing it beside the summary doubled what every change to an identity wrote."""
     records = live_records_where(session, SourceRecord.identity_id == identity_id)
     if not records:
         return EMPTY_DETAIL
-    return json_text(golden_document(records, customer_config(), default_region(), verbose=True))
+    return json_text(golden_document(records, settings, verbose=True))
 
 
-def get_profile(*, session: Session, public_id: str, verbose: bool = False) -> Profile:
+def get_profile(
+    *, session: Session, settings: Settings, public_id: str, verbose: bool = False
+) -> Profile:
     """An identity's profile as JSON text: golden record, records per department, consents,
     traits (verbose: every value with its provenance). A merged-away id names its survivor."""
     rows = _profile_rows(session, public_id=public_id)
@@ -187,7 +189,7 @@ def get_profile(*, session: Session, public_id: str, verbose: bool = False) -> P
     if row.merged_into_id is not None:
         _, survivor = survivor_of(session, row.merged_into_id)
         return Profile(public_id, redirect_to=survivor)
-    document = _verbose_document(session, row.id) if verbose else None
+    document = _verbose_document(session, settings, row.id) if verbose else None
     return Profile(public_id, body=_profile_json(row, document))
 
 
@@ -214,7 +216,7 @@ def identity_of(*, session: Session, public_id: str) -> tuple[int, str | None]:
 # --- lookup and search ----------------------------------------------------------------------
 
 
-def subject_of_reference(*, session: Session, reference: str, region: str) -> str:
+def subject_of_reference(*, session: Session, settings: Settings, reference: str) -> str:
     """The subject a ``type:value`` reference names: ``email:...``, ``phone:...``,
     ``anonymous:...`` or ``SOURCE:EXTERNAL_ID``."""
     kind, separator, value = reference.partition(":")
@@ -226,7 +228,7 @@ def subject_of_reference(*, session: Session, reference: str, region: str) -> st
     if kind == "anonymous":
         return f"anonymous:{value}"
     named = {kind: value} if kind in ("email", "phone") else {"record": reference}
-    return events.subject_of(session=session, reference=named, region=region)
+    return events.subject_of(session=session, settings=settings, reference=named)
 
 
 def _holder_profiles(dialect: str) -> Select[Any]:
@@ -252,11 +254,11 @@ _HOLDER_PROFILES = Reused(_holder_profiles)
 
 
 def lookup(
-    *, session: Session, reference: str, region: str, after: int | None, limit: int
+    *, session: Session, settings: Settings, reference: str, after: int | None, limit: int
 ) -> tuple[list[str], int | None]:
     """Profiles of the identities a ``type:value`` reference names, by id after ``after``;
     and the id to resume after when more follow."""
-    subject = subject_of_reference(session=session, reference=reference, region=region)
+    subject = subject_of_reference(session=session, settings=settings, reference=reference)
     kind, _, value = subject.partition(":")
     if kind in ("email", "phone"):
         statement = _HOLDER_PROFILES(session)

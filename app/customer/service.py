@@ -24,7 +24,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from app.customer import search as keys
-from app.customer.config import CustomerConfig, customer_config, default_region
 from app.customer.models import CustomerTraits, GoldenRecord, SearchToken
 from app.customer.survivorship import SourcedRecord, choose_golden
 from app.customer.traits import EventFact, compute_traits
@@ -38,6 +37,8 @@ from app.db import (
     utcnow,
 )
 from app.event import service as events
+from app.settings import Settings
+from app.settings.customer import CustomerConfig
 from app.source.models import Source, SourceRecord
 from app.source.service import LOADED_COLUMNS
 
@@ -63,6 +64,7 @@ class LoadedRecord:
 def refresh_identities(
     *,
     session: Session,
+    settings: Settings,
     identity_ids: Iterable[int],
     now: datetime | None = None,
     fresh: Collection[int] = frozenset(),
@@ -80,7 +82,6 @@ def refresh_identities(
     wanted = sorted(set(identity_ids))
     if not wanted:
         return
-    config = customer_config()
     moment = now or utcnow()
     session.flush()
     known = known or {}
@@ -90,29 +91,33 @@ def refresh_identities(
         # Reads before writes: a read after a COPY waits for it (bulk_insert writes behind).
         facts = _event_facts(session, records)
         _forget_computed(session, [i for i in chunk if i not in fresh])
-        _write_golden(session, chunk, records, config, moment)
-        _write_traits(session, records, facts, config, moment)
+        _write_golden(session, chunk, records, settings, moment)
+        _write_traits(session, records, facts, settings.customer, moment)
 
 
 def refresh_traits(
-    *, session: Session, identity_ids: Iterable[int], now: datetime | None = None
+    *,
+    session: Session,
+    settings: Settings,
+    identity_ids: Iterable[int],
+    now: datetime | None = None,
 ) -> None:
     """Recompute only the traits of these identities (their events changed, not their records)."""
     wanted = sorted(set(identity_ids))
     if not wanted:
         return
-    config = customer_config()
     session.flush()
     for chunk in chunks(wanted):
         records = _load_records(session, chunk)
         facts = _event_facts(session, records)
         _forget_computed(session, chunk, (CustomerTraits,))
-        _write_traits(session, records, facts, config, now or utcnow())
+        _write_traits(session, records, facts, settings.customer, now or utcnow())
 
 
 def refresh_after_events(
     *,
     session: Session,
+    settings: Settings,
     record_ids: Iterable[int] = (),
     subjects: Iterable[str] = (),
     now: datetime | None = None,
@@ -133,11 +138,13 @@ def refresh_after_events(
             )
             if i is not None
         )
-    refresh_traits(session=session, identity_ids=wanted, now=now)
+    refresh_traits(session=session, settings=settings, identity_ids=wanted, now=now)
     return wanted
 
 
-def refresh_all(*, session: Session, after: int = 0, batch: int = 1000) -> tuple[int, int | None]:
+def refresh_all(
+    *, session: Session, settings: Settings, after: int = 0, batch: int = 1000
+) -> tuple[int, int | None]:
     """Refresh a batch of identities holding live records, from id ``after`` on.
 
     Returns how many were refreshed and the last id (None when none was left), so a command
@@ -152,7 +159,9 @@ def refresh_all(*, session: Session, after: int = 0, batch: int = 1000) -> tuple
             .limit(batch)
         )
     )
-    refresh_identities(session=session, identity_ids=[i for i in ids if i is not None])
+    refresh_identities(
+        session=session, settings=settings, identity_ids=[i for i in ids if i is not None]
+    )
     return len(ids), (ids[-1] if ids else None)
 
 
@@ -225,11 +234,13 @@ def _records_json(records: Sequence[LoadedRecord], verbose: bool) -> dict[str, l
 
 
 def golden_document(
-    records: Sequence[LoadedRecord], config: CustomerConfig, region: str, *, verbose: bool
+    records: Sequence[LoadedRecord], settings: Settings, *, verbose: bool
 ) -> dict[str, Any]:
     """The golden record of an identity holding these live records with its records per
     department; verbose: every value with its provenance, every record's attributes."""
-    golden = choose_golden([r.sourced for r in records], config.survivorship, region)
+    golden = choose_golden(
+        [r.sourced for r in records], settings.customer.survivorship, settings.match
+    )
     if not verbose:
         return {"golden": golden.plain(), "records": _records_json(records, verbose=False)}
     return {
@@ -239,14 +250,16 @@ def golden_document(
     }
 
 
-def preview_golden(*, session: Session, record_ids: Iterable[int]) -> dict[str, Any]:
+def preview_golden(
+    *, session: Session, settings: Settings, record_ids: Iterable[int]
+) -> dict[str, Any]:
     """The verbose golden record these live records would have as one identity (nothing is
     written): what a merge would give, for a reviewer to see before deciding."""
     wanted = sorted(set(record_ids))
     records: list[LoadedRecord] = []
     for chunk in chunks(wanted):
         records.extend(live_records_where(session, among(session, SourceRecord.id, chunk)))
-    return golden_document(records, customer_config(), default_region(), verbose=True)
+    return golden_document(records, settings, verbose=True)
 
 
 def _forget_computed(
@@ -283,17 +296,16 @@ def _write_golden(
     session: Session,
     identity_ids: Sequence[int],
     records: Mapping[int, list[LoadedRecord]],
-    config: CustomerConfig,
+    settings: Settings,
     now: datetime,
 ) -> None:
-    region = default_region()
     golden_rows: list[dict[str, Any]] = []
     token_rows: list[dict[str, Any]] = []
     for identity_id in identity_ids:
         held = records.get(identity_id)
         if not held:
             continue
-        summary = golden_document(held, config, region, verbose=False)
+        summary = golden_document(held, settings, verbose=False)
         names: set[str] = set()
         tokens: set[str] = set()
         for record in held:

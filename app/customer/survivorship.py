@@ -5,12 +5,13 @@ order (see config/survivorship.toml); the winner's provenance names its source r
 that record was observed, and the first rule that told it from the best competing value.
 
 >>> from datetime import UTC, datetime
->>> from app.customer.config import SurvivorshipConfig
+>>> from app.matching import load_match_config
+>>> from app.settings.customer import SurvivorshipConfig
 >>> config = SurvivorshipConfig(("source_priority",), {}, (), frozenset())
 >>> at = datetime(2024, 1, 1, tzinfo=UTC)
 >>> crm = SourcedRecord(1, "crm", 1, "c-1", {"company": "Acme"}, {}, at, at)
 >>> shop = SourcedRecord(2, "shop", 5, "s-9", {"company": "ACME Ltd"}, {}, at, at)
->>> chosen = choose_golden([shop, crm], config, "US").single["company"]
+>>> chosen = choose_golden([shop, crm], config, load_match_config()).single["company"]
 >>> chosen.value, chosen.source, chosen.rule
 ('Acme', 'crm', 'source_priority')
 """
@@ -24,8 +25,9 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from app.customer.config import MultiAttribute, Rule, SurvivorshipConfig
 from app.identity.identifiers import normalize_identifier
+from app.matching import MatchConfig
+from app.settings.customer import MultiAttribute, Rule, SurvivorshipConfig
 
 ONLY_VALUE = "only_value"
 FIRST_SEEN = "first_seen"
@@ -249,12 +251,12 @@ def choose_multi(
     return chosen, ranked
 
 
-def _identifier_key(kind: str, text: str, region: str) -> str:
-    return normalize_identifier(kind, text, region) or fold(text)
+def _identifier_key(kind: str, text: str, match: MatchConfig) -> str:
+    return normalize_identifier(kind, text, match) or fold(text)
 
 
 def _multi_candidates(
-    spec: MultiAttribute, records: Sequence[SourcedRecord], region: str
+    spec: MultiAttribute, records: Sequence[SourcedRecord], match: MatchConfig
 ) -> list[Candidate]:
     found = []
     for record in records:
@@ -266,7 +268,7 @@ def _multi_candidates(
             continue
         for name, text in sorted(record.attributes.items()):
             if name == spec.type or record.attribute_types.get(name) == spec.type:
-                found.append(Candidate(text, _identifier_key(spec.type, text, region), record))
+                found.append(Candidate(text, _identifier_key(spec.type, text, match), record))
     return found
 
 
@@ -283,9 +285,10 @@ def _consumed_by_multi(multi: Sequence[MultiAttribute]) -> Callable[[SourcedReco
 
 
 def choose_golden(
-    records: Sequence[SourcedRecord], config: SurvivorshipConfig, region: str
+    records: Sequence[SourcedRecord], config: SurvivorshipConfig, match: MatchConfig
 ) -> Golden:
-    """The golden record of an identity holding these live records."""
+    """The golden record of an identity holding these live records; e-mails and phones are
+    told apart as the matcher's configuration ``match`` normalizes them."""
     golden = Golden()
     single: dict[str, list[Candidate]] = {}
     consumed = _consumed_by_multi(config.multi)
@@ -299,7 +302,7 @@ def choose_golden(
         if chosen is not None:
             golden.single[name] = chosen
     for spec in config.multi:
-        candidates = _multi_candidates(spec, records, region)
+        candidates = _multi_candidates(spec, records, match)
         values, ranked = choose_multi(candidates, spec.rules, config.placeholders)
         golden.multi[spec.name] = values
         if ranked:

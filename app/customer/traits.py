@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.customer.config import TraitsConfig
 from app.customer.survivorship import fold
+from app.settings.customer import TraitsConfig
 
 
 @dataclass(frozen=True, slots=True)

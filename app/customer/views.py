@@ -33,7 +33,7 @@ from app.pagination import (
     encode_cursor,
     page_limit,
 )
-from app.resolution.runtime import match_config
+from app.settings import get_settings
 
 blp = Blueprint(
     "customers", __name__, url_prefix="/api/v1/customers", description="The single customer view"
@@ -88,8 +88,8 @@ def lookup_customers(query: dict[str, Any], reference: str) -> Response:
     after = decode_typed(query["cursor"], int)
     items, last = profiles.lookup(
         session=session,
+        settings=get_settings(),
         reference=reference,
-        region=match_config().normalization.default_region,
         after=after[0] if after else None,
         limit=page_limit(query["limit"]),
     )
@@ -104,7 +104,10 @@ def lookup_customers(query: dict[str, Any], reference: str) -> Response:
 def get_customer(query: dict[str, Any], public_id: str) -> BaseResponse:
     """One customer: golden record, records per department, consents and traits."""
     profile = profiles.get_profile(
-        session=get_read_session(), public_id=public_id, verbose=query["verbose"]
+        session=get_read_session(),
+        settings=get_settings(),
+        public_id=public_id,
+        verbose=query["verbose"],
     )
     if profile.redirect_to is not None:
         return _moved("customers.get_customer", profile.redirect_to)

@@ -20,6 +20,7 @@ from app.errors import InvalidInput
 from app.event.models import AnonymousLink, Event
 from app.event.schemas import EventInSchema
 from app.event.service import Subject, subject_of
+from app.settings import Settings
 from app.source.models import Source, SourceRecord
 from connectors import EventIn
 
@@ -82,7 +83,11 @@ def link_anonymous(
 
 
 def record_events(
-    *, session: Session, source: Source, items: Sequence[Mapping[str, Any]], region: str
+    *,
+    session: Session,
+    settings: Settings,
+    source: Source,
+    items: Sequence[Mapping[str, Any]],
 ) -> IntakeReport:
     """Store a batch of events from one source; invalid ones are rejected with their reason."""
     report = IntakeReport()
@@ -93,8 +98,8 @@ def record_events(
             event = _EVENT.load(item)
             subject = subject_of(
                 session=session,
+                settings=settings,
                 reference=event,
-                region=region,
                 anonymous=True,
                 source_ids=source_ids,
             )

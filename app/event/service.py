@@ -23,6 +23,7 @@ from app.event.models import AnonymousLink, Event
 from app.event.schemas import EventInSchema
 from app.identity.identifiers import normalize_identifier
 from app.identity.models import RecordIdentifier
+from app.settings import Settings
 from app.source.models import Source, SourceRecord
 
 _EVENT = EventInSchema()
@@ -74,8 +75,8 @@ def record_subject(source_id: int, external_id: str) -> Subject:
 def subject_of(
     *,
     session: Session,
+    settings: Settings,
     reference: Mapping[str, str],
-    region: str,
     anonymous: bool = False,
     source_ids: Mapping[str, int] | None = None,
 ) -> Subject:
@@ -87,7 +88,7 @@ def subject_of(
     """
     for kind in ("email", "phone"):
         if kind in reference:
-            value = normalize_identifier(kind, reference[kind], region)
+            value = normalize_identifier(kind, reference[kind], settings.match)
             if value is None:
                 raise InvalidInput(f"not a valid {kind}", {kind: [f"not a valid {kind}"]})
             return f"{kind}:{value}"

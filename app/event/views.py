@@ -18,7 +18,7 @@ from app.event.schemas import (
     IdentifySchema,
 )
 from app.ingest import flows
-from app.resolution.runtime import match_config
+from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import Source
 
@@ -56,10 +56,7 @@ def post_events(batch: dict[str, Any]) -> dict[str, Any]:
     source = _source(session, batch["source"], required=True)
     assert source is not None  # required above
     report = flows.track_events(
-        session=session,
-        source=source,
-        items=batch["events"],
-        region=match_config().normalization.default_region,
+        session=session, settings=get_settings(), source=source, items=batch["events"]
     )
     session.commit()
     return report.counts()
@@ -76,10 +73,10 @@ def identify(body: dict[str, Any]) -> dict[str, Any]:
     source = _source(session, body.pop("source"), required=False)
     result = flows.identify(
         session=session,
+        settings=get_settings(),
         anonymous_id=body.pop("anonymous_id"),
         reference=body,
         source=source,
-        region=match_config().normalization.default_region,
     )
     session.commit()
     return result

@@ -44,6 +44,7 @@ from app.review import constraints as links
 from app.review import queue
 from app.review.models import ReviewItem
 from app.review.service import DECISIONS, get_item, live_identity, split_parts, take_item
+from app.settings import Settings
 
 # SQLSTATEs of a transaction that lost a race: serialization failure, deadlock, lock timeout.
 _LOST_RACE = {"40001", "40P01", "55P03"}
@@ -71,6 +72,7 @@ def serialized(session: Session) -> Iterator[None]:
 
 def record_change(
     session: Session,
+    settings: Settings,
     matcher: Matcher,
     *,
     action: str,
@@ -87,7 +89,7 @@ def record_change(
     changes: list[audit.AuditSpec] = []
     if recluster:
         report = realtime.recluster(session=session, matcher=matcher, record_ids=wanted)
-        settle(session=session, report=report, actor=actor, audited=False)
+        settle(session=session, settings=settings, report=report, actor=actor, audited=False)
         changes = report.changes.audit
     before_members = dict(before.members)
     named: set[str] = set(before.members)
@@ -121,13 +123,14 @@ def record_change(
     queue.stale_priorities(session, [*wanted, *live_members(session, identity_ids)])
     # Golden records, search keys and traits follow every decision (the re-clustering
     # refreshed what it changed as well).
-    customers.refresh_identities(session=session, identity_ids=identity_ids)
+    customers.refresh_identities(session=session, settings=settings, identity_ids=identity_ids)
     return entry
 
 
 def decide(
     *,
     session: Session,
+    settings: Settings,
     matcher: Matcher,
     item_id: int,
     decision: str,
@@ -146,11 +149,11 @@ def decide(
         )
         extra = {"review_item": item.id, "decision": decision}
         if decision == "dismiss":
-            entry = _dismiss(session, matcher, item, actor, note, extra)
+            entry = _dismiss(session, settings, matcher, item, actor, note, extra)
         elif decision == "merge":
-            entry = _merge_item(session, matcher, item, actor, note, extra)
+            entry = _merge_item(session, settings, matcher, item, actor, note, extra)
         else:
-            entry = _keep_apart(session, matcher, item, actor, note, extra)
+            entry = _keep_apart(session, settings, matcher, item, actor, note, extra)
         session.execute(
             update(ReviewItem)
             .where(ReviewItem.id == item.id)
@@ -174,6 +177,7 @@ def _pair_states(session: Session, item: ReviewItem) -> tuple[RecordState, Recor
 
 def _merge_item(
     session: Session,
+    settings: Settings,
     matcher: Matcher,
     item: ReviewItem,
     actor: str,
@@ -184,11 +188,12 @@ def _merge_item(
     if left.identity_id == right.identity_id:
         raise Conflict(f"{left.reference} and {right.reference} are one identity already")
     identity_ids = sorted({left.identity_id or 0, right.identity_id or 0})
-    return _merge(session, matcher, identity_ids, actor, note, extra)
+    return _merge(session, settings, matcher, identity_ids, actor, note, extra)
 
 
 def _keep_apart(
     session: Session,
+    settings: Settings,
     matcher: Matcher,
     item: ReviewItem,
     actor: str,
@@ -201,6 +206,7 @@ def _keep_apart(
     constraints = links.set_pair(session, left.id, right.id, "cannot", actor, note)
     entry = record_change(
         session,
+        settings,
         matcher,
         action="keep_apart",
         actor=actor,
@@ -221,6 +227,7 @@ def _keep_apart(
 
 def _dismiss(
     session: Session,
+    settings: Settings,
     matcher: Matcher,
     item: ReviewItem,
     actor: str,
@@ -232,6 +239,7 @@ def _dismiss(
     identity_ids = {s.identity_id for s in states.values() if s.live and s.identity_id}
     return record_change(
         session,
+        settings,
         matcher,
         action="dismiss",
         actor=actor,
@@ -245,7 +253,13 @@ def _dismiss(
 
 
 def merge(
-    *, session: Session, matcher: Matcher, public_ids: Sequence[str], actor: str, note: str = ""
+    *,
+    session: Session,
+    settings: Settings,
+    matcher: Matcher,
+    public_ids: Sequence[str],
+    actor: str,
+    note: str = "",
 ) -> AuditEntry:
     """Merge identities into one (the oldest id survives; the others redirect to it) and keep
     them one: their records are must-linked, cannot-links between them are replaced."""
@@ -253,11 +267,12 @@ def merge(
         identity_ids = survivor_ids(session, list(dict.fromkeys(public_ids)))
         if len(identity_ids) < 2:
             raise Conflict("these ids already name one identity; nothing to merge")
-        return _merge(session, matcher, identity_ids, actor, note)
+        return _merge(session, settings, matcher, identity_ids, actor, note)
 
 
 def _merge(
     session: Session,
+    settings: Settings,
     matcher: Matcher,
     identity_ids: Sequence[int],
     actor: str,
@@ -269,6 +284,7 @@ def _merge(
     constraints = links.partition(session, [records], actor, note)
     entry = record_change(
         session,
+        settings,
         matcher,
         action="merge",
         actor=actor,
@@ -287,6 +303,7 @@ def _merge(
 def split(
     *,
     session: Session,
+    settings: Settings,
     matcher: Matcher,
     public_id: str,
     parts: Sequence[Sequence[str]],
@@ -303,6 +320,7 @@ def split(
         constraints = links.partition(session, groups, actor, note)
         entry = record_change(
             session,
+            settings,
             matcher,
             action="split",
             actor=actor,

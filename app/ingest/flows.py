@@ -30,6 +30,7 @@ from app.resolution import batch, realtime
 from app.resolution.service import RESOLVED_TABLES as RESOLUTION_TABLES
 from app.resolution.service import ResolutionReport
 from app.review import queue
+from app.settings import Settings
 from app.source import service as sources
 from app.source.models import Source, SourceRecord
 from app.sync import service as sync
@@ -89,6 +90,7 @@ class IngestReport:
 def ingest_page(
     *,
     session: Session,
+    settings: Settings,
     source: Source,
     page: Page,
     matcher: Matcher | None,
@@ -128,7 +130,7 @@ def ingest_page(
     report.rejects.extend(page.rejects)
     if matcher is not None:
         resolved = resolve_records(
-            session=session, matcher=matcher, record_ids=upserted.changed_ids
+            session=session, settings=settings, matcher=matcher, record_ids=upserted.changed_ids
         )
         report.identities_created += resolved.created
         report.merges += resolved.merged
@@ -137,6 +139,7 @@ def ingest_page(
         # The footprint changed: orders, tickets and e-mail engagement feed the traits.
         customers.refresh_after_events(
             session=session,
+            settings=settings,
             subjects={
                 record_subject(source.id, e.customer_external_id)
                 for e in page.events
@@ -148,6 +151,7 @@ def ingest_page(
 def push_records(
     *,
     session: Session,
+    settings: Settings,
     source: Source,
     items: Sequence[Mapping[str, Any]],
     matcher: Matcher,
@@ -156,20 +160,38 @@ def push_records(
     """Ingest records a department pushed; invalid ones are rejected, the rest are kept."""
     page = sources.parse_push(source=source, items=items, batch_max=batch_max)
     report = IngestReport()
-    ingest_page(session=session, source=source, page=page, matcher=matcher, report=report)
+    ingest_page(
+        session=session,
+        settings=settings,
+        source=source,
+        page=page,
+        matcher=matcher,
+        report=report,
+    )
     return report
 
 
 # -- resolution ------------------------------------------------------------------------------
 
 
-def settle(*, session: Session, report: ResolutionReport, actor: str, audited: bool = True) -> None:
+def settle(
+    *,
+    session: Session,
+    settings: Settings,
+    report: ResolutionReport,
+    actor: str,
+    audited: bool = True,
+) -> None:
     """What a resolution calls for next, in order: refresh the customers whose identities
     changed, record the audit entries (unless the caller records its own: ``audited``
     False), and bring the review queue up to date."""
     changes = report.changes
     customers.refresh_identities(
-        session=session, identity_ids=changes.refresh, fresh=changes.fresh, known=changes.known
+        session=session,
+        settings=settings,
+        identity_ids=changes.refresh,
+        fresh=changes.fresh,
+        known=changes.known,
     )
     # Written after refreshing (which reads first, and would wait for them).
     if audited:
@@ -181,48 +203,62 @@ def settle(*, session: Session, report: ResolutionReport, actor: str, audited: b
 def resolve_records(
     *,
     session: Session,
+    settings: Settings,
     matcher: Matcher,
     record_ids: Sequence[RecordId],
     actor: str = audit.SYSTEM_ACTOR,
 ) -> ResolutionReport:
     """Real time: resolve these changed records, and settle what that changed."""
     report = realtime.resolve_records(session=session, matcher=matcher, record_ids=record_ids)
-    settle(session=session, report=report, actor=actor)
+    settle(session=session, settings=settings, report=report, actor=actor)
     return report
 
 
 def recluster(
-    *, session: Session, matcher: Matcher, record_ids: Sequence[RecordId], actor: str
+    *,
+    session: Session,
+    settings: Settings,
+    matcher: Matcher,
+    record_ids: Sequence[RecordId],
+    actor: str,
 ) -> ResolutionReport:
     """Re-cluster around these records and their identities (after their constraints changed),
     and settle what that changed."""
     report = realtime.recluster(session=session, matcher=matcher, record_ids=record_ids)
-    settle(session=session, report=report, actor=actor)
+    settle(session=session, settings=settings, report=report, actor=actor)
     return report
 
 
 def resolve_all(
-    *, session: Session, matcher: Matcher, actor: str = audit.SYSTEM_ACTOR
+    *, session: Session, settings: Settings, matcher: Matcher, actor: str = audit.SYSTEM_ACTOR
 ) -> ResolutionReport:
     """Batch: resolve every live record from scratch, and settle what that changed."""
     report = batch.resolve_all(session=session, matcher=matcher)
-    settle(session=session, report=report, actor=actor)
+    settle(session=session, settings=settings, report=report, actor=actor)
     refresh_statistics(session, RESOLVED_TABLES)  # all rewritten
     return report
 
 
 def resolve_pending(
-    *, session: Session, matcher: Matcher, actor: str = audit.SYSTEM_ACTOR
+    *, session: Session, settings: Settings, matcher: Matcher, actor: str = audit.SYSTEM_ACTOR
 ) -> ResolutionReport:
     """Resolve what changed since it was last resolved (after syncs with --no-resolve, or
     imports): in batch when that is a large share of the store, else in real time."""
     pending = batch.pending_records(session=session)
     if batch.goes_batch(session=session, pending=pending):
-        return resolve_all(session=session, matcher=matcher, actor=actor)
+        return resolve_all(session=session, settings=settings, matcher=matcher, actor=actor)
     report = ResolutionReport()
     # Pages keep each round's working set small; the outcome does not depend on the order.
     for chunk in chunks(pending, 1000):
-        report.add(resolve_records(session=session, matcher=matcher, record_ids=chunk, actor=actor))
+        report.add(
+            resolve_records(
+                session=session,
+                settings=settings,
+                matcher=matcher,
+                record_ids=chunk,
+                actor=actor,
+            )
+        )
     return report
 
 
@@ -230,26 +266,30 @@ def resolve_pending(
 
 
 def track_events(
-    *, session: Session, source: Source, items: Sequence[Mapping[str, Any]], region: str
+    *,
+    session: Session,
+    settings: Settings,
+    source: Source,
+    items: Sequence[Mapping[str, Any]],
 ) -> intake.IntakeReport:
     """Store a batch of events and refresh the traits of the customers they name."""
     hold_identity_lock(session)  # traits change: one writer at a time, as for resolution
-    report = intake.record_events(session=session, source=source, items=items, region=region)
-    customers.refresh_after_events(session=session, subjects=report.subjects)
+    report = intake.record_events(session=session, settings=settings, source=source, items=items)
+    customers.refresh_after_events(session=session, settings=settings, subjects=report.subjects)
     return report
 
 
 def identify(
     *,
     session: Session,
+    settings: Settings,
     anonymous_id: str,
     reference: Mapping[str, str],
     source: Source | None,
-    region: str,
 ) -> dict[str, Any]:
     """Stitch an anonymous visitor to an identifier: their events join that customer's."""
     hold_identity_lock(session)
-    subject = subject_of(session=session, reference=reference, region=region)
+    subject = subject_of(session=session, settings=settings, reference=reference)
     before = intake.link_anonymous(
         session=session,
         anonymous_id=anonymous_id,
@@ -257,7 +297,7 @@ def identify(
         source_id=source.id if source else None,
     )
     affected = [subject] + ([before] if before else [])
-    customers.refresh_after_events(session=session, subjects=affected)
+    customers.refresh_after_events(session=session, settings=settings, subjects=affected)
     now_named = public_ids_of(session, identities_of_subjects(session=session, subjects=[subject]))
     return {
         "anonymous_id": anonymous_id,

@@ -10,6 +10,7 @@ from flask import Flask
 from app.db import get_db
 from app.ingest import sync as runner
 from app.resolution.runtime import current_matcher
+from app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +20,7 @@ def run_in_app(app: Flask, source_name: str, run_id: int, full: bool) -> None:
     with app.app_context():
         run = runner.run_sync(
             database=get_db(app),
+            settings=get_settings(app),
             source_name=source_name,
             matcher_for=current_matcher,
             full=full,

@@ -29,6 +29,7 @@ from app.db import (
 from app.errors import Conflict
 from app.ingest.flows import INGESTED_TABLES, RESOLVED_TABLES, IngestReport, ingest_page
 from app.matching import Matcher
+from app.settings import Settings
 from app.source import service as sources
 from app.source.models import Source
 from app.sync.models import SyncRun
@@ -113,6 +114,7 @@ def _read_ahead(pages: Iterator[Page], depth: int = 2) -> Iterator[Iterator[Page
 def run_sync(
     *,
     database: Database,
+    settings: Settings,
     source_name: str,
     matcher_for: Callable[[Session], Matcher],
     full: bool = False,
@@ -139,7 +141,7 @@ def run_sync(
                     source,
                     stream,
                     full,
-                    _Target(run.id, report, matcher, written),
+                    _Target(run.id, report, settings, matcher, written),
                     on_page,
                 )
         except Exception as error:  # the run records any failure; the caller decides what next
@@ -153,10 +155,12 @@ def run_sync(
 
 @dataclass(slots=True)
 class _Target:
-    """Where a run's pages go: its run row, its totals, its matcher and the tables it fills."""
+    """Where a run's pages go: its run row, its totals, the settings and matcher it resolves
+    with and the tables it fills."""
 
     run_id: int
     report: IngestReport
+    settings: Settings
     matcher: Matcher | None
     tables: tuple[FromClause, ...]
 
@@ -187,6 +191,7 @@ def _sync_stream(
                 current = session.merge(source, load=False)
                 ingest_page(
                     session=session,
+                    settings=target.settings,
                     source=current,
                     page=page,
                     matcher=target.matcher,

@@ -36,13 +36,20 @@ from app.resolution import realtime
 from app.review import constraints as links
 from app.review import queue
 from app.review.models import ReviewItem
+from app.settings import Settings
 from app.source.models import SourceRecord
 
 UNDOABLE = ("merge", "split", "keep_apart", "dismiss")
 
 
 def undo_entry(
-    *, session: Session, matcher: Matcher, entry_id: int, actor: str, note: str = ""
+    *,
+    session: Session,
+    settings: Settings,
+    matcher: Matcher,
+    entry_id: int,
+    actor: str,
+    note: str = "",
 ) -> AuditEntry:
     """Undo a merge, split or decision: the identities get back their ids, members and
     redirects, and the decision's constraints are taken back. If the evidence would undo the
@@ -70,6 +77,7 @@ def undo_entry(
         _reopen_items(session, entry)
         pins, pinned = _restore(
             session,
+            settings,
             matcher,
             entry,
             records,
@@ -82,6 +90,7 @@ def undo_entry(
         constraints.extend(pins)
         change = record_change(
             session,
+            settings,
             matcher,
             action="undo",
             actor=actor,
@@ -194,6 +203,7 @@ def _reopen_items(session: Session, entry: AuditEntry) -> None:
 
 def _restore(
     session: Session,
+    settings: Settings,
     matcher: Matcher,
     entry: AuditEntry,
     records: Mapping[str, RecordState],
@@ -210,7 +220,7 @@ def _restore(
     savepoint = session.begin_nested()
     try:
         _put_back(session, entry, records, after_members, identity_ids)
-        _recluster(session, matcher, live, actor)
+        _recluster(session, settings, matcher, live, actor)
         held = _restored(session, records, before_members, identity_ids)
     except BaseException:
         savepoint.rollback()
@@ -223,16 +233,18 @@ def _restore(
     parts = _pinned_parts(session, records, before_members, after_members, identity_ids)
     constraints = links.partition(session, parts, actor, note or f"undo of entry {entry.id}")
     _put_back(session, entry, records, after_members, identity_ids)
-    _recluster(session, matcher, live, actor)
+    _recluster(session, settings, matcher, live, actor)
     if not _restored(session, records, before_members, identity_ids):
         raise Conflict(f"entry {entry.id} cannot be undone: its records no longer fit apart")
     return constraints, parts
 
 
-def _recluster(session: Session, matcher: Matcher, records: list[RecordId], actor: str) -> None:
+def _recluster(
+    session: Session, settings: Settings, matcher: Matcher, records: list[RecordId], actor: str
+) -> None:
     """Re-cluster around the restored records; the undo records its own audit entry."""
     report = realtime.recluster(session=session, matcher=matcher, record_ids=records)
-    settle(session=session, report=report, actor=actor, audited=False)
+    settle(session=session, settings=settings, report=report, actor=actor, audited=False)
 
 
 def _put_back(

@@ -10,7 +10,8 @@ from app.commands import fail, unit_of_work
 from app.ingest import flows
 from app.resolution import explain
 from app.resolution import service as resolution
-from app.resolution.runtime import current_matcher, match_config
+from app.resolution.runtime import current_matcher
+from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import SourceRecord
 
@@ -23,7 +24,7 @@ def resolve_command(full: bool) -> None:
     with unit_of_work() as session:
         matcher = current_matcher(session)
         run = flows.resolve_all if full else flows.resolve_pending
-        report = run(session=session, matcher=matcher)
+        report = run(session=session, settings=get_settings(), matcher=matcher)
         total = resolution.count_identities(session=session)
     _print_resolution(report, total)
 
@@ -46,14 +47,16 @@ def _print_resolution(report: resolution.ResolutionReport, total: int) -> None:
 def train_command(seed: int, no_resolve: bool) -> None:
     """Fit the match model on the stored records (no labels needed) and re-resolve with it."""
     with unit_of_work() as session:
-        version = resolution.train(session=session, config=match_config(), seed=seed)
+        version = resolution.train(session=session, config=get_settings().match, seed=seed)
         click.echo(
             f"trained model version {version.id} on {version.summary['records']} records", err=True
         )
         if no_resolve:
             click.echo("run `huella resolve --full` to score every pair with it")
             return
-        report = flows.resolve_all(session=session, matcher=current_matcher(session))
+        report = flows.resolve_all(
+            session=session, settings=get_settings(), matcher=current_matcher(session)
+        )
         total = resolution.count_identities(session=session)
     _print_resolution(report, total)
 

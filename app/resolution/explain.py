@@ -18,6 +18,7 @@ from app.resolution.store import contribution_rows
 from app.review import service as review
 from app.review.compare import merge_preview
 from app.review.models import ReviewItem
+from app.settings import Settings
 from app.source.models import SourceRecord
 
 _HOLDERS_SHOWN = 50
@@ -79,16 +80,21 @@ def identity_edges(*, session: Session, record_ids: Sequence[RecordId]) -> list[
 
 
 def compare_item(
-    *, session: Session, matcher: Matcher, item_id: int, minutes: float
+    *, session: Session, settings: Settings, matcher: Matcher, item_id: int, minutes: float
 ) -> dict[str, Any]:
     """An item side by side: both records and their identities, how each attribute compares
     (level and weight), the edges among them, and what a merge would give."""
     item = review.get_item(session=session, item_id=item_id)
     (described,) = review.describe_items(session=session, items=[item], minutes=minutes)
-    return {"item": described, **side_by_side(session=session, matcher=matcher, item=item)}
+    return {
+        "item": described,
+        **side_by_side(session=session, settings=settings, matcher=matcher, item=item),
+    }
 
 
-def side_by_side(*, session: Session, matcher: Matcher, item: ReviewItem) -> dict[str, Any]:
+def side_by_side(
+    *, session: Session, settings: Settings, matcher: Matcher, item: ReviewItem
+) -> dict[str, Any]:
     """An item side by side: both records and their identities, how each attribute compares
     (level and weight), the edges among them, and what a merge would give."""
     result: dict[str, Any] = {
@@ -109,7 +115,7 @@ def side_by_side(*, session: Session, matcher: Matcher, item: ReviewItem) -> dic
     identities = sorted({s.identity_id for s in states.values() if s.live and s.identity_id})
     result["edges"] = _edges(session, matcher, [*pair, *live_members(session, identities)])
     if len(identities) == 2:
-        result["preview"] = merge_preview(session, identities)
+        result["preview"] = merge_preview(session, settings, identities)
     return result
 
 

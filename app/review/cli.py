@@ -21,6 +21,7 @@ from app.resolution import explain
 from app.resolution.runtime import current_matcher
 from app.review import service
 from app.review.models import REVIEW_KINDS, REVIEW_STATUSES
+from app.settings import get_settings
 
 CHOICES = {"merge": "merge", "keep-apart": "keep_apart", "dismiss": "dismiss"}
 
@@ -121,7 +122,11 @@ def review_show(item_id: int) -> None:
     """Show an item side by side: records, attribute levels and weights, edges, merge preview."""
     with unit_of_work() as session:
         shown = explain.compare_item(
-            session=session, matcher=current_matcher(session), item_id=item_id, minutes=_minutes()
+            session=session,
+            settings=get_settings(),
+            matcher=current_matcher(session),
+            item_id=item_id,
+            minutes=_minutes(),
         )
     click.echo(_item_line(shown["item"]))
     if shown["item"]["detail"].get("why"):
@@ -207,6 +212,7 @@ def review_decide(item_id: int, decision: str, note: str) -> None:
     with unit_of_work() as session:
         _, entry = decisions.decide(
             session=session,
+            settings=get_settings(),
             matcher=current_matcher(session),
             item_id=item_id,
             decision=CHOICES[decision],
@@ -229,10 +235,14 @@ def merge_command(identity_ids: tuple[str, ...], note: str, dry_run: bool) -> No
         raise click.UsageError("name at least two identities")
     with unit_of_work() as session:
         if dry_run:
-            _print_preview(service.preview_merge(session=session, public_ids=identity_ids))
+            preview = service.preview_merge(
+                session=session, settings=get_settings(), public_ids=identity_ids
+            )
+            _print_preview(preview)
             return
         entry = decisions.merge(
             session=session,
+            settings=get_settings(),
             matcher=current_matcher(session),
             public_ids=identity_ids,
             actor=actor(),
@@ -265,6 +275,7 @@ def split_command(identity_id: str, parts: tuple[str, ...], note: str, dry_run: 
             return
         entry = decisions.split(
             session=session,
+            settings=get_settings(),
             matcher=current_matcher(session),
             public_id=identity_id,
             parts=groups,
@@ -283,6 +294,7 @@ def undo_command(change_id: int, note: str) -> None:
     with unit_of_work() as session:
         entry = undoing.undo_entry(
             session=session,
+            settings=get_settings(),
             matcher=current_matcher(session),
             entry_id=change_id,
             actor=actor(),

@@ -13,10 +13,13 @@ from app.customer import service as customers
 from app.db import chunks
 from app.identity.service import live_members, public_ids_of
 from app.matching.types import RecordId
+from app.settings import Settings
 from app.source.models import SourceRecord
 
 
-def merge_preview(session: Session, identity_ids: Sequence[int]) -> dict[str, Any]:
+def merge_preview(
+    session: Session, settings: Settings, identity_ids: Sequence[int]
+) -> dict[str, Any]:
     """What merging these identities would give, written nowhere."""
     # The merge must-links every record, so its outcome is exactly the union, under the oldest
     # identity (the lowest id, as resolution's stable-id rule has it).
@@ -36,7 +39,7 @@ def merge_preview(session: Session, identity_ids: Sequence[int]) -> dict[str, An
         "identities": [public[i] for i in sorted(identity_ids)],
         "survivor": public[min(identity_ids)],
         "records": sorted(references.values()),
-        "golden": _golden_preview(session, records),
+        "golden": _golden_preview(session, settings, records),
         "attributes": {
             name: [{"value": v, "records": refs} for v, refs in sorted(values.items())]
             for name, values in sorted(attributes.items())
@@ -44,12 +47,14 @@ def merge_preview(session: Session, identity_ids: Sequence[int]) -> dict[str, An
     }
 
 
-def _golden_preview(session: Session, record_ids: Sequence[RecordId]) -> dict[str, Any] | None:
+def _golden_preview(
+    session: Session, settings: Settings, record_ids: Sequence[RecordId]
+) -> dict[str, Any] | None:
     """The golden record these records would have as one identity, each value with the
     provenance survivorship would give it (nothing is written)."""
     if not record_ids:
         return None
-    golden: dict[str, Any] = customers.preview_golden(session=session, record_ids=record_ids)[
-        "golden"
-    ]
+    golden: dict[str, Any] = customers.preview_golden(
+        session=session, settings=settings, record_ids=record_ids
+    )["golden"]
     return golden

@@ -24,6 +24,7 @@ from app.matching import Matcher
 from app.matching.types import RecordId
 from app.review.compare import merge_preview
 from app.review.models import ReviewItem
+from app.settings import Settings
 from app.source.models import Source, SourceRecord
 
 DECISIONS = ("merge", "keep_apart", "dismiss")
@@ -302,13 +303,15 @@ def take_item(
 # -- manual merges and splits ------------------------------------------------------------------
 
 
-def preview_merge(*, session: Session, public_ids: Sequence[str]) -> dict[str, Any]:
+def preview_merge(
+    *, session: Session, settings: Settings, public_ids: Sequence[str]
+) -> dict[str, Any]:
     """What merging these identities would give, written nowhere: the identities and records
     it joins, the id that survives, and the resulting golden record."""
     identity_ids = survivor_ids(session, list(dict.fromkeys(public_ids)))
     if len(identity_ids) < 2:
         raise Conflict("these ids already name one identity; nothing to merge")
-    return merge_preview(session, identity_ids)
+    return merge_preview(session, settings, identity_ids)
 
 
 def split_parts(

@@ -30,6 +30,7 @@ from app.review.schemas import (
     SplitSchema,
     UndoSchema,
 )
+from app.settings import get_settings
 
 blp = Blueprint("review", __name__, url_prefix="/api/v1/review", description="Review")
 
@@ -78,6 +79,7 @@ def show_item(item_id: int) -> dict[str, Any]:
     session = get_session()
     return explain.compare_item(
         session=session,
+        settings=get_settings(),
         matcher=current_matcher(session),
         item_id=item_id,
         minutes=_claim_minutes(),
@@ -120,6 +122,7 @@ def decide(body: dict[str, Any], item_id: int) -> dict[str, Any]:
     session = get_session()
     item, change = decisions.decide(
         session=session,
+        settings=get_settings(),
         matcher=current_matcher(session),
         item_id=item_id,
         decision=body["decision"],
@@ -140,6 +143,7 @@ def merge(body: dict[str, Any]) -> AuditEntry:
     session = get_session()
     change = decisions.merge(
         session=session,
+        settings=get_settings(),
         matcher=current_matcher(session),
         public_ids=body["identities"],
         actor=current_token().name,
@@ -155,7 +159,9 @@ def merge(body: dict[str, Any]) -> AuditEntry:
 @roles("admin")
 def preview_merge(body: dict[str, Any]) -> dict[str, Any]:
     """What a merge would give, without making it."""
-    return service.preview_merge(session=get_session(), public_ids=body["identities"])
+    return service.preview_merge(
+        session=get_session(), settings=get_settings(), public_ids=body["identities"]
+    )
 
 
 @blp.post("/splits")
@@ -168,6 +174,7 @@ def split(body: dict[str, Any]) -> AuditEntry:
     session = get_session()
     change = decisions.split(
         session=session,
+        settings=get_settings(),
         matcher=current_matcher(session),
         public_id=body["identity"],
         parts=body["parts"],
@@ -198,6 +205,7 @@ def undo(body: dict[str, Any]) -> AuditEntry:
     session = get_session()
     change = undoing.undo_entry(
         session=session,
+        settings=get_settings(),
         matcher=current_matcher(session),
         entry_id=body["change"],
         actor=current_token().name,

@@ -13,6 +13,7 @@ from app.errors import Forbidden
 from app.ingest import flows, jobs
 from app.pagination import PageArgsSchema, before_id, id_page, page_limit
 from app.resolution.runtime import current_matcher
+from app.settings import get_settings
 from app.source import service
 from app.source.models import Source
 from app.source.schemas import (
@@ -118,6 +119,7 @@ def push_records(batch: dict[str, Any], name: str) -> dict[str, Any]:
         raise Forbidden(f"this token may push only to its own source, not {name!r}")
     report = flows.push_records(
         session=session,
+        settings=get_settings(),
         source=source,
         items=batch["records"],
         matcher=current_matcher(session),

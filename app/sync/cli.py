@@ -17,6 +17,7 @@ from app.errors import HuellaError
 from app.ingest import flows
 from app.ingest import sync as runner
 from app.resolution.runtime import current_matcher
+from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import Source
 from connectors import ConnectorError, Page, connector_class
@@ -93,6 +94,7 @@ def import_file(
 
     run = runner.run_sync(
         database=get_db(),
+        settings=get_settings(),
         source_name=source_name,
         matcher_for=current_matcher,
         full=True,
@@ -182,6 +184,7 @@ def sync_one(name: str, *, full: bool, resolve: bool) -> bool:
     try:
         run = runner.run_sync(
             database=get_db(),
+            settings=get_settings(),
             source_name=name,
             matcher_for=current_matcher,
             full=full,

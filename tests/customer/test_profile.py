@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.customer import service as customers
 from app.db import get_db
 from app.privacy.models import Consent
+from app.settings import get_settings
 from app.source import service as sources
 from tests.helpers import push, record
 
@@ -211,7 +212,7 @@ def test_lookup_pages_through_a_shared_identifier(
     client: FlaskClient, admin: dict[str, str], agent: dict[str, str], app: Flask
 ) -> None:
     # A generic e-mail shared by more records than the blocking cap joins nobody.
-    cap = app.extensions["huella.match_config"].generic_key_cap
+    cap = get_settings(app).match.generic_key_cap
     push(
         client,
         admin,
@@ -267,7 +268,7 @@ def test_preview_shows_the_golden_record_a_merge_would_give(
         sources.get_record(session=session, source_name=name, external_id=external_id).id
         for name, external_id in (("crm", "c-1"), ("shop", "s-1"))
     ]
-    preview = customers.preview_golden(session=session, record_ids=ids)
+    preview = customers.preview_golden(session=session, settings=get_settings(app), record_ids=ids)
     assert preview["golden"]["first_name"]["value"] == "Ana"
     assert preview["golden"]["last_name"]["source"] == "shop"
     assert sorted(preview["records"]) == ["crm", "shop"]

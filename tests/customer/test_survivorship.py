@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.customer.config import CustomerConfig, Rule, SurvivorshipConfig, customer_config
+from app.config import load_config
 from app.customer.survivorship import SourcedRecord, choose_golden
+from app.matching import MatchConfig
+from app.settings import load_settings
+from app.settings.customer import CustomerConfig, Rule, SurvivorshipConfig
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 PLACEHOLDERS = frozenset({"n/a", "unknown"})
+# The packaged settings, whatever the environment says; the matcher reads phones in the US.
+SETTINGS = load_settings(load_config(environ={}))
+US = SETTINGS.match
 
 
 def rec(
@@ -35,7 +42,12 @@ def rec(
 
 
 def single_rule(*rules: Rule) -> SurvivorshipConfig:
-    return SurvivorshipConfig(rules, {}, customer_config().survivorship.multi, PLACEHOLDERS)
+    return SurvivorshipConfig(rules, {}, SETTINGS.customer.survivorship.multi, PLACEHOLDERS)
+
+
+def in_region(region: str) -> MatchConfig:
+    """The packaged matcher configuration reading phones without a country code in ``region``."""
+    return replace(US, normalization=replace(US.normalization, default_region=region))
 
 
 @pytest.mark.parametrize(
@@ -113,7 +125,7 @@ def single_rule(*rules: Rule) -> SurvivorshipConfig:
 def test_each_rule_chooses_and_is_named_in_the_provenance(
     rules: tuple[Rule, ...], records: list[SourcedRecord], value: str, source: str, rule: str
 ) -> None:
-    chosen = choose_golden(records, single_rule(*rules), "US").single[
+    chosen = choose_golden(records, single_rule(*rules), US).single[
         "company" if any("company" in r.attributes for r in records) else "full_name"
     ]
     assert (chosen.value, chosen.source, chosen.rule) == (value, source, rule)
@@ -123,7 +135,7 @@ def test_each_rule_chooses_and_is_named_in_the_provenance(
 
 
 def test_an_attribute_with_only_placeholders_is_left_out() -> None:
-    golden = choose_golden([rec(1, "crm", company="unknown")], single_rule("ignore_empty"), "US")
+    golden = choose_golden([rec(1, "crm", company="unknown")], single_rule("ignore_empty"), US)
     assert "company" not in golden.single
     assert golden.all_values()["company"][0]["ignored"] == "placeholder"
 
@@ -142,7 +154,7 @@ def test_emails_keep_every_distinct_value_ranked_with_provenance() -> None:
             email="n/a",
         ),
     ]
-    golden = choose_golden(records, customer_config().survivorship, "ES")
+    golden = choose_golden(records, SETTINGS.customer.survivorship, in_region("ES"))
     emails = golden.multi["emails"]
     # Two records agree on one address (compared normalized); it outranks the newer one.
     assert [e.value for e in emails] == ["ana.ruiz@example.com", "ana@work.example"]
@@ -163,7 +175,9 @@ def test_addresses_are_assembled_from_parts_and_the_fullest_recent_one_leads() -
         rec(2, "shop", days=5, address_line1="1 Calle Mayor", city="Madrid"),
         rec(3, "desk", days=1, address_line1="9 Rue Cler", city="Paris", postcode="75007"),
     ]
-    addresses = choose_golden(records, customer_config().survivorship, "ES").multi["addresses"]
+    addresses = choose_golden(records, SETTINGS.customer.survivorship, in_region("ES")).multi[
+        "addresses"
+    ]
     assert [a.value for a in addresses] == [
         {"address_line1": "1 Calle Mayor", "city": "Madrid", "postcode": "28013"},
         {"address_line1": "1 Calle Mayor", "city": "Madrid"},
@@ -173,13 +187,13 @@ def test_addresses_are_assembled_from_parts_and_the_fullest_recent_one_leads() -
 
 
 def test_the_configured_rules_apply_per_attribute() -> None:
-    config: CustomerConfig = customer_config()
+    config: CustomerConfig = SETTINGS.customer
     records = [
         rec(1, "crm", 1, days=1, birth_date="1984-03-12", first_name="Ana"),
         rec(2, "shop", 9, days=2, birth_date="1984-03-12", first_name="Anita"),
         rec(3, "desk", 5, days=9, birth_date="1948-03-12", first_name="A."),
     ]
-    golden = choose_golden(records, config.survivorship, "US")
+    golden = choose_golden(records, config.survivorship, US)
     assert (golden.single["birth_date"].value, golden.single["birth_date"].rule) == (
         "1984-03-12",
         "most_frequent",

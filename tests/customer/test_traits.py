@@ -8,14 +8,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.customer.config import TraitsConfig, customer_config
+from app.config import load_config
 from app.customer.traits import EventFact, affinities, compute_traits, parse_amount
+from app.settings import load_settings
+from app.settings.customer import TraitsConfig
 
 NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
+PACKAGED = load_settings(load_config(environ={})).customer.traits
 
 
 def config(**changes: object) -> TraitsConfig:
-    return replace(customer_config().traits, **changes)  # type: ignore[arg-type]
+    return replace(PACKAGED, **changes)  # type: ignore[arg-type]
 
 
 def event(kind: str, days_ago: float, source: str = "web", **properties: object) -> EventFact:

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from app.customer import service as customers
 from app.db import get_db
 from app.event.models import Event
+from app.settings import get_settings
 from app.source import service as sources
 from tests.helpers import add_source, push, record
 
@@ -248,7 +249,9 @@ def test_connector_events_on_records_count_too(
                 properties={"amount": "120.50", "currency": "EUR", "category": "running gear"},
             )
         )
-        customers.refresh_after_events(session=session, record_ids=[crm.id])
+        customers.refresh_after_events(
+            session=session, settings=get_settings(app), record_ids=[crm.id]
+        )
     ana = customer_id(client, admin, "crm:c-1")
     assert [(e["type"], e["via"]) for e in timeline(client, admin, ana)["data"]] == [
         ("order", "record")

@@ -14,6 +14,7 @@ from app.auth import service as tokens
 from app.db import get_db
 from app.ingest.flows import IngestReport, ingest_page
 from app.resolution.runtime import current_matcher
+from app.settings import get_settings
 from app.source import service as sources
 from connectors import Page, RecordIn
 from tests.helpers import add_source, wait_until_blocked
@@ -25,6 +26,7 @@ def ingest(session: Session, source: str, external_id: str, attributes: dict[str
     page = Page(state={}, records=[RecordIn(external_id, dict(attributes), dict(attributes))])
     ingest_page(
         session=session,
+        settings=get_settings(),
         source=sources.get_by_name(session=session, name=source),
         page=page,
         matcher=current_matcher(session),

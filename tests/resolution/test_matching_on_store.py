@@ -19,6 +19,7 @@ from app.resolution.models import ModelVersion
 from app.resolution.runtime import current_matcher
 from app.review import constraints as links
 from app.review.models import ReviewItem
+from app.settings import EXTENSION, get_settings
 from app.source.models import SourceRecord
 from connectors.sandbox.people import generate_records
 from tests.helpers import add_source, push, record
@@ -63,7 +64,9 @@ def test_arrival_order_does_not_change_the_partition(
         push(client, admin, "all", *shuffled[start : start + 17])
     real_time = partition(session)
     with app.app_context():
-        flows.resolve_all(session=session, matcher=current_matcher(session))
+        flows.resolve_all(
+            session=session, settings=get_settings(), matcher=current_matcher(session)
+        )
     assert partition(session) == real_time
     assert len(real_time) < len(people)  # some people were held by several departments
 
@@ -82,6 +85,7 @@ def test_a_cannot_link_keeps_two_records_apart_through_every_resolution(
         links.set_pair(session, one.id, two.id, "cannot", "test", "twins")
         flows.recluster(
             session=session,
+            settings=get_settings(),
             matcher=current_matcher(session),
             record_ids=[one.id, two.id],
             actor="test",
@@ -220,13 +224,13 @@ def test_resolve_picks_up_what_changed_without_resolution(
 def test_a_rule_with_its_own_cap_turns_its_values_generic_there_in_real_time_and_batch(
     app: Flask, client: FlaskClient, make_token: Headers, session: Session
 ) -> None:
-    config = app.extensions["huella.match_config"]
+    settings = get_settings(app)
     phones_at_five = tuple(
         dataclasses.replace(rule, cap=5) if rule.name.startswith("phone") else rule
-        for rule in config.blocking_rules
+        for rule in settings.match.blocking_rules
     )
-    app.extensions["huella.match_config"] = dataclasses.replace(
-        config, blocking_rules=phones_at_five
+    app.extensions[EXTENSION] = dataclasses.replace(
+        settings, match=dataclasses.replace(settings.match, blocking_rules=phones_at_five)
     )
     add_source(app, "crm")
     admin = make_token("admin")
@@ -246,7 +250,9 @@ def test_a_rule_with_its_own_cap_turns_its_values_generic_there_in_real_time_and
     phone_keys = [v for v in listed["data"] if "14155550100" in v["key"]]
     assert phone_keys and {(v["records"], v["cap"]) for v in phone_keys} == {(6, 5)}
     with app.app_context():
-        flows.resolve_all(session=session, matcher=current_matcher(session))
+        flows.resolve_all(
+            session=session, settings=get_settings(), matcher=current_matcher(session)
+        )
     assert partition(session) == real_time
 
 
@@ -269,5 +275,7 @@ def test_a_value_turning_generic_mid_page_stops_joining_its_holders_as_batch_doe
     real_time = partition(session)
     assert frozenset({"p1", "p2"}) not in real_time
     with app.app_context():
-        flows.resolve_all(session=session, matcher=current_matcher(session))
+        flows.resolve_all(
+            session=session, settings=get_settings(), matcher=current_matcher(session)
+        )
     assert partition(session) == real_time

@@ -20,6 +20,7 @@ from app.ingest import decisions
 from app.ingest import undo as undoing
 from app.resolution.runtime import current_matcher
 from app.review.models import LinkConstraint, ReviewItem
+from app.settings import get_settings
 from tests.helpers import add_source, push, record, wait_until_blocked
 from tests.review.conftest import JONAS, MARTA, ZOE, Headers, identity_of, namesakes
 
@@ -109,6 +110,7 @@ def test_the_second_decision_waits_for_the_first_and_writes_nothing(
     with live_app.app_context(), get_db(live_app).session() as first:
         decisions.decide(
             session=first,
+            settings=get_settings(live_app),
             matcher=current_matcher(first),
             item_id=item_id,
             decision="merge",
@@ -119,6 +121,7 @@ def test_the_second_decision_waits_for_the_first_and_writes_nothing(
             live_app,
             lambda session: decisions.decide(
                 session=session,
+                settings=get_settings(live_app),
                 matcher=current_matcher(session),
                 item_id=item_id,
                 decision="keep_apart",
@@ -151,7 +154,11 @@ def test_merges_of_overlapping_identities_run_one_after_the_other(
 
     def merge(session: Session, ids: list[str], actor: str) -> AuditEntry:
         return decisions.merge(
-            session=session, matcher=current_matcher(session), public_ids=ids, actor=actor
+            session=session,
+            settings=get_settings(live_app),
+            matcher=current_matcher(session),
+            public_ids=ids,
+            actor=actor,
         )
 
     with live_app.app_context(), get_db(live_app).session() as first:
@@ -181,7 +188,11 @@ def test_two_admins_undoing_the_same_change_one_wins(live_app: Flask, admin: Hea
 
     def undo(session: Session, actor: str) -> int:
         entry = undoing.undo_entry(
-            session=session, matcher=current_matcher(session), entry_id=merged["id"], actor=actor
+            session=session,
+            settings=get_settings(live_app),
+            matcher=current_matcher(session),
+            entry_id=merged["id"],
+            actor=actor,
         )
         return entry.id
 

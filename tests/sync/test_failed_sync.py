@@ -14,6 +14,7 @@ from app.db import get_db
 from app.ingest import sync as runner
 from app.ingest.flows import IngestReport
 from app.resolution.runtime import current_matcher
+from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import SourceRecord
 from connectors import Page
@@ -53,6 +54,7 @@ def test_a_failed_sync_keeps_its_stored_pages_and_the_next_one_resumes(
 
     failed = runner.run_sync(
         database=database,
+        settings=get_settings(app),
         source_name="support",
         matcher_for=current_matcher,
         on_page=break_after_two_pages,
@@ -64,7 +66,12 @@ def test_a_failed_sync_keeps_its_stored_pages_and_the_next_one_resumes(
     assert failed.counts["created"] == kept
 
     server.set_faults(error_every=0)
-    resumed = runner.run_sync(database=database, source_name="support", matcher_for=current_matcher)
+    resumed = runner.run_sync(
+        database=database,
+        settings=get_settings(app),
+        source_name="support",
+        matcher_for=current_matcher,
+    )
     assert resumed.status == "succeeded"
     assert resumed.counts["created"] == len(server.records()) - kept
     assert stored_count(session) == len(server.records())

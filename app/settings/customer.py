@@ -1,17 +1,16 @@
-"""The knobs of the customer view: survivorship rules and trait definitions, from config/."""
+"""The knobs of the customer view: survivorship rules and trait definitions, from config/.
+
+Plain data, read once at start-up into the application's :class:`app.settings.Settings`.
+"""
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from flask import current_app, has_app_context
-
-from app.config import PROJECT_ROOT, resolve_path
 from app.errors import ConfigError
 
 Rule = Literal["ignore_empty", "source_priority", "most_recent", "most_frequent", "most_complete"]
@@ -145,45 +144,3 @@ def load_customer_config(survivorship_path: Path, traits_path: Path) -> Customer
         survivorship=parse_survivorship(_read(survivorship_path)),
         traits=parse_traits(_read(traits_path)),
     )
-
-
-@cache
-def _packaged_defaults() -> CustomerConfig:
-    return load_customer_config(
-        PROJECT_ROOT / "config" / "survivorship.toml", PROJECT_ROOT / "config" / "traits.toml"
-    )
-
-
-def init_app_config(config: Mapping[str, Any]) -> CustomerConfig:
-    """The configuration named by the application's settings."""
-    return load_customer_config(
-        resolve_path(config["SURVIVORSHIP_CONFIG"]), resolve_path(config["TRAITS_CONFIG"])
-    )
-
-
-def customer_config() -> CustomerConfig:
-    """The running application's configuration, else the packaged defaults.
-
-    The golden-record hook is called from resolution code that has no configuration to hand
-    over, so it asks here rather than taking a parameter every caller would have to thread.
-    """
-    if has_app_context():
-        configured: CustomerConfig | None = current_app.extensions.get("huella.customer_config")
-        if configured is not None:
-            return configured
-    return _packaged_defaults()
-
-
-def default_region() -> str:
-    """The region phone numbers without a country code are read in (the matcher's setting)."""
-    if has_app_context() and "huella.match_config" in current_app.extensions:
-        region: str = current_app.extensions["huella.match_config"].normalization.default_region
-        return region
-    return _packaged_region()
-
-
-@cache
-def _packaged_region() -> str:
-    from app.matching import load_match_config  # noqa: PLC0415  (only outside an application)
-
-    return load_match_config(PROJECT_ROOT / "config" / "matching.toml").normalization.default_region
