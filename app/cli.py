@@ -92,7 +92,7 @@ def demo_command(host: str | None, port: int | None, no_serve: bool) -> None:
             f"  token:  {secret}\n\n"
             f"Try:\n  export HUELLA_TOKEN={secret}\n"
             f'  curl -H "Authorization: Bearer $HUELLA_TOKEN" \\\n'
-            f'       "{base}/api/v1/identities?email={email}"\n'
+            f'       "{base}/api/v1/customers/lookup/email:{email}"\n'
         )
         if not no_serve:
             serve(app, host, port)

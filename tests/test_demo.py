@@ -35,14 +35,14 @@ def test_demo_serves_a_customer_held_by_two_departments(tmp_path: Path) -> None:
         printed = ""
         deadline = time.monotonic() + 120
         assert process.stdout is not None
-        while "identities?email=" not in printed and time.monotonic() < deadline:
+        while "lookup/email:" not in printed and time.monotonic() < deadline:
             line = process.stdout.readline()
             if not line:
                 break
             printed += line
         token = re.search(r"token:\s+(hu_\S+)", printed)
-        email = re.search(r"identities\?email=([^\"\s]+)", printed)
-        assert token and email, printed
+        lookup = re.search(r"(/api/v1/customers/lookup/email:[^\"\s]+)", printed)
+        assert token and lookup, printed
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):
             try:
@@ -51,14 +51,12 @@ def test_demo_serves_a_customer_held_by_two_departments(tmp_path: Path) -> None:
             except httpx.TransportError:
                 time.sleep(0.1)
         headers = {"Authorization": f"Bearer {token.group(1)}"}
-        found = httpx.get(
-            f"{base}/api/v1/identities", params={"email": email.group(1)}, headers=headers
-        )
+        found = httpx.get(f"{base}{lookup.group(1)}", headers=headers)
         assert found.status_code == 200
-        identities = found.json()["data"]
-        assert len(identities) == 1
-        assert len(identities[0]["sources"]) >= 2
-        anonymous = httpx.get(f"{base}/api/v1/identities", params={"email": email.group(1)})
+        customers = found.json()["data"]
+        assert len(customers) == 1
+        assert len(customers[0]["records"]) >= 2  # the departments holding them
+        anonymous = httpx.get(f"{base}{lookup.group(1)}")
         assert anonymous.status_code == 401
         assert anonymous.headers["content-type"] == "application/problem+json"
     finally:

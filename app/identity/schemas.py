@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields, post_load, validates_schema
 
 from app.identity.models import Identity
 from app.identity.service import live_records, records_by_source
@@ -38,17 +38,24 @@ class IdentitySchema(Schema):
         return {name: RecordSchema(many=True).dump(records) for name, records in grouped.items()}
 
 
-class IdentityListSchema(Schema):
-    """A page of identities."""
-
-    data = fields.List(fields.Nested(IdentitySchema))
-    next_cursor = fields.String(allow_none=True)
-
-
 class LookupQuerySchema(Schema):
-    """Find identities by exactly one identifier."""
+    """The lookup of earlier releases: exactly one identifier as query parameters, read as the
+    ``type:value`` reference the customer lookup takes."""
 
     email = fields.String()
     phone = fields.String()
     source = fields.String()
     external_id = fields.String()
+
+    @validates_schema
+    def _exactly_one(self, data: dict[str, str], **_: Any) -> None:
+        named = sum(key in data for key in ("email", "phone", "source"))
+        if named != 1 or ("source" in data) != ("external_id" in data):
+            raise ValidationError("give email, phone, or source and external_id", "_schema")
+
+    @post_load
+    def _reference(self, data: dict[str, str], **_: Any) -> dict[str, str]:
+        if "source" in data:
+            return {"reference": f"{data['source']}:{data['external_id']}"}
+        kind = "email" if "email" in data else "phone"
+        return {"reference": f"{kind}:{data[kind]}"}

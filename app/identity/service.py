@@ -1,6 +1,7 @@
 """Identities: the one owner of ids and redirects. Finding identities (by public id, following
-merges, and by a department's identifiers), reading their members, and the writes every change
-to identities goes through: new identities, redirects, detaching a record.
+merges), reading their members, and the writes every change to identities goes through: new
+identities, redirects, detaching a record. Looking customers up by an e-mail, a phone or a
+department's id is the customer view's (:func:`app.customer.profiles.lookup`).
 
 Applying a whole clustering (creates, merges, splits, attaches) is :mod:`app.identity.clustering`.
 """
@@ -16,10 +17,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.audit.service import AuditSpec
 from app.db import Reused, among, among_parameter, bulk_insert_ids, chunks, read_rows, utcnow
-from app.errors import InvalidInput, NotFound
-from app.identity.models import Identity, RecordIdentifier, new_public_id
-from app.matching.lookup import normalize_identifier
-from app.matching.normalize import Normalizer
+from app.errors import NotFound
+from app.identity.models import Identity, new_public_id
 from app.matching.types import RecordId
 from app.source.models import Source, SourceRecord
 
@@ -63,53 +62,6 @@ def live_records(identity: Identity) -> list[SourceRecord]:
         (r for r in identity.records if r.deleted_at is None),
         key=lambda r: (r.source.name, r.external_id),
     )
-
-
-def _identities_of(session: Session, records_query: object) -> list[Identity]:
-    query = (
-        select(Identity)
-        .where(Identity.id.in_(records_query))  # type: ignore[arg-type]
-        .options(selectinload(Identity.records).joinedload(SourceRecord.source))
-        .order_by(Identity.id)
-    )
-    return list(session.scalars(query))
-
-
-def lookup(
-    *,
-    session: Session,
-    normalizer: Normalizer,
-    email: str | None = None,
-    phone: str | None = None,
-    source: str | None = None,
-    external_id: str | None = None,
-) -> list[Identity]:
-    """Identities holding a record with this e-mail, phone, or source id (exactly one criterion)."""
-    if sum(x is not None for x in (email, phone, source or external_id)) != 1 or (
-        (source is None) != (external_id is None)
-    ):
-        raise InvalidInput(
-            "look up by exactly one of: email, phone, or source with external_id",
-            {"_schema": ["give email, phone, or source and external_id"]},
-        )
-    live = SourceRecord.deleted_at.is_(None)
-    if source is not None:
-        records = (
-            select(SourceRecord.identity_id)
-            .join(Source)
-            .where(Source.name == source, SourceRecord.external_id == external_id, live)
-        )
-        return _identities_of(session, records)
-    kind, text = ("email", email) if email is not None else ("phone", phone or "")
-    value = normalize_identifier(normalizer, kind, text)
-    if value is None:
-        return []
-    records = (
-        select(SourceRecord.identity_id)
-        .join(RecordIdentifier, RecordIdentifier.record_id == SourceRecord.id)
-        .where(RecordIdentifier.kind == kind, RecordIdentifier.value == value, live)
-    )
-    return _identities_of(session, records)
 
 
 def iter_links(*, session: Session) -> Iterator[tuple[str, str, str]]:

@@ -1,16 +1,16 @@
-"""Identity endpoints: one profile by id, lookup by identifier."""
+"""Identity endpoints: one identity by id, with the evidence holding it together."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, redirect, url_for
+from flask import redirect, url_for
 from flask_smorest import Blueprint
 
 from app.auth.guard import roles
 from app.db import get_session
 from app.identity import service
-from app.identity.schemas import IdentityListSchema, IdentitySchema, LookupQuerySchema
+from app.identity.schemas import IdentitySchema, LookupQuerySchema
 from app.resolution import explain as resolution
 from app.resolution.runtime import current_matcher
 from app.resolution.schemas import ExplanationSchema
@@ -34,13 +34,15 @@ def get_identity(public_id: str) -> Any:
 
 @blp.get("")
 @blp.arguments(LookupQuerySchema(), location="query")
-@blp.response(200, IdentityListSchema)
+@blp.response(308, description="Location: the customer lookup of this identifier")
+@blp.doc(deprecated=True)
 @roles("admin", "agent")
-def lookup(query: dict[str, str]) -> dict[str, Any] | Response:
-    """Identities holding a record with this e-mail, phone, or source id."""
-    session = get_session()
-    found = service.lookup(session=session, normalizer=current_matcher(session).normalizer, **query)
-    return {"data": found, "next_cursor": None}
+def lookup(query: dict[str, str]) -> Any:
+    """Moved: customers are looked up by one identifier at
+    ``/api/v1/customers/lookup/{reference}`` (``email:...``, ``phone:...``,
+    ``SOURCE:EXTERNAL_ID``), cursor-paged. ``?email=``, ``?phone=`` and
+    ``?source=&external_id=`` answer 308 with that address."""
+    return redirect(url_for("customers.lookup_customers", reference=query["reference"]), 308)
 
 
 @blp.get("/<public_id>/explain")

@@ -38,7 +38,7 @@ def test_connector_tokens_need_a_source(cli: FlaskCliRunner) -> None:
 
 
 def test_missing_token_is_a_401_problem(client: FlaskClient) -> None:
-    response = client.get("/api/v1/identities?email=ana@example.com")
+    response = client.get("/api/v1/customers/lookup/email:ana@example.com")
     assert response.status_code == 401
     assert response.mimetype == "application/problem+json"
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
@@ -55,7 +55,7 @@ def test_bad_token_is_a_401(client: FlaskClient, header: str) -> None:
 def test_wrong_role_is_a_403(app: Flask, client: FlaskClient, make_token: Headers) -> None:
     add_source(app, "crm")
     connector = make_token("connector", source="crm")
-    response = client.get("/api/v1/identities?email=ana@example.com", headers=connector)
+    response = client.get("/api/v1/customers/lookup/email:ana@example.com", headers=connector)
     assert response.status_code == 403
     assert response.mimetype == "application/problem+json"
 

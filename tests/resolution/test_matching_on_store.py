@@ -158,7 +158,7 @@ def test_explain_shows_the_evidence_of_an_identity_and_of_any_pair(
     )
     push(client, admin, "desk", record("9", full_name="Ana Ruiz", email="ANA@example.com"))
     push(client, admin, "desk", record("7", full_name="Bo Berg", email="bo@example.com"))
-    found = client.get("/api/v1/identities?source=crm&external_id=1", headers=admin).get_json()
+    found = client.get("/api/v1/customers/lookup/crm:1", headers=admin).get_json()
     body = client.get(
         f"/api/v1/identities/{found['data'][0]['id']}/explain", headers=admin
     ).get_json()
