@@ -16,7 +16,7 @@ class SourceSchema(Schema):
 
 
 class SourceListSchema(Schema):
-    """Every source."""
+    """A page of sources, by name."""
 
     data = fields.List(fields.Nested(SourceSchema))
     next_cursor = fields.String(allow_none=True)

@@ -85,9 +85,14 @@ def get_by_name(*, session: Session, name: str) -> Source:
     return source
 
 
-def list_sources(*, session: Session) -> list[Source]:
-    """Every source, by name."""
-    return list(session.scalars(select(Source).order_by(Source.name)))
+def list_sources(
+    *, session: Session, after: str | None = None, limit: int | None = None
+) -> list[Source]:
+    """Sources by name: every one, or ``limit`` of them named after ``after``."""
+    query = select(Source).order_by(Source.name).limit(limit)
+    if after is not None:
+        query = query.where(Source.name > after)
+    return list(session.scalars(query))
 
 
 def validate_attribute_types(attribute_types: Mapping[str, str]) -> None:

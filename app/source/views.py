@@ -11,7 +11,7 @@ from app.auth.guard import current_token, roles
 from app.db import get_session
 from app.errors import Forbidden
 from app.ingest import flows, jobs
-from app.pagination import PageArgsSchema, before_id, id_page, page_limit
+from app.pagination import PageArgsSchema, before_id, decode_typed, id_page, key_page, page_limit
 from app.resolution.runtime import current_matcher
 from app.settings import get_settings
 from app.source import service
@@ -34,11 +34,17 @@ blp = Blueprint("sources", __name__, url_prefix="/api/v1/sources", description="
 
 
 @blp.get("")
+@blp.arguments(PageArgsSchema(), location="query")
 @blp.response(200, SourceListSchema)
 @roles("admin", "agent")
-def list_sources() -> dict[str, Any]:
-    """Every connected source."""
-    return {"data": service.list_sources(session=get_session()), "next_cursor": None}
+def list_sources(args: dict[str, Any]) -> dict[str, Any]:
+    """The connected sources, by name."""
+    limit = page_limit(args["limit"])
+    after = decode_typed(args["cursor"], str)
+    found = service.list_sources(
+        session=get_session(), after=after[0] if after else None, limit=limit + 1
+    )
+    return key_page(found, limit, lambda source: [source.name])
 
 
 @blp.post("")

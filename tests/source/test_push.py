@@ -100,6 +100,27 @@ def test_sources_are_listed(app: Flask, client: FlaskClient, make_token: Headers
     add_source(app, "helpdesk")
     body = client.get("/api/v1/sources", headers=make_token("agent")).get_json()
     assert [s["name"] for s in body["data"]] == ["crm", "helpdesk"]
+    assert body["next_cursor"] is None
+
+
+def test_sources_are_listed_a_page_at_a_time(
+    app: Flask, client: FlaskClient, make_token: Headers
+) -> None:
+    for name in ("shop", "crm", "helpdesk"):
+        add_source(app, name)
+    agent = make_token("agent")
+    names, cursor = [], None
+    for _ in range(3):
+        query = f"?limit=2&cursor={cursor}" if cursor else "?limit=2"
+        body = client.get(f"/api/v1/sources{query}", headers=agent).get_json()
+        names.append([s["name"] for s in body["data"]])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert names == [["crm", "helpdesk"], ["shop"]]
+    bad = client.get("/api/v1/sources?cursor=not-ours", headers=agent)
+    assert bad.status_code == 422
+    assert bad.mimetype == "application/problem+json"
 
 
 def test_a_raw_payload_beyond_64_bit_integers_and_unicode_is_kept_as_sent(

@@ -157,6 +157,19 @@ def test_agents_see_sources_but_no_sync(signed_in: OpenAs) -> None:
     expect(page.get_by_role("heading", name="Admins only")).to_be_visible()
 
 
+def test_the_sources_page_follows_the_list_page_after_page(
+    signed_in: OpenAs, console: Console
+) -> None:
+    largest = console.app.config["PAGE_SIZE_MAX"]
+    console.app.config["PAGE_SIZE_MAX"] = 1  # one source a page: two pages, one cursor
+    try:
+        page = signed_in("agent", "/console/sources")
+        expect(page.get_by_role("rowheader", name="sales")).to_be_visible()
+        expect(page.get_by_role("rowheader", name="support")).to_be_visible()
+    finally:
+        console.app.config["PAGE_SIZE_MAX"] = largest
+
+
 def test_an_admin_syncs_a_department(signed_in: OpenAs, console: Console) -> None:
     page = signed_in("admin", "/console/sources")
     row = page.get_by_role("row", name=re.compile("^sales"))

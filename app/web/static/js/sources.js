@@ -1,5 +1,6 @@
 // Sources: every connected department, how its last syncs went, what it rejected, and (admins)
-// a Sync button. The source list is the one call the page waits for; runs follow per source.
+// a Sync button. The source list (every page of it) is what the page waits for; runs follow
+// per source.
 
 import { api, query, seg } from "./api.js";
 import { announce, fill, h, loadMore, problemBox, table, when } from "./ui.js";
@@ -140,10 +141,22 @@ function genericValuesPanel(signal) {
   return h("section", { class: "card", "aria-labelledby": "generic-title" }, h("h2", { id: "generic-title" }, "Matching"), panel);
 }
 
+/** Every source, page after page (the list is cursor-paged like every list). */
+async function allSources(signal) {
+  const sources = [];
+  let cursor = null;
+  do {
+    const page = await api(`/api/v1/sources${query({ limit: 200, cursor })}`, { signal });
+    sources.push(...page.data);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return sources;
+}
+
 /** The sources page. */
 export async function render({ main, signal, setTitle, session }) {
   const admin = session.role === "admin";
-  const { data } = await api("/api/v1/sources", { signal });
+  const data = await allSources(signal);
   setTitle("Sources");
   const rows = data.map((source) => sourceRow(source, { admin, signal }));
   const headers = ["Source", "Kind", "Priority", "Last sync", "Changes"].concat(admin ? ["Actions"] : []);
