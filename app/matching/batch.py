@@ -19,7 +19,7 @@ from app.matching.blocking import candidate_pairs, group_pairs
 from app.matching.cluster import PairEvidence, cluster_component
 from app.matching.frame import Frame, distinct
 from app.matching.model import probability
-from app.matching.train import train_frame
+from app.matching.train import calibrate_frame, train_frame
 from app.matching.types import (
     Clustering,
     Conflict,
@@ -134,12 +134,18 @@ class ClusterList(Sequence[frozenset[RecordId]]):
 
 
 def resolve_frame(
-    matcher: Matcher, frame: Frame, constraints: Constraints, *, train: bool
+    matcher: Matcher,
+    frame: Frame,
+    constraints: Constraints,
+    *,
+    train: bool = False,
+    calibrate: bool = False,
 ) -> Resolution:
-    """Block, score and cluster every record of a frame."""
+    """Block, score and cluster every record of a frame, after fitting the model to it when
+    asked (``train``: m, u and prior; ``calibrate``: u and prior only)."""
     model = None
-    if train:
-        model = train_frame(matcher, frame)
+    if train or calibrate:
+        model = train_frame(matcher, frame) if train else calibrate_frame(matcher, frame)
         matcher = matcher.with_model(model)
     (left, right), generic = candidate_pairs(frame, matcher.rules, matcher.caps)
     swap = frame.ids[left] > frame.ids[right]
@@ -230,6 +236,7 @@ def _cluster(
     if not len(guarded_labels):
         return labels, conflicts
     ids = frame.ids
+    row_digests = frame.digests()
     auto_rows = _by_label(labels, np.flatnonzero(auto), edges.left_rows, guarded_labels)
     pair_rows = _by_label(labels, np.arange(len(pairs.left)), pairs.left, guarded_labels)
     row_order = _by_label(labels, np.arange(len(frame)), np.arange(len(frame)), guarded_labels)
@@ -257,6 +264,7 @@ def _cluster(
             exclusive={k: v for k, v in values.items() if v},
             guards=matcher.guards,
             evidence=evidence,
+            digests={int(ids[r]): int(row_digests[r]) for r in rows},
         )
         conflicts.extend(found)
         if len(parts) > 1:

@@ -2,8 +2,9 @@
 
 The result is a deterministic function of the component alone (its records, its auto edges,
 the constraints, exclusive values and the model's evidence on every pair inside it): edges
-are taken in a fixed order, so the order records arrived in never matters, and nothing outside
-the component is read. That is what lets real time re-cluster only the component around a new
+are taken strongest first, equal weights in the order of the records' content digests (never
+their ids, which follow the order records arrived in), and nothing outside the component is
+read. That is what lets real time re-cluster only the component around a new
 record and still agree with batch.
 
 Records are joined greedily along auto edges, strongest first (must-links first of all). Two
@@ -27,7 +28,7 @@ Every auto edge left between two final clusters is reported as a :class:`Conflic
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -45,6 +46,7 @@ class Guards:
     min_side: int = 2
     linkage: float = 0.0
     ambiguity_margin: float = 0.0
+    prior_weight: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +81,14 @@ def cluster_component(
     exclusive: Mapping[RecordId, Mapping[AttributeName, str]],
     guards: Guards,
     evidence: PairEvidence = NO_EVIDENCE,
+    digests: Mapping[RecordId, int] | None = None,
 ) -> tuple[list[tuple[RecordId, ...]], list[Conflict]]:
-    """Split one component into clusters; ``edges`` maps ``(low, high)`` to match weight."""
+    """Split one component into clusters; ``edges`` maps ``(low, high)`` to match weight.
+
+    ``digests`` (each record's content digest) breaks ties between equal weights; without it
+    record ids do, which ties the result to the order records were stored in.
+    """
+    tie = _tie_breaker(digests)
     members = set(records)
     groups = _Groups(sorted(members), exclusive)
     for a, b in sorted(_pair(a, b) for a, b in cannot_link if a in members and b in members):
@@ -94,7 +102,7 @@ def cluster_component(
             detail = f"must-links join records that {_REASONS[kind]}"
             conflicts.append(Conflict(kind, (a, b), detail))
         groups.union(a, b)
-    ordered = sorted(edges, key=lambda pair: (-edges[pair], pair))
+    ordered = sorted(edges, key=lambda pair: (-edges[pair], tie(pair)))
     links = _adjacency(edges)
     refused: dict[Pair, tuple[ConflictKind, float]] = {}
     merged = True
@@ -114,8 +122,20 @@ def cluster_component(
                 merged = True
             else:
                 refused.setdefault((a, b), (kind, edges[(a, b)]))
-    conflicts.extend(_refusals(groups, refused))
+    conflicts.extend(_refusals(groups, refused, tie))
     return groups.clusters(), conflicts
+
+
+def _tie_breaker(digests: Mapping[RecordId, int] | None) -> Callable[[Pair], tuple[int, ...]]:
+    """Orders pairs of equal weight by their records' content, ids last."""
+    if digests is None:
+        return lambda pair: pair
+
+    def key(pair: Pair) -> tuple[int, ...]:
+        low, high = sorted((digests.get(pair[0], 0), digests.get(pair[1], 0)))
+        return (low, high, *pair)
+
+    return key
 
 
 _REASONS: dict[ConflictKind, str] = {
@@ -252,7 +272,9 @@ def _unlinked(
     groups: _Groups, edge: Pair, evidence: PairEvidence, guards: Guards
 ) -> ConflictKind | None:
     """Groups whose records, taken across, agree too little on average (average linkage)."""
-    if guards.linkage <= 0.0:
+    import os
+    mode = os.environ.get("LINKAGE", "prob")
+    if guards.linkage <= 0.0 or mode == "off":
         return None
     left, right = (groups.members[groups.find(record)] for record in edge)
     if len(left) == 1 and len(right) == 1:
@@ -262,18 +284,32 @@ def _unlinked(
         for y in right:
             weight = evidence.weights.get(_pair(x, y))
             if weight is not None:
-                total += 1.0 / (1.0 + 2.0**-weight)
-                count += 1
+                bf = weight - guards.prior_weight
+                if mode == "prob":
+                    total += 1.0 / (1.0 + 2.0**-weight)
+                    count += 1
+                elif mode == "probev":
+                    if abs(bf) > 0.5:
+                        total += 1.0 / (1.0 + 2.0**-weight)
+                        count += 1
+                elif mode == "bf":
+                    total += min(max(bf, -10.0), 10.0)
+                    count += 1
+    if mode == "bf":
+        return "weak_bridge" if count and total < 0 else None
     return "weak_bridge" if count and total < guards.linkage * count else None
 
 
 def _refusals(
-    groups: _Groups, refused: Mapping[Pair, tuple[ConflictKind, float]]
+    groups: _Groups,
+    refused: Mapping[Pair, tuple[ConflictKind, float]],
+    tie: Callable[[Pair], tuple[int, ...]],
 ) -> list[Conflict]:
     """One conflict per pair of final clusters that an auto edge was refused between."""
     seen: set[Pair] = set()
     out = []
-    for (a, b), (kind, weight) in sorted(refused.items(), key=lambda item: (-item[1][1], item[0])):
+    ordered = sorted(refused.items(), key=lambda item: (-item[1][1], tie(item[0])))
+    for (a, b), (kind, weight) in ordered:
         sides = _pair(groups.find(a), groups.find(b))
         if sides[0] == sides[1] or sides in seen:
             continue

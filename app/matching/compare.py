@@ -18,7 +18,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 from app.matching.config import LevelSpec, MatchConfig
-from app.matching.frame import Column, Frame
+from app.matching.frame import Column, Frame, Vocabulary
 from app.matching.types import AttributeName, AttributeType
 
 Rows = npt.NDArray[np.int64]
@@ -112,23 +112,54 @@ class _PairCache:
 
     def nickname(self) -> Mask:
         """Whether the two names are forms of one name (Bob and Robert)."""
-        ua, ub, where = self.unique_pairs()
-        values = self.column.vocabulary.values
-        agree = np.zeros(len(ua) + 1, dtype=np.bool_)
-        agree[:-1] = [
-            self.nicknames.agree(values[x], values[y]) for x, y in zip(ua, ub, strict=True)
-        ]
-        return agree[where]
+        groups, tokens = self.nicknames.codes(self.column.vocabulary)
+        ga, gb = groups[self.a], groups[self.b]
+        differ = tokens[self.a] != tokens[self.b]
+        agree = (ga == gb) & (ga >= 0) & differ
+        # Names in several groups (Chris: Christopher, Christine) are checked one by one.
+        several = np.flatnonzero(((ga == Nicknames.SEVERAL) | (gb == Nicknames.SEVERAL)) & differ)
+        if len(several):
+            values = self.column.vocabulary.values
+            agree[several] = [
+                self.nicknames.agree(values[self.a[i]], values[self.b[i]]) for i in several
+            ]
+        return agree
 
 
 class Nicknames:
     """Nickname groups: two names agree when some group holds both."""
+
+    NONE = -1
+    SEVERAL = -2
 
     def __init__(self, groups: Sequence[Sequence[str]]) -> None:
         self.groups: dict[str, frozenset[int]] = {}
         for number, group in enumerate(groups):
             for name in group:
                 self.groups[name] = self.groups.get(name, frozenset()) | {number}
+
+    def codes(self, vocabulary: Vocabulary) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+        """Per value (and -1, missing, last): the group of its first token (``NONE``,
+        ``SEVERAL`` or the one group's number), and a code of the first token itself."""
+        cached = vocabulary.cached("nicknames")
+        if cached is None or len(cached[0]) != len(vocabulary.values) + 1:
+            firsts = [v.split(" ", 1)[0] for v in vocabulary.values]
+            groups = np.fromiter(
+                (self._group(first) for first in firsts), np.int32, len(firsts)
+            )
+            index: dict[str, int] = {}
+            tokens = np.fromiter(
+                (index.setdefault(first, len(index)) for first in firsts), np.int32, len(firsts)
+            )
+            cached = (np.append(groups, self.NONE), np.append(tokens, -1))
+            vocabulary.cache("nicknames", cached)
+        return cached[0], cached[1]
+
+    def _group(self, name: str) -> int:
+        found = self.groups.get(name)
+        if not found:
+            return self.NONE
+        return next(iter(found)) if len(found) == 1 else self.SEVERAL
 
     def agree(self, left: str, right: str) -> bool:
         """Whether the first tokens differ and some group holds both."""

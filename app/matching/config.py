@@ -93,8 +93,6 @@ class Normalization:
 
     default_region: str = "US"
     date_order: str = "MDY"
-    min_year: int = 1900
-    max_year: int = 2030
     missing_values: frozenset[str] = frozenset()
     missing_emails: frozenset[str] = frozenset()
     missing_phones: frozenset[str] = frozenset()
@@ -113,11 +111,16 @@ class Normalization:
 class ModelDefaults:
     """Priors and training knobs of the Fellegi-Sunter model."""
 
-    prior: float = 1e-6
+    duplicates: float = 1.0
+    records: int = 1000
     u_sample_pairs: int = 2_000_000
     em_max_pairs: int = 3_000_000
     em_iterations: int = 40
     blocking_recall: float = 0.9
+    m_prior_matches: float = 50.0
+    min_m_different: float = 0.01
+    max_weight_change: float = 4.0
+    min_change_support: float = 20.0
     tf_min_count: int = 2
     tf_max_down: float = 10.0
     tf_max_up: float = 4.0
@@ -146,7 +149,8 @@ class MatchConfig:
     overlaps: tuple[Overlap, ...] = ()
     personal: tuple[str, ...] = ()
     household: tuple[str, ...] = ()
-    conflict_weight: float = -4.0
+    conflict_weight: float = -2.0
+    conflict_weight_alone: float = -8.0
     personal_agreement: float = float("-inf")
     blocking_rules: tuple[BlockingRule, ...] = ()
     model: ModelDefaults = field(default_factory=ModelDefaults)
@@ -194,7 +198,8 @@ class MatchConfig:
             ),
             personal=tuple(options.get("personal", [])),
             household=tuple(options.get("household", [])),
-            conflict_weight=float(options.get("conflict_weight", -4.0)),
+            conflict_weight=float(options.get("conflict_weight", -2.0)),
+            conflict_weight_alone=float(options.get("conflict_weight_alone", -8.0)),
             personal_agreement=float(options.get("personal_agreement", "-inf")),
             blocking_rules=tuple(
                 BlockingRule(
@@ -242,8 +247,6 @@ def _normalization(data: Mapping[str, Any], base_dir: Path) -> Normalization:
     return Normalization(
         default_region=str(data.get("default_region", "US")),
         date_order=str(data.get("date_order", "MDY")).upper(),
-        min_year=int(data.get("min_year", 1900)),
-        max_year=int(data.get("max_year", 2030)),
         missing_values=frozenset(fold(v) for v in data.get("missing_values", [])),
         missing_emails=words("missing_emails"),
         missing_phones=words("missing_phones"),
@@ -272,11 +275,16 @@ def read_nicknames(path: Path) -> tuple[tuple[str, ...], ...]:
 def _model_defaults(data: Mapping[str, Any]) -> ModelDefaults:
     defaults = data.get("defaults", {})
     return ModelDefaults(
-        prior=float(data.get("prior", 1e-6)),
+        duplicates=float(data.get("duplicates", 1.0)),
+        records=int(data.get("records", 1000)),
         u_sample_pairs=int(data.get("u_sample_pairs", 2_000_000)),
         em_max_pairs=int(data.get("em_max_pairs", 3_000_000)),
         em_iterations=int(data.get("em_iterations", 40)),
         blocking_recall=float(data.get("blocking_recall", 0.9)),
+        m_prior_matches=float(data.get("m_prior_matches", 50.0)),
+        min_m_different=float(data.get("min_m_different", 0.01)),
+        max_weight_change=float(data.get("max_weight_change", 4.0)),
+        min_change_support=float(data.get("min_change_support", 20.0)),
         tf_min_count=int(data.get("tf_min_count", 2)),
         tf_max_down=float(data.get("tf_max_down", 10.0)),
         tf_max_up=float(data.get("tf_max_up", 4.0)),

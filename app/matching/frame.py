@@ -7,6 +7,7 @@ Comparisons then run on unique value pairs, vectorised, without a Python object 
 
 from __future__ import annotations
 
+import zlib
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -71,6 +72,25 @@ class Vocabulary:
             self._arrays[name] = _feature([*self.values, ""], name)
         return self._arrays[name]
 
+    def cached(self, key: str) -> Any:
+        """What :meth:`cache` kept under ``key`` for this vocabulary, None at first."""
+        return self._arrays.get(f"cached:{key}")
+
+    def cache(self, key: str, value: Any) -> None:
+        """Keep a value computed from this vocabulary (callers check it still fits)."""
+        self._arrays[f"cached:{key}"] = value
+
+    def digests(self, attribute: AttributeName) -> npt.NDArray[np.uint64]:
+        """:func:`value_digest` of every value as ``attribute``, with 0 (missing) appended."""
+        key = f"digest:{attribute}"
+        if key not in self._arrays:
+            self._arrays[key] = np.fromiter(
+                (value_digest(attribute, v) for v in (*self.values, None)),
+                dtype=np.uint64,
+                count=len(self.values) + 1,
+            )
+        return self._arrays[key]
+
 
 def _feature(values: list[str], name: str) -> npt.NDArray[Any]:
     if name == "length":
@@ -128,6 +148,28 @@ class Frame:
         """The normalized values of one row."""
         return {name: v for name, c in self.columns.items() if (v := c.value(row)) is not None}
 
+    def digests(self) -> npt.NDArray[np.uint64]:
+        """:func:`record_digest` of every row: what orders records by content, not by id."""
+        total = np.zeros(len(self), dtype=np.uint64)
+        for name, column in self.columns.items():
+            total += column.vocabulary.digests(name)[column.codes]
+        return total
+
+
+def value_digest(attribute: AttributeName, value: str | None) -> int:
+    """A 64-bit digest of one attribute's value (0 when missing): an order, not a secret."""
+    if value is None:
+        return 0
+    data = f"{attribute}\0{value}".encode()
+    return (zlib.crc32(data) << 32) | zlib.crc32(data[::-1])
+
+
+def record_digest(values: Mapping[AttributeName, str]) -> int:
+    """A digest of a record's values that does not depend on its id or when it arrived: ties
+    between equal match weights are broken by it, so that the partition depends on what the
+    records say, never on the order they were stored in."""
+    return sum(value_digest(name, value) for name, value in values.items()) % (1 << 64)
+
 
 class FrameBuilder:
     """Appends records one at a time into compact arrays; never keeps the raw records."""
@@ -183,7 +225,13 @@ def distinct(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 
 
 def key_part(frame: Frame, attribute: AttributeName, transform: str | None) -> Codes:
-    """Per-row codes of one blocking field (an attribute, optionally transformed)."""
+    """Per-row codes of one blocking field (an attribute, optionally transformed).
+
+    ``first_name|last_name`` is both values in either order: records whose names were
+    entered swapped share it.
+    """
+    if "|" in attribute:
+        return _either_order(frame, attribute.split("|"), transform)
     column = frame.columns.get(attribute)
     if column is None:
         return np.full(len(frame), MISSING, dtype=np.int32)
@@ -194,9 +242,35 @@ def key_part(frame: Frame, attribute: AttributeName, transform: str | None) -> C
     return np.append(derived, np.int32(MISSING)).astype(np.int32)[column.codes]
 
 
+def _either_order(frame: Frame, attributes: list[AttributeName], transform: str | None) -> Codes:
+    """Codes of several attributes' values taken as a sorted tuple (every one present)."""
+    vocabulary = Vocabulary()
+    parts = [key_part(frame, attribute, transform) for attribute in attributes]
+    texts = [_part_texts(frame, attribute, transform) for attribute in attributes]
+    present = np.all([part >= 0 for part in parts], axis=0)
+    codes = np.full(len(frame), MISSING, dtype=np.int32)
+    for row in np.flatnonzero(present).tolist():
+        key = "|".join(sorted(text[part[row]] for text, part in zip(texts, parts, strict=True)))
+        codes[row] = vocabulary.code(key)
+    return codes
+
+
+def _part_texts(frame: Frame, attribute: AttributeName, transform: str | None) -> list[str]:
+    """The strings that :func:`key_part`'s codes of one attribute stand for."""
+    column = frame.columns.get(attribute)
+    if column is None:
+        return []
+    if transform is None:
+        return column.vocabulary.values
+    return column.vocabulary.derived(transform)[0]
+
+
 def field_value(values: Mapping[AttributeName, str], field_spec: str) -> str | None:
     """The blocking field of one record's values, as a string (real-time side of key_part)."""
     attribute, _, transform = field_spec.partition(":")
+    if "|" in attribute:
+        parts = [field_value(values, f"{a}:{transform}" if transform else a) for a in attribute.split("|")]
+        return "|".join(sorted(p for p in parts if p)) if all(parts) else None
     value = values.get(attribute)
     if value is None:
         return None
@@ -211,4 +285,6 @@ __all__ = [
     "Vocabulary",
     "distinct",
     "field_value",
+    "record_digest",
+    "value_digest",
 ]

@@ -29,10 +29,10 @@ from app.matching.blocking import candidate_pairs, expand_rules, record_keys
 from app.matching.cluster import Guards, PairEvidence, cluster_component, components
 from app.matching.compare import Levels, Nicknames, Rows, build_comparisons, compare_frame
 from app.matching.config import MatchConfig
-from app.matching.frame import Frame, FrameBuilder
+from app.matching.frame import Frame, FrameBuilder, record_digest
 from app.matching.model import MatchModel, Scorer, default_model, probability
 from app.matching.normalize import Normalizer, normalize_attributes
-from app.matching.train import train_frame
+from app.matching.train import calibrate_frame, train_frame
 from app.matching.types import (
     NO_CONSTRAINTS,
     AttributeName,
@@ -80,18 +80,24 @@ class Matcher:
             for rule in self.rules
         }
         self.swap = tuple(config.swap)
+        self.model = model or default_model(config, self.comparisons)
         self.guards = Guards(
             config.weak_bridge_weight,
             config.weak_bridge_min_side,
             config.linkage_probability,
             config.ambiguity_margin,
+            self.model.prior_weight,
         )
-        self.model = model or default_model(config, self.comparisons)
         self.scorer = Scorer(self.model, self.comparisons, config)
 
     def train(self, records: Iterable[InputRecord], *, seed: int = 0) -> MatchModel:
-        """Fit a model on records (m by EM, u from random pairs, term frequencies)."""
+        """Fit a model on records (m by EM, u, prior and value tables measured on them)."""
         return train_frame(self, self.build_frame(records), seed=seed)
+
+    def calibrate(self, records: Iterable[InputRecord], *, seed: int = 0) -> MatchModel:
+        """This matcher's model, its m kept, with u, prior and value tables measured on
+        records: what the store says without fitting anything to it."""
+        return calibrate_frame(self, self.build_frame(records), seed=seed)
 
     def with_model(self, model: MatchModel) -> Matcher:
         """The same matcher scoring with another model."""
@@ -299,6 +305,7 @@ class Matcher:
         parts = components(ids, links)
         evidence = self._evidence([[prepared[r] for r in part if r in prepared] for part in parts])
         by_component = _split_by_component(parts, weights)
+        digests = {record.id: record_digest(record.values) for record in prepared.values()}
         for (component, component_edges), known in zip(by_component, evidence, strict=True):
             parts, found = cluster_component(
                 component,
@@ -308,6 +315,7 @@ class Matcher:
                 exclusive=exclusive,
                 guards=self.guards,
                 evidence=known,
+                digests=digests,
             )
             clusters.extend(frozenset(p) for p in parts)
             conflicts.extend(found)
@@ -346,13 +354,20 @@ class Matcher:
     def pair_scores(
         self, frame: Frame, left: Rows, right: Rows
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-        """Match weight of each row pair and whether its personal attributes conflict.
+        """Match weight of each row pair and whether it is a conflict: two people whose records
+        must never share an identity.
 
-        ``left`` holds the rows with the smaller record ids, as everywhere else.
+        A pair is a conflict when its personal attributes say two people and its own evidence
+        agrees: below the review threshold. A pair that is a possible match or better despite
+        a mistyped birth date and a changed given name is not two people for certain, and a
+        person may still decide it is one. ``left`` holds the rows with the smaller record
+        ids, as everywhere else.
         """
         levels, crossed = self.levels(frame, left, right)
         weights, shares = self.scorer.weights(levels, frame, left, crossed)
-        return weights, self.scorer.conflicts(shares)
+        possible = probability(weights) >= self.config.review_threshold
+        conflicts = self.scorer.conflicts(shares) & ~possible
+        return weights, conflicts
 
     # -- batch -----------------------------------------------------------------------------
 
@@ -362,15 +377,17 @@ class Matcher:
         constraints: Constraints = NO_CONSTRAINTS,
         *,
         train: bool = False,
+        calibrate: bool = False,
     ) -> Resolution:
         """Batch: resolve every record from scratch (streamed; raw records are not kept).
 
-        With ``train=True`` a model is first fitted on these records and used for scoring; it
-        is returned in ``Resolution.model`` so the service stores it and scores real-time
-        arrivals with it (same model, same partition).
+        With ``train=True`` a model is first fitted on these records (``calibrate=True``: its
+        u, prior and value tables only, m kept) and used for scoring; it is returned in
+        ``Resolution.model`` so the service stores it and scores real-time arrivals with it
+        (same model, same partition).
         """
         frame = self.build_frame(records)
-        return resolve_frame(self, frame, constraints, train=train)
+        return resolve_frame(self, frame, constraints, train=train, calibrate=calibrate)
 
     def build_frame(self, records: Iterable[InputRecord]) -> Frame:
         """Normalize a stream of records into a frame (caching repeated raw values)."""

@@ -4,6 +4,11 @@ A pair's match weight is ``log2(prior odds) + sum(log2(m/u))`` over its comparis
 plus a term-frequency adjustment on exact matches of common values. Every table the score
 reads is frozen in the model, so scoring a pair depends only on the pair and the model: the
 same pair gets the same weight in real time and in batch.
+
+The prior is not a constant: two random records of a store of N records are one person with
+probability d / (N - 1), where d (how many other records of their person a record has, on
+average) is estimated from the store. A model is calibrated for one store size; as the store
+grows it is calibrated again (:meth:`MatchModel.for_store`).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -24,7 +29,7 @@ from app.matching.frame import Column, Frame, Vocabulary
 from app.matching.types import AttributeName, Contribution
 
 FORMAT = "huella.match-model"
-VERSION = 1
+VERSION = 2
 Weights = npt.NDArray[np.float64]
 
 
@@ -77,20 +82,35 @@ def value_digest(value: str) -> str:
 class MatchModel:
     """A trained (or default) scoring model; immutable, serializable, versioned."""
 
-    prior: float
     parameters: tuple[LevelParameters, ...]
+    duplicates: float = 1.0
+    """d: how many other records of the same person a record has, on average."""
+    records: int = 1000
+    """N: the store size the prior is calibrated for."""
     term_frequencies: Mapping[AttributeName, TermFrequencies] = field(default_factory=dict)
     tf_max_down: float = 10.0
     tf_max_up: float = 4.0
     trained_on: int = 0
+    """Records m was fitted on by EM (0: m are the config's defaults)."""
+    calibrated_on: int = 0
+    """Records u, d and the value tables were measured on (0: the config's defaults)."""
     generic_values: Mapping[AttributeName, frozenset[str]] = field(default_factory=dict)
     """Values held by more records than the generic cap at training (an office switchboard):
     agreeing on one is no evidence."""
 
     @property
+    def prior(self) -> float:
+        """Probability that two random records of the store are one person: d / (N - 1)."""
+        return min(max(self.duplicates / max(self.records - 1, 1), 1e-12), 0.5)
+
+    @property
     def prior_weight(self) -> float:
         """log2 of the prior odds that two random records match."""
         return math.log2(self.prior / (1.0 - self.prior))
+
+    def for_store(self, records: int) -> MatchModel:
+        """The same model with its prior calibrated for a store of ``records`` records."""
+        return replace(self, records=max(records, 2))
 
     def to_json(self) -> str:
         """Serialize the model (the service stores it, versioned)."""
@@ -98,8 +118,10 @@ class MatchModel:
             {
                 "format": FORMAT,
                 "version": VERSION,
-                "prior": self.prior,
+                "duplicates": self.duplicates,
+                "records": self.records,
                 "trained_on": self.trained_on,
+                "calibrated_on": self.calibrated_on,
                 "tf_max_down": self.tf_max_down,
                 "tf_max_up": self.tf_max_up,
                 "comparisons": [
@@ -127,11 +149,18 @@ class MatchModel:
     def from_json(cls, text: str) -> MatchModel:
         """Load a model saved by :meth:`to_json`."""
         data = json.loads(text)
-        if data.get("format") != FORMAT or data.get("version") != VERSION:
+        if data.get("format") != FORMAT or data.get("version") not in (1, VERSION):
             raise ValueError("not a Huella match model of a supported version")
+        trained_on = int(data.get("trained_on", 0))
+        if data["version"] == 1:
+            # Version 1 froze the prior itself, for the store it was trained on.
+            records = max(trained_on, 2)
+            data.update(duplicates=float(data["prior"]) * (records - 1), records=records)
         return cls(
-            prior=float(data["prior"]),
-            trained_on=int(data.get("trained_on", 0)),
+            duplicates=float(data["duplicates"]),
+            records=int(data["records"]),
+            trained_on=trained_on,
+            calibrated_on=int(data.get("calibrated_on", trained_on)),
             tf_max_down=float(data.get("tf_max_down", 10.0)),
             tf_max_up=float(data.get("tf_max_up", 4.0)),
             parameters=tuple(
@@ -157,7 +186,8 @@ class MatchModel:
 def default_model(config: MatchConfig, comparisons: Sequence[Comparison]) -> MatchModel:
     """The model used before any training: m and u per type from config, no TF tables."""
     return MatchModel(
-        prior=config.model.prior,
+        duplicates=config.model.duplicates,
+        records=config.model.records,
         parameters=tuple(default_parameters(config, c) for c in comparisons),
         tf_max_down=config.model.tf_max_down,
         tf_max_up=config.model.tf_max_up,
@@ -183,11 +213,12 @@ class Scorer:
         self.model = model
         self.comparisons = tuple(comparisons)
         by_attribute = {p.attribute: p for p in model.parameters}
+        self.defaults = tuple(default_parameters(config, c) for c in comparisons)
         self.parameters = tuple(
             p
             if (p := by_attribute.get(c.attribute)) is not None and p.labels == c.labels[:-1]
-            else default_parameters(config, c)
-            for c in comparisons
+            else default
+            for c, default in zip(comparisons, self.defaults, strict=True)
         )
         self.tables = tuple(p.weights() for p in self.parameters)
         self.labels = tuple(c.labels for c in self.comparisons)
@@ -214,6 +245,7 @@ class Scorer:
         )
         self.household = self._positions(config.household)
         self.conflict_weight = config.conflict_weight
+        self.conflict_weight_alone = config.conflict_weight_alone
         self.personal_agreement = config.personal_agreement
         self._cache: dict[str, tuple[Vocabulary, npt.NDArray[Any]]] = {}
 
@@ -384,14 +416,18 @@ class Scorer:
     def conflicts(self, shares: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
         """Whether each pair's personal attributes conflict (two people), from its shares.
 
-        A name that agrees is no evidence here (namesakes share it; a couple's different
-        birth dates conflict whatever their names), so names only count when they disagree.
+        One personal attribute that disagrees is a typo or a data-entry slip as often as not (a
+        birth date one digit off, a given name written two ways): two people take two
+        disagreeing attributes (each weighing ``conflict_weight`` or less), or one whose
+        disagreement alone weighs ``conflict_weight_alone`` or less (an identifier the data
+        shows is almost never mistyped). An agreeing name (namesakes share it) never counts.
         """
         if not self.personal:
             return np.zeros(len(shares), dtype=np.bool_)
         personal = shares[:, self.personal]
-        personal = np.where(self.personal_names & (personal > 0), 0.0, personal)
-        return np.asarray(personal.sum(axis=1) <= self.conflict_weight, dtype=np.bool_)
+        votes = (personal <= self.conflict_weight).sum(axis=1)
+        alone = (personal <= self.conflict_weight_alone).any(axis=1)
+        return np.asarray((votes >= 2) | alone, dtype=np.bool_)
 
     def contributions(
         self,

@@ -154,7 +154,7 @@ class Normalizer:
     def date(self, raw: str) -> str | None:
         """ISO date from common formats; impossible dates and placeholders are missing."""
         parsed = parse_date(raw, self.rules.date_order)
-        if parsed is None or not self.rules.min_year <= parsed.year <= self.rules.max_year:
+        if parsed is None:
             return None
         text = parsed.isoformat()
         return None if text in self.rules.missing_dates else text

@@ -1,83 +1,451 @@
-"""Unsupervised training of the Fellegi-Sunter model: no labels needed.
+"""Fitting the Fellegi-Sunter model to a store: no labels needed.
 
-- u-probabilities from random record pairs (almost all of which are different people); the
-  exact level's u is computed exactly from value counts, which sampling would miss for rare
-  values;
-- m-probabilities by expectation-maximisation on blocked pairs (a two-class mixture over the
-  comparison patterns, started from the config defaults);
-- the prior from the share of blocked pairs EM calls matches;
-- term-frequency tables of the configured attributes, frozen into the model.
+Calibration measures what the data says directly and runs on every store:
+
+- u of the fuzzy levels from random record pairs (almost all of which are different people);
+- u of the exact level from value counts: every pair of records that share a value, minus
+  the pairs among them that are one person (each counted with its match probability), over
+  every pair where both have a value. Generic values (an office switchboard) are left out;
+- the prior, d / (N - 1): d is found as the fixed point where the number of matches the
+  model expects among the candidate pairs (each counted with its probability under that
+  prior) is the number the prior implies. Pairs the evidence makes certain count fully
+  whatever the prior; pairs in doubt count by their probability;
+- term-frequency tables and generic values.
+
+Training adds m by expectation-maximisation on the candidate pairs, with safeguards: each
+comparison's m is estimated only on pairs that no blocking rule on that comparison made
+candidates (pairs blocked on an e-mail all agree on it, which says nothing about how often
+one person's e-mails agree), m is pulled toward the configured defaults by pseudo-matches, the
+"different" level keeps a floor, and a model whose weights move far on little evidence is
+refused.
+
+Everything is summed in the order of the records' content digests, so the same records give
+the same model whatever order they were stored in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from app.matching.blocking import candidate_pairs, group_pairs
-from app.matching.compare import Comparison, Levels
+from app.matching.blocking import candidate_pairs, group_pairs, rule_codes
+from app.matching.compare import Comparison, Levels, Mask
 from app.matching.config import MatchConfig
 from app.matching.frame import Frame
-from app.matching.model import LevelParameters, MatchModel, TermFrequencies, value_digest
+from app.matching.model import (
+    LevelParameters,
+    MatchModel,
+    Scorer,
+    TermFrequencies,
+    probability,
+    value_digest,
+)
 from app.matching.types import AttributeName
 
 if TYPE_CHECKING:
     from app.matching.matcher import Matcher
 
 Floats = npt.NDArray[np.float64]
-_SMOOTHING = 0.5
+Ints = npt.NDArray[np.int64]
+_U_FLOOR = 0.1
 _TF_MAX_ENTRIES = 20_000
 _CHUNK = 500_000
+_CALIBRATION_ROUNDS = 3
+_PRIOR_ITERATIONS = 60
+
+
+class ModelRefused(ValueError):
+    """Training produced a model whose weights moved far on too little evidence."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidates:
+    """Candidate pairs in content order, their levels, and the share of all candidates they
+    are (large stores are sampled)."""
+
+    left: Ints
+    right: Ints
+    levels: Levels
+    crossed: Mask
+    share: float
+
+
+def calibrate_frame(matcher: Matcher, frame: Frame, *, seed: int = 0) -> MatchModel:
+    """The matcher's model (its m kept) with u, prior and value tables measured on a frame."""
+    n = len(frame)
+    base = matcher.model
+    if n < 2:
+        return base.for_store(n)
+    order = np.argsort(frame.digests(), kind="stable")
+    generic = _generic_values(matcher.config, frame)
+    tables = {
+        **_term_frequencies(matcher.comparisons, frame, matcher.config),
+        **_shared_values(matcher, frame),
+    }
+    model = replace(
+        base,
+        records=n,
+        calibrated_on=n,
+        term_frequencies=tables,
+        generic_values=generic,
+    )
+    rng = np.random.default_rng(seed)
+    random_levels = _random_levels(matcher, frame, order, rng)
+    agreement = _exact_agreement(matcher.comparisons, frame, generic)
+    candidates = _candidates(matcher, frame, matcher.config.model.em_max_pairs)
+    m = [list(p.m) for p in matcher.scorer.parameters]
+    u = _fuzzy_u(matcher, random_levels, [p.u[0] for p in matcher.scorer.parameters])
+    for _ in range(_CALIBRATION_ROUNDS):
+        model = _with_parameters(model, matcher.comparisons, m, u)
+        posterior, duplicates = _expected_matches(matcher, model, frame, candidates)
+        model = replace(model, duplicates=duplicates)
+        exact_u = _exact_u(matcher.comparisons, agreement, candidates, posterior, frame, generic)
+        u = _fuzzy_u(matcher, random_levels, exact_u)
+    return _with_parameters(model, matcher.comparisons, m, u)
 
 
 def train_frame(matcher: Matcher, frame: Frame, *, seed: int = 0) -> MatchModel:
-    """Fit a model on a frame already built by ``matcher``."""
-    config = matcher.config
-    base = matcher.model
-    n = len(frame)
-    if n < 2:
-        return base
-    rng = np.random.default_rng(seed)
-    u = _estimate_u(matcher, frame, rng)
+    """Calibrate on a frame, fit m by EM, and calibrate again with the fitted m.
+
+    Raises :class:`ModelRefused` when a level's weight moves further than the config allows
+    on fewer expected matches than it asks for.
+    """
+    calibrated = calibrate_frame(matcher, frame, seed=seed)
+    if len(frame) < 2:
+        return calibrated
+    fitting = matcher.with_model(calibrated)
+    candidates = _candidates(fitting, frame, matcher.config.model.em_max_pairs)
+    m, support = _expectation_maximisation(fitting, frame, candidates)
+    fitted = _with_parameters(
+        calibrated, matcher.comparisons, m, [list(p.u) for p in fitting.scorer.parameters]
+    )
+    _check_support(matcher, calibrated, fitted, support)
+    trained = calibrate_frame(matcher.with_model(fitted), frame, seed=seed)
+    return replace(trained, trained_on=len(frame))
+
+
+# -- candidates and random pairs --------------------------------------------------------------
+
+
+def _candidates(matcher: Matcher, frame: Frame, limit: int) -> _Candidates:
+    """Blocking's candidate pairs in content order; above ``limit``, the ``limit`` pairs whose
+    content digests come first (a sample that does not depend on record ids)."""
     (left, right), _ = candidate_pairs(frame, matcher.rules, matcher.caps)
-    blocked = len(left)
-    if blocked > config.model.em_max_pairs:
-        pick = np.sort(rng.choice(blocked, size=config.model.em_max_pairs, replace=False))
-        left, right = left[pick], right[pick]
-    m, share = _expectation_maximisation(matcher, frame, left, right)
-    m = [
-        _bound(row, c.labels, config.model.max_m.get(c.kind, {}))
-        for row, c in zip(m, matcher.comparisons, strict=True)
+    total = len(left)
+    digests = frame.digests()
+    low = np.minimum(digests[left], digests[right])
+    high = np.maximum(digests[left], digests[right])
+    # The pair's digest mixes both sides, so the sample is spread over the whole store.
+    mixed = low * np.uint64(0x9E3779B97F4A7C15) + high
+    order = np.lexsort((high, low, mixed))
+    if total > limit:
+        order = order[:limit]
+    left, right = left[order], right[order]
+    swap = frame.ids[left] > frame.ids[right]
+    left, right = np.where(swap, right, left), np.where(swap, left, right)
+    levels, crossed = _levels(matcher, frame, left, right)
+    return _Candidates(left, right, levels, crossed, len(left) / total if total else 1.0)
+
+
+def _random_levels(
+    matcher: Matcher, frame: Frame, order: Ints, rng: np.random.Generator
+) -> Levels:
+    """Levels of random record pairs: every pair of a small store, a sample of a large one
+    (drawn over the records in content order)."""
+    n = len(frame)
+    size = matcher.config.model.u_sample_pairs
+    if n * (n - 1) // 2 <= size:
+        upper, lower = np.triu_indices(n, 1)
+        left, right = order[upper], order[lower]
+    else:
+        left = order[rng.integers(0, n, size=size, dtype=np.int64)]
+        right = order[rng.integers(0, n, size=size, dtype=np.int64)]
+        keep = left != right
+        left, right = left[keep], right[keep]
+    return _levels(matcher, frame, left.astype(np.int64), right.astype(np.int64))[0]
+
+
+def _levels(
+    matcher: Matcher, frame: Frame, left: Ints, right: Ints
+) -> tuple[Levels, npt.NDArray[np.bool_]]:
+    """Level matrix of many pairs, computed in chunks to bound temporary memory."""
+    levels, crossed = [], []
+    for i in range(0, len(left), _CHUNK):
+        chunk_levels, chunk_crossed = matcher.levels(
+            frame, left[i : i + _CHUNK], right[i : i + _CHUNK]
+        )
+        levels.append(chunk_levels)
+        crossed.append(chunk_crossed)
+    if not levels:
+        return np.empty((0, len(matcher.comparisons)), np.int8), np.empty(0, np.bool_)
+    return np.concatenate(levels), np.concatenate(crossed)
+
+
+# -- u and the prior ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Agreement:
+    """Per comparison: pairs of the whole frame that share a non-generic value, and pairs
+    where both records have a value."""
+
+    agreeing: Floats
+    present: Floats
+
+
+def _exact_agreement(
+    comparisons: Sequence[Comparison],
+    frame: Frame,
+    generic: Mapping[AttributeName, frozenset[str]],
+) -> _Agreement:
+    agreeing, present = [], []
+    for comparison in comparisons:
+        codes = frame.columns[comparison.attribute].codes
+        held = codes[codes >= 0]
+        counts = np.bincount(held).astype(np.float64) if len(held) else np.empty(0)
+        for value in generic.get(comparison.attribute, ()):
+            code = frame.columns[comparison.attribute].vocabulary.index.get(value)
+            if code is not None and code < len(counts):
+                counts[code] = 0.0
+        agreeing.append(float((counts * (counts - 1)).sum() / 2))
+        present.append(len(held) * (len(held) - 1) / 2)
+    return _Agreement(np.array(agreeing), np.array(present))
+
+
+def _exact_u(
+    comparisons: Sequence[Comparison],
+    agreement: _Agreement,
+    candidates: _Candidates,
+    posterior: Floats,
+    frame: Frame,
+    generic: Mapping[AttributeName, frozenset[str]],
+) -> list[float]:
+    """u of each comparison's exact level: pairs that share a value but are not one person,
+    over pairs that both have a value and are not one person."""
+    out = []
+    for index, comparison in enumerate(comparisons):
+        if not agreement.present[index]:
+            out.append(0.0)
+            continue
+        column = candidates.levels[:, index]
+        exact = column == 0
+        values = generic.get(comparison.attribute)
+        if values:
+            codes = frame.columns[comparison.attribute].codes[candidates.left]
+            flags = np.array(
+                [v in values for v in frame.columns[comparison.attribute].vocabulary.values]
+                + [False]
+            )
+            exact &= ~flags[codes]
+        matched_agreeing = float(posterior[exact].sum()) / candidates.share
+        matched_present = float(posterior[column != comparison.missing].sum()) / candidates.share
+        others = max(agreement.present[index] - matched_present, 1.0)
+        strangers = max(agreement.agreeing[index] - matched_agreeing, 0.0)
+        # One pseudo-pair keeps a value no stranger shares from weighing infinitely.
+        out.append(min((strangers + 1.0) / (others + 1.0), 0.5))
+    return out
+
+
+def _fuzzy_u(matcher: Matcher, levels: Levels, exact_u: Sequence[float]) -> list[list[float]]:
+    """u per level: the exact level's given, the others' shares among random pairs.
+
+    A level random pairs never reached keeps a tenth of its default u: a store without
+    initials today may hold some tomorrow, and one such agreement must not weigh as a rare
+    coincidence. An attribute no record holds keeps its defaults.
+    """
+    out = []
+    for index, comparison in enumerate(matcher.comparisons):
+        default = np.asarray(matcher.scorer.defaults[index].u, dtype=np.float64)
+        column = levels[:, index]
+        counts = np.bincount(column, minlength=comparison.missing + 1)[: comparison.missing]
+        if not counts.sum():
+            out.append(default.tolist())
+            continue
+        rest = counts[1:].astype(np.float64) / counts.sum()
+        rest = np.maximum(rest, default[1:] * _U_FLOOR)
+        exact = float(exact_u[index])
+        rest = rest / rest.sum() * (1.0 - exact)
+        out.append([exact, *rest.tolist()])
+    return out
+
+
+def _expected_matches(
+    matcher: Matcher, model: MatchModel, frame: Frame, candidates: _Candidates
+) -> tuple[Floats, float]:
+    """Each candidate's match probability and d, at the prior where they agree: the matches
+    expected among candidates, over blocking's recall, are the prior's share of all pairs."""
+    n = len(frame)
+    scorer = Scorer(model, matcher.comparisons, matcher.config)
+    weights, _ = _weights(scorer, candidates, frame)
+    evidence = weights - model.prior_weight
+    pairs = n * (n - 1) / 2
+    scale = 1.0 / (candidates.share * matcher.config.model.blocking_recall * pairs)
+    prior = min(max(len(evidence) * scale, 1.0 / pairs), 0.5)
+    for _ in range(_PRIOR_ITERATIONS):
+        posterior = probability(evidence + np.log2(prior / (1.0 - prior)))
+        updated = min(max(float(posterior.sum()) * scale, 0.5 / pairs), 0.5)
+        if abs(updated - prior) <= 1e-9 * prior:
+            break
+        prior = updated
+    posterior = probability(evidence + np.log2(prior / (1.0 - prior)))
+    return posterior, prior * (n - 1)
+
+
+def _weights(scorer: Scorer, candidates: _Candidates, frame: Frame) -> tuple[Floats, Floats]:
+    parts = [
+        scorer.weights(
+            candidates.levels[i : i + _CHUNK],
+            frame,
+            candidates.left[i : i + _CHUNK],
+            candidates.crossed[i : i + _CHUNK],
+        )
+        for i in range(0, len(candidates.left), _CHUNK)
     ]
-    total_pairs = n * (n - 1) / 2
-    prior = share * blocked / total_pairs / config.model.blocking_recall
-    prior = float(min(max(prior, 1e-12), 0.5))
-    # Random pairs include a few true matches; for near-unique values (an e-mail) they are
-    # most of the agreements seen, so take their expected share out of u.
-    u = [
-        [max(raw - prior * m_level, raw * 0.05) for raw, m_level in zip(u_row, m_row, strict=True)]
-        for u_row, m_row in zip(u, m, strict=True)
-    ]
+    if not parts:
+        return np.empty(0), np.empty((0, len(scorer.comparisons)))
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _with_parameters(
+    model: MatchModel,
+    comparisons: Sequence[Comparison],
+    m: Sequence[Sequence[float]],
+    u: Sequence[Sequence[float]],
+) -> MatchModel:
     parameters = tuple(
         LevelParameters(c.attribute, c.kind, c.labels[:-1], tuple(m[i]), tuple(u[i]))
-        for i, c in enumerate(matcher.comparisons)
+        for i, c in enumerate(comparisons)
     )
-    model = MatchModel(
-        prior=prior,
-        parameters=parameters,
-        term_frequencies={
-            **_term_frequencies(matcher.comparisons, frame, config),
-            **_shared_values(matcher, frame),
-        },
-        tf_max_down=config.model.tf_max_down,
-        tf_max_up=config.model.tf_max_up,
-        trained_on=n,
-    )
-    return replace(model, generic_values=_generic_values(matcher.config, frame))
+    return replace(model, parameters=parameters)
+
+
+# -- m by expectation-maximisation -------------------------------------------------------------
+
+
+def _expectation_maximisation(
+    matcher: Matcher, frame: Frame, candidates: _Candidates
+) -> tuple[list[list[float]], list[Floats]]:
+    """m of every comparison, and each level's support (matches expected at it).
+
+    A candidate's probability of being a match is its posterior under the store's prior (the
+    fixed point of :func:`_expected_matches`), not under a share of matches among candidates:
+    its evidence already holds the agreement that made it a candidate, and counting that
+    agreement twice is what lets households and namesakes pass for one person.
+    """
+    config = matcher.config.model
+    comparisons = matcher.comparisons
+    defaults = [np.asarray(p.m, dtype=np.float64) for p in matcher.scorer.defaults]
+    m = [np.asarray(p.m, dtype=np.float64) for p in matcher.scorer.parameters]
+    u = [list(p.u) for p in matcher.scorer.parameters]
+    eligible = _eligible(matcher, frame, candidates)
+    support = [np.zeros(len(x)) for x in m]
+    model = matcher.model
+    for _ in range(config.em_iterations):
+        model = _with_parameters(model, comparisons, [x.tolist() for x in m], u)
+        posterior, duplicates = _expected_matches(matcher, model, frame, candidates)
+        model = replace(model, duplicates=duplicates)
+        previous = [x.copy() for x in m]
+        for index, comparison in enumerate(comparisons):
+            rows = eligible[index]
+            column = candidates.levels[rows, index]
+            present = column != comparison.missing
+            counts = np.bincount(
+                column[present], weights=posterior[rows][present], minlength=comparison.missing
+            )[: comparison.missing]
+            support[index] = counts
+            m[index] = _regularised(counts, defaults[index], comparison, matcher.config)
+        moved = max(float(np.abs(a - b).max()) for a, b in zip(m, previous, strict=True))
+        if moved < 1e-5:
+            break
+    return [x.tolist() for x in m], support
+
+
+def _regularised(
+    counts: Floats, default: Floats, comparison: Comparison, config: MatchConfig
+) -> Floats:
+    """m from expected match counts, pulled toward the default by pseudo-matches, with the
+    configured floor on "different" and caps on some levels."""
+    strength = config.model.m_prior_matches
+    m = (counts + strength * default) / (counts.sum() + strength)
+    labels = comparison.labels[: len(m)]
+    floor = min(config.model.min_m_different, float(default[-1]))
+    if m[-1] < floor:
+        rest = m[:-1] * (1.0 - floor) / max(m[:-1].sum(), 1e-12)
+        m = np.append(rest, floor)
+    return np.asarray(_bound(m.tolist(), labels, config.model.max_m.get(comparison.kind, {})))
+
+
+def _eligible(matcher: Matcher, frame: Frame, candidates: _Candidates) -> list[Ints]:
+    """Per comparison, the candidate rows that some rule not on its attribute made candidates."""
+    attributes = {c.attribute for c in matcher.comparisons}
+    found_by: list[tuple[frozenset[str], Mask]] = []
+    for rule in matcher.rules:
+        codes = rule_codes(frame, rule).codes
+        same = (codes[candidates.left] >= 0) & (codes[candidates.left] == codes[candidates.right])
+        found_by.append((_rule_attributes(matcher, rule.fields) & attributes, same))
+    out = []
+    for comparison in matcher.comparisons:
+        mask = np.zeros(len(candidates.left), dtype=np.bool_)
+        for used, same in found_by:
+            if comparison.attribute not in used:
+                mask |= same
+        out.append(np.flatnonzero(mask))
+    return out
+
+
+def _rule_attributes(matcher: Matcher, fields: Sequence[str]) -> frozenset[str]:
+    """The attributes a rule's keys depend on, with the whole group of an address field (a
+    street, its postcode and city are one fact)."""
+    used = {name for spec in fields for name in spec.partition(":")[0].split("|")}
+    for group in matcher.config.groups:
+        if used & set(group):
+            used |= set(group)
+    return frozenset(used)
+
+
+def _check_support(
+    matcher: Matcher, calibrated: MatchModel, fitted: MatchModel, support: Sequence[Floats]
+) -> None:
+    """Refuse a model whose level weights moved further than allowed on a comparison that too
+    few expected matches informed (the pseudo-matches make this rare: it guards against EM
+    running away, not against what the data shows)."""
+    config = matcher.config.model
+    before = Scorer(calibrated, matcher.comparisons, matcher.config).tables
+    after = Scorer(fitted, matcher.comparisons, matcher.config).tables
+    problems = []
+    for index, comparison in enumerate(matcher.comparisons):
+        matches = float(support[index].sum())
+        if matches >= config.min_change_support:
+            continue
+        jump = np.abs(after[index][:-1] - before[index][:-1])
+        for level in np.flatnonzero(jump > config.max_weight_change):
+            problems.append(
+                f"{comparison.attribute} {comparison.labels[level]}: "
+                f"{before[index][level]:+.1f} -> {after[index][level]:+.1f} bits on "
+                f"{matches:.1f} expected matches"
+            )
+    if problems:
+        raise ModelRefused(
+            "the new model moves weights on too little evidence: " + "; ".join(problems)
+        )
+
+
+def _bound(m: list[float], labels: tuple[str, ...], bounds: Mapping[str, float]) -> list[float]:
+    """Bound some levels' m, giving the excess to the other levels pro rata."""
+    capped = {i for i, label in enumerate(labels[: len(m)]) if m[i] > bounds.get(label, 1.0)}
+    if not capped:
+        return m
+    out = [bounds[labels[i]] if i in capped else x for i, x in enumerate(m)]
+    free = sum(x for i, x in enumerate(out) if i not in capped)
+    scale = (1.0 - sum(out[i] for i in capped)) / free if free > 0 else 1.0
+    return [x if i in capped else x * scale for i, x in enumerate(out)]
+
+
+# -- value tables -------------------------------------------------------------------------------
 
 
 def _shared_values(matcher: Matcher, frame: Frame) -> dict[AttributeName, TermFrequencies]:
@@ -127,117 +495,6 @@ def _generic_values(config: MatchConfig, frame: Frame) -> dict[AttributeName, fr
     return out
 
 
-def _estimate_u(matcher: Matcher, frame: Frame, rng: np.random.Generator) -> list[list[float]]:
-    n = len(frame)
-    size = matcher.config.model.u_sample_pairs
-    left = rng.integers(0, n, size=size, dtype=np.int64)
-    right = rng.integers(0, n, size=size, dtype=np.int64)
-    keep = left != right
-    left, right = left[keep], right[keep]
-    levels = _levels(matcher, frame, left, right)
-    out = []
-    for index, comparison in enumerate(matcher.comparisons):
-        column = levels[:, index]
-        counts = np.bincount(column, minlength=comparison.missing + 1)[: comparison.missing].astype(
-            np.float64
-        )
-        present = counts.sum()
-        exact = _exact_u(frame.columns[comparison.attribute].codes)
-        if present == 0:
-            out.append(list(matcher.scorer.parameters[index].u))
-            continue
-        rest = counts[1:] + _SMOOTHING
-        rest = rest / rest.sum() * (1.0 - exact)
-        out.append([exact, *rest.tolist()])
-    return out
-
-
-def _bound(m: list[float], labels: tuple[str, ...], bounds: Mapping[str, float]) -> list[float]:
-    """Bound some levels' m, giving the excess to the other levels pro rata."""
-    capped = {i for i, label in enumerate(labels[: len(m)]) if m[i] > bounds.get(label, 1.0)}
-    if not capped:
-        return m
-    out = [bounds[labels[i]] if i in capped else x for i, x in enumerate(m)]
-    free = sum(x for i, x in enumerate(out) if i not in capped)
-    scale = (1.0 - sum(out[i] for i in capped)) / free if free > 0 else 1.0
-    return [x if i in capped else x * scale for i, x in enumerate(out)]
-
-
-def _levels(
-    matcher: Matcher, frame: Frame, left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
-) -> Levels:
-    """Level matrix of many pairs, computed in chunks to bound temporary memory."""
-    chunks = [
-        matcher.levels(frame, left[i : i + _CHUNK], right[i : i + _CHUNK])[0]
-        for i in range(0, len(left), _CHUNK)
-    ]
-    return np.concatenate(chunks) if chunks else np.empty((0, len(matcher.comparisons)), np.int8)
-
-
-def _exact_u(codes: npt.NDArray[np.int32]) -> float:
-    """Probability that two random records with a value share it: sum c(c-1) / n(n-1)."""
-    present = codes[codes >= 0]
-    n = len(present)
-    if n < 2:
-        return 1e-6
-    counts = np.bincount(present).astype(np.float64)
-    return float(max((counts * (counts - 1)).sum() / (n * (n - 1.0)), 0.5 / (n * n)))
-
-
-def _expectation_maximisation(
-    matcher: Matcher, frame: Frame, left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
-) -> tuple[list[list[float]], float]:
-    comparisons = matcher.comparisons
-    start_m = [list(p.m) for p in matcher.scorer.parameters]
-    if not len(left):
-        return start_m, 0.0
-    levels = _levels(matcher, frame, left, right)
-    patterns, counts = _patterns(levels)
-    m = [np.asarray(x, dtype=np.float64) for x in start_m]
-    # Blocked non-matches agree far more than random pairs: start their u from the data.
-    u = [_level_shares(patterns[:, i], counts, c) for i, c in enumerate(comparisons)]
-    share = 0.1
-    for _ in range(matcher.config.model.em_iterations):
-        log_m = np.full(len(patterns), np.log(share))
-        log_u = np.full(len(patterns), np.log(1.0 - share))
-        for index, comparison in enumerate(comparisons):
-            column = patterns[:, index]
-            present = column != comparison.missing
-            safe = np.where(present, column, 0)
-            log_m += np.where(present, np.log(m[index][safe]), 0.0)
-            log_u += np.where(present, np.log(u[index][safe]), 0.0)
-        match = 1.0 / (1.0 + np.exp(np.clip(log_u - log_m, -700, 700)))
-        weighted_match = counts * match
-        weighted_other = counts * (1.0 - match)
-        new_share = float(weighted_match.sum() / counts.sum())
-        for index, comparison in enumerate(comparisons):
-            column = patterns[:, index]
-            if (column != comparison.missing).any():
-                m[index] = _level_shares(column, weighted_match, comparison)
-                u[index] = _level_shares(column, weighted_other, comparison)
-        converged = abs(new_share - share) < 1e-7
-        share = min(max(new_share, 1e-9), 1 - 1e-9)
-        if converged:
-            break
-    return [x.tolist() for x in m], share
-
-
-def _patterns(levels: Levels) -> tuple[npt.NDArray[np.int8], Floats]:
-    """Distinct rows of the level matrix and how many pairs have each."""
-    rows = np.ascontiguousarray(levels)
-    view = rows.view(np.dtype((np.void, rows.shape[1])))
-    _, first, counts = np.unique(view, return_index=True, return_counts=True)
-    return rows[first], counts.astype(np.float64)
-
-
-def _level_shares(column: npt.NDArray[np.int8], weights: Floats, comparison: Comparison) -> Floats:
-    size = comparison.missing
-    present = column != comparison.missing
-    totals = np.bincount(column[present], weights=weights[present], minlength=size)[:size]
-    smoothed = np.asarray(totals, dtype=np.float64) + _SMOOTHING * 1e-3
-    return np.asarray(smoothed / smoothed.sum(), dtype=np.float64)
-
-
 def _term_frequencies(
     comparisons: tuple[Comparison, ...], frame: Frame, config: MatchConfig
 ) -> dict[AttributeName, TermFrequencies]:
@@ -254,7 +511,12 @@ def _term_frequencies(
         total = float(len(codes))
         common = np.flatnonzero(counts >= config.model.tf_min_count)
         if len(common) > _TF_MAX_ENTRIES:
-            common = common[np.argsort(-counts[common], kind="stable")[:_TF_MAX_ENTRIES]]
+            # Most common first; equal counts in value order, never in order of arrival.
+            values = column.vocabulary.values
+            common = np.array(
+                sorted(common.tolist(), key=lambda c: (-counts[c], values[c]))[:_TF_MAX_ENTRIES],
+                dtype=np.int64,
+            )
         values = column.vocabulary.values
         table = {values[c]: float(counts[c] / total) for c in common}
         tables[name] = TermFrequencies(table)
