@@ -358,15 +358,14 @@ class Matcher:
         must never share an identity.
 
         A pair is a conflict when its personal attributes say two people and its own evidence
-        agrees: below the review threshold. A pair that is a possible match or better despite
-        a mistyped birth date and a changed given name is not two people for certain, and a
-        person may still decide it is one. ``left`` holds the rows with the smaller record
-        ids, as everywhere else.
+        is not strong enough to join it on its own: only a pair that reaches the auto threshold
+        despite, say, a mistyped identifier and a changed given name is one person. ``left``
+        holds the rows with the smaller record ids, as everywhere else.
         """
         levels, crossed = self.levels(frame, left, right)
         weights, shares = self.scorer.weights(levels, frame, left, crossed)
-        possible = probability(weights) >= self.config.review_threshold
-        conflicts = self.scorer.conflicts(shares) & ~possible
+        auto = probability(weights) >= self.config.auto_threshold
+        conflicts = self.scorer.conflicts(shares) & ~auto
         return weights, conflicts
 
     # -- batch -----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import random
 
+import numpy as np
 import pytest
 
 from app.matching import Constraints, InputRecord, MatchConfig, Matcher, ScoredEdge
@@ -125,21 +126,59 @@ def test_a_record_that_could_be_either_partner_joins_neither(matcher: Matcher) -
     assert partition == {frozenset({1, 2}), frozenset({3, 4}), frozenset({5})}
 
 
-def test_namesakes_with_different_birth_dates_are_kept_apart(matcher: Matcher) -> None:
+def test_one_differing_birth_date_does_not_make_two_people(matcher: Matcher) -> None:
+    # One person's records disagree on a birth date often enough (a typo, a default): alone it
+    # is evidence against, not a veto.
     common = {"first_name": "Robert", "last_name": "Lee", "email": "robertlee@example.com"}
     older = {**common, "birth_date": "1972-10-12"}
     younger = {**common, "birth_date": "1980-02-15"}
-    bare = dict(common)
+    partition = _resolve_live(matcher, [older, dict(common), younger])
+    assert partition == {frozenset({1, 2, 3})}
+
+
+def test_records_disagreeing_on_two_personal_attributes_are_kept_apart(
+    matcher: Matcher,
+) -> None:
+    # A father and son sharing a name and a family e-mail: the given names agree, but their
+    # birth dates and their identifiers disagree, so no record links them together.
+    common = {"first_name": "Robert", "last_name": "Lee", "email": "lees@example.com"}
+    father = {**common, "birth_date": "1950-10-12", "soc_sec_id": "4471932"}
+    son = {**common, "birth_date": "1980-02-15", "soc_sec_id": "9036214"}
     clustering = matcher.cluster(
         [
             matcher.prepare(InputRecord(i, "crm", p))
-            for i, p in enumerate([older, bare, younger], 1)
+            for i, p in enumerate([father, dict(common), son], 1)
         ],
         [_edge(1, 2), _edge(2, 3)],
     )
     assert frozenset({1, 2, 3}) not in _partition(clustering.clusters)
     assert {c.kind for c in clustering.conflicts} <= {"personal", "ambiguous"}
     assert clustering.conflicts
+
+
+def test_a_pair_whose_own_evidence_says_one_person_is_not_vetoed(matcher: Matcher) -> None:
+    # A mistyped identifier and a changed given name, with the same birth date, family name,
+    # e-mail and street: the personal attributes disagree twice, but the pair's own evidence
+    # still reaches the auto threshold, so it is one person.
+    base = {
+        "first_name": "Amber",
+        "last_name": "Blackwell",
+        "birth_date": "1986-03-25",
+        "email": "amber.blackwell@example.com",
+        "address_line1": "25 Thomson St",
+        "soc_sec_id": "5701396",
+    }
+    retyped = {**base, "first_name": "Ambre", "soc_sec_id": "5701369"}
+    renamed = {**base, "first_name": "Mia", "soc_sec_id": "2016958"}
+    records = [
+        matcher.prepare(InputRecord(i, "crm", p)) for i, p in enumerate([base, retyped, renamed], 1)
+    ]
+    pair = matcher.compare(records[1], records[2])
+    assert matcher.scorer.conflicts(
+        np.array([[c.weight for c in pair.contributions]])
+    ).all(), "two personal attributes disagree"
+    assert matcher.is_auto(pair)
+    assert _resolve_live(matcher, [base, retyped, renamed]) == {frozenset({1, 2, 3})}
 
 
 def test_one_strong_coincidence_does_not_join_two_namesakes(matcher: Matcher) -> None:

@@ -57,7 +57,7 @@ def _record(record_id: int, spec: dict[str, object]) -> InputRecord:
 def small_cap(config: MatchConfig) -> Matcher:
     """A matcher whose generic caps are easy to cross with a handful of records: 3, and 2 for
     the rules built from names alone (a rule's own cap)."""
-    names_only = {"names", "sur_year", "sur_dob", "ini_sur_city", "given_dob"}
+    names_only = {"names", "names_sound", "initial_sur", "sur_year", "sur_dob", "dob_initial"}
     rules = tuple(
         dataclasses.replace(rule, cap=2) if rule.name in names_only else rule
         for rule in config.blocking_rules
