@@ -25,7 +25,7 @@ the same model whatever order they were stored in.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -95,15 +95,18 @@ def calibrate_frame(matcher: Matcher, frame: Frame, *, seed: int = 0) -> MatchMo
     )
     rng = np.random.default_rng(seed)
     random_levels = _random_levels(matcher, frame, order, rng)
-    agreement = _exact_agreement(matcher.comparisons, frame, generic)
+    # Values several people hold (generic ones, and a household's shared e-mail) weigh as
+    # their own frequency says: u of the exact level is what strangers share otherwise.
+    apart = _values_apart(generic, tables)
+    agreement = _exact_agreement(matcher.comparisons, frame, apart)
     candidates = _candidates(matcher, frame, matcher.config.model.em_max_pairs)
     m = [list(p.m) for p in matcher.scorer.parameters]
     u = _fuzzy_u(matcher, random_levels, [p.u[0] for p in matcher.scorer.parameters])
     for _ in range(_CALIBRATION_ROUNDS):
         model = _with_parameters(model, matcher.comparisons, m, u)
-        posterior, duplicates = _expected_matches(matcher, model, frame, candidates)
-        model = replace(model, duplicates=duplicates)
-        exact_u = _exact_u(matcher.comparisons, agreement, candidates, posterior, frame, generic)
+        scored = _expected_matches(matcher, model, frame, candidates)
+        model = replace(model, duplicates=scored.prior * (len(frame) - 1))
+        exact_u = _exact_u(matcher.comparisons, agreement, candidates, scored, frame, apart)
         u = _fuzzy_u(matcher, random_levels, exact_u)
     return _with_parameters(model, matcher.comparisons, m, u)
 
@@ -197,50 +200,73 @@ class _Agreement:
     present: Floats
 
 
+def _values_apart(
+    generic: Mapping[AttributeName, frozenset[str]],
+    tables: Mapping[AttributeName, TermFrequencies],
+) -> dict[AttributeName, Callable[[str], bool]]:
+    """Per attribute, whether a value is left out of the exact level's u: generic values, and
+    values of a shared-value table (keyed by digest)."""
+    out: dict[AttributeName, Callable[[str], bool]] = {}
+    for name in {*generic, *(n for n, t in tables.items() if t.shared)}:
+        values = generic.get(name, frozenset())
+        table = tables.get(name)
+        shared = table.values if table is not None and table.shared else {}
+        out[name] = lambda v, values=values, shared=shared: v in values or (
+            bool(shared) and value_digest(v) in shared
+        )
+    return out
+
+
 def _exact_agreement(
     comparisons: Sequence[Comparison],
     frame: Frame,
-    generic: Mapping[AttributeName, frozenset[str]],
+    apart: Mapping[AttributeName, Callable[[str], bool]],
 ) -> _Agreement:
     agreeing, present = [], []
     for comparison in comparisons:
-        codes = frame.columns[comparison.attribute].codes
-        held = codes[codes >= 0]
+        column = frame.columns[comparison.attribute]
+        held = column.codes[column.codes >= 0]
         counts = np.bincount(held).astype(np.float64) if len(held) else np.empty(0)
-        for value in generic.get(comparison.attribute, ()):
-            code = frame.columns[comparison.attribute].vocabulary.index.get(value)
-            if code is not None and code < len(counts):
-                counts[code] = 0.0
+        if (left_out := apart.get(comparison.attribute)) is not None:
+            counts[_flags(column.vocabulary.values, left_out)[: len(counts)]] = 0.0
         agreeing.append(float((counts * (counts - 1)).sum() / 2))
         present.append(len(held) * (len(held) - 1) / 2)
     return _Agreement(np.array(agreeing), np.array(present))
+
+
+def _flags(values: Sequence[str], test: Callable[[str], bool]) -> npt.NDArray[np.bool_]:
+    """Whether each value passes a test, with False appended for code -1 (missing)."""
+    flags = np.fromiter((test(v) for v in values), dtype=np.bool_, count=len(values))
+    return np.append(flags, False)
 
 
 def _exact_u(
     comparisons: Sequence[Comparison],
     agreement: _Agreement,
     candidates: _Candidates,
-    posterior: Floats,
+    scored: _Scored,
     frame: Frame,
-    generic: Mapping[AttributeName, frozenset[str]],
+    apart: Mapping[AttributeName, Callable[[str], bool]],
 ) -> list[float]:
     """u of each comparison's exact level: pairs that share a value but are not one person,
-    over pairs that both have a value and are not one person."""
+    over pairs that both have a value and are not one person.
+
+    Whether a pair is one person is judged on its other attributes (the comparison's own share
+    left out): two records that share an e-mail and nothing else may be a couple as well as one
+    person, and counting them as one person would make the e-mail prove itself.
+    """
     out = []
     for index, comparison in enumerate(comparisons):
         if not agreement.present[index]:
             out.append(0.0)
             continue
+        posterior = scored.posterior(without=index)
         column = candidates.levels[:, index]
         exact = column == 0
-        values = generic.get(comparison.attribute)
-        if values:
+        if (left_out := apart.get(comparison.attribute)) is not None:
+            vocabulary = frame.columns[comparison.attribute].vocabulary
             codes = frame.columns[comparison.attribute].codes[candidates.left]
-            flags = np.array(
-                [v in values for v in frame.columns[comparison.attribute].vocabulary.values]
-                + [False]
-            )
-            exact &= ~flags[codes]
+            exact &= ~_flags(vocabulary.values, left_out)[codes]
         matched_agreeing = float(posterior[exact].sum()) / candidates.share
         matched_present = float(posterior[column != comparison.missing].sum()) / candidates.share
         others = max(agreement.present[index] - matched_present, 1.0)
@@ -273,14 +299,31 @@ def _fuzzy_u(matcher: Matcher, levels: Levels, exact_u: Sequence[float]) -> list
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    """The candidates under one model: evidence (match weight without the prior), each
+    comparison's share of it, and the prior where expected and implied matches agree."""
+
+    evidence: Floats
+    shares: npt.NDArray[np.float32]
+    prior: float
+
+    def posterior(self, without: int | None = None) -> Floats:
+        """Each candidate's match probability; ``without`` leaves one comparison's share out."""
+        evidence = self.evidence
+        if without is not None:
+            evidence = evidence - self.shares[:, without]
+        return probability(evidence + np.log2(self.prior / (1.0 - self.prior)))
+
+
 def _expected_matches(
     matcher: Matcher, model: MatchModel, frame: Frame, candidates: _Candidates
-) -> tuple[Floats, float]:
-    """Each candidate's match probability and d, at the prior where they agree: the matches
-    expected among candidates, over blocking's recall, are the prior's share of all pairs."""
+) -> _Scored:
+    """The candidates scored at the prior where they agree with it: the matches expected among
+    candidates, over blocking's recall, are the prior's share of all pairs."""
     n = len(frame)
     scorer = Scorer(model, matcher.comparisons, matcher.config)
-    weights, _ = _weights(scorer, candidates, frame)
+    weights, shares = _weights(scorer, candidates, frame)
     evidence = weights - model.prior_weight
     pairs = n * (n - 1) / 2
     scale = 1.0 / (candidates.share * matcher.config.model.blocking_recall * pairs)
@@ -291,8 +334,7 @@ def _expected_matches(
         if abs(updated - prior) <= 1e-9 * prior:
             break
         prior = updated
-    posterior = probability(evidence + np.log2(prior / (1.0 - prior)))
-    return posterior, prior * (n - 1)
+    return _Scored(evidence, shares.astype(np.float32), prior)
 
 
 def _weights(scorer: Scorer, candidates: _Candidates, frame: Frame) -> tuple[Floats, Floats]:
@@ -346,8 +388,9 @@ def _expectation_maximisation(
     model = matcher.model
     for _ in range(config.em_iterations):
         model = _with_parameters(model, comparisons, [x.tolist() for x in m], u)
-        posterior, duplicates = _expected_matches(matcher, model, frame, candidates)
-        model = replace(model, duplicates=duplicates)
+        scored = _expected_matches(matcher, model, frame, candidates)
+        model = replace(model, duplicates=scored.prior * (len(frame) - 1))
+        posterior = scored.posterior()
         previous = [x.copy() for x in m]
         for index, comparison in enumerate(comparisons):
             rows = eligible[index]
