@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, overload
+from typing import overload
 
 import numpy as np
 import numpy.typing as npt
@@ -18,7 +18,7 @@ import numpy.typing as npt
 from app.matching.blocking import candidate_pairs, group_pairs
 from app.matching.cluster import PairEvidence, cluster_component
 from app.matching.frame import Frame, distinct
-from app.matching.model import probability
+from app.matching.model import Scorer, probability
 from app.matching.train import calibrate_frame, train_frame
 from app.matching.types import (
     Clustering,
@@ -29,9 +29,6 @@ from app.matching.types import (
     ScoredEdge,
 )
 
-if TYPE_CHECKING:
-    from app.matching.matcher import Matcher
-
 Ints = npt.NDArray[np.int64]
 _CHUNK = 500_000
 
@@ -40,7 +37,7 @@ _CHUNK = 500_000
 class EdgeTable(Sequence[ScoredEdge]):
     """Scored edges as columns; indexing builds one :class:`ScoredEdge` with its explanation."""
 
-    matcher: Matcher
+    scorer: Scorer
     frame: Frame
     left_rows: Ints
     right_rows: Ints
@@ -73,15 +70,13 @@ class EdgeTable(Sequence[ScoredEdge]):
             index += len(self)
         left = self.left_rows[index : index + 1]
         levels = self.levels[index : index + 1]
-        _, shares = self.matcher.scorer.weights(
-            levels, self.frame, left, self.crossed[index : index + 1]
-        )
-        contributions = self.matcher.scorer.contributions(
+        _, shares = self.scorer.weights(levels, self.frame, left, self.crossed[index : index + 1])
+        contributions = self.scorer.contributions(
             levels[0],
             shares[0],
             (self.frame.values(int(left[0])), self.frame.values(int(self.right_rows[index]))),
             bool(self.crossed[index]),
-            self.matcher.swap,
+            self.scorer.pipeline.swap,
         )
         return ScoredEdge(
             int(self.frame.ids[left[0]]),
@@ -134,7 +129,7 @@ class ClusterList(Sequence[frozenset[RecordId]]):
 
 
 def resolve_frame(
-    matcher: Matcher,
+    scorer: Scorer,
     frame: Frame,
     constraints: Constraints,
     *,
@@ -145,30 +140,31 @@ def resolve_frame(
     asked (``train``: m, u and prior; ``calibrate``: u and prior only)."""
     model = None
     if train or calibrate:
-        model = train_frame(matcher, frame) if train else calibrate_frame(matcher, frame)
-        matcher = matcher.with_model(model)
-    (left, right), generic = candidate_pairs(frame, matcher.rules, matcher.caps)
+        model = train_frame(scorer, frame) if train else calibrate_frame(scorer, frame)
+        scorer = scorer.with_model(model)
+    pipeline = scorer.pipeline
+    (left, right), generic = candidate_pairs(frame, pipeline.rules, pipeline.caps)
     swap = frame.ids[left] > frame.ids[right]
     left, right = np.where(swap, right, left), np.where(swap, left, right)
-    edges = _score(matcher, frame, left, right)
+    edges = _score(scorer, frame, left, right)
     del left, right
-    labels, conflicts = _cluster(matcher, frame, edges, constraints)
+    labels, conflicts = _cluster(scorer, frame, edges, constraints)
     clustering = Clustering(ClusterList(frame.ids, labels), tuple(conflicts))
     return Resolution(clustering, edges, generic, model)
 
 
-def _score(matcher: Matcher, frame: Frame, left: Ints, right: Ints) -> EdgeTable:
-    review = matcher.config.review_threshold
+def _score(scorer: Scorer, frame: Frame, left: Ints, right: Ints) -> EdgeTable:
+    review = scorer.pipeline.config.review_threshold
     kept: list[
         tuple[Ints, Ints, npt.NDArray[np.float64], npt.NDArray[np.int8], npt.NDArray[np.bool_]]
     ] = []
     for start in range(0, len(left), _CHUNK):
         a, b = left[start : start + _CHUNK], right[start : start + _CHUNK]
-        levels, crossed = matcher.levels(frame, a, b)
-        weights, _ = matcher.scorer.weights(levels, frame, a, crossed)
+        levels, crossed = scorer.pipeline.levels(frame, a, b)
+        weights, _ = scorer.weights(levels, frame, a, crossed)
         keep = probability(weights) >= review
         kept.append((a[keep], b[keep], weights[keep], levels[keep], crossed[keep]))
-    width = len(matcher.comparisons)
+    width = len(scorer.comparisons)
     if kept:
         a, b, w, lv, cr = (np.concatenate(parts) for parts in zip(*kept, strict=True))
     else:
@@ -176,7 +172,7 @@ def _score(matcher: Matcher, frame: Frame, left: Ints, right: Ints) -> EdgeTable
         w = np.empty(0, dtype=np.float64)
         lv = np.empty((0, width), dtype=np.int8)
         cr = np.empty(0, dtype=np.bool_)
-    return EdgeTable(matcher, frame, a, b, w, probability(w), lv.reshape(-1, width), cr)
+    return EdgeTable(scorer, frame, a, b, w, probability(w), lv.reshape(-1, width), cr)
 
 
 def _rows_of(frame: Frame, pairs: frozenset[tuple[RecordId, RecordId]]) -> tuple[Ints, Ints]:
@@ -212,9 +208,10 @@ def connected_labels(n: int, left: Ints, right: Ints) -> Ints:
 
 
 def _cluster(
-    matcher: Matcher, frame: Frame, edges: EdgeTable, constraints: Constraints
+    scorer: Scorer, frame: Frame, edges: EdgeTable, constraints: Constraints
 ) -> tuple[Ints, list[Conflict]]:
-    config = matcher.config
+    config = scorer.pipeline.config
+    guards = scorer.pipeline.guards
     auto = edges.probabilities >= config.auto_threshold
     auto_left, auto_right = edges.left_rows[auto], edges.right_rows[auto]
     must_left, must_right = _rows_of(frame, constraints.must_link)
@@ -222,8 +219,8 @@ def _cluster(
     link_right = np.concatenate([auto_right, must_right])
     labels = connected_labels(len(frame), link_left, link_right)
     sizes = np.bincount(labels, minlength=len(frame))
-    pairs = _component_pairs(matcher, frame, labels, sizes)
-    guarded = sizes >= min(3, 2 * matcher.guards.min_side)
+    pairs = _component_pairs(scorer, frame, labels, sizes)
+    guarded = sizes >= min(3, 2 * guards.min_side)
     guarded[labels[pairs.left[pairs.conflicts]]] = True
     cannot_left, cannot_right = _rows_of(frame, constraints.cannot_link)
     same = labels[cannot_left] == labels[cannot_right]
@@ -262,7 +259,7 @@ def _cluster(
             must_link=constraints.must_link,
             cannot_link=constraints.cannot_link,
             exclusive={k: v for k, v in values.items() if v},
-            guards=matcher.guards,
+            guards=guards,
             evidence=evidence,
             digests={int(ids[r]): int(row_digests[r]) for r in rows},
         )
@@ -296,7 +293,7 @@ class _Pairs:
         )
 
 
-def _component_pairs(matcher: Matcher, frame: Frame, labels: Ints, sizes: Ints) -> _Pairs:
+def _component_pairs(scorer: Scorer, frame: Frame, labels: Ints, sizes: Ints) -> _Pairs:
     """Score every row pair inside each component of two or more records, whether blocking
     paired them or not: clustering weighs them all."""
     codes = np.where(sizes[labels] > 1, labels, -1).astype(np.int32)
@@ -306,7 +303,8 @@ def _component_pairs(matcher: Matcher, frame: Frame, labels: Ints, sizes: Ints) 
         a, b = np.where(swap, second, first), np.where(swap, first, second)
         for start in range(0, len(a), _CHUNK):
             left, right = a[start : start + _CHUNK], b[start : start + _CHUNK]
-            parts.append((left, right, *matcher.pair_scores(frame, left, right)))
+            levels, crossed = scorer.pipeline.levels(frame, left, right)
+            parts.append((left, right, *scorer.judge(levels, frame, left, crossed)))
     if not parts:
         empty = np.empty(0, dtype=np.int64)
         return _Pairs(empty, empty, np.empty(0), np.empty(0, dtype=np.bool_))

@@ -46,7 +46,6 @@ class Guards:
     min_side: int = 2
     linkage: float = 0.0
     ambiguity_margin: float = 0.0
-    prior_weight: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,10 +270,9 @@ def _ambiguous(
 def _unlinked(
     groups: _Groups, edge: Pair, evidence: PairEvidence, guards: Guards
 ) -> ConflictKind | None:
-    """Groups whose records, taken across, agree too little on average (average linkage)."""
-    import os
-    mode = os.environ.get("LINKAGE", "prob")
-    if guards.linkage <= 0.0 or mode == "off":
+    """Groups whose records, taken across, are on average less likely one person than
+    ``linkage`` (average linkage of calibrated match probabilities)."""
+    if guards.linkage <= 0.0:
         return None
     left, right = (groups.members[groups.find(record)] for record in edge)
     if len(left) == 1 and len(right) == 1:
@@ -284,19 +282,8 @@ def _unlinked(
         for y in right:
             weight = evidence.weights.get(_pair(x, y))
             if weight is not None:
-                bf = weight - guards.prior_weight
-                if mode == "prob":
-                    total += 1.0 / (1.0 + 2.0**-weight)
-                    count += 1
-                elif mode == "probev":
-                    if abs(bf) > 0.5:
-                        total += 1.0 / (1.0 + 2.0**-weight)
-                        count += 1
-                elif mode == "bf":
-                    total += min(max(bf, -10.0), 10.0)
-                    count += 1
-    if mode == "bf":
-        return "weak_bridge" if count and total < 0 else None
+                total += 1.0 / (1.0 + 2.0**-weight)
+                count += 1
     return "weak_bridge" if count and total < guards.linkage * count else None
 
 

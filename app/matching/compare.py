@@ -123,7 +123,7 @@ class _PairCache:
             agree[several] = [
                 self.nicknames.agree(values[self.a[i]], values[self.b[i]]) for i in several
             ]
-        return agree
+        return np.asarray(agree, dtype=np.bool_)
 
 
 class Nicknames:
@@ -144,9 +144,7 @@ class Nicknames:
         cached = vocabulary.cached("nicknames")
         if cached is None or len(cached[0]) != len(vocabulary.values) + 1:
             firsts = [v.split(" ", 1)[0] for v in vocabulary.values]
-            groups = np.fromiter(
-                (self._group(first) for first in firsts), np.int32, len(firsts)
-            )
+            groups = np.fromiter((self._group(first) for first in firsts), np.int32, len(firsts))
             index: dict[str, int] = {}
             tokens = np.fromiter(
                 (index.setdefault(first, len(index)) for first in firsts), np.int32, len(firsts)

@@ -269,7 +269,10 @@ def field_value(values: Mapping[AttributeName, str], field_spec: str) -> str | N
     """The blocking field of one record's values, as a string (real-time side of key_part)."""
     attribute, _, transform = field_spec.partition(":")
     if "|" in attribute:
-        parts = [field_value(values, f"{a}:{transform}" if transform else a) for a in attribute.split("|")]
+        parts = [
+            field_value(values, f"{a}:{transform}" if transform else a)
+            for a in attribute.split("|")
+        ]
         return "|".join(sorted(p for p in parts if p)) if all(parts) else None
     value = values.get(attribute)
     if value is None:

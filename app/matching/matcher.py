@@ -22,16 +22,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
-import numpy.typing as npt
 
 from app.matching.batch import resolve_frame
-from app.matching.blocking import candidate_pairs, expand_rules, record_keys
-from app.matching.cluster import Guards, PairEvidence, cluster_component, components
-from app.matching.compare import Levels, Nicknames, Rows, build_comparisons, compare_frame
+from app.matching.cluster import PairEvidence, cluster_component, components
+from app.matching.compare import Rows
 from app.matching.config import MatchConfig
-from app.matching.frame import Frame, FrameBuilder, record_digest
+from app.matching.frame import Frame, record_digest
 from app.matching.model import MatchModel, Scorer, default_model, probability
-from app.matching.normalize import Normalizer, normalize_attributes
+from app.matching.pipeline import Pipeline
 from app.matching.train import calibrate_frame, train_frame
 from app.matching.types import (
     NO_CONSTRAINTS,
@@ -50,11 +48,11 @@ from app.matching.types import (
 
 
 class Matcher:
-    """Decides which records are the same person.
+    """Decides which records are the same person: a :class:`Pipeline` and a model to score by.
 
     ``attribute_types`` declares extra attributes (``{"soc_sec_id": "identifier"}``): they are
     normalized, blocked on (identifiers) and compared with their type's levels, with their own
-    m and u. ``model`` is a trained :class:`MatchModel`; without one, the defaults of config
+    m and u. ``model`` is a fitted :class:`MatchModel`; without one, the defaults of config
     apply.
     """
 
@@ -63,56 +61,43 @@ class Matcher:
         config: MatchConfig,
         attribute_types: Mapping[AttributeName, AttributeType] | None = None,
         model: MatchModel | None = None,
+        *,
+        pipeline: Pipeline | None = None,
     ) -> None:
         self.config = config
-        self.attribute_types = dict(attribute_types or {})
-        self.types: dict[AttributeName, AttributeType] = {
-            **config.attributes,
-            **self.attribute_types,
-        }
-        self.normalizer = Normalizer(config)
-        self.nicknames = Nicknames(config.normalization.nicknames)
-        self.comparisons = build_comparisons(config, self.attribute_types)
-        self.rules = expand_rules(config.blocking_rules, self.types)
-        # Each rule's generic cap: its own, or the config's.
-        self.caps: dict[str, int] = {
-            rule.name: config.generic_key_cap if rule.cap is None else rule.cap
-            for rule in self.rules
-        }
-        self.swap = tuple(config.swap)
-        self.model = model or default_model(config, self.comparisons)
-        self.guards = Guards(
-            config.weak_bridge_weight,
-            config.weak_bridge_min_side,
-            config.linkage_probability,
-            config.ambiguity_margin,
-            self.model.prior_weight,
-        )
-        self.scorer = Scorer(self.model, self.comparisons, config)
+        self.pipeline = pipeline or Pipeline.build(config, attribute_types)
+        self.model = model or default_model(self.pipeline)
+        self.scorer = Scorer(self.model, self.pipeline)
+        self.guards = self.pipeline.guards
+        # The pipeline's parts, named as callers know them.
+        self.attribute_types = self.pipeline.attribute_types
+        self.types = self.pipeline.types
+        self.normalizer = self.pipeline.normalizer
+        self.comparisons = self.pipeline.comparisons
+        self.rules = self.pipeline.rules
+        self.caps = self.pipeline.caps
+        self.swap = self.pipeline.swap
+        self.normalize = self.pipeline.normalize
+        self.prepare = self.pipeline.prepare
+        self.restore = self.pipeline.restore
+        self.levels = self.pipeline.levels
+        self.frame_builder = self.pipeline.frame_builder
+        self.build_frame = self.pipeline.build_frame
+        self.key_cap = self.pipeline.key_cap
+        self.is_generic = self.pipeline.is_generic
 
     def train(self, records: Iterable[InputRecord], *, seed: int = 0) -> MatchModel:
         """Fit a model on records (m by EM, u, prior and value tables measured on them)."""
-        return train_frame(self, self.build_frame(records), seed=seed)
+        return train_frame(self.scorer, self.build_frame(records), seed=seed)
 
     def calibrate(self, records: Iterable[InputRecord], *, seed: int = 0) -> MatchModel:
         """This matcher's model, its m kept, with u, prior and value tables measured on
         records: what the store says without fitting anything to it."""
-        return calibrate_frame(self, self.build_frame(records), seed=seed)
+        return calibrate_frame(self.scorer, self.build_frame(records), seed=seed)
 
     def with_model(self, model: MatchModel) -> Matcher:
-        """The same matcher scoring with another model."""
-        return Matcher(self.config, self.attribute_types, model)
-
-    # -- prepare ---------------------------------------------------------------------------
-
-    def normalize(self, attributes: Mapping[AttributeName, str]) -> dict[AttributeName, str]:
-        """Normalized values of a record's attributes (missing ones left out)."""
-        return normalize_attributes(self.normalizer, self.types, attributes)
-
-    def prepare(self, record: InputRecord) -> PreparedRecord:
-        """Normalize a record's values and derive its blocking keys."""
-        values = self.normalize(record.attributes)
-        return PreparedRecord(record.id, record.source, values, record_keys(self.rules, values))
+        """The same matcher scoring with another model (the pipeline is reused)."""
+        return Matcher(self.config, model=model, pipeline=self.pipeline)
 
     # -- compare and score -----------------------------------------------------------------
 
@@ -167,22 +152,6 @@ class Matcher:
         left, right = ends.min(axis=1), ends.max(axis=1)
         return self._edges(self._frame(ordered), left, right, minimum=minimum)
 
-    def restore(
-        self,
-        record_id: RecordId,
-        source: str,
-        values: Mapping[AttributeName, str],
-        keys: Iterable[BlockingKey] | None = None,
-    ) -> PreparedRecord:
-        """Rebuild a prepared record from what the service stored (values and keys, as JSON).
-
-        No normalization runs: stored values are already normalized. Without ``keys`` they
-        are derived from the values (after a change of blocking rules, say). The record holds
-        ``values`` as given, not a copy: a page restores thousands of candidates.
-        """
-        stored = record_keys(self.rules, values) if keys is None else tuple(sorted(keys))
-        return PreparedRecord(record_id, source, values, stored)
-
     def is_auto(self, edge: ScoredEdge) -> bool:
         """Whether an edge is strong enough to join its records without review."""
         return edge.probability >= self.config.auto_threshold
@@ -192,19 +161,7 @@ class Matcher:
         return self.config.review_threshold <= edge.probability < self.config.auto_threshold
 
     def _frame(self, records: Sequence[PreparedRecord]) -> Frame:
-        builder = self.frame_builder()
-        builder.extend([(record.id, record.values) for record in records])
-        return builder.build()
-
-    def frame_builder(self) -> FrameBuilder:
-        """An empty columnar frame for this matcher's attributes."""
-        return FrameBuilder(self.types, shared=self.swap)
-
-    def levels(self, frame: Frame, left: Rows, right: Rows) -> tuple[Levels, npt.NDArray[np.bool_]]:
-        """Comparison levels of row pairs (pairs x comparisons) and the crossed-name mask."""
-        return compare_frame(
-            self.comparisons, frame, left, right, nicknames=self.nicknames, swap=self.swap
-        )
+        return self.pipeline.frame(records)
 
     def _edges(
         self, frame: Frame, left: Rows, right: Rows, minimum: float | None
@@ -239,14 +196,6 @@ class Matcher:
         ]
 
     # -- blocking helpers for real time ----------------------------------------------------
-
-    def key_cap(self, key: BlockingKey) -> int:
-        """How many records may hold a blocking key before it is generic (its rule's cap)."""
-        return self.caps.get(key.partition(":")[0], self.config.generic_key_cap)
-
-    def is_generic(self, key: BlockingKey, count: int) -> bool:
-        """Whether a blocking key held by ``count`` records is generic (finds no candidates)."""
-        return count > self.key_cap(key)
 
     def shares_specific_key(
         self,
@@ -321,12 +270,9 @@ class Matcher:
             conflicts.extend(found)
         return Clustering(tuple(sorted(clusters, key=min)), tuple(conflicts))
 
-    def pair_evidence(self, records: Sequence[PreparedRecord]) -> PairEvidence:
-        """Match weight and personal conflict of every pair of these records (one component)."""
-        return self._evidence([list(records)])[0]
-
     def _evidence(self, groups: Sequence[Sequence[PreparedRecord]]) -> list[PairEvidence]:
-        """:meth:`pair_evidence` of several components, scored together in one frame."""
+        """Match weight and conflict of every pair inside each group of records (one
+        component each), scored together in one frame."""
         scored = [sorted(group, key=_id) for group in groups if len(group) > 1]
         if not scored:
             return [PairEvidence({}, frozenset()) for _ in groups]
@@ -339,7 +285,8 @@ class Matcher:
             rights.append(lower + start)
         left = np.concatenate(lefts).astype(np.int64)
         right = np.concatenate(rights).astype(np.int64)
-        weights, conflicts = self.pair_scores(frame, left, right)
+        levels, crossed = self.levels(frame, left, right)
+        weights, conflicts = self.scorer.judge(levels, frame, left, crossed)
         pairs = list(zip(frame.ids[left].tolist(), frame.ids[right].tolist(), strict=True))
         found = iter(
             PairEvidence(
@@ -350,23 +297,6 @@ class Matcher:
         )
         empty = PairEvidence({}, frozenset())
         return [next(found) if len(group) > 1 else empty for group in groups]
-
-    def pair_scores(
-        self, frame: Frame, left: Rows, right: Rows
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-        """Match weight of each row pair and whether it is a conflict: two people whose records
-        must never share an identity.
-
-        A pair is a conflict when its personal attributes say two people and its own evidence
-        is not strong enough to join it on its own: only a pair that reaches the auto threshold
-        despite, say, a mistyped identifier and a changed given name is one person. ``left``
-        holds the rows with the smaller record ids, as everywhere else.
-        """
-        levels, crossed = self.levels(frame, left, right)
-        weights, shares = self.scorer.weights(levels, frame, left, crossed)
-        auto = probability(weights) >= self.config.auto_threshold
-        conflicts = self.scorer.conflicts(shares) & ~auto
-        return weights, conflicts
 
     # -- batch -----------------------------------------------------------------------------
 
@@ -386,44 +316,7 @@ class Matcher:
         (same model, same partition).
         """
         frame = self.build_frame(records)
-        return resolve_frame(self, frame, constraints, train=train, calibrate=calibrate)
-
-    def build_frame(self, records: Iterable[InputRecord]) -> Frame:
-        """Normalize a stream of records into a frame (caching repeated raw values)."""
-        builder = self.frame_builder()
-        cache: dict[tuple[AttributeName, str], str | None] = {}
-        cached = {n for n, t in self.types.items() if t not in ("email", "phone", "address")}
-        for record in records:
-            attributes = record.attributes
-            if "full_name" in attributes and attributes.get("full_name"):
-                builder.add(record.id, self.normalize(attributes))
-                continue
-            values: dict[AttributeName, str] = {}
-            for name, raw in attributes.items():
-                kind = self.types.get(name)
-                if kind is None or not raw:
-                    continue
-                if name in cached:
-                    key = (name, raw)
-                    if key not in cache:
-                        cache[key] = self.normalizer.value(kind, raw)
-                    value = cache[key]
-                else:
-                    value = self.normalizer.value(kind, raw)
-                if value is not None:
-                    values[name] = value
-            builder.add(record.id, values)
-        return builder.build()
-
-    def score_blocked_pairs(
-        self, prepared: Iterable[PreparedRecord]
-    ) -> tuple[list[ScoredEdge], dict[BlockingKey, int]]:
-        """Score every pair sharing a non-generic blocking key; keep edges ≥ review."""
-        records = list(prepared)
-        frame = self._frame(records)
-        (left, right), generic = candidate_pairs(frame, self.rules, self.caps)
-        left, right = _orient(frame, left, right)
-        return self._edges(frame, left, right, self.config.review_threshold), generic
+        return resolve_frame(self.scorer, frame, constraints, train=train, calibrate=calibrate)
 
 
 def _spans(sizes: Sequence[int]) -> Iterator[slice]:

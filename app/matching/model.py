@@ -26,6 +26,7 @@ import numpy.typing as npt
 from app.matching.compare import Comparison, Levels, Mask, Rows
 from app.matching.config import MatchConfig
 from app.matching.frame import Column, Frame, Vocabulary
+from app.matching.pipeline import Pipeline
 from app.matching.types import AttributeName, Contribution
 
 FORMAT = "huella.match-model"
@@ -183,12 +184,13 @@ class MatchModel:
         )
 
 
-def default_model(config: MatchConfig, comparisons: Sequence[Comparison]) -> MatchModel:
-    """The model used before any training: m and u per type from config, no TF tables."""
+def default_model(pipeline: Pipeline) -> MatchModel:
+    """The model used before any calibration: m and u per type from config, no TF tables."""
+    config = pipeline.config
     return MatchModel(
         duplicates=config.model.duplicates,
         records=config.model.records,
-        parameters=tuple(default_parameters(config, c) for c in comparisons),
+        parameters=tuple(default_parameters(config, c) for c in pipeline.comparisons),
         tf_max_down=config.model.tf_max_down,
         tf_max_up=config.model.tf_max_up,
     )
@@ -207,10 +209,13 @@ def default_parameters(config: MatchConfig, comparison: Comparison) -> LevelPara
 
 
 class Scorer:
-    """Applies a model to the comparisons of one matcher."""
+    """Applies a model to a pipeline's comparisons: match weights, their parts, conflicts."""
 
-    def __init__(self, model: MatchModel, comparisons: Sequence[Comparison], config: MatchConfig):
+    def __init__(self, model: MatchModel, pipeline: Pipeline):
+        config = pipeline.config
+        comparisons = pipeline.comparisons
         self.model = model
+        self.pipeline = pipeline
         self.comparisons = tuple(comparisons)
         by_attribute = {p.attribute: p for p in model.parameters}
         self.defaults = tuple(default_parameters(config, c) for c in comparisons)
@@ -248,6 +253,25 @@ class Scorer:
         self.conflict_weight_alone = config.conflict_weight_alone
         self.personal_agreement = config.personal_agreement
         self._cache: dict[str, tuple[Vocabulary, npt.NDArray[Any]]] = {}
+
+    def with_model(self, model: MatchModel) -> Scorer:
+        """A scorer of the same pipeline with another model."""
+        return Scorer(model, self.pipeline)
+
+    def judge(
+        self, levels: Levels, frame: Frame, left: Rows, crossed: Mask | None = None
+    ) -> tuple[Weights, Mask]:
+        """Match weight of each pair and whether it is a conflict: two people whose records
+        must never share an identity.
+
+        A pair is a conflict when its personal attributes say two people (:meth:`conflicts`)
+        and its own evidence is not strong enough to join it on its own: only a pair that
+        reaches the auto threshold despite, say, a mistyped identifier and a changed given name
+        is one person.
+        """
+        weights, shares = self.weights(levels, frame, left, crossed)
+        auto = probability(weights) >= self.pipeline.config.auto_threshold
+        return weights, self.conflicts(shares) & ~auto
 
     def _positions(self, names: Sequence[str]) -> list[int]:
         """Comparison indices of attribute names; ``@type`` names every attribute of a type."""
@@ -472,9 +496,3 @@ def _count_strongest_once(shares: npt.NDArray[np.float64], group: list[int]) -> 
 def probability(weight: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """Match probability from match weight."""
     return 1.0 / (1.0 + np.exp2(-np.asarray(weight, dtype=np.float64)))
-
-
-def weight_for(probability_: float) -> float:
-    """Match weight at which a pair reaches a probability."""
-    probability_ = min(max(probability_, 1e-15), 1 - 1e-15)
-    return math.log2(probability_ / (1.0 - probability_))

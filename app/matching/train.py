@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -45,9 +44,6 @@ from app.matching.model import (
     value_digest,
 )
 from app.matching.types import AttributeName
-
-if TYPE_CHECKING:
-    from app.matching.matcher import Matcher
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -74,17 +70,17 @@ class _Candidates:
     share: float
 
 
-def calibrate_frame(matcher: Matcher, frame: Frame, *, seed: int = 0) -> MatchModel:
-    """The matcher's model (its m kept) with u, prior and value tables measured on a frame."""
+def calibrate_frame(scorer: Scorer, frame: Frame, *, seed: int = 0) -> MatchModel:
+    """The scorer's model (its m kept) with u, prior and value tables measured on a frame."""
     n = len(frame)
-    base = matcher.model
+    base = scorer.model
     if n < 2:
         return base.for_store(n)
     order = np.argsort(frame.digests(), kind="stable")
-    generic = _generic_values(matcher.config, frame)
+    generic = _generic_values(scorer.pipeline.config, frame)
     tables = {
-        **_term_frequencies(matcher.comparisons, frame, matcher.config),
-        **_shared_values(matcher, frame),
+        **_term_frequencies(scorer.pipeline.comparisons, frame, scorer.pipeline.config),
+        **_shared_values(scorer, frame),
     }
     model = replace(
         base,
@@ -94,50 +90,50 @@ def calibrate_frame(matcher: Matcher, frame: Frame, *, seed: int = 0) -> MatchMo
         generic_values=generic,
     )
     rng = np.random.default_rng(seed)
-    random_levels = _random_levels(matcher, frame, order, rng)
+    random_levels = _random_levels(scorer, frame, order, rng)
     # Values several people hold (generic ones, and a household's shared e-mail) weigh as
     # their own frequency says: u of the exact level is what strangers share otherwise.
     apart = _values_apart(generic, tables)
-    agreement = _exact_agreement(matcher.comparisons, frame, apart)
-    candidates = _candidates(matcher, frame, matcher.config.model.em_max_pairs)
-    m = [list(p.m) for p in matcher.scorer.parameters]
-    u = _fuzzy_u(matcher, random_levels, [p.u[0] for p in matcher.scorer.parameters])
+    agreement = _exact_agreement(scorer.pipeline.comparisons, frame, apart)
+    candidates = _candidates(scorer, frame, scorer.pipeline.config.model.em_max_pairs)
+    m = [list(p.m) for p in scorer.parameters]
+    u = _fuzzy_u(scorer, random_levels, [p.u[0] for p in scorer.parameters])
     for _ in range(_CALIBRATION_ROUNDS):
-        model = _with_parameters(model, matcher.comparisons, m, u)
-        scored = _expected_matches(matcher, model, frame, candidates)
+        model = _with_parameters(model, scorer.pipeline.comparisons, m, u)
+        scored = _expected_matches(scorer, model, frame, candidates)
         model = replace(model, duplicates=scored.prior * (len(frame) - 1))
-        exact_u = _exact_u(matcher.comparisons, agreement, candidates, scored, frame, apart)
-        u = _fuzzy_u(matcher, random_levels, exact_u)
-    return _with_parameters(model, matcher.comparisons, m, u)
+        exact_u = _exact_u(scorer.pipeline.comparisons, agreement, candidates, scored, frame, apart)
+        u = _fuzzy_u(scorer, random_levels, exact_u)
+    return _with_parameters(model, scorer.pipeline.comparisons, m, u)
 
 
-def train_frame(matcher: Matcher, frame: Frame, *, seed: int = 0) -> MatchModel:
+def train_frame(scorer: Scorer, frame: Frame, *, seed: int = 0) -> MatchModel:
     """Calibrate on a frame, fit m by EM, and calibrate again with the fitted m.
 
     Raises :class:`ModelRefused` when a level's weight moves further than the config allows
     on fewer expected matches than it asks for.
     """
-    calibrated = calibrate_frame(matcher, frame, seed=seed)
+    calibrated = calibrate_frame(scorer, frame, seed=seed)
     if len(frame) < 2:
         return calibrated
-    fitting = matcher.with_model(calibrated)
-    candidates = _candidates(fitting, frame, matcher.config.model.em_max_pairs)
+    fitting = scorer.with_model(calibrated)
+    candidates = _candidates(fitting, frame, scorer.pipeline.config.model.em_max_pairs)
     m, support = _expectation_maximisation(fitting, frame, candidates)
     fitted = _with_parameters(
-        calibrated, matcher.comparisons, m, [list(p.u) for p in fitting.scorer.parameters]
+        calibrated, scorer.pipeline.comparisons, m, [list(p.u) for p in fitting.parameters]
     )
-    _check_support(matcher, calibrated, fitted, support)
-    trained = calibrate_frame(matcher.with_model(fitted), frame, seed=seed)
+    _check_support(scorer, calibrated, fitted, support)
+    trained = calibrate_frame(scorer.with_model(fitted), frame, seed=seed)
     return replace(trained, trained_on=len(frame))
 
 
 # -- candidates and random pairs --------------------------------------------------------------
 
 
-def _candidates(matcher: Matcher, frame: Frame, limit: int) -> _Candidates:
+def _candidates(scorer: Scorer, frame: Frame, limit: int) -> _Candidates:
     """Blocking's candidate pairs in content order; above ``limit``, the ``limit`` pairs whose
     content digests come first (a sample that does not depend on record ids)."""
-    (left, right), _ = candidate_pairs(frame, matcher.rules, matcher.caps)
+    (left, right), _ = candidate_pairs(frame, scorer.pipeline.rules, scorer.pipeline.caps)
     total = len(left)
     digests = frame.digests()
     low = np.minimum(digests[left], digests[right])
@@ -150,17 +146,15 @@ def _candidates(matcher: Matcher, frame: Frame, limit: int) -> _Candidates:
     left, right = left[order], right[order]
     swap = frame.ids[left] > frame.ids[right]
     left, right = np.where(swap, right, left), np.where(swap, left, right)
-    levels, crossed = _levels(matcher, frame, left, right)
+    levels, crossed = _levels(scorer, frame, left, right)
     return _Candidates(left, right, levels, crossed, len(left) / total if total else 1.0)
 
 
-def _random_levels(
-    matcher: Matcher, frame: Frame, order: Ints, rng: np.random.Generator
-) -> Levels:
+def _random_levels(scorer: Scorer, frame: Frame, order: Ints, rng: np.random.Generator) -> Levels:
     """Levels of random record pairs: every pair of a small store, a sample of a large one
     (drawn over the records in content order)."""
     n = len(frame)
-    size = matcher.config.model.u_sample_pairs
+    size = scorer.pipeline.config.model.u_sample_pairs
     if n * (n - 1) // 2 <= size:
         upper, lower = np.triu_indices(n, 1)
         left, right = order[upper], order[lower]
@@ -169,22 +163,22 @@ def _random_levels(
         right = order[rng.integers(0, n, size=size, dtype=np.int64)]
         keep = left != right
         left, right = left[keep], right[keep]
-    return _levels(matcher, frame, left.astype(np.int64), right.astype(np.int64))[0]
+    return _levels(scorer, frame, left.astype(np.int64), right.astype(np.int64))[0]
 
 
 def _levels(
-    matcher: Matcher, frame: Frame, left: Ints, right: Ints
+    scorer: Scorer, frame: Frame, left: Ints, right: Ints
 ) -> tuple[Levels, npt.NDArray[np.bool_]]:
     """Level matrix of many pairs, computed in chunks to bound temporary memory."""
     levels, crossed = [], []
     for i in range(0, len(left), _CHUNK):
-        chunk_levels, chunk_crossed = matcher.levels(
+        chunk_levels, chunk_crossed = scorer.pipeline.levels(
             frame, left[i : i + _CHUNK], right[i : i + _CHUNK]
         )
         levels.append(chunk_levels)
         crossed.append(chunk_crossed)
     if not levels:
-        return np.empty((0, len(matcher.comparisons)), np.int8), np.empty(0, np.bool_)
+        return np.empty((0, len(scorer.pipeline.comparisons)), np.int8), np.empty(0, np.bool_)
     return np.concatenate(levels), np.concatenate(crossed)
 
 
@@ -208,13 +202,17 @@ def _values_apart(
     values of a shared-value table (keyed by digest)."""
     out: dict[AttributeName, Callable[[str], bool]] = {}
     for name in {*generic, *(n for n, t in tables.items() if t.shared)}:
-        values = generic.get(name, frozenset())
         table = tables.get(name)
         shared = table.values if table is not None and table.shared else {}
-        out[name] = lambda v, values=values, shared=shared: v in values or (
-            bool(shared) and value_digest(v) in shared
-        )
+        out[name] = _apart(generic.get(name, frozenset()), shared)
     return out
+
+
+def _apart(generic: frozenset[str], shared: Mapping[str, float]) -> Callable[[str], bool]:
+    def test(value: str) -> bool:
+        return value in generic or value_digest(value) in shared
+
+    return test
 
 
 def _exact_agreement(
@@ -276,7 +274,7 @@ def _exact_u(
     return out
 
 
-def _fuzzy_u(matcher: Matcher, levels: Levels, exact_u: Sequence[float]) -> list[list[float]]:
+def _fuzzy_u(scorer: Scorer, levels: Levels, exact_u: Sequence[float]) -> list[list[float]]:
     """u per level: the exact level's given, the others' shares among random pairs.
 
     A level random pairs never reached keeps a tenth of its default u: a store without
@@ -284,8 +282,8 @@ def _fuzzy_u(matcher: Matcher, levels: Levels, exact_u: Sequence[float]) -> list
     coincidence. An attribute no record holds keeps its defaults.
     """
     out = []
-    for index, comparison in enumerate(matcher.comparisons):
-        default = np.asarray(matcher.scorer.defaults[index].u, dtype=np.float64)
+    for index, comparison in enumerate(scorer.pipeline.comparisons):
+        default = np.asarray(scorer.defaults[index].u, dtype=np.float64)
         column = levels[:, index]
         counts = np.bincount(column, minlength=comparison.missing + 1)[: comparison.missing]
         if not counts.sum():
@@ -317,16 +315,16 @@ class _Scored:
 
 
 def _expected_matches(
-    matcher: Matcher, model: MatchModel, frame: Frame, candidates: _Candidates
+    scorer: Scorer, model: MatchModel, frame: Frame, candidates: _Candidates
 ) -> _Scored:
     """The candidates scored at the prior where they agree with it: the matches expected among
     candidates, over blocking's recall, are the prior's share of all pairs."""
     n = len(frame)
-    scorer = Scorer(model, matcher.comparisons, matcher.config)
+    scorer = scorer.with_model(model)
     weights, shares = _weights(scorer, candidates, frame)
     evidence = weights - model.prior_weight
     pairs = n * (n - 1) / 2
-    scale = 1.0 / (candidates.share * matcher.config.model.blocking_recall * pairs)
+    scale = 1.0 / (candidates.share * scorer.pipeline.config.model.blocking_recall * pairs)
     prior = min(max(len(evidence) * scale, 1.0 / pairs), 0.5)
     for _ in range(_PRIOR_ITERATIONS):
         posterior = probability(evidence + np.log2(prior / (1.0 - prior)))
@@ -369,7 +367,7 @@ def _with_parameters(
 
 
 def _expectation_maximisation(
-    matcher: Matcher, frame: Frame, candidates: _Candidates
+    scorer: Scorer, frame: Frame, candidates: _Candidates
 ) -> tuple[list[list[float]], list[Floats]]:
     """m of every comparison, and each level's support (matches expected at it).
 
@@ -378,17 +376,17 @@ def _expectation_maximisation(
     its evidence already holds the agreement that made it a candidate, and counting that
     agreement twice is what lets households and namesakes pass for one person.
     """
-    config = matcher.config.model
-    comparisons = matcher.comparisons
-    defaults = [np.asarray(p.m, dtype=np.float64) for p in matcher.scorer.defaults]
-    m = [np.asarray(p.m, dtype=np.float64) for p in matcher.scorer.parameters]
-    u = [list(p.u) for p in matcher.scorer.parameters]
-    eligible = _eligible(matcher, frame, candidates)
+    config = scorer.pipeline.config.model
+    comparisons = scorer.pipeline.comparisons
+    defaults = [np.asarray(p.m, dtype=np.float64) for p in scorer.defaults]
+    m = [np.asarray(p.m, dtype=np.float64) for p in scorer.parameters]
+    u = [list(p.u) for p in scorer.parameters]
+    eligible = _eligible(scorer, frame, candidates)
     support = [np.zeros(len(x)) for x in m]
-    model = matcher.model
+    model = scorer.model
     for _ in range(config.em_iterations):
         model = _with_parameters(model, comparisons, [x.tolist() for x in m], u)
-        scored = _expected_matches(matcher, model, frame, candidates)
+        scored = _expected_matches(scorer, model, frame, candidates)
         model = replace(model, duplicates=scored.prior * (len(frame) - 1))
         posterior = scored.posterior()
         previous = [x.copy() for x in m]
@@ -398,9 +396,9 @@ def _expectation_maximisation(
             present = column != comparison.missing
             counts = np.bincount(
                 column[present], weights=posterior[rows][present], minlength=comparison.missing
-            )[: comparison.missing]
+            )[: comparison.missing].astype(np.float64)
             support[index] = counts
-            m[index] = _regularised(counts, defaults[index], comparison, matcher.config)
+            m[index] = _regularised(counts, defaults[index], comparison, scorer.pipeline.config)
         moved = max(float(np.abs(a - b).max()) for a, b in zip(m, previous, strict=True))
         if moved < 1e-5:
             break
@@ -422,16 +420,16 @@ def _regularised(
     return np.asarray(_bound(m.tolist(), labels, config.model.max_m.get(comparison.kind, {})))
 
 
-def _eligible(matcher: Matcher, frame: Frame, candidates: _Candidates) -> list[Ints]:
+def _eligible(scorer: Scorer, frame: Frame, candidates: _Candidates) -> list[Ints]:
     """Per comparison, the candidate rows that some rule not on its attribute made candidates."""
-    attributes = {c.attribute for c in matcher.comparisons}
+    attributes = {c.attribute for c in scorer.pipeline.comparisons}
     found_by: list[tuple[frozenset[str], Mask]] = []
-    for rule in matcher.rules:
+    for rule in scorer.pipeline.rules:
         codes = rule_codes(frame, rule).codes
         same = (codes[candidates.left] >= 0) & (codes[candidates.left] == codes[candidates.right])
-        found_by.append((_rule_attributes(matcher, rule.fields) & attributes, same))
+        found_by.append((_rule_attributes(scorer, rule.fields) & attributes, same))
     out = []
-    for comparison in matcher.comparisons:
+    for comparison in scorer.pipeline.comparisons:
         mask = np.zeros(len(candidates.left), dtype=np.bool_)
         for used, same in found_by:
             if comparison.attribute not in used:
@@ -440,27 +438,27 @@ def _eligible(matcher: Matcher, frame: Frame, candidates: _Candidates) -> list[I
     return out
 
 
-def _rule_attributes(matcher: Matcher, fields: Sequence[str]) -> frozenset[str]:
+def _rule_attributes(scorer: Scorer, fields: Sequence[str]) -> frozenset[str]:
     """The attributes a rule's keys depend on, with the whole group of an address field (a
     street, its postcode and city are one fact)."""
     used = {name for spec in fields for name in spec.partition(":")[0].split("|")}
-    for group in matcher.config.groups:
+    for group in scorer.pipeline.config.groups:
         if used & set(group):
             used |= set(group)
     return frozenset(used)
 
 
 def _check_support(
-    matcher: Matcher, calibrated: MatchModel, fitted: MatchModel, support: Sequence[Floats]
+    scorer: Scorer, calibrated: MatchModel, fitted: MatchModel, support: Sequence[Floats]
 ) -> None:
     """Refuse a model whose level weights moved further than allowed on a comparison that too
     few expected matches informed (the pseudo-matches make this rare: it guards against EM
     running away, not against what the data shows)."""
-    config = matcher.config.model
-    before = Scorer(calibrated, matcher.comparisons, matcher.config).tables
-    after = Scorer(fitted, matcher.comparisons, matcher.config).tables
+    config = scorer.pipeline.config.model
+    before = scorer.with_model(calibrated).tables
+    after = scorer.with_model(fitted).tables
     problems = []
-    for index, comparison in enumerate(matcher.comparisons):
+    for index, comparison in enumerate(scorer.pipeline.comparisons):
         matches = float(support[index].sum())
         if matches >= config.min_change_support:
             continue
@@ -491,7 +489,7 @@ def _bound(m: list[float], labels: tuple[str, ...], bounds: Mapping[str, float])
 # -- value tables -------------------------------------------------------------------------------
 
 
-def _shared_values(matcher: Matcher, frame: Frame) -> dict[AttributeName, TermFrequencies]:
+def _shared_values(scorer: Scorer, frame: Frame) -> dict[AttributeName, TermFrequencies]:
     """Values of the ``shared_values`` attributes that records of different people hold (a
     family e-mail, a household's landline), each with its frequency.
 
@@ -501,8 +499,8 @@ def _shared_values(matcher: Matcher, frame: Frame) -> dict[AttributeName, TermFr
     keeps its full weight.
     """
     out: dict[AttributeName, TermFrequencies] = {}
-    cap = matcher.config.generic_key_cap
-    for name in matcher.config.shared_values:
+    cap = scorer.pipeline.config.generic_key_cap
+    for name in scorer.pipeline.config.shared_values:
         column = frame.columns.get(name)
         if column is None:
             continue
@@ -510,8 +508,8 @@ def _shared_values(matcher: Matcher, frame: Frame) -> dict[AttributeName, TermFr
         for left, right in group_pairs(column.codes, cap):
             for start in range(0, len(left), _CHUNK):
                 a, b = left[start : start + _CHUNK], right[start : start + _CHUNK]
-                levels, _ = matcher.levels(frame, a, b)
-                shared.update(column.codes[a[matcher.scorer.named_apart(levels)]].tolist())
+                levels, _ = scorer.pipeline.levels(frame, a, b)
+                shared.update(column.codes[a[scorer.named_apart(levels)]].tolist())
         present = column.codes[column.codes >= 0]
         if not shared or not len(present):
             continue

@@ -174,9 +174,9 @@ def test_a_pair_whose_own_evidence_says_one_person_is_not_vetoed(matcher: Matche
         matcher.prepare(InputRecord(i, "crm", p)) for i, p in enumerate([base, retyped, renamed], 1)
     ]
     pair = matcher.compare(records[1], records[2])
-    assert matcher.scorer.conflicts(
-        np.array([[c.weight for c in pair.contributions]])
-    ).all(), "two personal attributes disagree"
+    assert matcher.scorer.conflicts(np.array([[c.weight for c in pair.contributions]])).all(), (
+        "two personal attributes disagree"
+    )
     assert matcher.is_auto(pair)
     assert _resolve_live(matcher, [base, retyped, renamed]) == {frozenset({1, 2, 3})}
 
