@@ -63,15 +63,33 @@ class TermFrequencies:
 
     values: Mapping[str, float] = field(default_factory=dict)
     shared: bool = False
+    _looked_up: dict[int, tuple[Vocabulary, Weights]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def lookup(self, column: Column, fallback: float) -> Weights:
         """Frequency per vocabulary code of a column; ``fallback`` for values not in the table."""
-        key = value_digest if self.shared else str
-        return np.fromiter(
-            (self.values.get(key(v), fallback) for v in column.vocabulary.values),
-            dtype=np.float64,
-            count=len(column.vocabulary.values),
-        )
+        frequencies = self._per_value(column.vocabulary)
+        return np.where(np.isnan(frequencies), fallback, frequencies)
+
+    def _per_value(self, vocabulary: Vocabulary) -> Weights:
+        """The table's frequency of each value of a vocabulary (NaN: not in the table), kept
+        while the vocabulary does not grow: training and batch score it many times."""
+        cached = self._looked_up.get(id(vocabulary))
+        if (
+            cached is None
+            or cached[0] is not vocabulary
+            or len(cached[1]) != len(vocabulary.values)
+        ):
+            key = value_digest if self.shared else str
+            frequencies = np.fromiter(
+                (self.values.get(key(v), np.nan) for v in vocabulary.values),
+                dtype=np.float64,
+                count=len(vocabulary.values),
+            )
+            cached = (vocabulary, frequencies)
+            self._looked_up[id(vocabulary)] = cached
+        return cached[1]
 
 
 def value_digest(value: str) -> str:

@@ -72,59 +72,78 @@ class _Candidates:
 
 def calibrate_frame(scorer: Scorer, frame: Frame, *, seed: int = 0) -> MatchModel:
     """The scorer's model (its m kept) with u, prior and value tables measured on a frame."""
-    n = len(frame)
-    base = scorer.model
-    if n < 2:
-        return base.for_store(n)
-    order = np.argsort(frame.digests(), kind="stable")
-    generic = _generic_values(scorer.pipeline.config, frame)
-    tables = {
-        **_term_frequencies(scorer.pipeline.comparisons, frame, scorer.pipeline.config),
-        **_shared_values(scorer, frame),
-    }
-    model = replace(
-        base,
-        records=n,
-        calibrated_on=n,
-        term_frequencies=tables,
-        generic_values=generic,
-    )
-    rng = np.random.default_rng(seed)
-    random_levels = _random_levels(scorer, frame, order, rng)
-    # Values several people hold (generic ones, and a household's shared e-mail) weigh as
-    # their own frequency says: u of the exact level is what strangers share otherwise.
-    apart = _values_apart(generic, tables)
-    agreement = _exact_agreement(scorer.pipeline.comparisons, frame, apart)
-    candidates = _candidates(scorer, frame, scorer.pipeline.config.model.em_max_pairs)
-    m = [list(p.m) for p in scorer.parameters]
-    u = _fuzzy_u(scorer, random_levels, [p.u[0] for p in scorer.parameters])
-    for _ in range(_CALIBRATION_ROUNDS):
-        model = _with_parameters(model, scorer.pipeline.comparisons, m, u)
-        scored = _expected_matches(scorer, model, frame, candidates)
-        model = replace(model, duplicates=scored.prior * (len(frame) - 1))
-        exact_u = _exact_u(scorer.pipeline.comparisons, agreement, candidates, scored, frame, apart)
-        u = _fuzzy_u(scorer, random_levels, exact_u)
-    return _with_parameters(model, scorer.pipeline.comparisons, m, u)
+    if len(frame) < 2:
+        return scorer.model.for_store(len(frame))
+    return _calibrate(scorer, frame, _Sample.of(scorer, frame, seed))
 
 
 def train_frame(scorer: Scorer, frame: Frame, *, seed: int = 0) -> MatchModel:
     """Calibrate on a frame, fit m by EM, and calibrate again with the fitted m.
 
     Raises :class:`ModelRefused` when a level's weight moves further than the config allows
-    on fewer expected matches than it asks for.
+    on a comparison too few expected matches informed.
     """
-    calibrated = calibrate_frame(scorer, frame, seed=seed)
     if len(frame) < 2:
-        return calibrated
+        return scorer.model.for_store(len(frame))
+    sample = _Sample.of(scorer, frame, seed)
+    calibrated = _calibrate(scorer, frame, sample)
     fitting = scorer.with_model(calibrated)
-    candidates = _candidates(fitting, frame, scorer.pipeline.config.model.em_max_pairs)
-    m, support = _expectation_maximisation(fitting, frame, candidates)
+    m, support = _expectation_maximisation(fitting, frame, sample.candidates)
     fitted = _with_parameters(
         calibrated, scorer.pipeline.comparisons, m, [list(p.u) for p in fitting.parameters]
     )
     _check_support(scorer, calibrated, fitted, support)
-    trained = calibrate_frame(scorer.with_model(fitted), frame, seed=seed)
+    trained = _calibrate(scorer.with_model(fitted), frame, sample)
     return replace(trained, trained_on=len(frame))
+
+
+@dataclass(frozen=True, slots=True)
+class _Sample:
+    """What calibration measures on, computed once per frame: the candidates, random pairs'
+    levels, and the value tables."""
+
+    candidates: _Candidates
+    random_levels: Levels
+    generic: Mapping[AttributeName, frozenset[str]]
+    tables: Mapping[AttributeName, TermFrequencies]
+
+    @classmethod
+    def of(cls, scorer: Scorer, frame: Frame, seed: int) -> _Sample:
+        config = scorer.pipeline.config
+        order = np.argsort(frame.digests(), kind="stable")
+        return cls(
+            candidates=_candidates(scorer, frame, config.model.em_max_pairs),
+            random_levels=_random_levels(scorer, frame, order, np.random.default_rng(seed)),
+            generic=_generic_values(config, frame),
+            tables={
+                **_term_frequencies(scorer.pipeline.comparisons, frame, config),
+                **_shared_values(scorer, frame),
+            },
+        )
+
+
+def _calibrate(scorer: Scorer, frame: Frame, sample: _Sample) -> MatchModel:
+    comparisons = scorer.pipeline.comparisons
+    model = replace(
+        scorer.model,
+        records=len(frame),
+        calibrated_on=len(frame),
+        term_frequencies=sample.tables,
+        generic_values=sample.generic,
+    )
+    # Values several people hold (generic ones, and a household's shared e-mail) weigh as
+    # their own frequency says: u of the exact level is what strangers share otherwise.
+    apart = _values_apart(sample.generic, sample.tables)
+    agreement = _exact_agreement(comparisons, frame, apart)
+    m = [list(p.m) for p in scorer.parameters]
+    u = _fuzzy_u(scorer, sample.random_levels, [p.u[0] for p in scorer.parameters])
+    for _ in range(_CALIBRATION_ROUNDS):
+        model = _with_parameters(model, comparisons, m, u)
+        scored = _expected_matches(scorer, model, frame, sample.candidates)
+        model = replace(model, duplicates=scored.prior * (len(frame) - 1))
+        exact_u = _exact_u(comparisons, agreement, sample.candidates, scored, frame, apart)
+        u = _fuzzy_u(scorer, sample.random_levels, exact_u)
+    return _with_parameters(model, comparisons, m, u)
 
 
 # -- candidates and random pairs --------------------------------------------------------------
@@ -325,13 +344,7 @@ def _expected_matches(
     evidence = weights - model.prior_weight
     pairs = n * (n - 1) / 2
     scale = 1.0 / (candidates.share * scorer.pipeline.config.model.blocking_recall * pairs)
-    prior = min(max(len(evidence) * scale, 1.0 / pairs), 0.5)
-    for _ in range(_PRIOR_ITERATIONS):
-        posterior = probability(evidence + np.log2(prior / (1.0 - prior)))
-        updated = min(max(float(posterior.sum()) * scale, 0.5 / pairs), 0.5)
-        if abs(updated - prior) <= 1e-9 * prior:
-            break
-        prior = updated
+    prior = _fixed_point(evidence, np.ones(len(evidence)), scale, 1.0 / pairs)
     return _Scored(evidence, shares.astype(np.float32), prior)
 
 
@@ -374,35 +387,83 @@ def _expectation_maximisation(
     A candidate's probability of being a match is its posterior under the store's prior (the
     fixed point of :func:`_expected_matches`), not under a share of matches among candidates:
     its evidence already holds the agreement that made it a candidate, and counting that
-    agreement twice is what lets households and namesakes pass for one person.
+    agreement twice is what lets households and namesakes pass for one person. Term
+    frequencies are left out while fitting, so pairs with the same levels weigh the same and
+    EM runs over distinct patterns, not millions of pairs.
     """
-    config = scorer.pipeline.config.model
-    comparisons = scorer.pipeline.comparisons
+    pipeline = scorer.pipeline
+    comparisons = pipeline.comparisons
     defaults = [np.asarray(p.m, dtype=np.float64) for p in scorer.defaults]
     m = [np.asarray(p.m, dtype=np.float64) for p in scorer.parameters]
     u = [list(p.u) for p in scorer.parameters]
-    eligible = _eligible(scorer, frame, candidates)
+    patterns = _Patterns.of(candidates, _eligible(scorer, frame, candidates))
+    plain = replace(scorer.model, term_frequencies={}, generic_values={})
     support = [np.zeros(len(x)) for x in m]
-    model = scorer.model
-    for _ in range(config.em_iterations):
-        model = _with_parameters(model, comparisons, [x.tolist() for x in m], u)
-        scored = _expected_matches(scorer, model, frame, candidates)
-        model = replace(model, duplicates=scored.prior * (len(frame) - 1))
-        posterior = scored.posterior()
+    pairs = len(frame) * (len(frame) - 1) / 2
+    scale = 1.0 / (candidates.share * pipeline.config.model.blocking_recall * pairs)
+    prior = plain.prior
+    for _ in range(pipeline.config.model.em_iterations):
+        model = _with_parameters(plain, comparisons, [x.tolist() for x in m], u)
+        evidence = patterns.evidence(scorer.with_model(model), frame)
+        prior = _fixed_point(evidence, patterns.counts, scale, 1.0 / pairs)
+        weighted = patterns.counts * probability(evidence + np.log2(prior / (1.0 - prior)))
         previous = [x.copy() for x in m]
         for index, comparison in enumerate(comparisons):
-            rows = eligible[index]
-            column = candidates.levels[rows, index]
-            present = column != comparison.missing
+            rows = patterns.eligible[:, index] & (patterns.levels[:, index] != comparison.missing)
             counts = np.bincount(
-                column[present], weights=posterior[rows][present], minlength=comparison.missing
+                patterns.levels[rows, index], weights=weighted[rows], minlength=comparison.missing
             )[: comparison.missing].astype(np.float64)
             support[index] = counts
-            m[index] = _regularised(counts, defaults[index], comparison, scorer.pipeline.config)
+            m[index] = _regularised(counts, defaults[index], comparison, pipeline.config)
         moved = max(float(np.abs(a - b).max()) for a, b in zip(m, previous, strict=True))
         if moved < 1e-5:
             break
     return [x.tolist() for x in m], support
+
+
+@dataclass(frozen=True, slots=True)
+class _Patterns:
+    """Distinct (levels, crossed, eligible) rows of the candidates and how many pairs each."""
+
+    levels: Levels
+    crossed: Mask
+    eligible: npt.NDArray[np.bool_]
+    counts: Floats
+
+    @classmethod
+    def of(cls, candidates: _Candidates, eligible: npt.NDArray[np.bool_]) -> _Patterns:
+        rows = np.ascontiguousarray(
+            np.column_stack(
+                [candidates.levels, candidates.crossed.astype(np.int8), eligible.astype(np.int8)]
+            )
+        )
+        view = rows.view(np.dtype((np.void, rows.shape[1])))
+        _, first, counts = np.unique(view, return_index=True, return_counts=True)
+        return cls(
+            candidates.levels[first],
+            candidates.crossed[first],
+            eligible[first],
+            counts.astype(np.float64),
+        )
+
+    def evidence(self, scorer: Scorer, frame: Frame) -> Floats:
+        """Match weight without the prior of each pattern (the model has no value tables)."""
+        rows = np.zeros(len(self.counts), dtype=np.int64)
+        weights, _ = scorer.weights(self.levels, frame, rows, self.crossed)
+        return weights - scorer.model.prior_weight
+
+
+def _fixed_point(evidence: Floats, counts: Floats, scale: float, floor: float) -> float:
+    """The prior at which the matches expected among candidates (``counts`` pairs of each
+    evidence), times ``scale``, give that prior back."""
+    prior = min(max(float(counts.sum()) * scale, floor), 0.5)
+    for _ in range(_PRIOR_ITERATIONS):
+        expected = counts * probability(evidence + np.log2(prior / (1.0 - prior)))
+        updated = min(max(float(expected.sum()) * scale, 0.5 * floor), 0.5)
+        if abs(updated - prior) <= 1e-9 * prior:
+            return updated
+        prior = updated
+    return prior
 
 
 def _regularised(
@@ -420,22 +481,24 @@ def _regularised(
     return np.asarray(_bound(m.tolist(), labels, config.model.max_m.get(comparison.kind, {})))
 
 
-def _eligible(scorer: Scorer, frame: Frame, candidates: _Candidates) -> list[Ints]:
-    """Per comparison, the candidate rows that some rule not on its attribute made candidates."""
-    attributes = {c.attribute for c in scorer.pipeline.comparisons}
-    found_by: list[tuple[frozenset[str], Mask]] = []
-    for rule in scorer.pipeline.rules:
+def _eligible(scorer: Scorer, frame: Frame, candidates: _Candidates) -> npt.NDArray[np.bool_]:
+    """Per candidate and comparison, whether some rule not on the comparison's attribute made
+    the pair candidates (through a key that is not generic)."""
+    pipeline = scorer.pipeline
+    attributes = {c.attribute for c in pipeline.comparisons}
+    eligible = np.zeros((len(candidates.left), len(pipeline.comparisons)), dtype=np.bool_)
+    for rule in pipeline.rules:
         codes = rule_codes(frame, rule).codes
-        same = (codes[candidates.left] >= 0) & (codes[candidates.left] == codes[candidates.right])
-        found_by.append((_rule_attributes(scorer, rule.fields) & attributes, same))
-    out = []
-    for comparison in scorer.pipeline.comparisons:
-        mask = np.zeros(len(candidates.left), dtype=np.bool_)
-        for used, same in found_by:
+        held = codes[codes >= 0]
+        specific = np.bincount(held) <= pipeline.caps[rule.name] if len(held) else np.empty(0, bool)
+        key = codes[candidates.left]
+        same = (key >= 0) & (key == codes[candidates.right])
+        same[same] &= specific[key[same]]
+        used = _rule_attributes(scorer, rule.fields) & attributes
+        for index, comparison in enumerate(pipeline.comparisons):
             if comparison.attribute not in used:
-                mask |= same
-        out.append(np.flatnonzero(mask))
-    return out
+                eligible[:, index] |= same
+    return eligible
 
 
 def _rule_attributes(scorer: Scorer, fields: Sequence[str]) -> frozenset[str]:
