@@ -121,6 +121,7 @@ class ModelDefaults:
     min_m_different: float = 0.01
     max_weight_change: float = 4.0
     min_change_support: float = 20.0
+    household_share: float = 0.05
     tf_min_count: int = 2
     tf_max_down: float = 10.0
     tf_max_up: float = 4.0
@@ -285,6 +286,7 @@ def _model_defaults(data: Mapping[str, Any]) -> ModelDefaults:
         min_m_different=float(data.get("min_m_different", 0.01)),
         max_weight_change=float(data.get("max_weight_change", 4.0)),
         min_change_support=float(data.get("min_change_support", 20.0)),
+        household_share=float(data.get("household_share", 0.05)),
         tf_min_count=int(data.get("tf_min_count", 2)),
         tf_max_down=float(data.get("tf_max_down", 10.0)),
         tf_max_up=float(data.get("tf_max_up", 4.0)),

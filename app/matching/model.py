@@ -116,6 +116,9 @@ class MatchModel:
     generic_values: Mapping[AttributeName, frozenset[str]] = field(default_factory=dict)
     """Values held by more records than the generic cap at training (an office switchboard):
     agreeing on one is no evidence."""
+    household: frozenset[AttributeName] | None = None
+    """The household attributes this store shows people share (a couple's street, a family's
+    landline); None before calibration: all the configured ones."""
 
     @property
     def prior(self) -> float:
@@ -157,6 +160,7 @@ class MatchModel:
                     name: {"values": dict(tf.values), "shared": tf.shared}
                     for name, tf in self.term_frequencies.items()
                 },
+                "household": None if self.household is None else sorted(self.household),
                 "generic_values": {
                     name: sorted(values) for name, values in self.generic_values.items()
                 },
@@ -199,6 +203,7 @@ class MatchModel:
             generic_values={
                 name: frozenset(values) for name, values in data.get("generic_values", {}).items()
             },
+            household=None if data.get("household") is None else frozenset(data["household"]),
         )
 
 
@@ -266,7 +271,8 @@ class Scorer:
         self.personal_names = np.array(
             [self.comparisons[i].kind == "name" for i in self.personal], dtype=np.bool_
         )
-        self.household = self._positions(config.household)
+        household = config.household if model.household is None else model.household
+        self.household = self._positions(household)
         self.conflict_weight = config.conflict_weight
         self.conflict_weight_alone = config.conflict_weight_alone
         self.personal_agreement = config.personal_agreement
@@ -283,13 +289,12 @@ class Scorer:
         must never share an identity.
 
         A pair is a conflict when its personal attributes say two people (:meth:`conflicts`)
-        and its own evidence is not strong enough to join it on its own: only a pair that
-        reaches the auto threshold despite, say, a mistyped identifier and a changed given name
-        is one person.
+        and its own calibrated evidence agrees: it is more likely two people than one. A pair
+        that everything else says is one person despite, say, a mistyped identifier and a
+        changed given name is not vetoed; its weight decides.
         """
         weights, shares = self.weights(levels, frame, left, crossed)
-        auto = probability(weights) >= self.pipeline.config.auto_threshold
-        return weights, self.conflicts(shares) & ~auto
+        return weights, self.conflicts(shares) & (weights < 0.0)
 
     def _positions(self, names: Sequence[str]) -> list[int]:
         """Comparison indices of attribute names; ``@type`` names every attribute of a type."""

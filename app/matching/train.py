@@ -130,6 +130,7 @@ def _calibrate(scorer: Scorer, frame: Frame, sample: _Sample) -> MatchModel:
         calibrated_on=len(frame),
         term_frequencies=sample.tables,
         generic_values=sample.generic,
+        household=_household(scorer, sample.candidates),
     )
     # Values several people hold (generic ones, and a household's shared e-mail) weigh as
     # their own frequency says: u of the exact level is what strangers share otherwise.
@@ -550,6 +551,26 @@ def _bound(m: list[float], labels: tuple[str, ...], bounds: Mapping[str, float])
 
 
 # -- value tables -------------------------------------------------------------------------------
+
+
+def _household(scorer: Scorer, candidates: _Candidates) -> frozenset[AttributeName]:
+    """The household attributes this store shows people share: those whose exact agreements
+    are, often enough, between records that name different people (a couple's street).
+
+    Where no household shares them (each address is one person's), agreeing on them is
+    evidence of one person even when a given name and a birth date were mistyped, and they
+    keep their full weight.
+    """
+    config = scorer.pipeline.config
+    apart = scorer.named_apart(candidates.levels)
+    shared = set()
+    for index, comparison in enumerate(scorer.pipeline.comparisons):
+        if comparison.attribute not in config.household:
+            continue
+        agreeing = candidates.levels[:, index] == 0
+        if agreeing.any() and apart[agreeing].mean() >= config.model.household_share:
+            shared.add(comparison.attribute)
+    return frozenset(shared)
 
 
 def _shared_values(scorer: Scorer, frame: Frame) -> dict[AttributeName, TermFrequencies]:
