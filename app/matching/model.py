@@ -272,7 +272,7 @@ class Scorer:
             [self.comparisons[i].kind == "name" for i in self.personal], dtype=np.bool_
         )
         household = config.household if model.household is None else model.household
-        self.household = self._positions(household)
+        self.household = self._positions(tuple(household))
         self.conflict_weight = config.conflict_weight
         self.conflict_weight_alone = config.conflict_weight_alone
         self.personal_agreement = config.personal_agreement
