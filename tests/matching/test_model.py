@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from app.matching import InputRecord, MatchConfig, Matcher, MatchModel, train
+from app.matching.train import ModelRefused
 from bench.febrl import EXTRA_TYPES, generate
 from bench.metrics import bcubed, pairwise
 
@@ -177,3 +178,54 @@ def test_a_shared_phone_never_weighs_more_than_a_personal_one(config: MatchConfi
     assert phone_weight(records[0], records[1]) <= phone_weight(
         records[customer], records[customer + 1]
     )
+
+
+def _partition_by_content(
+    matcher: Matcher, people: list[dict[str, str]], order: list[int], *, train: bool
+) -> set[frozenset[int]]:
+    """Resolve ``people`` arriving in ``order`` (ids follow arrival, as a store's row ids do);
+    the partition named by each record's position in ``people``."""
+    records = [InputRecord(i, "crm", people[p]) for i, p in enumerate(order)]
+    clusters = matcher.resolve(records, train=train).clustering.clusters
+    return {frozenset(order[i] for i in cluster) for cluster in clusters}
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_the_partition_does_not_depend_on_the_order_records_arrived_in(
+    config: MatchConfig, train: bool
+) -> None:
+    people = [r.canonical() for r in generate(1500, seed=11)]
+    matcher = Matcher(config, EXTRA_TYPES)
+    rng = np.random.default_rng(3)
+    orders = [list(range(len(people))), *(rng.permutation(len(people)).tolist() for _ in range(2))]
+    partitions = [_partition_by_content(matcher, people, order, train=train) for order in orders]
+    assert partitions[0] == partitions[1] == partitions[2]
+    assert len(partitions[0]) < len(people)
+
+
+def test_calibration_measures_the_prior_from_the_store(config: MatchConfig) -> None:
+    # 1,000 people, each with three records: two random records are one person with
+    # probability 2 / 2,999; calibration finds about that, whatever the default assumed.
+    people = [
+        {"first_name": f"Given{n}", "last_name": f"Family{n}", "email": f"p{n}@example.com"}
+        for n in range(1000)
+    ]
+    records = [InputRecord(i, "crm", people[i // 3]) for i in range(3000)]
+    model = Matcher(config).calibrate(records)
+    assert model.records == 3000
+    assert model.duplicates == pytest.approx(2.0, rel=0.25)
+    assert model.prior == pytest.approx(2 / 2999, rel=0.25)
+    assert model.for_store(30_000).prior == pytest.approx(model.prior / 10, rel=0.01)
+
+
+def test_training_refuses_a_model_whose_weights_move_on_too_little_evidence(
+    febrl: list[InputRecord], config: MatchConfig
+) -> None:
+    # Asked for more expected matches than any comparison has, and allowed almost no move,
+    # training refuses the model it fitted and says which weights moved.
+    strict = dataclasses.replace(
+        config,
+        model=dataclasses.replace(config.model, min_change_support=10**9, max_weight_change=0.1),
+    )
+    with pytest.raises(ModelRefused, match=r"first_name .* bits on .* expected matches"):
+        Matcher(strict, EXTRA_TYPES).train(febrl[:800])
