@@ -79,6 +79,7 @@ class Matcher:
         self.swap = self.pipeline.swap
         self.normalize = self.pipeline.normalize
         self.prepare = self.pipeline.prepare
+        self.problems = self.pipeline.problems
         self.restore = self.pipeline.restore
         self.levels = self.pipeline.levels
         self.frame_builder = self.pipeline.frame_builder

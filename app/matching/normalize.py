@@ -113,6 +113,35 @@ class Normalizer:
             return None
         return self._by_type[kind](raw)
 
+    def problem(self, kind: AttributeType, raw: str) -> str | None:
+        """Why a value that is there cannot be compared (``"not a date"``), or None.
+
+        A placeholder ("n/a", 1900-01-01) is missing, not a problem; a value that does not
+        read as its type is kept as written by the store and treated as missing here.
+        """
+        text = raw.strip()
+        if not text or fold(text) in self.rules.missing_values:
+            return None
+        if kind == "email" and _compatibility_forms(text):
+            return "look-alike characters"
+        if self.value(kind, text) is not None or kind not in _PROBLEMS:
+            return None
+        if self._is_placeholder(kind, text):
+            return None
+        return _PROBLEMS[kind]
+
+    def _is_placeholder(self, kind: AttributeType, text: str) -> bool:
+        rules = self.rules
+        if kind == "email":
+            return text.lower() in rules.missing_emails
+        if kind == "date":
+            parsed = parse_date(text, rules.date_order)
+            return parsed is not None and parsed.isoformat() in rules.missing_dates
+        if kind == "phone":
+            digits = "".join(c for c in text if c.isdigit())
+            return len(set(digits)) == 1 or any(digits.endswith(p) for p in rules.missing_phones)
+        return False
+
     def plain(self, raw: str) -> str | None:
         """Folded text."""
         return fold(raw) or None
@@ -134,8 +163,14 @@ class Normalizer:
         return tokens[0], self.name(" ".join(tokens[1:]))
 
     def email(self, raw: str) -> str | None:
-        """Lower-cased e-mail with the provider's rules applied (gmail dots and +tags)."""
-        email = unicodedata.normalize("NFKC", raw).strip().lower().strip("<>\"'")
+        """Lower-cased e-mail with the provider's rules applied (gmail dots and +tags).
+
+        An address written with look-alike characters (full-width letters that fold onto
+        ASCII ones) is not compared at all: folded, it would impersonate another customer's.
+        """
+        if _compatibility_forms(raw):
+            return None
+        email = raw.strip().lower().strip("<>\"'")
         local, at, domain = email.rpartition("@")
         if not at or not local or "." not in domain or " " in email or "@" in local:
             return None
@@ -148,8 +183,19 @@ class Normalizer:
         return None if not local or email in self.rules.missing_emails else email
 
     def phone(self, raw: str) -> str | None:
-        """E.164 phone, numbers without a country code read in the configured region."""
-        return _phone(raw, self.rules.default_region, self.rules.missing_phones)
+        """E.164 phone, numbers without a country code read in the configured region.
+
+        A number that does not read in that region (a Spanish mobile written nationally in a
+        US store) keeps its digits: it still agrees with the same number written in full on
+        its last digits, and with itself exactly.
+        """
+        number = _phone(raw, self.rules.default_region, self.rules.missing_phones)
+        if number is not None or "+" in raw:
+            return number
+        digits = "".join(c for c in raw if c.isdigit())
+        if len(digits) < _MIN_PHONE_DIGITS or self._is_placeholder("phone", digits):
+            return None
+        return digits
 
     def date(self, raw: str) -> str | None:
         """ISO date from common formats; impossible dates and placeholders are missing."""
@@ -174,6 +220,21 @@ class Normalizer:
         if not value or len(set(value)) == 1 or value in self.rules.missing_identifiers:
             return None
         return value
+
+
+_MIN_PHONE_DIGITS = 7
+# What a value of a type that does not read as one is, in a data-quality report.
+_PROBLEMS: dict[str, str] = {
+    "date": "not a date",
+    "email": "not an e-mail address",
+    "phone": "not a phone number",
+}
+
+
+def _compatibility_forms(text: str) -> bool:
+    """Whether text holds characters that compatibility folding changes (full-width letters,
+    ligatures): what someone writes to look like another address."""
+    return unicodedata.normalize("NFKC", text) != text
 
 
 @lru_cache(maxsize=262144)

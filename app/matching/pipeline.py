@@ -99,6 +99,22 @@ class Pipeline:
         """Normalized values of a record's attributes (missing ones left out)."""
         return normalize_attributes(self.normalizer, self.types, attributes)
 
+    def problems(self, attributes: Mapping[AttributeName, str]) -> dict[AttributeName, str]:
+        """The values of a record that cannot be compared, and why (``"not a date"``): the
+        store keeps them as written and flags them; matching treats them as missing.
+
+        >>> from app.matching import load_match_config
+        >>> Pipeline.build(load_match_config()).problems({"birth_date": "1955-11-92"})
+        {'birth_date': 'not a date'}
+        """
+        found = {}
+        for name, raw in attributes.items():
+            kind = self.types.get(name)
+            if kind is not None and raw is not None:
+                if (reason := self.normalizer.problem(kind, str(raw))) is not None:
+                    found[name] = reason
+        return found
+
     def prepare(self, record: InputRecord) -> PreparedRecord:
         """Normalize a record's values and derive its blocking keys."""
         values = self.normalize(record.attributes)

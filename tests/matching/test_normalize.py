@@ -97,3 +97,41 @@ def test_phonetic_code_separates_different_names(left: str, right: str) -> None:
 
 def test_day_month_order_is_configurable() -> None:
     assert parse_date("03/04/1980", "DMY") != parse_date("03/04/1980", "MDY")
+
+
+@pytest.mark.parametrize(
+    ("attribute", "raw", "problem"),
+    [
+        ("birth_date", "19551192", "not a date"),
+        ("birth_date", "1955-11-29", None),
+        ("birth_date", "1850-03-01", None),
+        ("birth_date", "1900-01-01", None),
+        ("birth_date", "n/a", None),
+        ("email", "bob at example", "not an e-mail address"),
+        ("email", "ｗｉｌｓｏｎａ@gmail.com", "look-alike characters"),
+        ("email", "test@test.com", None),
+        ("phone", "call me", "not a phone number"),
+        ("phone", "712 849 718", None),
+        ("first_name", "???", None),
+    ],
+)
+def test_values_that_cannot_be_compared_are_named_with_a_reason(
+    matcher: Matcher, attribute: str, raw: str, problem: str | None
+) -> None:
+    assert matcher.problems({attribute: raw}) == ({attribute: problem} if problem else {})
+
+
+def test_a_lookalike_email_never_matches_the_address_it_imitates(matcher: Matcher) -> None:
+    real = matcher.prepare(InputRecord(1, "crm", {"email": "wilsona@gmail.com"}))
+    fake = matcher.prepare(InputRecord(2, "shop", {"email": "ｗｉｌｓｏｎａ@gmail.com"}))
+    assert "email" not in fake.values
+    assert not set(real.keys) & set(fake.keys)
+
+
+def test_a_nationally_written_foreign_number_still_agrees_with_itself_written_in_full(
+    matcher: Matcher,
+) -> None:
+    national = matcher.prepare(InputRecord(1, "crm", {"phone": "712 849 718"}))
+    full = matcher.prepare(InputRecord(2, "shop", {"phone": "+34 712 849 718"}))
+    phone = next(c for c in matcher.compare(national, full).contributions if c.attribute == "phone")
+    assert phone.level == "suffix9" and phone.weight > 0
