@@ -110,9 +110,9 @@ class Pipeline:
         found = {}
         for name, raw in attributes.items():
             kind = self.types.get(name)
-            if kind is not None and raw is not None:
-                if (reason := self.normalizer.problem(kind, str(raw))) is not None:
-                    found[name] = reason
+            reason = None if kind is None or raw is None else self.normalizer.problem(kind, raw)
+            if reason is not None:
+                found[name] = reason
         return found
 
     def prepare(self, record: InputRecord) -> PreparedRecord:

@@ -99,6 +99,10 @@ def test_day_month_order_is_configurable() -> None:
     assert parse_date("03/04/1980", "DMY") != parse_date("03/04/1980", "MDY")
 
 
+# "wilsona@gmail.com" in full-width letters, which fold onto the ASCII ones.
+LOOKALIKE = "".join(chr(ord(c) + 0xFEE0) for c in "wilsona") + "@gmail.com"
+
+
 @pytest.mark.parametrize(
     ("attribute", "raw", "problem"),
     [
@@ -108,7 +112,7 @@ def test_day_month_order_is_configurable() -> None:
         ("birth_date", "1900-01-01", None),
         ("birth_date", "n/a", None),
         ("email", "bob at example", "not an e-mail address"),
-        ("email", "ｗｉｌｓｏｎａ@gmail.com", "look-alike characters"),
+        ("email", LOOKALIKE, "look-alike characters"),
         ("email", "test@test.com", None),
         ("phone", "call me", "not a phone number"),
         ("phone", "712 849 718", None),
@@ -123,7 +127,7 @@ def test_values_that_cannot_be_compared_are_named_with_a_reason(
 
 def test_a_lookalike_email_never_matches_the_address_it_imitates(matcher: Matcher) -> None:
     real = matcher.prepare(InputRecord(1, "crm", {"email": "wilsona@gmail.com"}))
-    fake = matcher.prepare(InputRecord(2, "shop", {"email": "ｗｉｌｓｏｎａ@gmail.com"}))
+    fake = matcher.prepare(InputRecord(2, "shop", {"email": LOOKALIKE}))
     assert "email" not in fake.values
     assert not set(real.keys) & set(fake.keys)
 
