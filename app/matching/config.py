@@ -112,7 +112,8 @@ class ModelDefaults:
     """Priors and training knobs of the Fellegi-Sunter model."""
 
     duplicates: float = 1.0
-    records: int = 1000
+    records: int = 100_000
+    fit_from: int = 1000
     u_sample_pairs: int = 2_000_000
     em_max_pairs: int = 3_000_000
     em_iterations: int = 40
@@ -277,7 +278,8 @@ def _model_defaults(data: Mapping[str, Any]) -> ModelDefaults:
     defaults = data.get("defaults", {})
     return ModelDefaults(
         duplicates=float(data.get("duplicates", 1.0)),
-        records=int(data.get("records", 1000)),
+        records=int(data.get("records", 100_000)),
+        fit_from=int(data.get("fit_from", 1000)),
         u_sample_pairs=int(data.get("u_sample_pairs", 2_000_000)),
         em_max_pairs=int(data.get("em_max_pairs", 3_000_000)),
         em_iterations=int(data.get("em_iterations", 40)),

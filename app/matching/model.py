@@ -104,7 +104,7 @@ class MatchModel:
     parameters: tuple[LevelParameters, ...]
     duplicates: float = 1.0
     """d: how many other records of the same person a record has, on average."""
-    records: int = 1000
+    records: int = 100_000
     """N: the store size the prior is calibrated for."""
     term_frequencies: Mapping[AttributeName, TermFrequencies] = field(default_factory=dict)
     tf_max_down: float = 10.0
