@@ -46,7 +46,7 @@ from connectors.base import (
     Stream,
     register,
 )
-from connectors.values import int_setting, parse_date, parse_timestamp, required_text
+from connectors.values import int_setting, parse_timestamp, required_text
 
 FileFormat = Literal["csv", "jsonl"]
 FORMATS_BY_EXTENSION: dict[str, FileFormat] = {
@@ -55,7 +55,6 @@ FORMATS_BY_EXTENSION: dict[str, FileFormat] = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
 }
-DATE_ATTRIBUTES = frozenset({"birth_date"})
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _FINGERPRINT_HEAD = 64 * 1024
 _FINGERPRINT_TAIL = 4 * 1024
@@ -105,11 +104,6 @@ class FileSettings:
             encoding=encoding,
             page_size=int_setting(settings, "page_size", 1000),
         )
-
-    def date_attributes(self) -> frozenset[str]:
-        """Attributes whose values must read as dates."""
-        declared = {name for name, kind in self.attribute_types.items() if kind == "date"}
-        return DATE_ATTRIBUTES | declared
 
     def columns_by_attribute(self, columns: Sequence[str]) -> dict[str, str]:
         """Explicit mappings, plus every known attribute whose name is also a column."""
@@ -420,14 +414,13 @@ def _record(fields: Mapping[str, Any], config: FileSettings) -> RecordIn:
     if not external_id:
         raise RowError(f"missing id (column {config.id_column!r} is empty)")
     attributes: dict[str, str] = {}
-    dates = config.date_attributes()
+    # Every value is kept as written: one that does not read as its type (a birth date of
+    # 1955-11-92) is flagged and left out of matching by the store, never a reason to lose
+    # the row.
     for attribute, column in config.columns_by_attribute(list(fields)).items():
         value = _text(fields.get(column), column)
-        if not value:
-            continue
-        if attribute in dates and parse_date(value) is None:
-            raise RowError(f"unparseable date in {attribute!r} (column {column!r}): {value!r}")
-        attributes[attribute] = value
+        if value:
+            attributes[attribute] = value
     updated_at = None
     if config.updated_at_column:
         stamp = fields.get(config.updated_at_column)

@@ -37,8 +37,8 @@ from connectors.base import (
     Stream,
     register,
 )
-from connectors.files import DATE_ATTRIBUTES, parse_attribute_types, parse_mapping
-from connectors.values import int_setting, parse_date, parse_timestamp, required_text
+from connectors.files import parse_attribute_types, parse_mapping
+from connectors.values import int_setting, parse_timestamp, required_text
 
 QueryRunner = Callable[[str, Mapping[str, Any]], list[Mapping[str, Any]]]
 """Runs one SELECT with ``:name`` parameters and returns its rows as column -> value maps."""
@@ -206,7 +206,6 @@ def _records(
     rows: list[Mapping[str, Any]], source: SqlConnector
 ) -> tuple[list[RecordIn], list[Reject]]:
     known = (*CANONICAL_ATTRIBUTES, *source.types)
-    dates = DATE_ATTRIBUTES | {name for name, kind in source.types.items() if kind == "date"}
     records: list[RecordIn] = []
     rejects: list[Reject] = []
     for row in rows:
@@ -218,12 +217,8 @@ def _records(
             for attribute, column in columns.items()
             if _text(row.get(column))
         }
-        bad = [name for name in dates & set(attributes) if parse_date(attributes[name]) is None]
         if external_id in (None, ""):
             rejects.append(Reject(where, "missing id", dict(row)))
-        elif bad:
-            reason = f"unparseable date in {bad[0]!r}: {attributes[bad[0]]!r}"
-            rejects.append(Reject(where, reason, dict(row)))
         else:
             updated = row.get(source.updated_at_column)
             when = updated if isinstance(updated, datetime) else parse_timestamp(updated)

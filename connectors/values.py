@@ -1,31 +1,13 @@
-"""Small readers shared by connectors: settings, secrets, dates and timestamps."""
+"""Small readers shared by connectors: settings, secrets and timestamps."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import ConfigurationError
-
-DATE_FORMATS: tuple[str, ...] = (
-    "%Y-%m-%d",
-    "%Y/%m/%d",
-    "%Y%m%d",
-    "%d/%m/%Y",
-    "%m/%d/%Y",
-    "%d.%m.%Y",
-    "%d-%m-%Y",
-    "%d/%m/%y",
-    "%m/%d/%y",
-    "%d %b %Y",
-    "%d %B %Y",
-    "%b %d, %Y",
-    "%B %d, %Y",
-    "%b %d %Y",
-    "%B %d %Y",
-)
 
 
 def required_text(settings: Mapping[str, Any], name: str) -> str:
@@ -60,20 +42,6 @@ def secret_from_env(settings: Mapping[str, Any], name_setting: str = "token_env"
             f"environment variable {variable} (named by setting {name_setting!r}) is not set"
         )
     return secret
-
-
-def parse_date(text: str) -> date | None:
-    """The calendar date written in one of the common formats, or None."""
-    value = text.strip()
-    for pattern in DATE_FORMATS:
-        try:
-            return datetime.strptime(value, pattern).date()
-        except ValueError:
-            continue
-    try:
-        return datetime.fromisoformat(value).date()
-    except ValueError:
-        return None
 
 
 def parse_timestamp(value: Any) -> datetime | None:

@@ -27,6 +27,7 @@ from app.matching.types import RecordId
 from app.privacy import service as privacy
 from app.privacy.models import Consent
 from app.resolution import batch, realtime
+from app.resolution import service as resolution
 from app.resolution.service import RESOLVED_TABLES as RESOLUTION_TABLES
 from app.resolution.service import ResolutionReport
 from app.review import queue
@@ -63,6 +64,8 @@ class IngestReport:
     identities_created: int = 0
     merges: int = 0
     splits: int = 0
+    fitted: resolution.Fit | None = None
+    """The model fitted to the store when this ingest made it outgrow the last one."""
 
     @property
     def records(self) -> int:
@@ -168,7 +171,22 @@ def push_records(
         matcher=matcher,
         report=report,
     )
+    fit_after(session=session, settings=settings, matcher=matcher, report=report)
     return report
+
+
+def fit_after(
+    *, session: Session, settings: Settings, matcher: Matcher, report: IngestReport
+) -> None:
+    """After an ingest: fit the model when the store has outgrown it (see ``fit_when_due``),
+    and add what re-resolving with it changed to the report."""
+    refit = fit_when_due(session=session, settings=settings, matcher=matcher)
+    if refit is None:
+        return
+    report.fitted, resolved = refit
+    report.identities_created += resolved.created
+    report.merges += resolved.merged
+    report.splits += resolved.split
 
 
 # -- resolution ------------------------------------------------------------------------------
@@ -239,11 +257,28 @@ def resolve_all(
     return report
 
 
+def fit_when_due(
+    *, session: Session, settings: Settings, matcher: Matcher, actor: str = audit.SYSTEM_ACTOR
+) -> tuple[resolution.Fit, ResolutionReport] | None:
+    """When the store has outgrown its model (a first bulk load, or doubled since), fit a new
+    one to it and re-resolve everything with it; None when not due."""
+    if not resolution.fit_due(session=session, matcher=matcher):
+        return None
+    fitted = resolution.fit(session=session, matcher=matcher)
+    resolution.keep_model(session=session, fitted=fitted)
+    refitted = matcher.with_model(fitted.model)
+    return fitted, resolve_all(session=session, settings=settings, matcher=refitted, actor=actor)
+
+
 def resolve_pending(
     *, session: Session, settings: Settings, matcher: Matcher, actor: str = audit.SYSTEM_ACTOR
 ) -> ResolutionReport:
     """Resolve what changed since it was last resolved (after syncs with --no-resolve, or
-    imports): in batch when that is a large share of the store, else in real time."""
+    imports): in batch when that is a large share of the store, else in real time. When the
+    store has outgrown its model, it is fitted again first, and everything re-resolved."""
+    refit = fit_when_due(session=session, settings=settings, matcher=matcher, actor=actor)
+    if refit is not None:
+        return refit[1]
     pending = batch.pending_records(session=session)
     if batch.goes_batch(session=session, pending=pending):
         return resolve_all(session=session, settings=settings, matcher=matcher, actor=actor)

@@ -27,7 +27,13 @@ from app.db import (
     utcnow,
 )
 from app.errors import Conflict
-from app.ingest.flows import INGESTED_TABLES, RESOLVED_TABLES, IngestReport, ingest_page
+from app.ingest.flows import (
+    INGESTED_TABLES,
+    RESOLVED_TABLES,
+    IngestReport,
+    fit_after,
+    ingest_page,
+)
 from app.matching import Matcher
 from app.settings import Settings
 from app.source import service as sources
@@ -119,10 +125,16 @@ def run_sync(
     matcher_for: Callable[[Session], Matcher],
     full: bool = False,
     resolve: bool = True,
+    fit: bool = True,
     run_id: int | None = None,
     on_page: OnPage | None = None,
 ) -> SyncRun:
-    """Sync one source: every stream from its saved state (from the start when ``full``)."""
+    """Sync one source: every stream from its saved state (from the start when ``full``).
+
+    Records are resolved as they arrive unless ``resolve`` is False; at the end, when the load
+    made the store outgrow its model, the model is fitted again and everything re-resolved
+    (unless ``fit`` is False).
+    """
     with database.unit_of_work() as session:
         source = sources.get_by_name(session=session, name=source_name)
         matcher = matcher_for(session) if resolve else None
@@ -144,6 +156,9 @@ def run_sync(
                     _Target(run.id, report, settings, matcher, written),
                     on_page,
                 )
+            if matcher is not None and fit:
+                with database.unit_of_work() as session:
+                    fit_after(session=session, settings=settings, matcher=matcher, report=report)
         except Exception as error:  # the run records any failure; the caller decides what next
             log.exception("sync of %s failed", source.name)
             return _finish(database, run.id, report, "failed", f"{type(error).__name__}: {error}")

@@ -30,7 +30,7 @@ from app.matching.config import MatchConfig
 from app.matching.frame import Frame, record_digest
 from app.matching.model import MatchModel, Scorer, default_model, probability
 from app.matching.pipeline import Pipeline
-from app.matching.train import calibrate_frame, train_frame
+from app.matching.train import ModelRefused, calibrate_frame, train_frame
 from app.matching.types import (
     NO_CONSTRAINTS,
     AttributeName,
@@ -90,6 +90,19 @@ class Matcher:
     def train(self, records: Iterable[InputRecord], *, seed: int = 0) -> MatchModel:
         """Fit a model on records (m by EM, u, prior and value tables measured on them)."""
         return train_frame(self.scorer, self.build_frame(records), seed=seed)
+
+    def fit(
+        self, records: Iterable[InputRecord], *, seed: int = 0, train: bool = True
+    ) -> tuple[MatchModel, str | None]:
+        """A model fitted to records: trained (:meth:`train`), or only calibrated when
+        ``train`` is False or training refused its model; with the refusal's reason."""
+        frame = self.build_frame(records)
+        if not train:
+            return calibrate_frame(self.scorer, frame, seed=seed), None
+        try:
+            return train_frame(self.scorer, frame, seed=seed), None
+        except ModelRefused as refusal:
+            return calibrate_frame(self.scorer, frame, seed=seed), str(refusal)
 
     def calibrate(self, records: Iterable[InputRecord], *, seed: int = 0) -> MatchModel:
         """This matcher's model, its m kept, with u, prior and value tables measured on

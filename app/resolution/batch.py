@@ -4,6 +4,7 @@ pending (changed since it was last resolved), which goes batch when it is a larg
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -26,10 +27,10 @@ from app.resolution.store import (
     store_evidence,
 )
 from app.review import constraints as links
+from app.review.models import ReviewItem
 from app.review.queue import Findings
 from app.source.models import Source, SourceRecord
 
-# Resolving this many pending records at once (or this share of the store) goes batch.
 # Resolving this many pending records at once (or this share of the store) goes batch.
 BATCH_AT_LEAST = 5000
 BATCH_SHARE = 0.2
@@ -75,6 +76,59 @@ def _edge_list(edges: Sequence[ScoredEdge]) -> list[ScoredEdge]:
             )
         ]
     return list(edges)
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What re-resolving every record with another model would change, before it does."""
+
+    records: int
+    identities_now: int
+    identities_then: int
+    merged: int
+    """Identities that would be merged into others."""
+    split: int
+    """Identities that would lose records to other identities."""
+    review_now: int
+    """Possible matches waiting for review now."""
+    review_then: int
+    """Possible matches a full resolution would leave for review."""
+
+
+def preview(*, session: Session, matcher: Matcher) -> Preview:
+    """What ``resolve_all`` with this matcher would do to identities and the review queue,
+    computed in memory: nothing is written."""
+    constraints = links.all_constraints(session=session)
+    resolution = matcher.resolve(input_records(session), constraints)
+    identity_of = dict(
+        session.execute(
+            select(SourceRecord.id, SourceRecord.identity_id).where(
+                SourceRecord.deleted_at.is_(None)
+            )
+        ).tuples()
+    )
+    clusters_of: dict[int, set[int]] = {}
+    merged = 0
+    for number, cluster in enumerate(resolution.clustering.clusters):
+        held = {i for record in cluster if (i := identity_of.get(record)) is not None}
+        merged += max(len(held) - 1, 0)
+        for identity in held:
+            clusters_of.setdefault(identity, set()).add(number)
+    open_now = session.scalar(
+        select(func.count())
+        .select_from(ReviewItem)
+        .where(ReviewItem.kind == "possible_match", ReviewItem.status == "open")
+    )
+    possible = [e for e in _edge_list(resolution.edges) if not matcher.is_auto(e)]
+    return Preview(
+        records=len(identity_of),
+        identities_now=len(set(identity_of.values()) - {None}),
+        identities_then=len(resolution.clustering.clusters),
+        merged=merged,
+        split=sum(len(clusters) > 1 for clusters in clusters_of.values()),
+        review_now=open_now or 0,
+        review_then=len(possible),
+    )
 
 
 def pending_records(*, session: Session) -> list[RecordId]:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.commands import fail, unit_of_work
 from app.ingest import flows
-from app.resolution import explain
+from app.resolution import batch, explain
 from app.resolution import service as resolution
 from app.resolution.runtime import current_matcher
 from app.settings import get_settings
@@ -20,13 +20,35 @@ from app.source.models import SourceRecord
 @click.option("--full", is_flag=True, help="Re-resolve every record from scratch.")
 @with_appcontext
 def resolve_command(full: bool) -> None:
-    """Resolve records into identities (by default only what is pending)."""
+    """Resolve records into identities (by default only what is pending). When the store has
+    outgrown its match model (a first bulk load, or doubled since), the model is fitted to it
+    first."""
     with unit_of_work() as session:
         matcher = current_matcher(session)
-        run = flows.resolve_all if full else flows.resolve_pending
-        report = run(session=session, settings=get_settings(), matcher=matcher)
+        settings = get_settings()
+        refit = flows.fit_when_due(session=session, settings=settings, matcher=matcher)
+        if refit is not None:
+            fitted, report = refit
+        else:
+            fitted = None
+            run = flows.resolve_all if full else flows.resolve_pending
+            report = run(session=session, settings=settings, matcher=matcher)
         total = resolution.count_identities(session=session)
+    echo_fit(fitted)
     _print_resolution(report, total)
+
+
+def echo_fit(fitted: resolution.Fit | None) -> None:
+    """Say that a load made the store outgrow its model, and how the new one was fitted."""
+    if fitted is None:
+        return
+    how = "trained" if fitted.trained else "calibrated"
+    click.echo(
+        f"the store outgrew its match model: {how} a new one on {fitted.records} records "
+        f"({fitted.model.duplicates:.2f} other records per person) and re-resolved them"
+    )
+    if fitted.refused:
+        click.echo(f"training's model was refused, the calibrated one stands: {fitted.refused}")
 
 
 def _print_resolution(report: resolution.ResolutionReport, total: int) -> None:
@@ -43,22 +65,49 @@ def _print_resolution(report: resolution.ResolutionReport, total: int) -> None:
     "--seed", default=0, show_default=True, help="Seed of the random pairs u is drawn from."
 )
 @click.option("--no-resolve", is_flag=True, help="Store the model only; resolve --full later.")
+@click.option(
+    "--dry-run", is_flag=True, help="Say what the new model would change; change nothing."
+)
 @with_appcontext
-def train_command(seed: int, no_resolve: bool) -> None:
-    """Fit the match model on the stored records (no labels needed) and re-resolve with it."""
+def train_command(seed: int, no_resolve: bool, dry_run: bool) -> None:
+    """Fit the match model to the stored records (no labels needed) and re-resolve with it.
+
+    u, the prior and the value tables are measured on the store, m is fitted by EM. A model
+    whose weights move far on too little evidence is refused, and the current one kept.
+    """
     with unit_of_work() as session:
-        version = resolution.train(session=session, config=get_settings().match, seed=seed)
-        click.echo(
-            f"trained model version {version.id} on {version.summary['records']} records", err=True
-        )
+        matcher = current_matcher(session)
+        fitted = resolution.fit(session=session, matcher=matcher, seed=seed)
+        if fitted.refused:
+            fail(f"the trained model was refused, the current one stands: {fitted.refused}")
+        trained = matcher.with_model(fitted.model)
+        if dry_run:
+            _print_preview(batch.preview(session=session, matcher=trained), fitted)
+            session.rollback()
+            return
+        version = resolution.keep_model(session=session, fitted=fitted, seed=seed)
+        click.echo(f"trained model version {version.id} on {fitted.records} records", err=True)
         if no_resolve:
             click.echo("run `huella resolve --full` to score every pair with it")
             return
-        report = flows.resolve_all(
-            session=session, settings=get_settings(), matcher=current_matcher(session)
-        )
+        report = flows.resolve_all(session=session, settings=get_settings(), matcher=trained)
         total = resolution.count_identities(session=session)
     _print_resolution(report, total)
+
+
+def _print_preview(preview: batch.Preview, fitted: resolution.Fit) -> None:
+    click.echo(
+        f"a model trained on {fitted.records} records ({fitted.model.duplicates:.2f} other "
+        f"records per person, prior {fitted.model.prior:.2e}) would, re-resolving them:"
+    )
+    click.echo(
+        f"  identities: {preview.identities_now} now, {preview.identities_then} then "
+        f"({preview.merged} merged into others, {preview.split} split)"
+    )
+    click.echo(
+        f"  possible matches for review: {preview.review_now} open now, {preview.review_then} then"
+    )
+    click.echo("nothing was changed (run without --dry-run to use it)")
 
 
 @click.command("generic-values")

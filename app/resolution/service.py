@@ -135,16 +135,63 @@ def build_matcher(*, session: Session, config: MatchConfig) -> Matcher:
     return matcher
 
 
-def train(*, session: Session, config: MatchConfig, seed: int = 0) -> ModelVersion:
-    """Fit the model on every live record (no labels needed) and make it the active one."""
-    matcher = build_matcher(session=session, config=config)
+# -- fitting the model to the store -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """A model fitted to the store's live records, and how it went."""
+
+    model: MatchModel
+    records: int
+    trained: bool
+    refused: str | None = None
+    """Why training's model was refused (the calibrated one stands), None if it was not."""
+
+
+def live_record_count(session: Session) -> int:
+    """Live records in the store."""
+    return (
+        session.scalar(
+            select(func.count()).select_from(SourceRecord).where(SourceRecord.deleted_at.is_(None))
+        )
+        or 0
+    )
+
+
+def fit_due(*, session: Session, matcher: Matcher) -> bool:
+    """Whether the store has outgrown its model: never fitted and holding ``fit_from``
+    records, or doubled since it was last fitted."""
+    model = matcher.model
+    threshold = 2 * model.calibrated_on or matcher.config.model.fit_from
+    # Ids only grow, so a store whose highest id is below the threshold holds fewer records:
+    # most calls need no count.
+    highest = session.scalar(select(func.max(SourceRecord.id))) or 0
+    return highest >= threshold and live_record_count(session) >= threshold
+
+
+def fit(*, session: Session, matcher: Matcher, seed: int = 0, train: bool = True) -> Fit:
+    """Fit a model to every live record: measure u, the prior and the value tables, and train
+    m unless ``train`` is False (a model training refuses leaves the calibrated one)."""
     records = list(input_records(session))
-    model = matcher.train(records, seed=seed)
+    model, refused = matcher.fit(records, seed=seed, train=train)
+    return Fit(model, len(records), trained=train and refused is None, refused=refused)
+
+
+def keep_model(*, session: Session, fitted: Fit, seed: int = 0) -> ModelVersion:
+    """Store a fitted model as the active version; the store scores with it from now on."""
     session.execute(update(ModelVersion).values(active=False))
     version = ModelVersion(
-        model=model.to_json(),
+        model=fitted.model.to_json(),
         active=True,
-        summary={"records": len(records), "seed": seed},
+        summary={
+            "records": fitted.records,
+            "seed": seed,
+            "trained": fitted.trained,
+            "refused": fitted.refused,
+            "duplicates": fitted.model.duplicates,
+            "prior": fitted.model.prior,
+        },
     )
     session.add(version)
     session.flush()

@@ -16,6 +16,7 @@ from app.db import get_db
 from app.errors import HuellaError
 from app.ingest import flows
 from app.ingest import sync as runner
+from app.resolution.cli import echo_fit
 from app.resolution.runtime import current_matcher
 from app.settings import get_settings
 from app.source import service as sources
@@ -24,6 +25,10 @@ from connectors import ConnectorError, Page, connector_class
 from connectors.files import file_settings
 
 FORMATS = ("csv", "jsonl")
+NO_FIT = (
+    "Keep the match model as it is, even when this load makes the store outgrow it "
+    "(`huella train` fits it later)."
+)
 
 
 def _count_lines(path: Path) -> int:
@@ -43,6 +48,7 @@ def _count_lines(path: Path) -> int:
     is_flag=True,
     help="Store only; `huella resolve` then resolves everything at once (fastest for big loads).",
 )
+@click.option("--no-fit", is_flag=True, help=NO_FIT)
 @with_appcontext
 def import_command(
     path: Path,
@@ -52,6 +58,7 @@ def import_command(
     mappings: tuple[str, ...],
     declarations: tuple[str, ...],
     no_resolve: bool,
+    no_fit: bool,
 ) -> None:
     """Import a CSV or JSONL file of customer records; malformed rows are named and skipped."""
     try:
@@ -66,7 +73,9 @@ def import_command(
         connector.check()
     except ConnectorError as error:
         fail(str(error))
-    report = import_file(source_name, settings, _count_lines(path), resolve=not no_resolve)
+    report = import_file(
+        source_name, settings, _count_lines(path), resolve=not no_resolve, fit=not no_fit
+    )
     for reject in report.rejects:
         click.echo(f"{path.name}: {reject.position}: {reject.reason}", err=True)
     counts = report.counts()
@@ -76,10 +85,16 @@ def import_command(
         f"{counts['rejected']} rejected; {counts['identities_created']} identities created, "
         f"{counts['merges']} merges"
     )
+    echo_fit(report.fitted)
 
 
 def import_file(
-    source_name: str, settings: dict[str, Any], rows: int, *, resolve: bool = True
+    source_name: str,
+    settings: dict[str, Any],
+    rows: int,
+    *,
+    resolve: bool = True,
+    fit: bool = True,
 ) -> flows.IngestReport:
     """Sync a file into a source (created on first import); the file is read from its start."""
     with unit_of_work() as session:
@@ -99,6 +114,7 @@ def import_file(
         matcher_for=current_matcher,
         full=True,
         resolve=resolve,
+        fit=fit,
         on_page=advance,
     )
     progress(None)
@@ -148,8 +164,11 @@ def _progress(total: int) -> Any:
 @click.option("--all", "everything", is_flag=True, help="Sync every source that can be pulled.")
 @click.option("--full", is_flag=True, help="Read everything again, not only what changed.")
 @click.option("--no-resolve", is_flag=True, help="Store only; resolve later with huella resolve.")
+@click.option("--no-fit", is_flag=True, help=NO_FIT)
 @with_appcontext
-def sync_command(name: str | None, everything: bool, full: bool, no_resolve: bool) -> None:
+def sync_command(
+    name: str | None, everything: bool, full: bool, no_resolve: bool, no_fit: bool
+) -> None:
     """Pull records and events from a source (or all), resuming where the last sync stopped."""
     if bool(name) == everything:
         fail("name one source, or pass --all")
@@ -161,17 +180,22 @@ def sync_command(name: str | None, everything: bool, full: bool, no_resolve: boo
         )
         if name:
             sources.get_by_name(session=session, name=name)
-    failed = [n for n in names if not sync_one(n, full=full, resolve=not no_resolve)]
+    failed = [
+        n for n in names if not sync_one(n, full=full, resolve=not no_resolve, fit=not no_fit)
+    ]
     if failed:
         fail(f"sync failed for {', '.join(failed)}")
 
 
-def sync_one(name: str, *, full: bool, resolve: bool) -> bool:
+def sync_one(name: str, *, full: bool, resolve: bool, fit: bool = True) -> bool:
     """Sync a source, showing progress; returns whether it succeeded."""
     live = sys.stderr.isatty()
     started = time.monotonic()
 
+    reports: list[flows.IngestReport] = []
+
     def show(stream: str, _page: Page, report: flows.IngestReport) -> None:
+        reports[:] = [report]
         if live:
             rate = report.records / max(time.monotonic() - started, 1e-6)
             click.echo(
@@ -189,6 +213,7 @@ def sync_one(name: str, *, full: bool, resolve: bool) -> bool:
             matcher_for=current_matcher,
             full=full,
             resolve=resolve,
+            fit=fit,
             on_page=show,
         )
     except HuellaError as error:
@@ -203,6 +228,8 @@ def sync_one(name: str, *, full: bool, resolve: bool) -> bool:
         f"{counts['unchanged']} unchanged, {counts['rejected']} rejected, "
         f"{counts['events']} events" + (f"; error: {run.error}" if run.error else "")
     )
+    if reports:
+        echo_fit(reports[0].fitted)
     return run.status == "succeeded"
 
 
