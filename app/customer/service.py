@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +56,8 @@ class LoadedRecord:
     updated_at: datetime
     source_updated_at: datetime | None
     identity_id: int | None = None
+    problems: Mapping[str, str] = field(default_factory=dict)
+    """Values kept as written that cannot be compared, with why (shown flagged)."""
 
 
 # --- keeping golden records, search keys and traits current ------------------------------
@@ -181,6 +183,7 @@ def loaded_record(row: Row[Any]) -> LoadedRecord:
         row.updated_at,
         row.source_updated_at,
         row.identity_id,
+        row.problems or {},
     )
 
 
@@ -224,6 +227,8 @@ def _records_json(records: Sequence[LoadedRecord], verbose: bool) -> dict[str, l
             "first_seen_at": record.sourced.first_seen_at.isoformat(),
             "updated_at": record.updated_at.isoformat(),
         }
+        if record.problems:
+            entry["problems"] = dict(sorted(record.problems.items()))
         if verbose:
             entry["source_updated_at"] = (
                 record.source_updated_at.isoformat() if record.source_updated_at else None

@@ -9,6 +9,7 @@ none of them commits: the caller owns the transaction.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from app.event.models import Event
 from app.event.service import identities_of_subjects, record_subject, subject_of
 from app.identity.service import public_ids_of
 from app.matching import Matcher
+from app.matching.pipeline import Pipeline
 from app.matching.types import RecordId
 from app.privacy import service as privacy
 from app.privacy.models import Consent
@@ -60,6 +62,8 @@ class IngestReport:
     deleted: int = 0
     unchanged: int = 0
     rejects: list[Reject] = field(default_factory=list)
+    problems: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Values kept as written but not comparable, by (attribute, why): data-quality warnings."""
     events: int = 0
     identities_created: int = 0
     merges: int = 0
@@ -80,6 +84,7 @@ class IngestReport:
             "deleted": self.deleted,
             "unchanged": self.unchanged,
             "rejected": len(self.rejects),
+            "warnings": sum(self.problems.values()),
             "events": self.events,
             "identities_created": self.identities_created,
             "merges": self.merges,
@@ -100,17 +105,26 @@ def ingest_page(
     report: IngestReport,
     stream: str = "records",
     run_id: int | None = None,
+    pipeline: Pipeline | None = None,
 ) -> None:
     """Store one page and resolve what changed (unless ``matcher`` is None: resolve later).
 
-    Adds the outcome to ``report``.
+    Values that cannot be compared are flagged by the matcher's pipeline (``pipeline`` when
+    there is no matcher). Adds the outcome to ``report``.
     """
+    pipeline = matcher.pipeline if matcher is not None else pipeline
     if matcher is not None or page.events:
         # Resolving and refreshing traits change what identities hold. The lock comes before
         # the page's first row lock: a merge waiting for a record this page changes would
         # otherwise wait for us while we wait for it.
         hold_identity_lock(session)
-    upserted = sources.upsert_records(session=session, source=source, records=page.records)
+    upserted = sources.upsert_records(
+        session=session,
+        source=source,
+        records=page.records,
+        check=None if pipeline is None else pipeline.problems,
+    )
+    report.problems.update(upserted.problems)
     if upserted.created:
         intake.link_waiting_events(session, source, [r.external_id for r in upserted.created])
     consents = {r.external_id: r for r in page.records if r.consents}

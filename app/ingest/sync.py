@@ -35,6 +35,7 @@ from app.ingest.flows import (
     ingest_page,
 )
 from app.matching import Matcher
+from app.matching.pipeline import Pipeline
 from app.settings import Settings
 from app.source import service as sources
 from app.source.models import Source
@@ -137,7 +138,9 @@ def run_sync(
     """
     with database.unit_of_work() as session:
         source = sources.get_by_name(session=session, name=source_name)
-        matcher = matcher_for(session) if resolve else None
+        # Built even when not resolving: its pipeline flags values that cannot be compared.
+        store_matcher = matcher_for(session)
+        matcher = store_matcher if resolve else None
     with _exclusive(database, source):
         with database.unit_of_work() as session:
             run = _start(session, source, full, run_id)
@@ -153,7 +156,7 @@ def run_sync(
                     source,
                     stream,
                     full,
-                    _Target(run.id, report, settings, matcher, written),
+                    _Target(run.id, report, settings, matcher, store_matcher.pipeline, written),
                     on_page,
                 )
             if matcher is not None and fit:
@@ -177,6 +180,7 @@ class _Target:
     report: IngestReport
     settings: Settings
     matcher: Matcher | None
+    pipeline: Pipeline
     tables: tuple[FromClause, ...]
 
 
@@ -210,6 +214,7 @@ def _sync_stream(
                     source=current,
                     page=page,
                     matcher=target.matcher,
+                    pipeline=target.pipeline,
                     report=report,
                     stream=stream.name,
                     run_id=target.run_id,

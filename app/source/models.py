@@ -44,6 +44,8 @@ class SourceRecord(Base):
     external_id: Mapped[str] = mapped_column(String(255))
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Attributes whose value cannot be compared (kept as written), each with why.
+    problems: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     content_hash: Mapped[str] = mapped_column(String(64))
     identity_id: Mapped[int | None] = mapped_column(ForeignKey("identity.id", ondelete="SET NULL"))
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -44,6 +45,8 @@ class UpsertResult:
     updated: list[StoredRecord] = field(default_factory=list)
     deleted: list[StoredRecord] = field(default_factory=list)
     unchanged: int = 0
+    problems: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Values stored as written but not comparable, by (attribute, why)."""
 
     @property
     def changed_ids(self) -> list[int]:
@@ -68,6 +71,7 @@ LOADED_COLUMNS = (
     SourceRecord.identity_id,
     SourceRecord.external_id,
     SourceRecord.attributes,
+    SourceRecord.problems,
     SourceRecord.first_seen_at,
     SourceRecord.updated_at,
     SourceRecord.source_updated_at,
@@ -189,9 +193,16 @@ _STORED = Reused(
 
 
 def upsert_records(
-    *, session: Session, source: Source, records: Sequence[RecordIn]
+    *,
+    session: Session,
+    source: Source,
+    records: Sequence[RecordIn],
+    check: Callable[[Mapping[str, str]], dict[str, str]] | None = None,
 ) -> UpsertResult:
     """Insert new records, update changed ones, tombstone deleted ones; unchanged cost nothing.
+
+    ``check`` names a record's values that cannot be compared (``{"birth_date": "not a
+    date"}``): they are stored as written, and the record keeps the list.
 
     Written with bulk statements (one query to read what exists, one per kind of write), since
     this is the ingest path every page of every sync takes.
@@ -223,15 +234,19 @@ def upsert_records(
             "updated_at": now,
             "source_updated_at": record.updated_at,
         }
+        if current is not None and current.content_hash == digest and current.deleted_at is None:
+            result.unchanged += 1
+            continue
+        problems = check(attributes) if check is not None else {}
+        result.problems.update(problems.items())
+        values["problems"] = problems
         if current is None:
             inserts.append(
                 {"source_id": source.id, "external_id": external_id, "first_seen_at": now, **values}
             )
-        elif current.content_hash != digest or current.deleted_at is not None:
+        else:
             updates.append({"record_id": current.id, "deleted_at": None, **values})
             result.updated.append(StoredRecord(current.id, external_id, record.updated_at))
-        else:
-            result.unchanged += 1
     if inserts:
         ids = bulk_insert_ids(session, table, inserts)
         result.created = [

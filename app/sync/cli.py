@@ -85,6 +85,8 @@ def import_command(
         f"{counts['rejected']} rejected; {counts['identities_created']} identities created, "
         f"{counts['merges']} merges"
     )
+    for (attribute, why), count in sorted(report.problems.items()):
+        click.echo(f"{path.name}: {count} {attribute} values kept as written, {why}", err=True)
     echo_fit(report.fitted)
 
 
@@ -226,6 +228,7 @@ def sync_one(name: str, *, full: bool, resolve: bool, fit: bool = True) -> bool:
         f"{name}: {run.status} in {run.duration_seconds or 0:.1f}s: {counts['created']} new, "
         f"{counts['updated']} updated, {counts['deleted']} deleted, "
         f"{counts['unchanged']} unchanged, {counts['rejected']} rejected, "
+        f"{counts['warnings']} values kept as written but not comparable, "
         f"{counts['events']} events" + (f"; error: {run.error}" if run.error else "")
     )
     if reports:

@@ -142,6 +142,13 @@ export function loadMore(labelText, load) {
 }
 
 /** Records side by side: one column per record, grouped by department, one row per attribute. */
+// A value kept as written that cannot be compared (a birth date of 1955-11-92): marked, with why.
+function flag(problem) {
+  if (!problem) return null;
+  return h("span", { class: "flag", title: `kept as written: ${problem}` }, " ⚠",
+    h("span", { class: "visually-hidden" }, ` (kept as written: ${problem})`));
+}
+
 export function recordsTable(columns, caption) {
   const names = [...new Set(columns.flatMap((column) => Object.keys(column.attributes || {})))].sort();
   const groups = [];
@@ -160,7 +167,7 @@ export function recordsTable(columns, caption) {
         const differs = new Set(columns.map((column) => show(column.attributes?.[name]).trim().toLowerCase()).filter((text) => text !== "—")).size > 1;
         return h("tr", { class: differs ? "differs" : null },
           h("th", { scope: "row" }, label(name), differs ? h("span", { class: "differs-mark", title: "the records disagree" }, " ≠", h("span", { class: "visually-hidden" }, " (records disagree)")) : null),
-          columns.map((column) => h("td", {}, show(column.attributes?.[name]))));
+          columns.map((column) => h("td", {}, show(column.attributes?.[name]), flag(column.problems?.[name]))));
       }),
       columns.some((column) => column.updated) ? h("tr", { class: "muted" }, h("th", { scope: "row" }, "Updated at source"),
         columns.map((column) => h("td", {}, when(column.updated, { date: true })))) : null)));
