@@ -140,6 +140,11 @@ def explain_command(left: str, right: str) -> None:
         matcher = current_matcher(session)
         edge = explain.explain_pair(session=session, matcher=matcher, left=first, right=second)
         linked = first.identity_id is not None and first.identity_id == second.identity_id
+        refused = None
+        if not linked:
+            refused = explain.why_apart(
+                session=session, matcher=matcher, left=first.id, right=second.id
+            )
     if edge.left != first.id:
         left, right = right, left
     width = max([len(c.attribute) for c in edge.contributions] + [9])
@@ -160,6 +165,8 @@ def explain_command(left: str, right: str) -> None:
         f"match weight {edge.weight:.2f}, probability {edge.probability:.6f}: {verdict}; "
         f"{'linked' if linked else 'not linked'} now"
     )
+    if refused is not None:
+        click.echo(f"kept apart by {refused}")
 
 
 COMMANDS: tuple[click.Command, ...] = (

@@ -13,6 +13,7 @@ from app.db import among, chunks
 from app.identity.service import RecordState, live_members, public_ids_of, record_states
 from app.matching import Matcher
 from app.matching.types import InputRecord, RecordId, ScoredEdge
+from app.resolution import realtime
 from app.resolution.models import BlockingKey, MatchEdge
 from app.resolution.store import contribution_rows
 from app.review import service as review
@@ -32,6 +33,32 @@ def explain_pair(
         matcher.prepare(InputRecord(r.id, r.source.name, r.attributes)) for r in (left, right)
     )
     return matcher.compare(first, second)
+
+
+def why_apart(*, session: Session, matcher: Matcher, left: RecordId, right: RecordId) -> str | None:
+    """Which guard keeps two records in different identities although auto-match edges
+    connect them, and why; None when they are one identity or no auto edge connects them."""
+    clustering = realtime.clustering_around(
+        session=session, matcher=matcher, record_ids=[left, right]
+    )
+    cluster_of = {record: number for number, c in enumerate(clustering.clusters) for record in c}
+    sides = {cluster_of.get(left), cluster_of.get(right)}
+    if len(sides) < 2 or None in sides:
+        return None
+    for conflict in clustering.conflicts:
+        if {cluster_of.get(record) for record in conflict.records[:2]} == sides:
+            return f"{_GUARDS[conflict.kind]}: {conflict.detail}"
+    return None
+
+
+# What each guard is called where it is explained.
+_GUARDS = {
+    "cannot_link": "a person kept them apart",
+    "exclusive": "the exclusive-attribute guard",
+    "personal": "the personal-conflict guard",
+    "ambiguous": "the ambiguity guard",
+    "weak_bridge": "the weak-link guard",
+}
 
 
 def explain_identity(

@@ -20,7 +20,7 @@ from app.db import Reused, among, among_parameter, chunks, hold_identity_lock, r
 from app.identity.clustering import RecordRow, apply_clustering
 from app.identity.service import detach
 from app.matching import Matcher
-from app.matching.types import PreparedRecord, RecordId, ScoredEdge
+from app.matching.types import Clustering, PreparedRecord, RecordId, ScoredEdge
 from app.resolution.models import MatchEdge, MatchValues
 from app.resolution.service import ResolutionReport
 from app.resolution.store import (
@@ -343,3 +343,14 @@ def recluster(
     wanted = set(record_ids)
     seeds = wanted | identity_members(session, record_rows(session, wanted).values())
     return _recluster(session, matcher, seeds)
+
+
+def clustering_around(
+    *, session: Session, matcher: Matcher, record_ids: Iterable[RecordId]
+) -> Clustering:
+    """How the component around these records clusters now, with the guards' refusals:
+    what real time would decide, read only (nothing is written)."""
+    component = _component(session, matcher, set(record_ids))
+    live = stored_prepared(session, matcher, component.members)
+    constraints = links.within(component.constraints, set(live))
+    return matcher.cluster([live[i] for i in sorted(live)], component.auto, constraints)
