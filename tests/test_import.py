@@ -99,24 +99,30 @@ def test_import_keeps_good_rows_names_bad_ones_and_is_idempotent(
     ]
     first = cli.invoke(args=args)
     assert first.exit_code == 0, first.output
-    assert "997 new" in first.stdout and "3 rejected" in first.stdout
+    assert "998 new" in first.stdout and "2 rejected" in first.stdout
     # Rows as a spreadsheet numbers them: the header is row 1.
     assert "row 11: " in first.stderr and "id" in first.stderr.split("row 11: ")[1].splitlines()[0]
-    assert (
-        "row 501: " in first.stderr and "date" in first.stderr.split("row 501: ")[1].splitlines()[0]
-    )
     assert (
         "row 901: " in first.stderr
         and "utf-8" in first.stderr.split("row 901: ")[1].splitlines()[0]
     )
-    assert session.scalar(select(func.count()).select_from(SourceRecord)) == 997
+    # A birth date that does not read loses nothing else: the row is kept, the value flagged.
+    assert "row 501" not in first.stderr
+    assert "1 birth_date values kept as written, not a date" in first.stderr
+    assert session.scalar(select(func.count()).select_from(SourceRecord)) == 998
+    flagged = session.scalars(
+        select(SourceRecord).where(SourceRecord.external_id == "C00500")
+    ).one()
+    assert flagged.attributes["birth_date"] == "31/31/1999"
+    assert flagged.problems == {"birth_date": "not a date"}
+    assert flagged.identity_id is not None
     source = session.scalars(select(Source)).one()
     assert source.attribute_types == {"tier": "category"}
     before = snapshot(session)
 
     second = cli.invoke(args=args)
     assert second.exit_code == 0, second.output
-    assert "0 new, 0 updated, 997 unchanged, 3 rejected" in second.stdout
+    assert "0 new, 0 updated, 998 unchanged, 2 rejected" in second.stdout
     assert snapshot(session) == before
 
 

@@ -100,13 +100,10 @@ def preview(*, session: Session, matcher: Matcher) -> Preview:
     computed in memory: nothing is written."""
     constraints = links.all_constraints(session=session)
     resolution = matcher.resolve(input_records(session), constraints)
-    identity_of = dict(
-        session.execute(
-            select(SourceRecord.id, SourceRecord.identity_id).where(
-                SourceRecord.deleted_at.is_(None)
-            )
-        ).tuples()
+    live = select(SourceRecord.id, SourceRecord.identity_id).where(
+        SourceRecord.deleted_at.is_(None)
     )
+    identity_of: dict[int, int | None] = {row.id: row.identity_id for row in session.execute(live)}
     clusters_of: dict[int, set[int]] = {}
     merged = 0
     for number, cluster in enumerate(resolution.clustering.clusters):
