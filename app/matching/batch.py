@@ -70,7 +70,13 @@ class EdgeTable(Sequence[ScoredEdge]):
             index += len(self)
         left = self.left_rows[index : index + 1]
         levels = self.levels[index : index + 1]
-        _, shares = self.scorer.weights(levels, self.frame, left, self.crossed[index : index + 1])
+        _, shares = self.scorer.weights(
+            levels,
+            self.frame,
+            left,
+            self.crossed[index : index + 1],
+            self.right_rows[index : index + 1],
+        )
         contributions = self.scorer.contributions(
             levels[0],
             shares[0],
@@ -161,7 +167,7 @@ def _score(scorer: Scorer, frame: Frame, left: Ints, right: Ints) -> EdgeTable:
     for start in range(0, len(left), _CHUNK):
         a, b = left[start : start + _CHUNK], right[start : start + _CHUNK]
         levels, crossed = scorer.pipeline.levels(frame, a, b)
-        weights, _ = scorer.weights(levels, frame, a, crossed)
+        weights, _ = scorer.weights(levels, frame, a, crossed, b)
         keep = probability(weights) >= review
         kept.append((a[keep], b[keep], weights[keep], levels[keep], crossed[keep]))
     width = len(scorer.comparisons)
@@ -304,7 +310,7 @@ def _component_pairs(scorer: Scorer, frame: Frame, labels: Ints, sizes: Ints) ->
         for start in range(0, len(a), _CHUNK):
             left, right = a[start : start + _CHUNK], b[start : start + _CHUNK]
             levels, crossed = scorer.pipeline.levels(frame, left, right)
-            parts.append((left, right, *scorer.judge(levels, frame, left, crossed)))
+            parts.append((left, right, *scorer.judge(levels, frame, left, crossed, right)))
     if not parts:
         empty = np.empty(0, dtype=np.int64)
         return _Pairs(empty, empty, np.empty(0), np.empty(0, dtype=np.bool_))

@@ -310,8 +310,11 @@ def _cross(
     two = compare_column(comparisons[second], crossed_left.second, *crossed_left.rows, nicknames)
     better = _better((one, two), (straight[0][candidates], straight[1][candidates]), different)
     chosen = candidates[better]
-    matrix[chosen, first] = one[better]
-    matrix[chosen, second] = two[better]
+    # Which crossed comparison counts as the first name depends on which record is on the
+    # left, and that follows ids (the order records arrived in); the better level always goes
+    # to the first name, so a pair weighs the same whichever way round it is scored.
+    matrix[chosen, first] = np.minimum(one, two)[better]
+    matrix[chosen, second] = np.maximum(one, two)[better]
     crossed = np.zeros(len(left), dtype=np.bool_)
     crossed[chosen] = True
     return crossed

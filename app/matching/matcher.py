@@ -181,7 +181,7 @@ class Matcher:
         self, frame: Frame, left: Rows, right: Rows, minimum: float | None
     ) -> list[ScoredEdge]:
         levels, crossed = self.levels(frame, left, right)
-        weights, shares = self.scorer.weights(levels, frame, left, crossed)
+        weights, shares = self.scorer.weights(levels, frame, left, crossed, right)
         probabilities = probability(weights)
         keep = range(len(left)) if minimum is None else np.flatnonzero(probabilities >= minimum)
         values: dict[int, dict[AttributeName, str]] = {}
@@ -300,7 +300,7 @@ class Matcher:
         left = np.concatenate(lefts).astype(np.int64)
         right = np.concatenate(rights).astype(np.int64)
         levels, crossed = self.levels(frame, left, right)
-        weights, conflicts = self.scorer.judge(levels, frame, left, crossed)
+        weights, conflicts = self.scorer.judge(levels, frame, left, crossed, right)
         pairs = list(zip(frame.ids[left].tolist(), frame.ids[right].tolist(), strict=True))
         found = iter(
             PairEvidence(

@@ -283,7 +283,12 @@ class Scorer:
         return Scorer(model, self.pipeline)
 
     def judge(
-        self, levels: Levels, frame: Frame, left: Rows, crossed: Mask | None = None
+        self,
+        levels: Levels,
+        frame: Frame,
+        left: Rows,
+        crossed: Mask | None = None,
+        right: Rows | None = None,
     ) -> tuple[Weights, Mask]:
         """Match weight of each pair and whether it is a conflict: two people whose records
         must never share an identity.
@@ -293,7 +298,7 @@ class Scorer:
         that everything else says is one person despite, say, a mistyped identifier and a
         changed given name is not vetoed; its weight decides.
         """
-        weights, shares = self.weights(levels, frame, left, crossed)
+        weights, shares = self.weights(levels, frame, left, crossed, right)
         return weights, self.conflicts(shares) & (weights < 0.0)
 
     def _positions(self, names: Sequence[str]) -> list[int]:
@@ -327,13 +332,19 @@ class Scorer:
         return next((c for c in self.comparisons if c.attribute == attribute), None)
 
     def weights(
-        self, levels: Levels, frame: Frame, left: Rows, crossed: Mask | None = None
+        self,
+        levels: Levels,
+        frame: Frame,
+        left: Rows,
+        crossed: Mask | None = None,
+        right: Rows | None = None,
     ) -> tuple[Weights, npt.NDArray[np.float64]]:
         """Match weight per pair, and each comparison's share of it (pairs x comparisons).
 
         A comparison's share is its level's log2(m/u), plus the term-frequency adjustment on
         exact matches; inside a group of comparisons only the largest agreement counts.
-        ``crossed`` marks pairs whose first and last names were compared crossed.
+        ``crossed`` marks pairs whose first and last names were compared crossed; with the
+        ``right`` rows, their names' frequencies are read from both records.
         """
         shares = np.empty(levels.shape, dtype=np.float64)
         for index, (comparison, table) in enumerate(
@@ -347,18 +358,19 @@ class Scorer:
                 continue
             u_exact = max(self.parameters[index].u[0], 1e-12)
             frequency = self._frequency(comparison.attribute, frame, left[exact], u_exact)
-            if crossed is not None and comparison.attribute in self.swap:
-                # A crossed name is a first name on one side and a family name on the other:
-                # it is as common as it is in the more common of the two roles.
-                swapped = np.flatnonzero(crossed[exact])
+            if crossed is not None and right is not None and comparison.attribute in self.swap:
+                # A crossed name is a first name on one side and a family name on the other,
+                # and which crossed comparison lands on which name depends on which record is
+                # on the left: it is as common as the most common of the pair's names, in
+                # either role, whichever way round the pair is scored.
+                swapped = exact[crossed[exact]]
                 for role in self.swap:
-                    if role != comparison.attribute:
-                        frequency[swapped] = np.maximum(
-                            frequency[swapped],
-                            self._frequency(
-                                role, frame, left[exact][swapped], u_exact, comparison.attribute
-                            ),
-                        )
+                    for name in self.swap:
+                        for rows in (left[swapped], right[swapped]):
+                            frequency[crossed[exact]] = np.maximum(
+                                frequency[crossed[exact]],
+                                self._frequency(role, frame, rows, u_exact, name),
+                            )
             shared = self.model.term_frequencies[comparison.attribute].shared
             shares[exact, index] += np.clip(
                 np.log2(u_exact / np.maximum(frequency, 1e-12)),

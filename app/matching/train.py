@@ -356,6 +356,7 @@ def _weights(scorer: Scorer, candidates: _Candidates, frame: Frame) -> tuple[Flo
             frame,
             candidates.left[i : i + _CHUNK],
             candidates.crossed[i : i + _CHUNK],
+            candidates.right[i : i + _CHUNK],
         )
         for i in range(0, len(candidates.left), _CHUNK)
     ]

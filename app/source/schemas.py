@@ -55,6 +55,12 @@ class PushResultSchema(Schema):
     deleted = fields.Integer()
     unchanged = fields.Integer()
     rejected = fields.Integer()
+    warnings = fields.Integer(
+        metadata={
+            "description": "values kept as written that cannot be compared (a date that does "
+            "not read), flagged on their record"
+        }
+    )
     identities_created = fields.Integer()
     merges = fields.Integer()
     splits = fields.Integer()

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from app.matching import Constraints, InputRecord, MatchConfig, Matcher, ScoredEdge
+from app.matching.cluster import Guards, PairEvidence, cluster_component
 
 STRONG = ScoredEdge(0, 0, 40.0, 1.0)
 
@@ -207,3 +208,32 @@ def test_a_lone_family_name_on_a_family_email_is_no_more_than_the_email(
     assert any("(swapped)" in c.level for c in crossed.contributions)
     assert not matcher.is_auto(crossed)
     assert crossed.weight == pytest.approx(matcher.compare(straight, cuong).weight)
+
+
+def test_equal_weights_are_taken_in_the_order_of_content_not_of_ids() -> None:
+    # Two equally strong edges, and a conflict between their far ends: whichever is taken
+    # first wins. Which one must follow the records' content, whatever ids they arrived with.
+    content = {"bridge": 101, "left": 202, "right": 303}
+
+    def clusters(ids: dict[str, int]) -> set[frozenset[str]]:
+        name = {number: key for key, number in ids.items()}
+        edges = {
+            tuple(sorted((ids["bridge"], ids["left"]))): 10.0,
+            tuple(sorted((ids["bridge"], ids["right"]))): 10.0,
+        }
+        conflict = tuple(sorted((ids["left"], ids["right"])))
+        parts, _ = cluster_component(
+            tuple(sorted(ids.values())),
+            edges,  # type: ignore[arg-type]
+            must_link=(),
+            cannot_link=(),
+            exclusive={},
+            guards=Guards(),
+            evidence=PairEvidence({}, frozenset({conflict})),  # type: ignore[arg-type]
+            digests={ids[key]: digest for key, digest in content.items()},
+        )
+        return {frozenset(name[r] for r in part) for part in parts}
+
+    one = clusters({"bridge": 1, "left": 2, "right": 3})
+    other = clusters({"bridge": 1, "left": 3, "right": 2})
+    assert one == other == {frozenset({"bridge", "left"}), frozenset({"right"})}

@@ -190,6 +190,19 @@ def _partition_by_content(
     return {frozenset(order[i] for i in cluster) for cluster in clusters}
 
 
+def test_the_fitted_model_does_not_depend_on_the_order_records_arrived_in(
+    config: MatchConfig,
+) -> None:
+    # Random pairs, candidate samples and sums are taken in the order of the records' content:
+    # the same records in another order, under other ids, give the very same model.
+    people = [r.canonical() for r in generate(1200, seed=12)]
+    shuffled = np.random.default_rng(4).permutation(len(people)).tolist()
+    matcher = Matcher(config, EXTRA_TYPES)
+    first = matcher.train([InputRecord(i, "crm", p) for i, p in enumerate(people)])
+    second = matcher.train([InputRecord(i, "crm", people[p]) for i, p in enumerate(shuffled)])
+    assert first == second
+
+
 @pytest.mark.parametrize("train", [False, True])
 def test_the_partition_does_not_depend_on_the_order_records_arrived_in(
     config: MatchConfig, train: bool

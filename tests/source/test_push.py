@@ -135,3 +135,27 @@ def test_a_raw_payload_beyond_64_bit_integers_and_unicode_is_kept_as_sent(
     assert push(client, token, "crm", pushed)["unchanged"] == 1
     stored = session.scalars(select(SourceRecord)).one()
     assert stored.raw == raw
+
+
+def test_a_pushed_value_that_does_not_read_is_kept_flagged_and_counted(
+    app: Flask, client: FlaskClient, make_token: Headers, session: Session
+) -> None:
+    add_source(app, "crm")
+    token = make_token("connector", source="crm")
+    result = push(
+        client,
+        token,
+        "crm",
+        record("1", first_name="Ana", email="ana at example", birth_date="1990-02-30"),
+        record("2", first_name="Bo", email="bo@example.com", phone="call me"),
+    )
+    assert (result["created"], result["rejected"], result["warnings"]) == (2, 0, 3)
+    stored = {r.external_id: r for r in session.scalars(select(SourceRecord))}
+    assert stored["1"].attributes["birth_date"] == "1990-02-30"
+    assert stored["1"].problems == {"birth_date": "not a date", "email": "not an e-mail address"}
+    assert stored["2"].problems == {"phone": "not a phone number"}
+    profile = client.get(
+        f"/api/v1/customers/{stored['1'].identity.public_id}?verbose=true", headers=make_token()
+    ).get_json()
+    (shown,) = profile["records"]["crm"]
+    assert shown["problems"]["birth_date"] == "not a date"
