@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.identity.models import Identity
 from app.matching.model import MatchModel
 from app.resolution.models import ModelVersion
+from app.settings import EXTENSION
 from app.source.models import SourceRecord
 from bench.febrl import generate
 
@@ -102,12 +103,13 @@ def test_a_model_that_moves_on_too_little_evidence_is_refused_and_the_current_on
 ) -> None:
     options = people_file(tmp_path / "a.csv", 300, seed=6)
     assert cli.invoke(args=options).exit_code == 0
-    config = app.extensions["huella.match_config"]
+    settings = app.extensions[EXTENSION]
+    config = settings.match
     strict = dataclasses.replace(
         config,
         model=dataclasses.replace(config.model, min_change_support=10**9, max_weight_change=0.1),
     )
-    app.extensions["huella.match_config"] = strict
+    app.extensions[EXTENSION] = dataclasses.replace(settings, match=strict)
     refused = cli.invoke(args=["train"])
     assert refused.exit_code == 1
     assert "refused, the current one stands" in refused.output
