@@ -40,12 +40,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     errors.init_app(app)
 
-    from app import api, auth, cli, health, web  # noqa: PLC0415  (they import the app's modules)
+    from app import api, auth, cli, health, security, web  # noqa: PLC0415  (they import the app's modules)
     from app.sync import sql  # noqa: PLC0415
 
     sql.init_app()
+    security.init_app(app)
     cli.init_app(app)
     auth.init_app(app)
+    security.start_rate_limits(app)
     health.init_app(app)
     api.init_app(app)
     web.init_app(app)

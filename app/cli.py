@@ -17,6 +17,7 @@ from app.identity.cli import export_identities
 from app.resolution import cli as resolution_cli
 from app.resolution import service as resolution
 from app.review import cli as review_cli
+from app.settings import get_settings
 from app.source import cli as source_cli
 from app.source.cli import export_records
 from app.sync import cli as sync_cli
@@ -45,7 +46,16 @@ def serve(app: Flask, host: str, port: int) -> None:
     """Serve the app with a threaded server (production: any WSGI server on create_app())."""
     from werkzeug.serving import run_simple  # noqa: PLC0415
 
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    from app.security.logs import RedactingRequestHandler  # noqa: PLC0415
+
+    run_simple(
+        host,
+        port,
+        app,
+        threaded=True,
+        use_reloader=False,
+        request_handler=RedactingRequestHandler,
+    )
 
 
 @click.command("serve")
@@ -72,10 +82,13 @@ def demo_command(host: str | None, port: int | None, no_serve: bool) -> None:
     click.echo(
         "starting sandbox CRM (sales), help desk (support), e-mail platform (marketing)", err=True
     )
-    sandboxes = demo.start()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    sandboxes = demo.start(app)
     try:
         with unit_of_work() as session:
-            names = demo.connect(session=session, sandboxes=sandboxes)
+            names = demo.connect(
+                session=session, sandboxes=sandboxes, policy=get_settings().sources
+            )
         for name in names:
             if not sync_one(name, full=False, resolve=True):
                 fail(f"the demo could not sync {name}")
@@ -83,7 +96,6 @@ def demo_command(host: str | None, port: int | None, no_serve: bool) -> None:
             _, secret = tokens.create(session=session, name="demo admin", role="admin")
             total = resolution.count_identities(session=session)
             email = demo.sample_email(session=session) or "someone@example.com"
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
         host, port = host or app.config["HOST"], port or app.config["PORT"]
         base = f"http://{host}:{port}"
         click.echo(

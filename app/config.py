@@ -1,5 +1,7 @@
 """Configuration in one place: defaults, then $HUELLA_CONFIG, then HUELLA_* variables, then the
 mapping a test or caller passes in. Keys are lower-case in files and upper-case in Flask's config.
+A table (``[connectors]``, ``[rate_limits]``) is merged key by key: a later layer that sets one
+of its keys keeps the others (``HUELLA_RATE_LIMITS='{enabled = false}'`` turns limits off).
 """
 
 from __future__ import annotations
@@ -53,7 +55,13 @@ def load_config(
     layers.append(overrides or {})
     merged: dict[str, Any] = {}
     for layer in layers:
-        merged.update({key.upper(): value for key, value in layer.items()})
+        for key, value in layer.items():
+            name = key.upper()
+            before = merged.get(name)
+            if isinstance(before, Mapping) and isinstance(value, Mapping):
+                merged[name] = {**before, **value}
+            else:
+                merged[name] = value
     return merged
 
 

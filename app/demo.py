@@ -8,29 +8,42 @@ pulls them through its real connectors over HTTP.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
+from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
 from app.identity.models import RecordIdentifier
+from app.settings import EXTENSION, get_settings
+from app.settings.sources import SourcePolicy
 from app.source import service as sources
 from app.source.models import SourceRecord
 from connectors.sandbox import SANDBOX_TOKEN, Sandboxes, connector_settings, start_sandboxes
 
 DEMO_PEOPLE = 400
 DEMO_SEED = 7
-TOKEN_ENV = "HUELLA_DEMO_SANDBOX_TOKEN"
 KINDS = {"sales": "hubspot", "support": "zendesk", "marketing": "mailchimp"}
 
 
-def start() -> Sandboxes:
-    """Start the three sandbox systems; their secret goes where the connectors look for it."""
-    os.environ[TOKEN_ENV] = SANDBOX_TOKEN
-    return start_sandboxes(DEMO_PEOPLE, DEMO_SEED)
+def token_env(policy: SourcePolicy) -> str:
+    """The environment variable holding the sandboxes' secret, as sources may name one."""
+    return f"{policy.secret_prefix}DEMO_SANDBOX"
 
 
-def connect(*, session: Session, sandboxes: Sandboxes) -> list[str]:
+def start(app: Flask) -> Sandboxes:
+    """Start the three sandbox systems; their secret goes where the connectors look for it,
+    and sources may reach them (only them, besides the configured hosts)."""
+    sandboxes = start_sandboxes(DEMO_PEOPLE, DEMO_SEED)
+    settings = get_settings(app)
+    policy = settings.sources.allowing(*(sandbox.url for sandbox in sandboxes))
+    app.extensions[EXTENSION] = replace(settings, sources=policy)
+    os.environ[token_env(policy)] = SANDBOX_TOKEN
+    return sandboxes
+
+
+def connect(*, session: Session, sandboxes: Sandboxes, policy: SourcePolicy) -> list[str]:
     """Create the three sources, or point them at this run's sandboxes; returns their names."""
     servers = {
         "sales": sandboxes.hubspot,
@@ -39,12 +52,15 @@ def connect(*, session: Session, sandboxes: Sandboxes) -> list[str]:
     }
     for name, server in servers.items():
         # The sandboxes are local: no need for the vendors' own rate limits.
-        settings = connector_settings(server, TOKEN_ENV, rate_limit=0)
+        settings = connector_settings(server, token_env(policy), rate_limit=0)
         try:
             source = sources.get_by_name(session=session, name=name)
         except NotFound:
-            sources.create(session=session, name=name, kind=KINDS[name], settings=settings)
+            sources.create(
+                session=session, name=name, kind=KINDS[name], policy=policy, settings=settings
+            )
         else:
+            policy.check(source.kind, settings)
             source.settings = settings
     return list(servers)
 

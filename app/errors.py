@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from flask import Flask, Response, json, request
 from marshmallow import ValidationError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_MIMETYPE = "application/problem+json"
@@ -139,9 +140,28 @@ def _handle_http_exception(error: HTTPException) -> Response:
             messages = next(iter(messages.values()))
         return _handle_validation_error(ValidationError(messages))
     response = problem(status, error.name, error.description)
+    # What the exception says beyond its body: Allow on a 405, Retry-After on a 429 or 503.
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
     for name, value in (data.get("headers") or {}).items():
         response.headers[name] = value
     return response
+
+
+def _handle_store_unavailable(error: OperationalError | InterfaceError) -> Response:
+    # The store is down, missing or not migrated: the request may succeed later. The driver's
+    # message (host names, database names, SQL) stays in the log.
+    log.error("the store cannot be used: %s", error)
+    return problem(503, "Service unavailable", "the store cannot be reached; try again shortly")
+
+
+def _handle_unstorable(error: DataError) -> Response:
+    # The store refused a value (a number out of its range, text it cannot hold): the input's
+    # fault, not the server's. Input is checked before it reaches the store; this is the net.
+    # The driver's message may quote the value: only its kind is logged.
+    log.warning("the store refused a value: %s", type(error.orig).__name__)
+    return problem(400, "Bad request", "a value in the request cannot be stored")
 
 
 def _handle_unexpected(error: Exception) -> Response:
@@ -154,4 +174,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HuellaError, _handle_huella_error)
     app.register_error_handler(ValidationError, _handle_validation_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(OperationalError, _handle_store_unavailable)
+    app.register_error_handler(InterfaceError, _handle_store_unavailable)
+    app.register_error_handler(DataError, _handle_unstorable)
     app.register_error_handler(Exception, _handle_unexpected)

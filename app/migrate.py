@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -37,3 +38,9 @@ def current_revision(engine: Engine) -> str | None:
     """The schema's revision, None when the database is empty."""
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+@cache
+def head_revision() -> str:
+    """The newest revision this code knows (read once: it changes only with the code)."""
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head() or ""

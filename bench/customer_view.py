@@ -444,7 +444,13 @@ def gunicorn(url: str, workers: int, port: int, threads: int, kind: str) -> Iter
         "warning",
         "app:create_app()",
     ]
-    environment = {**os.environ, "HUELLA_DATABASE_URL": url, "HUELLA_LOG_LEVEL": "WARNING"}
+    environment = {
+        **os.environ,
+        "HUELLA_DATABASE_URL": url,
+        "HUELLA_LOG_LEVEL": "WARNING",
+        # The benchmark's one token asks far faster than any agent may: no rate limits.
+        "HUELLA_RATE_LIMITS": "{enabled = false}",
+    }
     server = subprocess.Popen(command, env=environment, start_new_session=True)
     try:
         deadline = time.monotonic() + 60

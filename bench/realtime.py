@@ -118,7 +118,9 @@ def _load(database: Database, records: Iterator[DepartmentRecord], count: int) -
     now = utcnow()
     with database.unit_of_work() as session:
         source_ids = {
-            name: sources.create(session=session, name=name, kind="push").id
+            name: sources.create(
+                session=session, name=name, kind="push", policy=get_settings().sources
+            ).id
             for name in ("sales", "support", "marketing")
         }
         rows = [

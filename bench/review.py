@@ -31,6 +31,7 @@ from app.resolution.runtime import current_matcher
 from app.review import service as review
 from app.review.models import ReviewItem
 from app.settings import get_settings
+from app.settings.sources import SourcePolicy
 from app.source import service as sources
 from app.source.models import SourceRecord
 from bench.sync import DEFAULT_SERVER, fresh_database
@@ -45,11 +46,11 @@ def _url(backend: str) -> str:
     return fresh_database(DEFAULT_SERVER, "huella_bench_review")
 
 
-def _load(database: Database, count: int, seed: int) -> None:
+def _load(database: Database, policy: SourcePolicy, count: int, seed: int) -> None:
     now = utcnow()
     with database.unit_of_work() as session:
         source_ids = {
-            name: sources.create(session=session, name=name, kind="push").id
+            name: sources.create(session=session, name=name, kind="push", policy=policy).id
             for name in ("sales", "support", "marketing")
         }
         session.execute(
@@ -86,7 +87,7 @@ def _figures(label: str, times: Sequence[float]) -> str:
 def _run(app: Flask, args: argparse.Namespace) -> None:
     database = get_db(app)
     began = time.perf_counter()
-    _load(database, args.records, args.seed)
+    _load(database, get_settings(app).sources, args.records, args.seed)
     with database.unit_of_work() as session:
         flows.resolve_all(
             session=session, settings=get_settings(), matcher=current_matcher(session)

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import create_engine, text
@@ -25,12 +26,12 @@ from app.db import Database, get_db
 from app.ingest import sync as runner
 from app.ingest.flows import IngestReport
 from app.resolution.runtime import current_matcher
-from app.settings import get_settings
+from app.settings import Settings, get_settings
 from app.source import service as sources
 from connectors import Page
 from connectors.sandbox import SANDBOX_TOKEN, MailchimpSandbox, ZendeskSandbox
 
-TOKEN_ENV = "HUELLA_BENCH_SANDBOX_TOKEN"
+TOKEN_ENV = "HUELLA_SECRET_BENCH_SANDBOX"
 # The smallest department holds about 0.62 records a person (see connectors/sandbox/people.py).
 RECORDS_PER_PERSON = 0.62
 PAGE_SIZES = {"hubspot": 200, "zendesk": 1000, "mailchimp": 1000}
@@ -91,20 +92,30 @@ def sandbox_process(people: int, seed: int) -> Iterator[dict[str, dict[str, Any]
 def sync_all(url: str, sandboxes: dict[str, dict[str, Any]], *, resolve: bool) -> None:
     """Sync each sandbox into a fresh store and print its throughput."""
     app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
+    # The sandboxes run on this machine: sources may reach them.
+    origins = [reach["base_url"] for reach in sandboxes.values()]
+    settings = replace(get_settings(app), sources=get_settings(app).sources.allowing(*origins))
     database = get_db(app)
     migrate.upgrade(database.engine)
     label = "with resolution" if resolve else "without resolution"
     with app.app_context():
         for kind, reach in sandboxes.items():
             name = DEPARTMENTS[kind]
-            settings = {**reach, "page_size": PAGE_SIZES[kind]}
             with database.unit_of_work() as session:
-                sources.create(session=session, name=name, kind=kind, settings=settings)
-            sync_one(database, name, f"{name:<10} {label:<19}", resolve=resolve)
+                sources.create(
+                    session=session,
+                    name=name,
+                    kind=kind,
+                    policy=settings.sources,
+                    settings={**reach, "page_size": PAGE_SIZES[kind]},
+                )
+            sync_one(database, name, f"{name:<10} {label:<19}", settings, resolve=resolve)
     database.dispose()
 
 
-def sync_one(database: Database, name: str, label: str, *, resolve: bool) -> None:
+def sync_one(
+    database: Database, name: str, label: str, settings: Settings, *, resolve: bool
+) -> None:
     """Sync one source; print its records stream's throughput as soon as that stream is
     stored, then the whole run's."""
     began = time.perf_counter()
@@ -123,7 +134,7 @@ def sync_one(database: Database, name: str, label: str, *, resolve: bool) -> Non
 
     run = runner.run_sync(
         database=database,
-        settings=get_settings(),
+        settings=settings,
         source_name=name,
         matcher_for=current_matcher,
         resolve=resolve,

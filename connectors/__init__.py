@@ -11,11 +11,13 @@ from connectors.base import (
     Page,
     RecordIn,
     Reject,
+    Setting,
     State,
     Stream,
     connector_class,
     connector_kinds,
     register,
+    settings_problems,
 )
 
 __all__ = [
@@ -27,9 +29,11 @@ __all__ = [
     "Page",
     "RecordIn",
     "Reject",
+    "Setting",
     "State",
     "Stream",
     "connector_class",
     "connector_kinds",
     "register",
+    "settings_problems",
 ]

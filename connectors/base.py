@@ -50,6 +50,60 @@ class ConfigurationError(ConnectorError):
     """A connector's settings are missing or wrong."""
 
 
+Names = Literal["", "environment variable", "web address", "file", "database"]
+"""What a setting names outside the settings, for the service to check it may: a secret's
+environment variable, the address a secret is sent to, a file to read, a database to query."""
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One setting a connector kind reads: its JSON types, whether it must be given, and what
+    it names outside the settings."""
+
+    types: tuple[type, ...]
+    required: bool = False
+    names: Names = ""
+
+    def problem(self, value: Any) -> str | None:
+        """Why a value does not fit this setting, None when it does."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return "must not be empty" if self.required else None
+        if isinstance(value, bool) and bool not in self.types:
+            return f"must be {_type_names(self.types)}, not a boolean"
+        if not isinstance(value, self.types):
+            return f"must be {_type_names(self.types)}, not {type(value).__name__}"
+        return None
+
+
+TEXT = (str,)
+WHOLE = (int,)
+NUMBER = (int, float)
+TABLE = (dict,)
+_TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", dict: "a table"}
+
+
+def _type_names(types: tuple[type, ...]) -> str:
+    if types == NUMBER:
+        return "a number"
+    return " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
+
+
+def settings_problems(schema: Mapping[str, Setting], settings: Mapping[str, Any]) -> dict[str, str]:
+    """Each offending setting with what is wrong: unknown, missing, or of the wrong type."""
+    problems = {
+        name: f"unknown setting (known: {', '.join(sorted(schema)) or 'none'})"
+        for name in settings
+        if name not in schema
+    }
+    for name, setting in schema.items():
+        if name not in settings:
+            if setting.required:
+                problems[name] = "required"
+        elif reason := setting.problem(settings[name]):
+            problems[name] = reason
+    return problems
+
+
 @dataclass(frozen=True, slots=True)
 class RecordIn:
     """One customer as the source holds it.
@@ -116,6 +170,8 @@ class Connector(ABC):
     """A department system Huella pulls from."""
 
     kind: ClassVar[str]
+    settings_schema: ClassVar[Mapping[str, Setting]] = {}
+    """Every setting the kind reads; the service refuses a source with any other."""
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         self.settings = dict(settings)

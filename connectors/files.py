@@ -31,17 +31,21 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, ClassVar, Literal
 
 from connectors.base import (
     CANONICAL_ATTRIBUTES,
     EXTRA_ATTRIBUTE_TYPES,
+    TABLE,
+    TEXT,
+    WHOLE,
     ConfigurationError,
     Connector,
     ConnectorError,
     Page,
     RecordIn,
     Reject,
+    Setting,
     State,
     Stream,
     register,
@@ -211,6 +215,17 @@ class FileConnector(Connector):
     """A CSV or JSONL file of customers."""
 
     kind = "file"
+    settings_schema: ClassVar[Mapping[str, Setting]] = {
+        "path": Setting(TEXT, required=True, names="file"),
+        "id_column": Setting(TEXT, required=True),
+        "format": Setting(TEXT),
+        "map": Setting(TABLE),
+        "attributes": Setting(TABLE),
+        "updated_at_column": Setting(TEXT),
+        "delimiter": Setting(TEXT),
+        "encoding": Setting(TEXT),
+        "page_size": Setting(WHOLE),
+    }
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         super().__init__(settings)

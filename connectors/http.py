@@ -30,7 +30,15 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from connectors.base import ConfigurationError, Connector, ConnectorError
+from connectors.base import (
+    NUMBER,
+    TEXT,
+    WHOLE,
+    ConfigurationError,
+    Connector,
+    ConnectorError,
+    Setting,
+)
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
@@ -286,6 +294,15 @@ class HttpConnector(Connector):
     """
 
     default_policy: ClassVar[Mapping[str, Any]] = {}
+    settings_schema: ClassVar[Mapping[str, Setting]] = {
+        "base_url": Setting(TEXT, required=True, names="web address"),
+        "token_env": Setting(TEXT, required=True, names="environment variable"),
+        "page_size": Setting(WHOLE),
+        **{name: Setting(NUMBER) for name in ("timeout", "connect_timeout", "backoff")},
+        **{name: Setting(NUMBER) for name in ("backoff_max", "max_retry_after", "rate_limit")},
+        "tries": Setting(WHOLE),
+        "burst": Setting(WHOLE),
+    }
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         super().__init__(settings)

@@ -11,8 +11,8 @@ pipeline (``ecommerce``, as HubSpot's commerce integrations name it), ``deal`` f
 
 Authentication: a private app's access token as ``Authorization: Bearer``. HubSpot allows
 about 10 requests a second (100 per 10 s) and 5 a second on search; the default rate limit
-stays under both. Settings beyond the HTTP ones (see ``HttpConnector``):
-``base_url`` (default https://api.hubapi.com), ``token_env`` (required), ``page_size``
+stays under both. Settings beyond the HTTP ones (see ``HttpConnector``): ``base_url``
+(required: HubSpot's is https://api.hubapi.com), ``token_env`` (required), ``page_size``
 (search, at most 200), ``properties`` (attribute -> contact property), ``lookback_seconds``
 (re-read that much before the last modification on each sync, for search's indexing delay).
 """
@@ -22,10 +22,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
-from connectors.base import EventIn, Page, RecordIn, Reject, State, Stream, register
+from connectors.base import (
+    TABLE,
+    WHOLE,
+    EventIn,
+    Page,
+    RecordIn,
+    Reject,
+    Setting,
+    State,
+    Stream,
+    register,
+)
 from connectors.http import HttpClient, HttpConnector
 from connectors.incremental import Watermark
-from connectors.values import int_setting, parse_timestamp, secret_from_env
+from connectors.values import int_setting, parse_timestamp, required_text, secret_from_env
 
 DEFAULT_PROPERTIES: dict[str, str] = {
     "first_name": "firstname",
@@ -61,12 +72,17 @@ class HubSpotConnector(HttpConnector):
 
     kind = "hubspot"
     default_policy: ClassVar[Mapping[str, Any]] = {"rate_limit": 4.0, "burst": 4}
+    settings_schema: ClassVar[Mapping[str, Setting]] = {
+        **HttpConnector.settings_schema,
+        "properties": Setting(TABLE),
+        "lookback_seconds": Setting(WHOLE),
+    }
 
     def make_client(self) -> HttpClient:
         """Bearer-token client on the configured base URL."""
         token = secret_from_env(self.settings, "token_env")
         return HttpClient(
-            str(self.settings.get("base_url") or "https://api.hubapi.com"),
+            required_text(self.settings, "base_url"),
             policy=self.policy,
             headers={"Authorization": f"Bearer {token}"},
         )

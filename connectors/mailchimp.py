@@ -12,11 +12,12 @@ Opens and clicks come from ``GET /3.0/reports/{campaign_id}/email-activity`` of 
 campaign of the audience (``GET /3.0/campaigns``), from the start of the previous read on
 (``since``), and become ``email_open`` / ``email_click`` events.
 
-Authentication: the API key as the password of HTTP Basic (any user name); the data centre
-is the key's suffix (``...-us21``) unless ``base_url`` is set. Mailchimp allows 10
-simultaneous connections and answers 429 beyond; requests here are sequential.
-Settings beyond the HTTP ones: ``list_id`` (required), ``token_env`` (required),
-``base_url``, ``page_size`` (at most 1000), ``merge_fields`` (merge tag -> attribute).
+Authentication: the API key as the password of HTTP Basic (any user name). ``base_url`` is
+the key's data centre (``https://us21.api.mailchimp.com`` for a key ending ``-us21``).
+Mailchimp allows 10 simultaneous connections and answers 429 beyond; requests here are
+sequential. Settings beyond the HTTP ones: ``list_id`` (required), ``token_env`` (required),
+``base_url`` (required), ``page_size`` (at most 1000), ``merge_fields`` (merge tag ->
+attribute).
 """
 
 from __future__ import annotations
@@ -25,7 +26,18 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from connectors.base import EventIn, Page, RecordIn, Reject, State, Stream, register
+from connectors.base import (
+    TABLE,
+    TEXT,
+    EventIn,
+    Page,
+    RecordIn,
+    Reject,
+    Setting,
+    State,
+    Stream,
+    register,
+)
 from connectors.http import HttpClient, HttpConnector
 from connectors.incremental import Watermark
 from connectors.values import int_setting, parse_timestamp, required_text, secret_from_env
@@ -57,15 +69,17 @@ class MailchimpConnector(HttpConnector):
 
     kind = "mailchimp"
     default_policy: ClassVar[Mapping[str, Any]] = {"rate_limit": 10.0, "burst": 10}
+    settings_schema: ClassVar[Mapping[str, Setting]] = {
+        **HttpConnector.settings_schema,
+        "list_id": Setting(TEXT, required=True),
+        "merge_fields": Setting(TABLE),
+    }
 
     def make_client(self) -> HttpClient:
-        """Basic-auth client on the key's data centre or the configured base URL."""
+        """Basic-auth client on the configured base URL."""
         key = secret_from_env(self.settings, "token_env")
-        base_url = self.settings.get("base_url")
-        if not base_url:
-            centre = key.rpartition("-")[2]
-            base_url = f"https://{centre}.api.mailchimp.com"
-        return HttpClient(str(base_url), policy=self.policy, auth=("huella", key))
+        base_url = required_text(self.settings, "base_url")
+        return HttpClient(base_url, policy=self.policy, auth=("huella", key))
 
     def check(self) -> None:
         """The audience can be read with this key."""

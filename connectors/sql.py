@@ -23,16 +23,20 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from connectors.base import (
     CANONICAL_ATTRIBUTES,
+    TABLE,
+    TEXT,
+    WHOLE,
     ConfigurationError,
     Connector,
     ConnectorError,
     Page,
     RecordIn,
     Reject,
+    Setting,
     State,
     Stream,
     register,
@@ -90,6 +94,17 @@ class SqlConnector(Connector):
     """Rows of a table or query with an ``updated_at`` cursor and an id column."""
 
     kind = "sql"
+    settings_schema: ClassVar[Mapping[str, Setting]] = {
+        "url": Setting(TEXT, required=True, names="database"),
+        "table": Setting(TEXT),
+        "query": Setting(TEXT),
+        "id_column": Setting(TEXT, required=True),
+        "updated_at_column": Setting(TEXT, required=True),
+        "deleted_column": Setting(TEXT),
+        "map": Setting(TABLE),
+        "attributes": Setting(TABLE),
+        "page_size": Setting(WHOLE),
+    }
 
     def __init__(self, settings: Mapping[str, Any], runner: QueryRunner | None = None) -> None:
         super().__init__(settings)

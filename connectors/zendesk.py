@@ -22,7 +22,19 @@ import base64
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
-from connectors.base import EventIn, Page, RecordIn, Reject, State, Stream, register
+from connectors.base import (
+    TABLE,
+    TEXT,
+    WHOLE,
+    EventIn,
+    Page,
+    RecordIn,
+    Reject,
+    Setting,
+    State,
+    Stream,
+    register,
+)
 from connectors.http import HttpClient, HttpConnector
 from connectors.values import int_setting, parse_timestamp, required_text, secret_from_env
 
@@ -47,6 +59,12 @@ class ZendeskConnector(HttpConnector):
 
     kind = "zendesk"
     default_policy: ClassVar[Mapping[str, Any]] = {"rate_limit": 10 / 60, "burst": 10}
+    settings_schema: ClassVar[Mapping[str, Setting]] = {
+        **HttpConnector.settings_schema,
+        "email": Setting(TEXT),
+        "start_time": Setting(WHOLE),
+        "user_fields": Setting(TABLE),
+    }
 
     def make_client(self) -> HttpClient:
         """API-token (Basic) or OAuth (Bearer) client on the configured base URL."""

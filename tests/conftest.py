@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -22,11 +23,40 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app, migrate
 from app.auth import service as tokens
+from app.config import load_config
 from app.db import get_db
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BACKENDS = ("sqlite", "postgresql")
+# Sources in tests reach the sandbox systems the tests start on this machine, besides the
+# vendors' hosts the configuration allows by default.
+SANDBOX_ORIGIN = "http://127.0.0.1:*"
+
+
+def connectors_config() -> dict[str, Any]:
+    """The default ``[connectors]`` configuration, with the sandboxes allowed."""
+    defaults: dict[str, Any] = load_config(environ={})["CONNECTORS"]
+    return {**defaults, "allowed_hosts": [*defaults["allowed_hosts"], SANDBOX_ORIGIN]}
+
+
+def huella_config(database_url: str, **overrides: Any) -> dict[str, Any]:
+    """What tests pass to ``create_app``: their database, the sandboxes allowed, and no rate
+    limits (tests call faster than any client; tests/security/test_rate_limits.py sets them)."""
+    return {
+        "DATABASE_URL": database_url,
+        "TESTING": True,
+        "CONNECTORS": connectors_config(),
+        "RATE_LIMITS": {"enabled": False},
+    } | overrides
+
+
+def config_file(folder: Path) -> Path:
+    """A configuration file allowing the sandboxes, for ``huella`` run in a subprocess."""
+    path = folder / "huella-test.toml"
+    allowed = ", ".join(f'"{origin}"' for origin in connectors_config()["allowed_hosts"])
+    path.write_text(f"[connectors]\nallowed_hosts = [{allowed}]\n")
+    return path
 
 
 def postgres_server_url() -> URL | None:
@@ -106,9 +136,15 @@ def database_url(request: pytest.FixtureRequest, fresh_database: Callable[[str],
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+def app_config() -> dict[str, Any]:
+    """Configuration a test module adds to the application's (override it there)."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url: str, app_config: dict[str, Any]) -> Iterator[Flask]:
     """The application, its sessions joined to one transaction that is rolled back afterwards."""
-    application = create_app({"DATABASE_URL": database_url, "TESTING": True, "SYNC_MODE": "inline"})
+    application = create_app(huella_config(database_url, SYNC_MODE="inline", **app_config))
     database = get_db(application)
     connection = database.engine.connect()
     outer = connection.begin()
@@ -130,7 +166,7 @@ def live_app(fresh_database: Callable[[str], str]) -> Iterator[Flask]:
     engine = create_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
-    application = create_app({"DATABASE_URL": url, "TESTING": True, "SYNC_MODE": "inline"})
+    application = create_app(huella_config(url, SYNC_MODE="inline"))
     yield application
     get_db(application).dispose()
 

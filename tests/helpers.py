@@ -11,13 +11,20 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from app.db import get_db
+from app.settings import get_settings
 from app.source import service as sources
 
 
 def add_source(app: Flask, name: str, kind: str = "push", **attribute_types: str) -> None:
     """Create a source in its own unit of work."""
     with app.app_context(), get_db(app).unit_of_work() as session:
-        sources.create(session=session, name=name, kind=kind, attribute_types=attribute_types)
+        sources.create(
+            session=session,
+            name=name,
+            kind=kind,
+            policy=get_settings(app).sources,
+            attribute_types=attribute_types,
+        )
 
 
 def push(

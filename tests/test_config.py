@@ -26,6 +26,17 @@ def test_each_layer_overrides_the_one_before(tmp_path: Path) -> None:
     assert config["LOG_LEVEL"] == "WARNING"  # the caller's mapping over everything
 
 
+def test_a_table_is_merged_key_by_key(tmp_path: Path) -> None:
+    file = tmp_path / "huella.toml"
+    file.write_text('[connectors]\nallowed_hosts = ["https://crm.internal"]\n')
+    environ = {"HUELLA_CONFIG": str(file), "HUELLA_RATE_LIMITS": "{enabled = false}"}
+    config = load_config(environ=environ)
+    assert config["CONNECTORS"]["allowed_hosts"] == ["https://crm.internal"]
+    assert config["CONNECTORS"]["secret_prefix"] == "HUELLA_SECRET_"  # kept from the defaults
+    assert config["RATE_LIMITS"]["enabled"] is False
+    assert config["RATE_LIMITS"]["storage_uri"] == "memory://"
+
+
 def test_environment_sets_the_database_url() -> None:
     url = "postgresql+psycopg://someone@db.internal/huella"
     assert load_config(environ={"HUELLA_DATABASE_URL": url})["DATABASE_URL"] == url

@@ -59,3 +59,28 @@ def test_the_matchers_region_reads_phones_everywhere(
     assert [c["golden"]["phones"] for c in found["data"]] == [["600 111 222"]]
     same = client.get("/api/v1/customers/lookup/phone:600-111-222", headers=admin).get_json()
     assert [c["id"] for c in same["data"]] == [c["id"] for c in found["data"]]
+
+
+def test_the_settings_hold_what_sources_may_name_and_how_long_a_value_may_be(
+    tmp_path: Path,
+) -> None:
+    settings = get_settings(_start(tmp_path))
+    assert settings.max_value_length == 4096  # config/default.toml
+    assert settings.sources.secret_prefix == "HUELLA_SECRET_"
+    assert any(host.allows("https://api.hubapi.com/crm") for host in settings.sources.allowed_hosts)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"MAX_VALUE_LENGTH": 0}, "max_value_length"),
+        ({"MAX_VALUE_LENGTH": "long"}, "max_value_length"),
+        ({"CONNECTORS": {"allowed_hosts": ["ftp://crm.internal"]}}, "connectors.allowed_hosts"),
+        ({"CONNECTIONS": {"legacy": {"queries": {}}}}, "connections.legacy needs url_env"),
+    ],
+)
+def test_a_security_setting_that_does_not_read_stops_the_start(
+    tmp_path: Path, overrides: dict[str, object], named: str
+) -> None:
+    with pytest.raises(ConfigError, match=named):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'huella.db'}", **overrides})

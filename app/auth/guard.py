@@ -9,11 +9,12 @@ from flask import Flask, current_app, g, request
 
 from app.auth import service
 from app.auth.service import Caller
-from app.db import get_session
-from app.errors import Forbidden, Unauthorized
+from app.db import get_db, get_session
+from app.errors import ConfigError, Forbidden, Unauthorized
 
 F = TypeVar("F", bound=Callable[..., Any])
 _ROLES_ATTRIBUTE = "_huella_roles"
+_CACHE_SECONDS_MAX = 1.0
 
 
 def roles(*allowed: str) -> Callable[[F], F]:
@@ -52,14 +53,14 @@ def _bearer_secret() -> str:
 def _guard_api() -> None:
     if not request.path.startswith("/api/") or request.endpoint is None:
         return
-    token = service.authenticate(
-        session=get_session(),
-        secret=_bearer_secret(),
-        cache_seconds=float(current_app.config["TOKEN_CACHE_SECONDS"]),
-    )
-    if token is None:
-        raise Unauthorized("the API token is unknown or revoked")
-    if get_session().dirty:
+    # A session of its own, closed before the view runs: the view's sessions start after it.
+    with get_db().read_session() as reading:
+        token = service.authenticate(
+            session=reading,
+            secret=_bearer_secret(),
+            cache_seconds=float(current_app.config["TOKEN_CACHE_SECONDS"]),
+        )
+    if service.record_use(session=get_session(), caller=token):
         get_session().commit()  # keeps last_used_at; nothing else is pending this early
     g.api_token = token
     view = current_app.view_functions[request.endpoint]
@@ -71,4 +72,7 @@ def _guard_api() -> None:
 
 def init_app(app: Flask) -> None:
     """Install the token check in front of every /api route."""
+    if not 0 <= float(app.config["TOKEN_CACHE_SECONDS"]) <= _CACHE_SECONDS_MAX:
+        # Past a second, a revoked token would go on working in other server processes.
+        raise ConfigError(f"token_cache_seconds must be between 0 and {_CACHE_SECONDS_MAX}")
     app.before_request(_guard_api)

@@ -218,15 +218,22 @@ def identity_of(*, session: Session, public_id: str) -> tuple[int, str | None]:
 
 def subject_of_reference(*, session: Session, settings: Settings, reference: str) -> str:
     """The subject a ``type:value`` reference names: ``email:...``, ``phone:...``,
-    ``anonymous:...`` or ``SOURCE:EXTERNAL_ID``."""
+    ``anonymous:SOURCE:ID`` (a source's anonymous visitor) or ``SOURCE:EXTERNAL_ID``."""
     kind, separator, value = reference.partition(":")
     if not separator or not kind or not value:
         raise InvalidInput(
             "look up by type:value",
-            {"reference": ["email:..., phone:..., anonymous:... or SOURCE:EXTERNAL_ID"]},
+            {"reference": ["email:..., phone:..., anonymous:SOURCE:ID or SOURCE:EXTERNAL_ID"]},
         )
     if kind == "anonymous":
-        return f"anonymous:{value}"
+        source_name, _, anonymous_id = value.partition(":")
+        source_id = session.scalar(select(Source.id).where(Source.name == source_name))
+        if source_id is None or not anonymous_id:
+            raise InvalidInput(
+                "look up an anonymous visitor by anonymous:SOURCE:ID",
+                {"reference": [f"no source named {source_name!r}, or no id after it"]},
+            )
+        return f"anonymous:{events.anonymous_key(source_id, anonymous_id)}"
     named = {kind: value} if kind in ("email", "phone") else {"record": reference}
     return events.subject_of(session=session, settings=settings, reference=named)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from app.pagination import PageArgsSchema
 
@@ -14,6 +14,16 @@ class SearchQuerySchema(PageArgsSchema):
     city = fields.String(load_default=None)
     postcode = fields.String(load_default=None)
     birth_date = fields.Date(load_default=None)
+
+
+class LookupSchema(PageArgsSchema):
+    """A lookup with the identifier in the body, where no access log keeps it."""
+
+    reference = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=1000),
+        metadata={"description": "email:..., phone:..., anonymous:... or SOURCE:EXTERNAL_ID"},
+    )
 
 
 class ProfileQuerySchema(Schema):

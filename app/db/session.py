@@ -29,7 +29,13 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-_JSON_CODEC: dict[str, Any] = {"json_serializer": json_text, "json_deserializer": orjson.loads}
+# Statements' parameters are customers' data: they stay out of error messages, and so out of
+# tracebacks in the logs.
+_JSON_CODEC: dict[str, Any] = {
+    "json_serializer": json_text,
+    "json_deserializer": orjson.loads,
+    "hide_parameters": True,
+}
 
 
 def build_engine(url: str, *, autocommit: bool = False) -> Engine:

@@ -19,7 +19,8 @@ from app.db import among, bulk_insert, chunks, utcnow
 from app.errors import InvalidInput
 from app.event.models import AnonymousLink, Event
 from app.event.schemas import EventInSchema
-from app.event.service import Subject, subject_of
+from app.event.service import Subject, anonymous_key, check_own_record, subject_of
+from app.security.values import too_long
 from app.settings import Settings
 from app.source.models import Source, SourceRecord
 from connectors import EventIn
@@ -88,19 +89,26 @@ def record_events(
     settings: Settings,
     source: Source,
     items: Sequence[Mapping[str, Any]],
+    only_records_of: Source | None = None,
 ) -> IntakeReport:
-    """Store a batch of events from one source; invalid ones are rejected with their reason."""
+    """Store a batch of events from one source; invalid ones are rejected with their reason,
+    and so is one holding a value over the settings' ``max_value_length`` characters, or naming a
+    record of another source than ``only_records_of`` (a connector's own)."""
     report = IntakeReport()
     loaded: list[tuple[str, dict[str, Any], Subject]] = []
     source_ids = dict(session.execute(select(Source.name, Source.id)).all())
     for index, item in enumerate(items):
+        if reason := too_long(item, settings.max_value_length):
+            report.rejects.append(EventReject(str(index), reason))
+            continue
         try:
             event = _EVENT.load(item)
+            check_own_record(event, only_records_of)
             subject = subject_of(
                 session=session,
                 settings=settings,
                 reference=event,
-                anonymous=True,
+                anonymous_of=source.id,
                 source_ids=source_ids,
             )
         except (ValidationError, InvalidInput) as error:
@@ -109,7 +117,7 @@ def record_events(
         if "anonymous_id" in event and not subject.startswith("anonymous:"):
             before = link_anonymous(
                 session=session,
-                anonymous_id=event["anonymous_id"],
+                anonymous_id=anonymous_key(source.id, event["anonymous_id"]),
                 subject=subject,
                 source_id=source.id,
             )

@@ -6,10 +6,11 @@ names its customer in one of two ways, and both are resolved when the timeline i
 - ``record_id``: the source record of the customer (connector events). The record's identity
   changes on merge and split, and the event follows it for free.
 - ``subject``: an identifier, for events pushed over the API (``email:<normalized>``,
-  ``phone:<E.164>``, ``record:<source id>:<external id>``) or an anonymous visitor
-  (``anonymous:<id>``). An identity's events are those of its records and of the identifiers
-  its live records hold (the ``record_identifier`` lookup table resolution keeps current),
-  plus those of the anonymous ids linked to any of them (``anonymous_link``, by identify).
+  ``phone:<E.164>``, ``record:<source id>:<external id>``) or a source's anonymous visitor
+  (``anonymous:<source id>:<id>``: each source's visitors are its own). An identity's events
+  are those of its records and of the identifiers its live records hold (the
+  ``record_identifier`` lookup table resolution keeps current), plus those of the anonymous
+  ids linked to any of them (``anonymous_link``, by identify).
 
 So a merge, a split or an undo moves no event row: the cost is paid at read time by a handful
 of indexed, keyset-limited lookups (one per record and per identifier), and an event whose
@@ -58,14 +59,17 @@ class Event(Base):
 
 
 class AnonymousLink(Base):
-    """An anonymous visitor (cookie or device id) stitched to an identifier by an identify call.
+    """A source's anonymous visitor (cookie or device id) stitched to an identifier by an
+    identify call.
 
-    One anonymous id names one person: a later identify with another identifier re-links it.
+    One anonymous id of a source names one person: a later identify with another identifier
+    re-links it. Another source's visitor of the same id is another visitor.
     """
 
     __tablename__ = "anonymous_link"
 
-    anonymous_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # The source's id, a colon, then the visitor's id as the source gave it.
+    anonymous_id: Mapped[str] = mapped_column(String(300), primary_key=True)
     subject: Mapped[str] = mapped_column(String(300), index=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("source.id", ondelete="SET NULL"))
     linked_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from app.fields import Instant
 from app.pagination import PageArgsSchema
 
 IDENTIFIERS = ("email", "phone", "record")
@@ -32,7 +33,7 @@ class EventInSchema(CustomerReferenceSchema):
         validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,49}$", error="lower-case snake_case"),
         metadata={"description": "page_view, search, like, review, order, ticket, ..."},
     )
-    occurred_at = fields.AwareDateTime(load_default=None)
+    occurred_at = Instant(load_default=None)
     id = fields.String(
         validate=validate.Length(min=1, max=255),
         load_default=None,
@@ -81,23 +82,18 @@ class EventResultSchema(Schema):
 
 
 class IdentifySchema(CustomerReferenceSchema):
-    """Stitch an anonymous visitor to a known identifier."""
+    """Stitch a source's anonymous visitor to a known identifier."""
 
     anonymous_id = fields.String(required=True, validate=validate.Length(min=1, max=255))
-    source = fields.String(load_default=None)
+    source = fields.String(
+        load_default=None,
+        metadata={"description": "the source whose visitor this is; a connector token's own"},
+    )
 
     @validates_schema
     def _one_identifier(self, data: dict[str, Any], **_: Any) -> None:
         if sum(name in data for name in IDENTIFIERS) != 1:
             raise ValidationError("give exactly one of email, phone, record")
-
-
-class IdentifyResultSchema(Schema):
-    """Who the anonymous visitor turned out to be."""
-
-    anonymous_id = fields.String()
-    subject = fields.String()
-    customers = fields.List(fields.String(), metadata={"description": "identity ids, if known"})
 
 
 class TimelineQuerySchema(PageArgsSchema):

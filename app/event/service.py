@@ -29,7 +29,8 @@ from app.source.models import Source, SourceRecord
 _EVENT = EventInSchema()
 Subject = str
 """``email:<normalized>``, ``phone:<E.164>``, ``record:<source id>:<external id>``,
-``anonymous:<id>``: how an event or a link names a customer."""
+``anonymous:<source id>:<id>``: how an event or a link names a customer. An anonymous id is its
+source's own: two sources' visitors of the same id are two visitors."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,19 +73,35 @@ def record_subject(source_id: int, external_id: str) -> Subject:
     return f"record:{source_id}:{external_id}"
 
 
+def anonymous_key(source_id: int, anonymous_id: str) -> str:
+    """How a source's anonymous visitor is stored: within its source."""
+    return f"{source_id}:{anonymous_id}"
+
+
+def check_own_record(reference: Mapping[str, str], own: Source | None) -> None:
+    """InvalidInput when a reference names another source's record than ``own``'s (None: any
+    source's): a connector speaks only of its own source's records."""
+    if own is None or "record" not in reference:
+        return
+    named = reference["record"].partition(":")[0]
+    if named != own.name:
+        message = f"names a record of {named!r}; this token names only {own.name!r} records"
+        raise InvalidInput("not this source's record", {"record": [message]})
+
+
 def subject_of(
     *,
     session: Session,
     settings: Settings,
     reference: Mapping[str, str],
-    anonymous: bool = False,
+    anonymous_of: int | None = None,
     source_ids: Mapping[str, int] | None = None,
 ) -> Subject:
     """The subject an email, phone or record (SOURCE:EXTERNAL_ID) reference names.
 
-    With ``anonymous`` and no identifier, the anonymous id's subject. ``source_ids`` (name to
-    id) spares a query per record reference in a batch. Raises InvalidInput when the identifier
-    cannot be read or the source does not exist.
+    With ``anonymous_of`` (a source id) and no identifier, the subject of that source's
+    anonymous visitor. ``source_ids`` (name to id) spares a query per record reference in a
+    batch. Raises InvalidInput when the identifier cannot be read or the source does not exist.
     """
     for kind in ("email", "phone"):
         if kind in reference:
@@ -102,8 +119,8 @@ def subject_of(
         if source_id is None:
             raise InvalidInput("unknown source", {"record": [f"no source named {source_name!r}"]})
         return record_subject(source_id, external_id)
-    if anonymous and "anonymous_id" in reference:
-        return f"anonymous:{reference['anonymous_id']}"
+    if anonymous_of is not None and "anonymous_id" in reference:
+        return f"anonymous:{anonymous_key(anonymous_of, reference['anonymous_id'])}"
     raise InvalidInput("no customer named", {"_schema": ["name the customer"]})
 
 

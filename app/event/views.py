@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import Response, current_app
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from app.auth.guard import current_token, roles
 from app.db import get_session
 from app.errors import Forbidden, InvalidInput
-from app.event.schemas import (
-    EventBatchSchema,
-    EventResultSchema,
-    IdentifyResultSchema,
-    IdentifySchema,
-)
+from app.event.schemas import EventBatchSchema, EventResultSchema, IdentifySchema
 from app.ingest import flows
 from app.settings import get_settings
 from app.source import service as sources
@@ -25,7 +20,7 @@ from app.source.models import Source
 blp = Blueprint("events", __name__, url_prefix="/api/v1", description="Events and identify")
 
 
-def _source(session: Session, name: str | None, required: bool) -> Source | None:
+def _source(session: Session, name: str | None) -> Source:
     """The source the call speaks for: a connector token's own, else the one named."""
     token = current_token()
     if token.role == "connector":
@@ -34,10 +29,13 @@ def _source(session: Session, name: str | None, required: bool) -> Source | None
             raise Forbidden(f"this token speaks only for its own source, not {name!r}")
         return own
     if name is None:
-        if required:
-            raise InvalidInput("name the source", {"source": ["required with an admin token"]})
-        return None
+        raise InvalidInput("name the source", {"source": ["required with an admin token"]})
     return sources.get_by_name(session=session, name=name)
+
+
+def _records_limited_to(source: Source) -> Source | None:
+    """A connector names only its own source's records; an admin any source's."""
+    return source if current_token().role == "connector" else None
 
 
 @blp.post("/events")
@@ -53,10 +51,13 @@ def post_events(batch: dict[str, Any]) -> dict[str, Any]:
             f"a batch holds at most {largest} events", {"events": [f"got {len(batch['events'])}"]}
         )
     session = get_session()
-    source = _source(session, batch["source"], required=True)
-    assert source is not None  # required above
+    source = _source(session, batch["source"])
     report = flows.track_events(
-        session=session, settings=get_settings(), source=source, items=batch["events"]
+        session=session,
+        settings=get_settings(),
+        source=source,
+        items=batch["events"],
+        only_records_of=_records_limited_to(source),
     )
     session.commit()
     return report.counts()
@@ -64,19 +65,22 @@ def post_events(batch: dict[str, Any]) -> dict[str, Any]:
 
 @blp.post("/identify")
 @blp.arguments(IdentifySchema())
-@blp.response(200, IdentifyResultSchema)
+@blp.response(202)
 @roles("admin", "connector")
-def identify(body: dict[str, Any]) -> dict[str, Any]:
-    """Stitch an anonymous id to an email, phone or record: the visitor's earlier and later
-    events appear on that customer's timeline."""
+def identify(body: dict[str, Any]) -> Response:
+    """Stitch a source's anonymous visitor to an email, phone or record: the visitor's earlier
+    and later events appear on that customer's timeline. The answer says nothing of who the
+    customer is (a connector learns no identity); agents look the visitor up by
+    ``anonymous:SOURCE:ID``."""
     session = get_session()
-    source = _source(session, body.pop("source"), required=False)
-    result = flows.identify(
+    source = _source(session, body.pop("source"))
+    flows.identify(
         session=session,
         settings=get_settings(),
         anonymous_id=body.pop("anonymous_id"),
         reference=body,
         source=source,
+        only_records_of=_records_limited_to(source),
     )
     session.commit()
-    return result
+    return Response(status=202)

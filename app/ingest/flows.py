@@ -21,8 +21,7 @@ from app.customer import service as customers
 from app.db import chunks, hold_identity_lock, refresh_statistics
 from app.event import intake
 from app.event.models import Event
-from app.event.service import identities_of_subjects, record_subject, subject_of
-from app.identity.service import public_ids_of
+from app.event.service import anonymous_key, check_own_record, record_subject, subject_of
 from app.matching import Matcher
 from app.matching.pipeline import Pipeline
 from app.matching.types import RecordId
@@ -174,8 +173,14 @@ def push_records(
     matcher: Matcher,
     batch_max: int,
 ) -> IngestReport:
-    """Ingest records a department pushed; invalid ones are rejected, the rest are kept."""
-    page = sources.parse_push(source=source, items=items, batch_max=batch_max)
+    """Ingest records a department pushed; invalid ones are rejected, the rest are kept (a
+    record holding a value over the settings' ``max_value_length`` characters is rejected)."""
+    page = sources.parse_push(
+        source=source,
+        items=items,
+        batch_max=batch_max,
+        max_value_length=settings.max_value_length,
+    )
     report = IngestReport()
     ingest_page(
         session=session,
@@ -320,10 +325,19 @@ def track_events(
     settings: Settings,
     source: Source,
     items: Sequence[Mapping[str, Any]],
+    only_records_of: Source | None = None,
 ) -> intake.IntakeReport:
-    """Store a batch of events and refresh the traits of the customers they name."""
+    """Store a batch of events and refresh the traits of the customers they name. An event
+    holding a value over the settings' ``max_value_length`` characters, or naming a record of
+    another source than ``only_records_of`` (a connector's own), is rejected."""
     hold_identity_lock(session)  # traits change: one writer at a time, as for resolution
-    report = intake.record_events(session=session, settings=settings, source=source, items=items)
+    report = intake.record_events(
+        session=session,
+        settings=settings,
+        source=source,
+        items=items,
+        only_records_of=only_records_of,
+    )
     customers.refresh_after_events(session=session, settings=settings, subjects=report.subjects)
     return report
 
@@ -334,22 +348,20 @@ def identify(
     settings: Settings,
     anonymous_id: str,
     reference: Mapping[str, str],
-    source: Source | None,
-) -> dict[str, Any]:
-    """Stitch an anonymous visitor to an identifier: their events join that customer's."""
+    source: Source,
+    only_records_of: Source | None = None,
+) -> None:
+    """Stitch a source's anonymous visitor to an identifier: their events join that
+    customer's. ``only_records_of``: the only source whose records the reference may name.
+    Nothing is answered: a connector learns no identity."""
+    check_own_record(reference, only_records_of)
     hold_identity_lock(session)
     subject = subject_of(session=session, settings=settings, reference=reference)
     before = intake.link_anonymous(
         session=session,
-        anonymous_id=anonymous_id,
+        anonymous_id=anonymous_key(source.id, anonymous_id),
         subject=subject,
-        source_id=source.id if source else None,
+        source_id=source.id,
     )
     affected = [subject] + ([before] if before else [])
     customers.refresh_after_events(session=session, settings=settings, subjects=affected)
-    now_named = public_ids_of(session, identities_of_subjects(session=session, subjects=[subject]))
-    return {
-        "anonymous_id": anonymous_id,
-        "subject": subject,
-        "customers": [now_named[i] for i in sorted(now_named)],
-    }

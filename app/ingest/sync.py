@@ -36,7 +36,9 @@ from app.ingest.flows import (
 )
 from app.matching import Matcher
 from app.matching.pipeline import Pipeline
+from app.security.values import screen_page
 from app.settings import Settings
+from app.settings.sources import SourcePolicy
 from app.source import service as sources
 from app.source.models import Source
 from app.sync.models import SyncRun
@@ -47,9 +49,9 @@ log = logging.getLogger(__name__)
 OnPage = Callable[[str, Page, IngestReport], None]
 
 
-def build_connector(source: Source) -> Connector:
-    """The connector of a source, configured with its settings."""
-    return connector_class(source.kind)(source.settings)
+def build_connector(source: Source, policy: SourcePolicy) -> Connector:
+    """The connector of a source, configured with its settings once the policy allows them."""
+    return connector_class(source.kind)(policy.connector_settings(source.kind, source.settings))
 
 
 def _lock_key(source_id: int) -> int:
@@ -134,7 +136,9 @@ def run_sync(
 
     Records are resolved as they arrive unless ``resolve`` is False; at the end, when the load
     made the store outgrow its model, the model is fitted again and everything re-resolved
-    (unless ``fit`` is False).
+    (unless ``fit`` is False). The source's settings are checked against ``settings.sources``
+    first, and a record or event holding a value over ``settings.max_value_length`` characters
+    is rejected.
     """
     with database.unit_of_work() as session:
         source = sources.get_by_name(session=session, name=source_name)
@@ -148,7 +152,7 @@ def run_sync(
         written = INGESTED_TABLES + (RESOLVED_TABLES if resolve else ())
         connector: Connector | None = None
         try:
-            connector = build_connector(source)
+            connector = build_connector(source, settings.sources)
             connector.check()
             for stream in connector.streams():
                 _sync_stream(
@@ -199,7 +203,8 @@ def _sync_stream(
     # Each stream fills its own tables: their statistics follow its growth.
     growth = GrowthWatch(counted_from=report.records + report.events)
     with _read_ahead(stream.read(state)) as pages:
-        for page in pages:
+        for read in pages:
+            page = screen_page(read, target.settings.max_value_length)
             with database.unit_of_work() as session:
                 # A page lost to a database crash is lost with the state after it, so the next
                 # sync reads it again: its commit need not wait for the disk. The run's last

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from app.audit.schemas import AuditEntrySchema
+from app.fields import row_id
 from app.pagination import PageArgsSchema
 from app.resolution.schemas import ContributionSchema, EdgeSchema
 from app.review.models import REVIEW_KINDS, REVIEW_STATUSES
@@ -181,5 +182,5 @@ class SplitPreviewSchema(Schema):
 class UndoSchema(Schema):
     """Undo a change (an audit entry)."""
 
-    change = fields.Integer(required=True)
+    change = row_id(required=True)
     note = _note()

@@ -13,7 +13,7 @@ from app.auth.guard import current_token, roles
 from app.db import get_session
 from app.ingest import decisions
 from app.ingest import undo as undoing
-from app.pagination import decode_typed, key_page, page_limit
+from app.pagination import decode_typed, key_page, page_limit, row_id, score
 from app.resolution import explain
 from app.resolution.runtime import current_matcher
 from app.review import service
@@ -55,7 +55,7 @@ def list_items(args: dict[str, Any]) -> dict[str, Any]:
     threshold, size of the identities involved); filter by kind, source and status."""
     session = get_session()
     limit = page_limit(args["limit"])
-    after = decode_typed(args["cursor"], float, int)
+    after = decode_typed(args["cursor"], score, row_id)
     items = service.list_items(
         session=session,
         matcher=current_matcher(session),

@@ -20,6 +20,7 @@ from app.config import resolve_path
 from app.errors import ConfigError
 from app.matching import MatchConfig, load_match_config
 from app.settings.customer import CustomerConfig, load_customer_config
+from app.settings.sources import SourcePolicy
 
 EXTENSION = "huella.settings"
 # The files the settings are read from, by the key naming each in the configuration mapping.
@@ -28,10 +29,13 @@ _FILES = ("MATCHING_CONFIG", "SURVIVORSHIP_CONFIG", "TRAITS_CONFIG")
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """The matcher's configuration and the customer view's, read once."""
+    """The matcher's configuration, the customer view's, what source settings may name, and
+    how long one value of a record or event may be; read once."""
 
     match: MatchConfig
     customer: CustomerConfig
+    sources: SourcePolicy
+    max_value_length: int
 
 
 def load_settings(config: Mapping[str, Any]) -> Settings:
@@ -44,7 +48,16 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         customer=load_customer_config(
             resolve_path(config["SURVIVORSHIP_CONFIG"]), resolve_path(config["TRAITS_CONFIG"])
         ),
+        sources=SourcePolicy.from_config(config),
+        max_value_length=_positive(config, "MAX_VALUE_LENGTH"),
     )
+
+
+def _positive(config: Mapping[str, Any], key: str) -> int:
+    value = config.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{key.lower()} must be a whole number above 0, not {value!r}")
+    return value
 
 
 def _match_config(path: Path) -> MatchConfig:

@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 
 from app.commands import fail, unit_of_work
 from app.config import parse_value
+from app.settings import get_settings
 from app.source import service as sources
 
 
@@ -40,8 +41,10 @@ def source_add(name: str, kind: str, settings: tuple[str, ...], priority: int) -
             session=session,
             name=name,
             kind=kind,
+            policy=get_settings().sources,
             settings={k: parse_value(v) for k, v in _parse_pairs(settings, "=", "--set").items()},
             priority=priority,
+            any_file=True,
         )
     click.echo(f"source {source.name} ({source.kind}) added")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from app.fields import ROW_ID_MAX, Instant
+
 
 class SourceSchema(Schema):
     """A connected department system."""
@@ -31,7 +33,7 @@ class PushedRecordSchema(Schema):
     )
     raw = fields.Dict(load_default=None)
     deleted = fields.Boolean(load_default=False)
-    updated_at = fields.AwareDateTime(load_default=None)
+    updated_at = Instant(load_default=None)
 
 
 class PushBatchSchema(Schema):
@@ -79,7 +81,7 @@ class SourceCreateSchema(Schema):
     kind = fields.String(required=True)
     settings = fields.Dict(keys=fields.String(), load_default=dict)
     attribute_types = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
-    priority = fields.Integer(load_default=100)
+    priority = fields.Integer(load_default=100, validate=validate.Range(min=0, max=ROW_ID_MAX))
 
 
 class SyncRequestSchema(Schema):

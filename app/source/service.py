@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from app.db import Reused, among_parameter, bulk_insert_ids, json_bytes, read_rows, utcnow
 from app.errors import Conflict, InvalidInput, NotFound
+from app.security.values import too_long
+from app.settings.sources import SourcePolicy
 from app.source.models import Source, SourceRecord
 from app.source.schemas import PushedRecordSchema
 from connectors import (
@@ -116,15 +118,19 @@ def create(
     session: Session,
     name: str,
     kind: str,
+    policy: SourcePolicy,
     settings: Mapping[str, Any] | None = None,
     attribute_types: Mapping[str, str] | None = None,
     priority: int = 100,
+    any_file: bool = False,
 ) -> Source:
-    """Create a source of a registered connector kind."""
+    """Create a source of a registered connector kind, its settings checked against the kind's
+    schema and the ``policy`` (``any_file``: the operator's command line may name any file)."""
     try:
         connector_class(kind)
     except ConfigurationError as error:
         raise InvalidInput(str(error), {"kind": [str(error)]}) from None
+    policy.check(kind, settings or {}, any_file=any_file)
     validate_attribute_types(attribute_types or {})
     if session.scalar(select(Source.id).where(Source.name == name)) is not None:
         raise Conflict(f"a source named {name!r} already exists")
@@ -309,15 +315,22 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(f"{field}: {' '.join(map(str, texts))}" for field, texts in messages.items())
 
 
-def parse_push(*, source: Source, items: Sequence[Mapping[str, Any]], batch_max: int) -> Page:
+def parse_push(
+    *, source: Source, items: Sequence[Mapping[str, Any]], batch_max: int, max_value_length: int
+) -> Page:
     """The page a department's push makes: its valid records, and the invalid ones rejected with
-    their reason. InvalidInput when the push is too large or holds no valid record."""
+    their reason. A record holding a value over ``max_value_length`` characters is rejected
+    without its content (a reject must not keep what was refused). InvalidInput when the push
+    is too large or holds no valid record."""
     if len(items) > batch_max:
         raise InvalidInput(
             f"a push holds at most {batch_max} records", {"records": [f"got {len(items)}"]}
         )
     good, rejects = [], []
     for index, item in enumerate(items):
+        if reason := too_long(item, max_value_length):
+            rejects.append(Reject(str(index), f"invalid record: {reason}"))
+            continue
         try:
             loaded = _PUSHED.load(item)
         except ValidationError as error:

@@ -11,7 +11,15 @@ from app.auth.guard import current_token, roles
 from app.db import get_session
 from app.errors import Forbidden
 from app.ingest import flows, jobs
-from app.pagination import PageArgsSchema, before_id, decode_typed, id_page, key_page, page_limit
+from app.pagination import (
+    PageArgsSchema,
+    before_id,
+    decode_typed,
+    id_page,
+    key_page,
+    page_limit,
+    source_name,
+)
 from app.resolution.runtime import current_matcher
 from app.settings import get_settings
 from app.source import service
@@ -40,7 +48,7 @@ blp = Blueprint("sources", __name__, url_prefix="/api/v1/sources", description="
 def list_sources(args: dict[str, Any]) -> dict[str, Any]:
     """The connected sources, by name."""
     limit = page_limit(args["limit"])
-    after = decode_typed(args["cursor"], str)
+    after = decode_typed(args["cursor"], source_name)
     found = service.list_sources(
         session=get_session(), after=after[0] if after else None, limit=limit + 1
     )
@@ -54,7 +62,7 @@ def list_sources(args: dict[str, Any]) -> dict[str, Any]:
 def create_source(body: dict[str, Any]) -> Source:
     """Connect a department system."""
     session = get_session()
-    source = service.create(session=session, **body)
+    source = service.create(session=session, policy=get_settings().sources, **body)
     session.commit()
     return source
 

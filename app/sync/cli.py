@@ -69,10 +69,13 @@ def import_command(
             maps=mappings,
             attrs=declarations,
         )
+        get_settings().sources.check("file", settings, any_file=True)
         connector = connector_class("file")(settings)
         connector.check()
     except ConnectorError as error:
         fail(str(error))
+    except HuellaError as error:
+        fail(f"{error.detail} {error.extra.get('errors')}")
     report = import_file(
         source_name, settings, _count_lines(path), resolve=not no_resolve, fit=not no_fit
     )
@@ -135,12 +138,15 @@ def _file_source(session: Session, name: str, settings: dict[str, Any]) -> Sourc
             session=session,
             name=name,
             kind="file",
+            policy=get_settings().sources,
             settings=settings,
             attribute_types=attribute_types,
+            any_file=True,
         )
     if source.kind != "file":
         fail(f"source {name!r} is a {source.kind} source; import files into a file source")
     sources.declare_attributes(session=session, source=source, attribute_types=attribute_types)
+    get_settings().sources.check("file", settings, any_file=True)
     source.settings = settings
     return source
 

@@ -21,7 +21,7 @@ from connectors.sandbox import (
 )
 from tests.connectors.sandbox_data import department_data
 
-TOKEN_ENV = "HUELLA_TEST_SANDBOX_TOKEN"
+TOKEN_ENV = "HUELLA_SECRET_TEST_SANDBOX"
 KINDS = ("hubspot", "zendesk", "mailchimp")
 FAST = {"timeout": 0.4, "connect_timeout": 0.4, "tries": 6, "backoff": 0.01, "backoff_max": 0.05}
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.customer.models import GoldenRecord
 from app.db import get_db
+from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import Source
 from tests.helpers import push, record
@@ -26,6 +27,7 @@ def test_refresh_applies_new_priorities(
                 session=session,
                 name=name,
                 kind="push",
+                policy=get_settings(app).sources,
                 priority=priority,
                 attribute_types={"tier": "text"},
             )

@@ -34,6 +34,7 @@ def add_source(app: Flask, name: str, priority: int) -> None:
             session=session,
             name=name,
             kind="push",
+            policy=get_settings(app).sources,
             priority=priority,
             attribute_types={"tier": "text"},
         )
@@ -235,7 +236,7 @@ def test_lookup_pages_through_a_shared_identifier(
 def test_unknown_customer_and_bad_cursor(client: FlaskClient, agent: dict[str, str]) -> None:
     assert client.get("/api/v1/customers/cus_nobody", headers=agent).status_code == 404
     response = client.get("/api/v1/customers?cursor=garbage", headers=agent)
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert "cursor" in response.get_json()["errors"]
 
 

@@ -16,7 +16,7 @@ from app import create_app, migrate
 from app.db import get_db
 from app.resolution.models import ModelVersion
 from bench.febrl import generate
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, huella_config
 
 COLUMNS = ("first_name", "last_name", "address_line2", "city", "postcode", "region")
 COLUMNS += ("birth_date", "soc_sec_id")
@@ -36,7 +36,7 @@ def _partition(url: str, path: Path) -> tuple[set[frozenset[str]], str]:
     engine = create_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
-    app = create_app({"DATABASE_URL": url, "TESTING": True, "SYNC_MODE": "inline"})
+    app = create_app(huella_config(url, SYNC_MODE="inline"))
     try:
         cli = app.test_cli_runner()
         imported = cli.invoke(args=["import", str(path), *IMPORT, "--no-resolve", "--no-fit"])

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from app import create_app, migrate
 from app.db import get_db
+from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import Source, SourceRecord
 from app.sync.models import SyncRun
@@ -28,10 +30,10 @@ from connectors.sandbox import (
     connector_settings,
     start_sandboxes,
 )
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, config_file, huella_config
 
 KINDS = {"sales": "hubspot", "support": "zendesk", "marketing": "mailchimp"}
-TOKEN_ENV = "CRASH_TEST_SANDBOX_TOKEN"
+TOKEN_ENV = "HUELLA_SECRET_CRASH_TEST"
 HOSTILE = Faults(
     rate_limit_every=5,
     retry_after=0.01,
@@ -50,8 +52,13 @@ def server_of(sandboxes: Sandboxes, department: str) -> SandboxServer:
     }[department]
 
 
-def huella(url: str, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "HUELLA_DATABASE_URL": url, TOKEN_ENV: SANDBOX_TOKEN}
+def huella(url: str, config: Path, *args: str) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "HUELLA_DATABASE_URL": url,
+        "HUELLA_CONFIG": str(config),
+        TOKEN_ENV: SANDBOX_TOKEN,
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "app", *args],
         env=env,
@@ -91,25 +98,30 @@ def created_so_far(engine: Engine) -> int:
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("department", ["sales", "support", "marketing"])
 def test_killed_sync_resumes_to_an_exact_copy(
-    fresh_database: Callable[[str], str], backend: str, department: str
+    fresh_database: Callable[[str], str], backend: str, department: str, tmp_path: Path
 ) -> None:
+    config = config_file(tmp_path)
     url = fresh_database(backend)
     engine = create_engine(url)
     migrate.upgrade(engine)
     sandboxes = start_sandboxes(200, seed=11, faults=HOSTILE)
     server = server_of(sandboxes, department)
     try:
-        app = create_app({"DATABASE_URL": url})
+        app = create_app(huella_config(url))
         settings = connector_settings(
             server, TOKEN_ENV, page_size=10, backoff=0.01, backoff_max=0.05, timeout=5, rate_limit=0
         )
         with app.app_context(), get_db(app).unit_of_work() as session:
             sources.create(
-                session=session, name=department, kind=KINDS[department], settings=settings
+                session=session,
+                name=department,
+                kind=KINDS[department],
+                policy=get_settings(app).sources,
+                settings=settings,
             )
         get_db(app).dispose()
 
-        first = huella(url, "sync", department)
+        first = huella(url, config, "sync", department)
         deadline = time.monotonic() + 60
         while created_so_far(engine) < 30 and first.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -122,7 +134,7 @@ def test_killed_sync_resumes_to_an_exact_copy(
         assert 0 < partial < len(server.records())
 
         server.set_faults(change_every_pages=0)  # 429s, 500s, repeats and slowness stay on
-        resumed = finish(huella(url, "sync", department))
+        resumed = finish(huella(url, config, "sync", department))
         assert f"{department}: succeeded" in resumed
 
         stored = stored_records(engine, department)
@@ -134,9 +146,9 @@ def test_killed_sync_resumes_to_an_exact_copy(
         assert set(stored) <= {r.external_id for r in server.records()}
 
         server.set_faults(Faults())
-        again = finish(huella(url, "sync", department))
+        again = finish(huella(url, config, "sync", department))
         assert "0 new, 0 updated, 0 deleted" in again and "0 events" in again
-        full = finish(huella(url, "sync", department, "--full"))
+        full = finish(huella(url, config, "sync", department, "--full"))
         assert "0 new, 0 updated, 0 deleted" in full and "0 events" in full
         assert stored_records(engine, department) == stored
         with engine.connect() as connection:

@@ -12,11 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import get_db
+from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import Source, SourceRecord
 from connectors.sandbox import SANDBOX_TOKEN, Sandboxes, connector_settings, start_sandboxes
 
-TOKEN_ENV = "DELETION_TEST_SANDBOX_TOKEN"
+TOKEN_ENV = "HUELLA_SECRET_DELETION_TEST"
 
 
 @pytest.fixture
@@ -33,7 +34,13 @@ def connect(app: Flask, sandboxes: Sandboxes) -> None:
     with app.app_context(), get_db(app).unit_of_work() as session:
         for name, server in servers.items():
             settings = connector_settings(server, TOKEN_ENV, rate_limit=0)
-            sources.create(session=session, name=name, kind=kinds[name], settings=settings)
+            sources.create(
+                session=session,
+                name=name,
+                kind=kinds[name],
+                policy=get_settings(app).sources,
+                settings=settings,
+            )
 
 
 def test_a_deleted_record_becomes_a_tombstone_and_leaves_its_identity(

@@ -20,7 +20,7 @@ from app.source.models import SourceRecord
 from connectors import Page
 from connectors.sandbox import SANDBOX_TOKEN, Sandboxes, connector_settings, start_sandboxes
 
-TOKEN_ENV = "FAILED_SYNC_SANDBOX_TOKEN"
+TOKEN_ENV = "HUELLA_SECRET_FAILED_SYNC"
 
 
 @pytest.fixture
@@ -46,7 +46,13 @@ def test_a_failed_sync_keeps_its_stored_pages_and_the_next_one_resumes(
         server, TOKEN_ENV, page_size=10, tries=2, backoff=0.01, backoff_max=0.02, rate_limit=0
     )
     with database.unit_of_work() as setup:
-        sources.create(session=setup, name="support", kind="zendesk", settings=settings)
+        sources.create(
+            session=setup,
+            name="support",
+            kind="zendesk",
+            policy=get_settings(app).sources,
+            settings=settings,
+        )
 
     def break_after_two_pages(_stream: str, _page: Page, report: IngestReport) -> None:
         if report.pages == 2:

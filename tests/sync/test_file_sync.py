@@ -5,11 +5,21 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
+from tests.conftest import connectors_config
+
 Headers = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def app_config(tmp_path: Path) -> dict[str, Any]:
+    """Sources created through the API may read the test's own folder."""
+    return {"CONNECTORS": {**connectors_config(), "file_folders": [str(tmp_path)]}}
 
 
 def write_jsonl(path: Path, *rows: dict[str, object] | str) -> None:
@@ -116,7 +126,7 @@ def test_runs_are_cursor_paged(
     assert len(ids) == 3 and ids == sorted(ids, reverse=True)
     assert second["next_cursor"] is None
     bad = client.get("/api/v1/sources/crm/runs?cursor=!!", headers=admin)
-    assert bad.status_code == 422
+    assert bad.status_code == 400
 
 
 def test_creating_a_source_with_a_bad_name_or_kind_is_a_422(

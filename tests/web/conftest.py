@@ -26,8 +26,9 @@ from werkzeug.serving import make_server
 from app import create_app, migrate
 from app.auth import service as tokens
 from app.db import get_db
+from app.settings import get_settings
 from app.source import service as sources
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, huella_config
 from tests.helpers import push, record
 
 CHROMIUM = Path(os.environ.get("HUELLA_CHROMIUM", "/usr/bin/chromium"))
@@ -99,9 +100,13 @@ def _seed(app: Flask, crm_file: Path, admin: dict[str, str]) -> None:
             session=session,
             name="sales",
             kind="file",
+            policy=get_settings(app).sources,
             settings={"path": str(crm_file), "id_column": "id"},
+            any_file=True,
         )
-        sources.create(session=session, name="support", kind="push")
+        sources.create(
+            session=session, name="support", kind="push", policy=get_settings(app).sources
+        )
     synced = app.test_cli_runner().invoke(args=["sync", "sales"])
     assert synced.exit_code == 0, synced.output
     client = app.test_client()
@@ -158,7 +163,7 @@ def console(
     engine.dispose()
     crm_file = tmp_path_factory.mktemp("crm") / "customers.csv"
     _write_crm(crm_file)
-    app = create_app({"DATABASE_URL": url, "TESTING": True})
+    app = create_app(huella_config(url))
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request is noise
     admin_token = _token(app, "admin")
     _seed(app, crm_file, {"Authorization": f"Bearer {admin_token}"})
