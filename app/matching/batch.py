@@ -16,10 +16,12 @@ import numpy as np
 import numpy.typing as npt
 
 from app.matching.blocking import candidate_pairs, group_pairs
+from app.matching.calibrate import calibrate_frame
 from app.matching.cluster import PairEvidence, cluster_component
 from app.matching.frame import Frame, distinct
-from app.matching.model import Scorer, probability
-from app.matching.train import calibrate_frame, train_frame
+from app.matching.model import probability
+from app.matching.scorer import Scorer
+from app.matching.train import train_frame
 from app.matching.types import (
     Clustering,
     Conflict,

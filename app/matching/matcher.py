@@ -24,13 +24,15 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from app.matching.batch import resolve_frame
+from app.matching.calibrate import calibrate_frame
 from app.matching.cluster import PairEvidence, cluster_component, components
 from app.matching.compare import Rows
 from app.matching.config import MatchConfig
 from app.matching.frame import Frame, record_digest
-from app.matching.model import MatchModel, Scorer, default_model, probability
+from app.matching.model import MatchModel, default_model, probability
 from app.matching.pipeline import Pipeline
-from app.matching.train import ModelRefused, calibrate_frame, train_frame
+from app.matching.scorer import Scorer
+from app.matching.train import ModelRefused, train_frame
 from app.matching.types import (
     NO_CONSTRAINTS,
     AttributeName,
