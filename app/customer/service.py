@@ -37,6 +37,7 @@ from app.db import (
     utcnow,
 )
 from app.event import service as events
+from app.progress import QUIET, Progress
 from app.settings import Settings
 from app.settings.customer import CustomerConfig
 from app.source.models import Source, SourceRecord
@@ -71,6 +72,7 @@ def refresh_identities(
     now: datetime | None = None,
     fresh: Collection[int] = frozenset(),
     known: Mapping[int, list[Row[Any]]] | None = None,
+    progress: Progress = QUIET,
 ) -> None:
     """Recompute the golden record, search keys and traits of these identities.
 
@@ -87,14 +89,16 @@ def refresh_identities(
     moment = now or utcnow()
     session.flush()
     known = known or {}
-    for chunk in chunks(wanted):
-        records = _load_records(session, [i for i in chunk if i not in known])
-        records.update((i, [loaded_record(r) for r in known[i]]) for i in chunk if i in known)
-        # Reads before writes: a read after a COPY waits for it (bulk_insert writes behind).
-        facts = _event_facts(session, records)
-        _forget_computed(session, [i for i in chunk if i not in fresh])
-        _write_golden(session, chunk, records, settings, moment)
-        _write_traits(session, records, facts, settings.customer, moment)
+    with progress.phase("refreshing customers", total=len(wanted), unit="customers") as bar:
+        for chunk in chunks(wanted):
+            records = _load_records(session, [i for i in chunk if i not in known])
+            records.update((i, [loaded_record(r) for r in known[i]]) for i in chunk if i in known)
+            # Reads before writes: a read after a COPY waits for it (bulk_insert writes behind).
+            facts = _event_facts(session, records)
+            _forget_computed(session, [i for i in chunk if i not in fresh])
+            _write_golden(session, chunk, records, settings, moment)
+            _write_traits(session, records, facts, settings.customer, moment)
+            bar.advance(len(chunk))
 
 
 def refresh_traits(

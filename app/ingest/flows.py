@@ -27,6 +27,7 @@ from app.matching.pipeline import Pipeline
 from app.matching.types import RecordId
 from app.privacy import service as privacy
 from app.privacy.models import Consent
+from app.progress import QUIET, Progress
 from app.resolution import batch, realtime
 from app.resolution import service as resolution
 from app.resolution.service import RESOLVED_TABLES as RESOLUTION_TABLES
@@ -218,6 +219,7 @@ def settle(
     report: ResolutionReport,
     actor: str,
     audited: bool = True,
+    progress: Progress = QUIET,
 ) -> None:
     """What a resolution calls for next, in order: refresh the customers whose identities
     changed, record the audit entries (unless the caller records its own: ``audited``
@@ -229,6 +231,7 @@ def settle(
         identity_ids=changes.refresh,
         fresh=changes.fresh,
         known=changes.known,
+        progress=progress,
     )
     # Written after refreshing (which reads first, and would wait for them).
     if audited:
@@ -267,52 +270,76 @@ def recluster(
 
 
 def resolve_all(
-    *, session: Session, settings: Settings, matcher: Matcher, actor: str = audit.SYSTEM_ACTOR
+    *,
+    session: Session,
+    settings: Settings,
+    matcher: Matcher,
+    actor: str = audit.SYSTEM_ACTOR,
+    progress: Progress = QUIET,
 ) -> ResolutionReport:
     """Batch: resolve every live record from scratch, and settle what that changed."""
-    report = batch.resolve_all(session=session, matcher=matcher)
-    settle(session=session, settings=settings, report=report, actor=actor)
+    report = batch.resolve_all(session=session, matcher=matcher, progress=progress)
+    settle(session=session, settings=settings, report=report, actor=actor, progress=progress)
     refresh_statistics(session, RESOLVED_TABLES)  # all rewritten
     return report
 
 
 def fit_when_due(
-    *, session: Session, settings: Settings, matcher: Matcher, actor: str = audit.SYSTEM_ACTOR
+    *,
+    session: Session,
+    settings: Settings,
+    matcher: Matcher,
+    actor: str = audit.SYSTEM_ACTOR,
+    progress: Progress = QUIET,
 ) -> tuple[resolution.Fit, ResolutionReport] | None:
     """When the store has outgrown its model (a first bulk load, or doubled since), fit a new
     one to it and re-resolve everything with it; None when not due."""
     if not resolution.fit_due(session=session, matcher=matcher):
         return None
-    fitted = resolution.fit(session=session, matcher=matcher)
+    fitted = resolution.fit(session=session, matcher=matcher, progress=progress)
     resolution.keep_model(session=session, fitted=fitted)
     refitted = matcher.with_model(fitted.model)
-    return fitted, resolve_all(session=session, settings=settings, matcher=refitted, actor=actor)
+    report = resolve_all(
+        session=session, settings=settings, matcher=refitted, actor=actor, progress=progress
+    )
+    return fitted, report
 
 
 def resolve_pending(
-    *, session: Session, settings: Settings, matcher: Matcher, actor: str = audit.SYSTEM_ACTOR
+    *,
+    session: Session,
+    settings: Settings,
+    matcher: Matcher,
+    actor: str = audit.SYSTEM_ACTOR,
+    progress: Progress = QUIET,
 ) -> ResolutionReport:
     """Resolve what changed since it was last resolved (after syncs with --no-resolve, or
     imports): in batch when that is a large share of the store, else in real time. When the
     store has outgrown its model, it is fitted again first, and everything re-resolved."""
-    refit = fit_when_due(session=session, settings=settings, matcher=matcher, actor=actor)
+    refit = fit_when_due(
+        session=session, settings=settings, matcher=matcher, actor=actor, progress=progress
+    )
     if refit is not None:
         return refit[1]
     pending = batch.pending_records(session=session)
     if batch.goes_batch(session=session, pending=pending):
-        return resolve_all(session=session, settings=settings, matcher=matcher, actor=actor)
+        return resolve_all(
+            session=session, settings=settings, matcher=matcher, actor=actor, progress=progress
+        )
     report = ResolutionReport()
     # Pages keep each round's working set small; the outcome does not depend on the order.
-    for chunk in chunks(pending, 1000):
-        report.add(
-            resolve_records(
-                session=session,
-                settings=settings,
-                matcher=matcher,
-                record_ids=chunk,
-                actor=actor,
+    with progress.phase("resolving changed records", total=len(pending)) as bar:
+        for chunk in chunks(pending, 1000):
+            report.add(
+                resolve_records(
+                    session=session,
+                    settings=settings,
+                    matcher=matcher,
+                    record_ids=chunk,
+                    actor=actor,
+                )
             )
-        )
+            bar.advance(len(chunk))
     return report
 
 

@@ -14,10 +14,11 @@ from app.identity.clustering import apply_clustering
 from app.identity.models import RecordIdentifier
 from app.identity.service import detach
 from app.matching import Matcher
-from app.matching.batch import EdgeTable
+from app.matching.batch import EdgeTable, resolve_frame
 from app.matching.types import RecordId, ScoredEdge
+from app.progress import QUIET, Progress
 from app.resolution.models import BlockingKey, MatchEdge, MatchValues
-from app.resolution.service import ResolutionReport
+from app.resolution.service import ResolutionReport, count_live_records
 from app.resolution.store import (
     input_records,
     live_records,
@@ -36,19 +37,30 @@ BATCH_AT_LEAST = 5000
 BATCH_SHARE = 0.2
 
 
-def resolve_all(*, session: Session, matcher: Matcher) -> ResolutionReport:
+def resolve_all(
+    *, session: Session, matcher: Matcher, progress: Progress = QUIET
+) -> ResolutionReport:
     """Batch: re-resolve every live record from scratch, keeping identity ids stable."""
     hold_identity_lock(session)
     constraints = links.all_constraints(session=session)
-    resolution = matcher.resolve(input_records(session), constraints)
+    live = count_live_records(session=session)
+    with progress.phase("reading records", total=live) as bar:
+        frame = matcher.build_frame(bar.iterate(input_records(session)))
+    # Blocking, scoring and clustering run in numpy, out of reach of a bar: one step, timed.
+    with progress.step("blocking, scoring, clustering"):
+        resolution = resolve_frame(matcher.scorer, frame, constraints)
+    del frame
     for model in (MatchEdge, BlockingKey, MatchValues, RecordIdentifier):
         session.execute(delete(model))
-    store_evidence(session, prepare(matcher, live_records(session)))
-    store_edges(session, resolution.edges)
-    rows = record_rows(
-        session, session.scalars(select(SourceRecord.id).where(SourceRecord.deleted_at.is_(None)))
-    )
-    changes = apply_clustering(session, resolution.clustering, rows)
+    with progress.phase("storing evidence", total=live) as bar:
+        store_evidence(session, prepare(matcher, bar.iterate(live_records(session))))
+        store_edges(session, resolution.edges)
+    with progress.step("assigning identities"):
+        rows = record_rows(
+            session,
+            session.scalars(select(SourceRecord.id).where(SourceRecord.deleted_at.is_(None))),
+        )
+        changes = apply_clustering(session, resolution.clustering, rows)
     possible = [e for e in _edge_list(resolution.edges) if not matcher.is_auto(e)]
     findings = Findings(
         possible, resolution.clustering, constraints.must_link, dict(resolution.generic_keys)
@@ -151,7 +163,4 @@ def goes_batch(*, session: Session, pending: Sequence[RecordId]) -> bool:
     """Whether resolving these pending records (after syncs with --no-resolve, or imports) is
     better done as one batch run over everything: much faster than record by record when they
     are a large share of the store, and the same partition."""
-    live = session.scalar(
-        select(func.count()).select_from(SourceRecord).where(SourceRecord.deleted_at.is_(None))
-    )
-    return len(pending) > max(BATCH_AT_LEAST, BATCH_SHARE * (live or 0))
+    return len(pending) > max(BATCH_AT_LEAST, BATCH_SHARE * count_live_records(session=session))

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.commands import fail, unit_of_work
 from app.ingest import flows
+from app.progress import Progress
 from app.resolution import batch, explain
 from app.resolution import service as resolution
 from app.resolution.runtime import current_matcher
@@ -26,13 +27,16 @@ def resolve_command(full: bool) -> None:
     with unit_of_work() as session:
         matcher = current_matcher(session)
         settings = get_settings()
-        refit = flows.fit_when_due(session=session, settings=settings, matcher=matcher)
+        progress = Progress.on_terminal()
+        refit = flows.fit_when_due(
+            session=session, settings=settings, matcher=matcher, progress=progress
+        )
         if refit is not None:
             fitted, report = refit
         else:
             fitted = None
             run = flows.resolve_all if full else flows.resolve_pending
-            report = run(session=session, settings=settings, matcher=matcher)
+            report = run(session=session, settings=settings, matcher=matcher, progress=progress)
         total = resolution.count_identities(session=session)
     echo_fit(fitted)
     _print_resolution(report, total)
@@ -75,9 +79,10 @@ def train_command(seed: int, no_resolve: bool, dry_run: bool) -> None:
     u, the prior and the value tables are measured on the store, m is fitted by EM. A model
     whose weights move far on too little evidence is refused, and the current one kept.
     """
+    progress = Progress.on_terminal()
     with unit_of_work() as session:
         matcher = current_matcher(session)
-        fitted = resolution.fit(session=session, matcher=matcher, seed=seed)
+        fitted = resolution.fit(session=session, matcher=matcher, seed=seed, progress=progress)
         if fitted.refused:
             fail(f"the trained model was refused, the current one stands: {fitted.refused}")
         trained = matcher.with_model(fitted.model)
@@ -90,7 +95,9 @@ def train_command(seed: int, no_resolve: bool, dry_run: bool) -> None:
         if no_resolve:
             click.echo("run `huella resolve --full` to score every pair with it")
             return
-        report = flows.resolve_all(session=session, settings=get_settings(), matcher=trained)
+        report = flows.resolve_all(
+            session=session, settings=get_settings(), matcher=trained, progress=progress
+        )
         total = resolution.count_identities(session=session)
     _print_resolution(report, total)
 

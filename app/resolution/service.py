@@ -20,6 +20,7 @@ from app.identity.models import Identity, RecordIdentifier
 from app.matching import MatchConfig, Matcher
 from app.matching.model import MatchModel
 from app.matching.types import AttributeType
+from app.progress import QUIET, Progress
 from app.resolution.models import BlockingKey, MatchEdge, MatchValues, ModelVersion
 from app.resolution.store import input_records
 from app.review.queue import Findings
@@ -170,11 +171,21 @@ def fit_due(*, session: Session, matcher: Matcher) -> bool:
     return highest >= threshold and live_record_count(session) >= threshold
 
 
-def fit(*, session: Session, matcher: Matcher, seed: int = 0, train: bool = True) -> Fit:
+def fit(
+    *,
+    session: Session,
+    matcher: Matcher,
+    seed: int = 0,
+    train: bool = True,
+    progress: Progress = QUIET,
+) -> Fit:
     """Fit a model to every live record: measure u, the prior and the value tables, and train
     m unless ``train`` is False (a model training refuses leaves the calibrated one)."""
-    records = list(input_records(session))
-    model, refused = matcher.fit(records, seed=seed, train=train)
+    live = count_live_records(session=session)
+    with progress.phase("reading records for the model", total=live) as bar:
+        records = list(bar.iterate(input_records(session)))
+    with progress.step("fitting the model"):
+        model, refused = matcher.fit(records, seed=seed, train=train)
     return Fit(model, len(records), trained=train and refused is None, refused=refused)
 
 
@@ -199,6 +210,14 @@ def keep_model(*, session: Session, fitted: Fit, seed: int = 0) -> ModelVersion:
 
 
 # -- reading results ----------------------------------------------------------------------
+
+
+def count_live_records(*, session: Session) -> int:
+    """Live records in the store."""
+    live = session.scalar(
+        select(func.count()).select_from(SourceRecord).where(SourceRecord.deleted_at.is_(None))
+    )
+    return live or 0
 
 
 def count_identities(*, session: Session) -> int:

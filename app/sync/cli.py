@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +14,14 @@ from app.db import get_db
 from app.errors import HuellaError
 from app.ingest import flows
 from app.ingest import sync as runner
+from app.progress import Progress
 from app.resolution.cli import echo_fit
 from app.resolution.runtime import current_matcher
 from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import Source
 from connectors import ConnectorError, Page, connector_class
-from connectors.files import file_settings
+from connectors.files import FileSettings, file_settings
 
 FORMATS = ("csv", "jsonl")
 NO_FIT = (
@@ -31,9 +30,13 @@ NO_FIT = (
 )
 
 
-def _count_lines(path: Path) -> int:
+def _count_rows(path: Path, settings: dict[str, Any]) -> int:
+    """About how many rows the file holds (lines, less a CSV's header), for the progress bar;
+    quoted line breaks make it an estimate, which the bar corrects at the end."""
     with path.open("rb") as handle:
-        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    header = FileSettings.parse(settings).format == "csv"
+    return max(lines - header, 0)
 
 
 @click.command("import")
@@ -77,7 +80,7 @@ def import_command(
     except HuellaError as error:
         fail(f"{error.detail} {error.extra.get('errors')}")
     report = import_file(
-        source_name, settings, _count_lines(path), resolve=not no_resolve, fit=not no_fit
+        source_name, settings, _count_rows(path, settings), resolve=not no_resolve, fit=not no_fit
     )
     for reject in report.rejects:
         click.echo(f"{path.name}: {reject.position}: {reject.reason}", err=True)
@@ -104,25 +107,25 @@ def import_file(
     """Sync a file into a source (created on first import); the file is read from its start."""
     with unit_of_work() as session:
         _file_source(session, source_name, settings)
-    progress = _progress(rows)
     report = flows.IngestReport()
+    with Progress.on_terminal().phase(f"importing into {source_name}", total=rows) as bar:
 
-    def advance(_stream: str, page: Page, so_far: flows.IngestReport) -> None:
-        nonlocal report
-        report = so_far
-        progress(page)
+        def advance(_stream: str, page: Page, so_far: flows.IngestReport) -> None:
+            nonlocal report
+            report = so_far
+            bar.advance(len(page.records) + len(page.rejects))
 
-    run = runner.run_sync(
-        database=get_db(),
-        settings=get_settings(),
-        source_name=source_name,
-        matcher_for=current_matcher,
-        full=True,
-        resolve=resolve,
-        fit=fit,
-        on_page=advance,
-    )
-    progress(None)
+        run = runner.run_sync(
+            database=get_db(),
+            settings=get_settings(),
+            source_name=source_name,
+            matcher_for=current_matcher,
+            full=True,
+            resolve=resolve,
+            fit=fit,
+            on_page=advance,
+        )
+        bar.expect(report.records)
     if run.status != "succeeded":
         fail(f"import into {source_name} failed: {run.error}")
     return report
@@ -149,22 +152,6 @@ def _file_source(session: Session, name: str, settings: dict[str, Any]) -> Sourc
     get_settings().sources.check("file", settings, any_file=True)
     source.settings = settings
     return source
-
-
-def _progress(total: int) -> Any:
-    """A progress bar on a terminal; silent when output goes to a file or pipe."""
-    if not sys.stderr.isatty():
-        return lambda page: None
-    bar = click.progressbar(length=max(total, 1), label="importing", file=sys.stderr)
-    bar.__enter__()
-
-    def advance(page: Page | None) -> None:
-        if page is None:
-            bar.__exit__(None, None, None)
-        else:
-            bar.update(len(page.records) + len(page.rejects))
-
-    return advance
 
 
 @click.command("sync")
@@ -197,38 +184,30 @@ def sync_command(
 
 def sync_one(name: str, *, full: bool, resolve: bool, fit: bool = True) -> bool:
     """Sync a source, showing progress; returns whether it succeeded."""
-    live = sys.stderr.isatty()
-    started = time.monotonic()
-
     reports: list[flows.IngestReport] = []
+    # A sync cannot know how many records are waiting at the source: the bar counts them and
+    # their rate, and notes the stream being read and the events so far.
+    with Progress.on_terminal().phase(f"syncing {name}") as bar:
 
-    def show(stream: str, _page: Page, report: flows.IngestReport) -> None:
-        reports[:] = [report]
-        if live:
-            rate = report.records / max(time.monotonic() - started, 1e-6)
-            click.echo(
-                f"\r{name}: {stream}: {report.records} records, {report.events} events "
-                f"({rate:,.0f}/s)   ",
-                err=True,
-                nl=False,
+        def show(stream: str, page: Page, report: flows.IngestReport) -> None:
+            reports[:] = [report]
+            bar.advance(len(page.records) + len(page.rejects))
+            bar.note(f"{stream}, {report.events} events")
+
+        try:
+            run = runner.run_sync(
+                database=get_db(),
+                settings=get_settings(),
+                source_name=name,
+                matcher_for=current_matcher,
+                full=full,
+                resolve=resolve,
+                fit=fit,
+                on_page=show,
             )
-
-    try:
-        run = runner.run_sync(
-            database=get_db(),
-            settings=get_settings(),
-            source_name=name,
-            matcher_for=current_matcher,
-            full=full,
-            resolve=resolve,
-            fit=fit,
-            on_page=show,
-        )
-    except HuellaError as error:
-        click.echo(f"{name}: {error.detail}", err=True)
-        return False
-    if live:
-        click.echo(err=True)
+        except HuellaError as error:
+            click.echo(f"{name}: {error.detail}", err=True)
+            return False
     counts = {key: run.counts.get(key, 0) for key in flows.IngestReport().counts()}
     click.echo(
         f"{name}: {run.status} in {run.duration_seconds or 0:.1f}s: {counts['created']} new, "
