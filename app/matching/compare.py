@@ -76,15 +76,20 @@ class _PairCache:
         self._unique: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Rows] | None = None
 
     def unique_pairs(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Rows]:
-        """Unique (left code, right code) pairs where both sides have a value, and each such
-        pair's index into them (``-1`` where a side is missing)."""
+        """Unique (left code, right code) pairs of different values, and each pair's index into
+        them: ``len(unique)`` where both sides hold the same value, ``-1`` where one is missing.
+
+        Equal values are left out: they are most of a batch's candidates, and every similarity
+        of a value with itself is known without computing it."""
         if self._unique is None:
             size = max(len(self.column.vocabulary.values), 1)
             present = (self.a >= 0) & (self.b >= 0)
-            keys = self.a[present].astype(np.int64) * size + self.b[present]
+            differ = present & (self.a != self.b)
+            keys = self.a[differ].astype(np.int64) * size + self.b[differ]
             unique, inverse = np.unique(keys, return_inverse=True)
             where = np.full(len(self.a), -1, dtype=np.int64)
-            where[present] = inverse
+            where[present] = len(unique)
+            where[differ] = inverse
             self._unique = (unique // size, unique % size, where)
         return self._unique
 
@@ -93,12 +98,14 @@ class _PairCache:
         if name not in self._scores:
             ua, ub, where = self.unique_pairs()
             objects = self.column.vocabulary.objects()
-            scores = np.zeros(len(ua) + 1, dtype=np.float64)
+            # One entry per unique pair, then a value with itself, then missing (0).
+            scores = np.zeros(len(ua) + 2, dtype=np.float64)
+            scores[len(ua)] = scorer("same", "same")
             if len(ua):
                 # Threads pay off on a batch's millions of pairs; real time's few pairs
                 # would spend longer starting them than scoring.
                 workers = -1 if len(ua) >= _PARALLEL_FROM else 1
-                scores[:-1] = process.cpdist(
+                scores[: len(ua)] = process.cpdist(
                     objects[ua], objects[ub], scorer=scorer, workers=workers
                 )
             self._scores[name] = scores[where]
@@ -205,11 +212,15 @@ def _mask(level: LevelSpec, cache: _PairCache) -> Any:
         ua, ub, where = cache.unique_pairs()
         values = cache.column.vocabulary.values
         n = level.length
-        same = np.zeros(len(ua) + 1, dtype=np.bool_)
+        # One entry per unique pair of different values, then a value with itself, then missing.
+        same = np.zeros(len(ua) + 2, dtype=np.bool_)
+        same[len(ua)] = True
         if kind == "prefix":
-            same[:-1] = [values[x][:n] == values[y][:n] for x, y in zip(ua, ub, strict=True)]
+            same[: len(ua)] = [values[x][:n] == values[y][:n] for x, y in zip(ua, ub, strict=True)]
         else:
-            same[:-1] = [values[x][-n:] == values[y][-n:] for x, y in zip(ua, ub, strict=True)]
+            same[: len(ua)] = [
+                values[x][-n:] == values[y][-n:] for x, y in zip(ua, ub, strict=True)
+            ]
         return ok & same[where]
     return _date_level(kind, cache)
 
