@@ -41,9 +41,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from app import api, auth, cli, health, security, web  # noqa: PLC0415  (they import the app's modules)
+    from app.ingest import worker  # noqa: PLC0415
     from app.sync import sql  # noqa: PLC0415
 
     sql.init_app()
+    worker.init_app(app)
     security.init_app(app)
     cli.init_app(app)
     auth.init_app(app)

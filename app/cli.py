@@ -14,6 +14,7 @@ from app.commands import ensure_schema, fail, unit_of_work
 from app.customer import cli as customer_cli
 from app.db import get_db
 from app.identity.cli import export_identities
+from app.ingest import cli as ingest_cli
 from app.resolution import cli as resolution_cli
 from app.resolution import service as resolution
 from app.review import cli as review_cli
@@ -127,6 +128,7 @@ COMMANDS: tuple[click.Command, ...] = (
     serve_command,
     demo_command,
     *review_cli.COMMANDS,
+    *ingest_cli.COMMANDS,
 )
 
 

@@ -26,6 +26,9 @@ from app.auth import service as tokens
 from app.config import load_config
 from app.db import get_db
 
+# Real brokers and worker processes, for the tests of tasks (tests/workers.py).
+pytest_plugins = ["tests.workers"]
+
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BACKENDS = ("sqlite", "postgresql")
@@ -144,7 +147,7 @@ def app_config() -> dict[str, Any]:
 @pytest.fixture
 def app(database_url: str, app_config: dict[str, Any]) -> Iterator[Flask]:
     """The application, its sessions joined to one transaction that is rolled back afterwards."""
-    application = create_app(huella_config(database_url, SYNC_MODE="inline", **app_config))
+    application = create_app(huella_config(database_url, TASK_MODE="inline", **app_config))
     database = get_db(application)
     connection = database.engine.connect()
     outer = connection.begin()
@@ -166,7 +169,7 @@ def live_app(fresh_database: Callable[[str], str]) -> Iterator[Flask]:
     engine = create_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
-    application = create_app(huella_config(url, SYNC_MODE="inline"))
+    application = create_app(huella_config(url, TASK_MODE="inline"))
     yield application
     get_db(application).dispose()
 

@@ -1,7 +1,7 @@
 """The store, one concern a module: ``base`` (declarative base, column types, JSON),
 ``session`` (engines, sessions, the per-request session), ``bulk`` (COPY, bulk updates,
-statistics), ``locks`` (the identity lock) and ``statements`` (list parameters, statements
-built once per dialect, plain reads)."""
+statistics), ``locks`` (the identity lock, claims on work) and ``statements`` (list
+parameters, statements built once per dialect, plain reads)."""
 
 from app.db.base import Base, JsonType, UtcDateTime, json_bytes, json_text, utcnow
 from app.db.bulk import (
@@ -12,7 +12,7 @@ from app.db.bulk import (
     commit_without_waiting_for_disk,
     refresh_statistics,
 )
-from app.db.locks import hold_identity_lock
+from app.db.locks import claim, hold_identity_lock
 from app.db.session import (
     Database,
     build_engine,
@@ -49,6 +49,7 @@ __all__ = [
     "bulk_insert_ids",
     "bulk_update",
     "chunks",
+    "claim",
     "commit_without_waiting_for_disk",
     "get_db",
     "get_read_session",

@@ -1,8 +1,13 @@
-"""The identity lock: changes to identities run one at a time."""
+"""Locks on the store: the identity lock that orders changes to identities, and claims on a
+piece of work (a source's sync, one task) that die with the process holding them."""
 
 from __future__ import annotations
 
-from sqlalchemy import text
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 # A fixed advisory lock id: "Huel" in ASCII. Nothing else on the database should take it.
@@ -29,3 +34,31 @@ def hold_identity_lock(session: Session) -> None:
         return  # already held: a page that resolves takes it before writing, then resolves
     session.execute(_TAKE_IDENTITY_LOCK, {"lock": _IDENTITY_LOCK_ID})
     session.info[_HELD_IN] = session.get_transaction()
+
+
+def lock_key(name: str) -> int:
+    """The advisory lock id of a name: 64 bits of its digest."""
+    digest = hashlib.blake2b(f"huella.{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextmanager
+def claim(engine: Engine, name: str) -> Iterator[bool]:
+    """Try to claim ``name`` for the duration of the block; yields whether it was claimed.
+
+    On PostgreSQL a session advisory lock on a connection of its own, outside any transaction:
+    it is released when the block ends, and by the server when the process holding it dies
+    (even by SIGKILL), so a claim never outlives its holder. SQLite serves one machine, whose
+    writes are serialized anyway: every claim succeeds.
+    """
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        key = lock_key(name)
+        claimed = bool(connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}))
+        try:
+            yield claimed
+        finally:
+            if claimed:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})

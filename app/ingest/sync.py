@@ -6,7 +6,6 @@ dies (even by SIGKILL) resumes after the last page it stored: nothing lost, noth
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -15,13 +14,14 @@ from dataclasses import dataclass
 from queue import Full, Queue
 from typing import cast
 
-from sqlalchemy import text, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import FromClause
 
 from app.db import (
     Database,
     GrowthWatch,
+    claim,
     commit_without_waiting_for_disk,
     refresh_statistics,
     utcnow,
@@ -42,7 +42,7 @@ from app.settings.sources import SourcePolicy
 from app.source import service as sources
 from app.source.models import Source
 from app.sync.models import SyncRun
-from app.sync.service import load_state, queue_run, save_state
+from app.sync.service import forget_states, load_state, queue_run, save_state
 from connectors import Connector, Page, Stream, connector_class
 
 log = logging.getLogger(__name__)
@@ -54,26 +54,14 @@ def build_connector(source: Source, policy: SourcePolicy) -> Connector:
     return connector_class(source.kind)(policy.connector_settings(source.kind, source.settings))
 
 
-def _lock_key(source_id: int) -> int:
-    digest = hashlib.blake2b(f"huella.sync.{source_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
 @contextmanager
 def _exclusive(database: Database, source: Source) -> Iterator[None]:
-    """Hold the source's sync lock for the whole run (PostgreSQL: an advisory lock)."""
-    if database.engine.dialect.name != "postgresql":
-        yield  # SQLite serves one process; its writes are serialized anyway
-        return
-    # Autocommit: the lock belongs to the session, and no transaction stays open meanwhile.
-    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        key = _lock_key(source.id)
-        if not connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}):
+    """Hold the source's sync claim for the whole run: two syncs of one source never run at
+    once, and a sync whose process died (even by SIGKILL) leaves no claim behind."""
+    with claim(database.engine, f"sync.{source.id}") as claimed:
+        if not claimed:
             raise Conflict(f"a sync of {source.name!r} is already running")
-        try:
-            yield
-        finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+        yield
 
 
 _END = object()
@@ -148,6 +136,7 @@ def run_sync(
     with _exclusive(database, source):
         with database.unit_of_work() as session:
             run = _start(session, source, full, run_id)
+            earlier = dict(run.counts)  # what a resumed run had done before it died
         report = IngestReport()
         written = INGESTED_TABLES + (RESOLVED_TABLES if resolve else ())
         connector: Connector | None = None
@@ -159,8 +148,9 @@ def run_sync(
                     database,
                     source,
                     stream,
-                    full,
-                    _Target(run.id, report, settings, matcher, store_matcher.pipeline, written),
+                    _Target(
+                        run.id, report, earlier, settings, matcher, store_matcher.pipeline, written
+                    ),
                     on_page,
                 )
             if matcher is not None and fit:
@@ -168,11 +158,12 @@ def run_sync(
                     fit_after(session=session, settings=settings, matcher=matcher, report=report)
         except Exception as error:  # the run records any failure; the caller decides what next
             log.exception("sync of %s failed", source.name)
-            return _finish(database, run.id, report, "failed", f"{type(error).__name__}: {error}")
+            failure = f"{type(error).__name__}: {error}"
+            return _finish(database, run.id, _total(earlier, report), "failed", failure)
         finally:
             if connector is not None:
                 connector.close()
-        return _finish(database, run.id, report, "succeeded", None)
+        return _finish(database, run.id, _total(earlier, report), "succeeded", None)
 
 
 @dataclass(slots=True)
@@ -182,6 +173,8 @@ class _Target:
 
     run_id: int
     report: IngestReport
+    earlier: dict[str, int]
+    """Counts of the run before it was resumed (none for a run that began afresh)."""
     settings: Settings
     matcher: Matcher | None
     pipeline: Pipeline
@@ -192,14 +185,13 @@ def _sync_stream(
     database: Database,
     source: Source,
     stream: Stream,
-    full: bool,
     target: _Target,
     on_page: OnPage | None,
 ) -> None:
     """Store a stream's pages from its saved state, each with the state after it."""
     report = target.report
     with database.unit_of_work() as session:
-        state = None if full else load_state(session=session, source=source, stream=stream.name)
+        state = load_state(session=session, source=source, stream=stream.name)
     # Each stream fills its own tables: their statistics follow its growth.
     growth = GrowthWatch(counted_from=report.records + report.events)
     with _read_ahead(stream.read(state)) as pages:
@@ -228,7 +220,7 @@ def _sync_stream(
                 session.execute(
                     update(SyncRun)
                     .where(SyncRun.id == target.run_id)
-                    .values(counts=report.counts())
+                    .values(counts=_total(target.earlier, report))
                     .execution_options(synchronize_session=False)
                 )
                 if growth.due(report.records + report.events):
@@ -238,7 +230,11 @@ def _sync_stream(
 
 
 def _start(session: Session, source: Source, full: bool, run_id: int | None) -> SyncRun:
-    # Holding the lock, any run of this source still marked running died without finishing.
+    """Mark the run running. A run found running already died without finishing (its claim,
+    taken before this, was free): it is resumed where its last page left it. A full run that
+    begins forgets the source's cursors, so that it reads from the start and, should it die
+    in turn, resumes from its own progress."""
+    # Holding the claim, any other run of this source still marked running died unfinished.
     session.execute(
         update(SyncRun)
         .where(SyncRun.source_id == source.id, SyncRun.status == "running", SyncRun.id != run_id)
@@ -247,18 +243,28 @@ def _start(session: Session, source: Source, full: bool, run_id: int | None) -> 
     run = session.get(SyncRun, run_id) if run_id else None
     if run is None:
         run = queue_run(session=session, source=source, full=full)
+    if run.status != "running":
+        if full:
+            forget_states(session=session, source=source)
+        run.counts = {}
+        run.started_at = utcnow()
     run.status = "running"
-    run.started_at = utcnow()
     return run
 
 
+def _total(earlier: dict[str, int], report: IngestReport) -> dict[str, int]:
+    """A run's counts: what it did before it was resumed, and since."""
+    now = report.counts()
+    return {key: earlier.get(key, 0) + now[key] for key in now}
+
+
 def _finish(
-    database: Database, run_id: int, report: IngestReport, status: str, error: str | None
+    database: Database, run_id: int, counts: dict[str, int], status: str, error: str | None
 ) -> SyncRun:
     with database.unit_of_work() as session:
         run = session.get_one(SyncRun, run_id)
         run.status = status
         run.error = error
         run.finished_at = utcnow()
-        run.counts = report.counts()
+        run.counts = counts
     return run

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.commands import fail, unit_of_work
 from app.ingest import flows
+from app.ingest.cli import enqueue_option, hand_to_workers
 from app.progress import Progress
 from app.resolution import batch, explain
 from app.resolution import service as resolution
@@ -19,11 +20,15 @@ from app.source.models import SourceRecord
 
 @click.command("resolve")
 @click.option("--full", is_flag=True, help="Re-resolve every record from scratch.")
+@enqueue_option
 @with_appcontext
-def resolve_command(full: bool) -> None:
+def resolve_command(full: bool, queued: bool) -> None:
     """Resolve records into identities (by default only what is pending). When the store has
     outgrown its match model (a first bulk load, or doubled since), the model is fitted to it
     first."""
+    if queued:
+        hand_to_workers("huella.resolve", full=full)
+        return
     with unit_of_work() as session:
         matcher = current_matcher(session)
         settings = get_settings()
@@ -72,13 +77,19 @@ def _print_resolution(report: resolution.ResolutionReport, total: int) -> None:
 @click.option(
     "--dry-run", is_flag=True, help="Say what the new model would change; change nothing."
 )
+@enqueue_option
 @with_appcontext
-def train_command(seed: int, no_resolve: bool, dry_run: bool) -> None:
+def train_command(seed: int, no_resolve: bool, dry_run: bool, queued: bool) -> None:
     """Fit the match model to the stored records (no labels needed) and re-resolve with it.
 
     u, the prior and the value tables are measured on the store, m is fitted by EM. A model
     whose weights move far on too little evidence is refused, and the current one kept.
     """
+    if queued:
+        if no_resolve or dry_run:
+            fail("--enqueue trains and re-resolves; --no-resolve and --dry-run run here only")
+        hand_to_workers("huella.train", seed=seed)
+        return
     progress = Progress.on_terminal()
     with unit_of_work() as session:
         matcher = current_matcher(session)

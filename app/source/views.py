@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from app.auth.guard import current_token, roles
 from app.db import get_session
 from app.errors import Forbidden
-from app.ingest import flows, jobs
+from app.ingest import flows, worker
 from app.pagination import (
     PageArgsSchema,
     before_id,
@@ -80,12 +80,12 @@ def get_source(name: str) -> Source:
 @blp.response(202, SyncRunSchema)
 @roles("admin")
 def start_sync(body: dict[str, Any], name: str) -> SyncRun:
-    """Start a sync of the source; follow it with GET .../runs."""
+    """Queue a sync of the source for the workers; follow it with GET .../runs."""
     session = get_session()
     source = service.get_by_name(session=session, name=name)
     run = sync.queue_run(session=session, source=source, full=body["full"])
     session.commit()
-    jobs.start(current_app._get_current_object(), source.name, run.id, body["full"])  # type: ignore[attr-defined]
+    worker.enqueue(current_app._get_current_object(), "huella.sync", run_id=run.id)  # type: ignore[attr-defined]
     session.refresh(run)
     return run
 

@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -60,6 +60,11 @@ def save_state(*, session: Session, source: Source, stream: str, state: State) -
     )
     if saved.rowcount == 0:  # type: ignore[attr-defined]
         session.add(StreamState(source_id=source.id, stream=stream, state=dict(state)))
+
+
+def forget_states(*, session: Session, source: Source) -> None:
+    """Forget where every stream of a source got to: the next sync reads from the start."""
+    session.execute(delete(StreamState).where(StreamState.source_id == source.id))
 
 
 def queue_run(*, session: Session, source: Source, full: bool) -> SyncRun:

@@ -36,7 +36,7 @@ def _partition(url: str, path: Path) -> tuple[set[frozenset[str]], str]:
     engine = create_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
-    app = create_app(huella_config(url, SYNC_MODE="inline"))
+    app = create_app(huella_config(url, TASK_MODE="inline"))
     try:
         cli = app.test_cli_runner()
         imported = cli.invoke(args=["import", str(path), *IMPORT, "--no-resolve", "--no-fit"])

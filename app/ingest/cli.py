@@ -1,0 +1,93 @@
+"""``huella worker``: a process that runs the tasks the web process and commands enqueue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from celery import Celery
+from celery.signals import worker_process_init
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from app.commands import ensure_schema, fail
+from app.db import get_db
+from app.ingest.worker import celery_of, enqueue
+
+NO_BROKER = (
+    "no broker is configured: set broker_url (HUELLA_BROKER_URL=redis://HOST:6379/0, or "
+    "amqp://USER:PASSWORD@HOST:5672// for RabbitMQ); without one, tasks run in the process "
+    "that asks for them"
+)
+
+
+def running_celery() -> tuple[Flask, Celery]:
+    """The running application and its Celery application; stops the command without one."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    celery = celery_of(app)
+    if celery is None:
+        fail(NO_BROKER)
+    return app, celery
+
+
+@click.command(
+    "worker", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
+)
+@click.option(
+    "--concurrency",
+    "-c",
+    type=int,
+    default=None,
+    help="Processes (or threads) running tasks. Default: one per CPU core.",
+)
+@click.option(
+    "--pool",
+    type=click.Choice(["prefork", "threads", "solo"]),
+    default="prefork",
+    show_default=True,
+    help="prefork: child processes, what resolution's CPU work wants; solo: this process only.",
+)
+@click.option("--name", default=None, help="The worker's node name (default celery@HOST).")
+@click.argument("celery_options", nargs=-1, type=click.UNPROCESSED)
+@with_appcontext
+def worker_command(
+    concurrency: int | None, pool: str, name: str | None, celery_options: tuple[str, ...]
+) -> None:
+    """Run tasks from the queue: syncs, resolutions, trainings, customer refreshes. Options
+    after ``--`` go to Celery's worker as they are."""
+    app, celery = running_celery()
+    ensure_schema()
+    database = get_db(app)
+
+    def forget_parent_connections(**_: object) -> None:
+        # A forked child shares its parent's pooled sockets: it must open its own, and must
+        # not close the parent's (close=False only drops them from the child's pool).
+        database.engine.dispose(close=False)
+        database.read_engine.dispose(close=False)
+
+    worker_process_init.connect(forget_parent_connections, weak=False)
+
+    arguments = ["worker", f"--pool={pool}", f"--loglevel={app.config['LOG_LEVEL']}"]
+    if concurrency:
+        arguments.append(f"--concurrency={concurrency}")
+    if name:
+        arguments.append(f"--hostname={name}")
+    celery.worker_main([*arguments, *celery_options])
+
+
+ENQUEUE = "Queue it for the workers (`huella worker`) and return at once."
+
+
+def enqueue_option(function: Any) -> Any:
+    """``--enqueue``: hand a command's work to the workers instead of doing it here."""
+    return click.option("--enqueue", "queued", is_flag=True, help=ENQUEUE)(function)
+
+
+def hand_to_workers(name: str, **arguments: Any) -> None:
+    """Queue a task for the workers and say so; stops the command when there is no broker."""
+    app, _ = running_celery()
+    task_id = enqueue(app, name, **arguments)
+    click.echo(f"queued {name} as task {task_id}")
+
+
+COMMANDS: tuple[click.Command, ...] = (worker_command,)

@@ -1,0 +1,127 @@
+"""The work Huella hands to workers: what each task does, run inside an application context.
+
+Each task is a plain function of JSON-able keyword arguments that opens its own units of work,
+so it runs the same on a Celery worker (``app.ingest.worker``) and in the process that asked
+for it when no broker is configured. A task may be delivered twice (a worker killed mid-task
+leaves its message to be taken again), so each one is safe to run again: a sync resumes from
+the cursor its last page committed, and a finished run is not run twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+
+from app.customer import service as customers
+from app.db import get_db, hold_identity_lock
+from app.errors import Conflict
+from app.ingest import flows
+from app.ingest import sync as runner
+from app.progress import QUIET, Progress
+from app.resolution import service as resolution
+from app.resolution.runtime import current_matcher
+from app.settings import get_settings
+from app.source.models import Source
+from app.sync.models import SyncRun
+
+log = logging.getLogger(__name__)
+
+ACTIVE_RUN = ("queued", "running")
+REFRESH_BATCH = 1000
+
+
+class Busy(Exception):
+    """What a task works on is being worked on elsewhere right now: run it again later."""
+
+
+def sync_source(*, run_id: int) -> dict[str, Any]:
+    """Run a queued sync (or resume one whose worker died: it goes on from the committed
+    cursor). A run that already finished is left as it is."""
+    database = get_db()
+    with database.unit_of_work() as session:
+        found = session.execute(
+            select(SyncRun.status, SyncRun.full, Source.name)
+            .join(Source, Source.id == SyncRun.source_id)
+            .where(SyncRun.id == run_id)
+        ).one_or_none()
+    if found is None or found.status not in ACTIVE_RUN:
+        return {"run": run_id, "status": found.status if found else "gone"}
+    try:
+        run = runner.run_sync(
+            database=database,
+            settings=get_settings(),
+            source_name=found.name,
+            matcher_for=current_matcher,
+            full=found.full,
+            run_id=run_id,
+        )
+    except Conflict as error:  # another run of the source holds it: this one waits its turn
+        raise Busy(error.detail) from None
+    log.info("sync of %s finished: %s %s", found.name, run.status, run.error or "")
+    return {"run": run_id, "status": run.status, **run.counts}
+
+
+def resolve(*, full: bool = False) -> dict[str, Any]:
+    """Resolve what is pending, or everything (``full``), fitting the model first when the
+    store has outgrown it (as ``huella resolve`` does)."""
+    with get_db().unit_of_work() as session:
+        settings = get_settings()
+        matcher = current_matcher(session)
+        refit = flows.fit_when_due(session=session, settings=settings, matcher=matcher)
+        if refit is not None:
+            report = refit[1]
+        else:
+            run = flows.resolve_all if full else flows.resolve_pending
+            report = run(session=session, settings=settings, matcher=matcher)
+    return report.counts()
+
+
+def train(*, seed: int = 0) -> dict[str, Any]:
+    """Fit the match model to the store and re-resolve everything with it (as ``huella
+    train``); a refused model leaves the current one, and says why."""
+    with get_db().unit_of_work() as session:
+        matcher = current_matcher(session)
+        fitted = resolution.fit(session=session, matcher=matcher, seed=seed)
+        if fitted.refused:
+            log.warning("the trained model was refused, the current one stands: %s", fitted.refused)
+            return {"refused": fitted.refused}
+        version = resolution.keep_model(session=session, fitted=fitted, seed=seed)
+        trained = matcher.with_model(fitted.model)
+        report = flows.resolve_all(session=session, settings=get_settings(), matcher=trained)
+    return {"model_version": version.id, **report.counts()}
+
+
+def refresh_customers(*, batch: int = REFRESH_BATCH, progress: Progress = QUIET) -> dict[str, Any]:
+    """Recompute every golden record, search key and trait, ``batch`` identities a
+    transaction."""
+    database, settings = get_db(), get_settings()
+    total, after = 0, 0
+    with database.unit_of_work() as session:
+        expected = resolution.count_identities(session=session)
+    with progress.phase("refreshing customers", total=expected, unit="customers") as bar:
+        while True:
+            with database.unit_of_work() as session:
+                # A batch runs alone with resolution, or a merge committed while it computed
+                # could leave the merged identity's golden record written twice.
+                hold_identity_lock(session)
+                count, last = customers.refresh_all(
+                    session=session, settings=settings, after=after, batch=batch
+                )
+            total += count
+            bar.advance(count)
+            if last is None:
+                return {"refreshed": total}
+            after = last
+
+
+Task = Callable[..., Mapping[str, Any]]
+TASKS: dict[str, Task] = {
+    "huella.sync": sync_source,
+    "huella.resolve": resolve,
+    "huella.train": train,
+    "huella.refresh_customers": refresh_customers,
+}
+"""Every task by the name it is queued under."""

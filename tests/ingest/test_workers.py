@@ -1,0 +1,204 @@
+"""Syncs on real workers: the API only queues, ``huella worker`` processes run what is queued
+(Redis or RabbitMQ as the broker), and a worker killed mid-sync leaves the run to another one,
+which resumes it from the committed cursor: nothing lost, nothing doubled."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.engine import Engine
+
+from app import create_app, migrate
+from app.auth import service as tokens
+from app.db import get_db
+from app.identity.models import Identity
+from app.ingest.worker import celery_of
+from app.settings import get_settings
+from app.source import service as sources
+from app.source.models import Source, SourceRecord
+from app.sync.models import SyncRun
+from connectors.sandbox import (
+    SANDBOX_TOKEN,
+    Faults,
+    SandboxServer,
+    connector_settings,
+    start_sandboxes,
+)
+from tests.conftest import huella_config
+from tests.workers import BROKERS, REDIS_URL, Workers, broker_config, require_broker, wait_for
+
+TOKEN_ENV = "HUELLA_SECRET_WORKER_TEST"
+
+
+@pytest.fixture
+def database(fresh_database: Callable[[str], str]) -> Iterator[tuple[str, Engine]]:
+    """A PostgreSQL database of the test's own, where every commit is real."""
+    url = fresh_database("postgresql")
+    engine = create_engine(url)
+    migrate.upgrade(engine)
+    yield url, engine
+    engine.dispose()
+
+
+@pytest.fixture
+def huella_app() -> Iterator[Callable[..., Flask]]:
+    """Make the web application of the test, queueing to the test's broker; its connections
+    are closed at the end."""
+    made: list[Flask] = []
+
+    def make(url: str, config: dict[str, Any]) -> Flask:
+        made.append(create_app(huella_config(url, **config)))
+        return made[-1]
+
+    yield make
+    for app in made:
+        get_db(app).dispose()
+        if (celery := celery_of(app)) is not None:
+            celery.close()
+
+
+def connect_sales(app: Flask, server: SandboxServer) -> dict[str, str]:
+    """A source reading the CRM sandbox ten records a page, and an admin's headers."""
+    settings = connector_settings(
+        server, TOKEN_ENV, page_size=10, backoff=0.01, backoff_max=0.05, timeout=5, rate_limit=0
+    )
+    with app.app_context(), get_db(app).unit_of_work() as session:
+        sources.create(
+            session=session,
+            name="sales",
+            kind="hubspot",
+            policy=get_settings(app).sources,
+            settings=settings,
+        )
+        _, secret = tokens.create(session=session, name="admin", role="admin")
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def runs(engine: Engine) -> list[tuple[int, str, dict[str, Any]]]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(SyncRun.id, SyncRun.status, SyncRun.counts)).all()
+    return [(row.id, row.status, row.counts) for row in rows]
+
+
+def stored(engine: Engine) -> dict[str, dict[str, Any]]:
+    """The CRM's live records as stored, by external id."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(SourceRecord.external_id, SourceRecord.attributes)
+            .join(Source)
+            .where(Source.name == "sales", SourceRecord.deleted_at.is_(None))
+        ).all()
+    return {row.external_id: row.attributes for row in rows}
+
+
+def identities(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.scalar(select(func.count()).select_from(Identity)) or 0)
+
+
+def expected(server: SandboxServer) -> dict[str, dict[str, Any]]:
+    return {r.external_id: server.expected_attributes(r) for r in server.records() if not r.deleted}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("broker", list(BROKERS))
+def test_the_api_queues_a_sync_and_a_worker_runs_it(
+    database: tuple[str, Engine],
+    workers: Callable[..., Workers],
+    huella_app: Callable[..., Flask],
+    broker: str,
+) -> None:
+    require_broker(BROKERS[broker])
+    url, engine = database
+    config = broker_config(BROKERS[broker])
+    sandboxes = start_sandboxes(60, seed=3)
+    try:
+        app = huella_app(url, config)
+        headers = connect_sales(app, sandboxes.hubspot)
+        answer = app.test_client().post("/api/v1/sources/sales/sync", json={}, headers=headers)
+        assert answer.status_code == 202, answer.get_json()
+        assert answer.get_json()["status"] == "queued"
+        assert [status for _, status, _ in runs(engine)] == ["queued"]  # nobody runs it here
+
+        group = workers(url, config, **{TOKEN_ENV: SANDBOX_TOKEN})
+        worker = group.start("--pool=solo")
+        wait_for(
+            "the worker to finish the sync",
+            lambda: [s for _, s, _ in runs(engine)] == ["succeeded"],
+            timeout=90,
+        )
+        assert stored(engine) == expected(sandboxes.hubspot)
+        assert "huella.sync" in worker.output()
+
+        # The commands hand long work to the workers too.
+        queued = group.run("resolve", "--full", "--enqueue")
+        assert "queued huella.resolve as task" in queued
+        wait_for(
+            "the worker to resolve everything",
+            lambda: re.search(r"huella\.resolve\[[^]]+\] succeeded", worker.output()),
+            timeout=60,
+        )
+        assert identities(engine) > 0
+    finally:
+        sandboxes.stop()
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_sync_leaves_the_run_to_another_that_resumes_it(
+    database: tuple[str, Engine], workers: Callable[..., Workers], huella_app: Callable[..., Flask]
+) -> None:
+    require_broker(REDIS_URL)
+    url, engine = database
+    config = broker_config(REDIS_URL, redelivery_seconds=2)
+    # Slow pages, 429s and 500s: a sync long enough to kill, and a bumpy one.
+    faults = Faults(slow_seconds=0.15, rate_limit_every=7, retry_after=0.01, error_every=9)
+    sandboxes = start_sandboxes(200, seed=11, faults=faults)
+    try:
+        app = huella_app(url, config)
+        headers = connect_sales(app, sandboxes.hubspot)
+        group = workers(url, config, **{TOKEN_ENV: SANDBOX_TOKEN})
+        first = group.start("--pool=solo")
+        answer = app.test_client().post("/api/v1/sources/sales/sync", json={}, headers=headers)
+        assert answer.status_code == 202
+        run_id = answer.get_json()["id"]
+
+        wait_for("the first worker to store 30 records", lambda: len(stored(engine)) >= 30)
+        first.kill()
+        [(_, status, _)] = runs(engine)
+        partial = len(stored(engine))
+        assert status == "running", "the sync finished before its worker could be killed"
+        assert partial < len(expected(sandboxes.hubspot))
+
+        second = group.start("--pool=solo")
+        wait_for(
+            "another worker to finish the run",
+            lambda: runs(engine)[0][1] not in ("queued", "running"),
+            timeout=120,
+        )
+        [(resumed_id, status, counts)] = runs(engine)
+        assert (resumed_id, status) == (run_id, "succeeded"), second.output()
+        assert "huella.sync" in second.output()
+        assert stored(engine) == expected(sandboxes.hubspot)
+        # One run, resumed after its last committed page: each record created once, and
+        # nothing read twice (a sync started again from the beginning would find the first
+        # pages unchanged).
+        assert counts["created"] == len(sandboxes.hubspot.records())
+        assert counts["unchanged"] == 0
+    finally:
+        sandboxes.stop()
+
+
+@pytest.mark.parametrize(
+    "command", [["worker"], ["resolve", "--enqueue"], ["customers", "refresh", "--enqueue"]]
+)
+def test_workers_need_a_broker(cli: FlaskCliRunner, command: list[str]) -> None:
+    result = cli.invoke(args=command)
+    assert result.exit_code == 1
+    assert "no broker is configured" in result.output
+    assert "HUELLA_BROKER_URL" in result.output
