@@ -86,6 +86,7 @@ def init_app(app: Flask) -> None:
     from app.customer.views import blp as customers  # noqa: PLC0415
     from app.event.views import blp as events  # noqa: PLC0415
     from app.identity.views import blp as identities  # noqa: PLC0415
+    from app.privacy.views import blp as privacy  # noqa: PLC0415
     from app.resolution.views import blp as admin  # noqa: PLC0415
     from app.review.views import blp as review  # noqa: PLC0415
     from app.source.views import blp as sources  # noqa: PLC0415
@@ -101,6 +102,7 @@ def init_app(app: Flask) -> None:
     api.register_converter(
         RowIdConverter, lambda _: {"type": "integer", "minimum": 0, "maximum": ROW_ID_MAX}
     )
-    for blueprint in (identities, sources, admin, customers, events, review, audit, me, tokens):
+    blueprints = (identities, sources, admin, customers, privacy, events, review, audit, me, tokens)
+    for blueprint in blueprints:
         api.register_blueprint(blueprint)
     app.extensions["huella.api"] = api

@@ -15,6 +15,7 @@ from app.customer import cli as customer_cli
 from app.db import get_db
 from app.identity.cli import export_identities
 from app.ingest import cli as ingest_cli
+from app.privacy import cli as privacy_cli
 from app.resolution import cli as resolution_cli
 from app.resolution import service as resolution
 from app.review import cli as review_cli
@@ -129,6 +130,7 @@ COMMANDS: tuple[click.Command, ...] = (
     demo_command,
     *review_cli.COMMANDS,
     *ingest_cli.COMMANDS,
+    *privacy_cli.COMMANDS,
 )
 
 

@@ -3,6 +3,7 @@ per command, domain errors shown as plain messages."""
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn
@@ -14,6 +15,14 @@ from app import migrate
 from app.db import get_db
 from app.errors import HuellaError
 from connectors import ConnectorError
+
+
+def actor() -> str:
+    """Who a command acts as in the audit trail: ``cli:<user>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name in this environment
+        return "cli"
 
 
 def fail(message: str) -> NoReturn:

@@ -6,7 +6,7 @@ from app.customer.models import CustomerTraits, GoldenRecord, SearchToken
 from app.db import Base
 from app.event.models import AnonymousLink, Event
 from app.identity.models import Identity, RecordIdentifier
-from app.privacy.models import Consent
+from app.privacy.models import Consent, Suppression
 from app.resolution.models import BlockingKey, MatchEdge, MatchValues, ModelVersion
 from app.review.models import LinkConstraint, ReviewItem
 from app.source.models import Source, SourceRecord
@@ -35,5 +35,6 @@ __all__ = [
     "Source",
     "SourceRecord",
     "StreamState",
+    "Suppression",
     "SyncRun",
 ]

@@ -32,6 +32,10 @@ pytest_plugins = ["tests.workers"]
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BACKENDS = ("sqlite", "postgresql")
+# Erasure's suppression key (see config/privacy.toml), for every app and `huella` the tests
+# start; a test of a missing key takes it away. Not a secret: it guards test data only.
+SUPPRESSION_KEY_ENV = "HUELLA_SECRET_SUPPRESSION_KEY"
+os.environ.setdefault(SUPPRESSION_KEY_ENV, "tests-only-suppression-key-0123456789abcdef")
 # Sources in tests reach the sandbox systems the tests start on this machine, besides the
 # vendors' hosts the configuration allows by default.
 SANDBOX_ORIGIN = "http://127.0.0.1:*"

@@ -16,6 +16,7 @@ from app.settings import EXTENSION, get_settings
 from tests.helpers import add_source, push, record
 
 Headers = Callable[..., dict[str, str]]
+FILES = ["MATCHING_CONFIG", "SURVIVORSHIP_CONFIG", "TRAITS_CONFIG", "PRIVACY_CONFIG"]
 
 
 def _start(tmp_path: Path, **overrides: str) -> Flask:
@@ -30,13 +31,13 @@ def test_the_application_holds_one_frozen_settings_value(tmp_path: Path) -> None
         settings.match = settings.match  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("key", ["MATCHING_CONFIG", "SURVIVORSHIP_CONFIG", "TRAITS_CONFIG"])
+@pytest.mark.parametrize("key", FILES)
 def test_a_missing_setting_stops_the_start(tmp_path: Path, key: str) -> None:
     with pytest.raises(ConfigError, match=f"missing setting: {key.lower()}"):
         _start(tmp_path, **{key: ""})
 
 
-@pytest.mark.parametrize("key", ["MATCHING_CONFIG", "SURVIVORSHIP_CONFIG", "TRAITS_CONFIG"])
+@pytest.mark.parametrize("key", FILES)
 def test_a_settings_file_that_is_not_there_stops_the_start(tmp_path: Path, key: str) -> None:
     with pytest.raises(ConfigError, match=r"nope\.toml"):
         _start(tmp_path, **{key: str(tmp_path / "nope.toml")})

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, Text, cast, or_, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry, AuditSubject
-from app.db import bulk_insert, bulk_insert_ids, utcnow
+from app.db import bulk_insert, bulk_insert_ids, chunks, utcnow
 from app.errors import NotFound
 
 SYSTEM_ACTOR = "system"
@@ -111,3 +112,91 @@ def list_entries(
     if before is not None:
         query = query.where(AuditEntry.id < before)
     return list(session.scalars(query))
+
+
+# -- erasure ---------------------------------------------------------------------------------
+
+ERASE = "erase"
+ERASED = "erased"
+"""What an erased person's value becomes in the audit trail."""
+
+
+def erasures(*, session: Session, public_ids: Sequence[str]) -> list[AuditEntry]:
+    """The erasures of these identities, oldest first."""
+    return [
+        entry
+        for entry in list_for_identity_ids(session=session, public_ids=public_ids)
+        if entry.action == ERASE
+    ]
+
+
+def list_for_identity_ids(*, session: Session, public_ids: Sequence[str]) -> list[AuditEntry]:
+    """Every entry concerning any of these identities, oldest first."""
+    query = (
+        select(AuditEntry)
+        .where(
+            AuditEntry.id.in_(
+                select(AuditSubject.entry_id).where(
+                    AuditSubject.identity_public_id.in_(sorted(set(public_ids)))
+                )
+            )
+        )
+        .order_by(AuditEntry.id)
+    )
+    return list(session.scalars(query))
+
+
+def _matcher(values: Collection[str]) -> re.Pattern[str] | None:
+    words = sorted({v.strip() for v in values if v.strip()}, key=len, reverse=True)
+    if not words:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)", re.IGNORECASE)
+
+
+def _scrubbed(value: Any, references: Collection[str], pattern: re.Pattern[str] | None) -> Any:
+    if isinstance(value, dict):
+        return {k: _scrubbed(v, references, pattern) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v, references, pattern) for v in value]
+    if isinstance(value, str) and (
+        value in references or (pattern is not None and pattern.search(value))
+    ):
+        return ERASED
+    return value
+
+
+def scrub(
+    *,
+    session: Session,
+    public_ids: Sequence[str],
+    references: Collection[str],
+    values: Collection[str],
+    dry_run: bool = False,
+) -> int:
+    """Take an erased person's values out of the audit trail, keeping the entries (who did what,
+    when): in the entries concerning their identities and in any entry naming one of their
+    records (``references``: ``SOURCE:EXTERNAL_ID``), every such reference, and every text
+    holding one of ``values`` (names, e-mails, phones), becomes "erased". Returns the entries
+    changed (that would change, in a dry run)."""
+    pattern = _matcher(values)
+    entries = {e.id: e for e in list_for_identity_ids(session=session, public_ids=public_ids)}
+    for chunk in chunks(sorted(set(references)), 200):
+        naming = [
+            cast(column, Text).contains(reference, autoescape=True)
+            for reference in chunk
+            for column in (AuditEntry.before, AuditEntry.after)
+        ]
+        entries.update((e.id, e) for e in session.scalars(select(AuditEntry).where(or_(*naming))))
+    changed = 0
+    for entry in entries.values():
+        before = _scrubbed(entry.before, references, pattern)
+        after = _scrubbed(entry.after, references, pattern)
+        reason = ERASED if pattern is not None and pattern.search(entry.reason or "") else None
+        if before == entry.before and after == entry.after and reason is None:
+            continue
+        changed += 1
+        if not dry_run:
+            entry.before, entry.after = before, after
+            if reason is not None:
+                entry.reason = reason
+    return changed

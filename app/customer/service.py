@@ -33,6 +33,7 @@ from app.db import (
     among_parameter,
     bulk_insert,
     chunks,
+    delete_among,
     read_rows,
     utcnow,
 )
@@ -299,6 +300,19 @@ def _forget_statement(table: type[GoldenRecord | SearchToken | CustomerTraits]) 
 
 
 _FORGET = {table: _forget_statement(table) for table in (GoldenRecord, SearchToken, CustomerTraits)}
+
+
+def erase_view(
+    *, session: Session, identity_ids: Sequence[int], dry_run: bool = False
+) -> dict[str, int]:
+    """Remove (or, in a dry run, count) what the customer view holds of these identities:
+    golden records, search keys, traits; rows per table."""
+    removed: dict[str, int] = {}
+    for table in (GoldenRecord, SearchToken, CustomerTraits):
+        removed[table.__tablename__] = delete_among(
+            session, table, table.identity_id, identity_ids, dry_run=dry_run
+        )
+    return removed
 
 
 def _write_golden(

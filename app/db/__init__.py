@@ -12,7 +12,7 @@ from app.db.bulk import (
     commit_without_waiting_for_disk,
     refresh_statistics,
 )
-from app.db.locks import claim, hold_identity_lock
+from app.db.locks import claim, hold_identity_lock, hold_suppression_lock
 from app.db.session import (
     Database,
     build_engine,
@@ -29,6 +29,8 @@ from app.db.statements import (
     among_parameter,
     array_text,
     chunks,
+    delete_among,
+    delete_where,
     read_rows,
 )
 
@@ -51,10 +53,13 @@ __all__ = [
     "chunks",
     "claim",
     "commit_without_waiting_for_disk",
+    "delete_among",
+    "delete_where",
     "get_db",
     "get_read_session",
     "get_session",
     "hold_identity_lock",
+    "hold_suppression_lock",
     "init_app",
     "json_bytes",
     "json_text",

@@ -62,3 +62,32 @@ def claim(engine: Engine, name: str) -> Iterator[bool]:
         finally:
             if claimed:
                 connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+
+
+# "Supp" in ASCII: the suppression list's lock, distinct from the identity lock.
+_SUPPRESSION_LOCK_ID = 0x53757070
+_SUPPRESSION_HELD_IN = "suppression lock held in"
+_TAKE_SUPPRESSION_LOCK = {
+    False: text("SELECT pg_advisory_xact_lock_shared(:lock)"),
+    True: text("SELECT pg_advisory_xact_lock(:lock)"),
+}
+
+
+def hold_suppression_lock(session: Session, *, exclusive: bool = False) -> None:
+    """Keep the suppression list as this transaction read it until the transaction ends
+    (PostgreSQL; SQLite writes one transaction at a time anyway).
+
+    Ingest holds it shared from its suppression check to its commit, so that an erasure
+    (which holds it exclusively) cannot slip between the check and the write: either the page
+    commits first and the erasure then removes what it stored, or the erasure commits first and
+    the page's check sees the new digests. Pages do not wait for each other. Taken before the
+    identity lock, by ingest and erasure alike, so the two cannot deadlock.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    current = session.get_transaction()
+    held = session.info.get(_SUPPRESSION_HELD_IN)
+    if current is not None and held is not None and held[0] is current and held[1] >= exclusive:
+        return
+    session.execute(_TAKE_SUPPRESSION_LOCK[exclusive], {"lock": _SUPPRESSION_LOCK_ID})
+    session.info[_SUPPRESSION_HELD_IN] = (session.get_transaction(), exclusive)

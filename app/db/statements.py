@@ -7,7 +7,20 @@ import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ARRAY, ColumnElement, Integer, String, Text, TypeDecorator, any_, bindparam
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Integer,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    any_,
+    bindparam,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.orm import QueryableAttribute, Session
@@ -127,3 +140,36 @@ def read_rows(
     if session.new or session.dirty or session.deleted:
         session.flush()
     return session.connection().execute(statement, parameters)
+
+
+def delete_where(
+    session: Session, table: Table, condition: ColumnElement[bool], *, dry_run: bool = False
+) -> int:
+    """Delete a table's rows that meet ``condition``, or only count them (``dry_run``: what a
+    deletion would remove); returns how many. The one way erasure and retention remove rows,
+    so what a dry run announces is what the real run does."""
+    if dry_run:
+        return int(session.scalar(select(func.count()).select_from(table).where(condition)) or 0)
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    result = session.execute(
+        delete(table).where(condition).execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def delete_among(
+    session: Session,
+    table: Any,
+    column: ColumnElement[Any] | QueryableAttribute[Any],
+    values: Sequence[Any],
+    *,
+    dry_run: bool = False,
+) -> int:
+    """``delete_where`` the rows whose ``column`` is among ``values``, a chunk at a time (a
+    model's table or a Table)."""
+    target: Table = getattr(table, "__table__", table)
+    removed = 0
+    for chunk in chunks(sorted(set(values))):
+        removed += delete_where(session, target, among(session, column, chunk), dry_run=dry_run)
+    return removed

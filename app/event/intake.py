@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,8 @@ class IntakeReport:
     accepted: int = 0
     updated: int = 0
     unchanged: int = 0
+    suppressed: int = 0
+    """Events dropped because they name an erased person."""
     rejects: list[EventReject] = field(default_factory=list)
     subjects: set[Subject] = field(default_factory=set)
 
@@ -52,6 +54,7 @@ class IntakeReport:
             "accepted": self.accepted,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "suppressed": self.suppressed,
             "rejected": len(self.rejects),
             "rejects": self.rejects,
         }
@@ -90,12 +93,14 @@ def record_events(
     source: Source,
     items: Sequence[Mapping[str, Any]],
     only_records_of: Source | None = None,
+    suppressed: Callable[[Collection[Subject]], set[Subject]] | None = None,
 ) -> IntakeReport:
     """Store a batch of events from one source; invalid ones are rejected with their reason,
     and so is one holding a value over the settings' ``max_value_length`` characters, or naming a
-    record of another source than ``only_records_of`` (a connector's own)."""
+    record of another source than ``only_records_of`` (a connector's own). Events whose subject
+    ``suppressed`` names (an erased person's) are dropped before anything is stored."""
     report = IntakeReport()
-    loaded: list[tuple[str, dict[str, Any], Subject]] = []
+    parsed: list[tuple[str, dict[str, Any], Subject]] = []
     source_ids = dict(session.execute(select(Source.name, Source.id)).all())
     for index, item in enumerate(items):
         if reason := too_long(item, settings.max_value_length):
@@ -114,6 +119,13 @@ def record_events(
         except (ValidationError, InvalidInput) as error:
             report.rejects.append(EventReject(str(index), _describe(error)))
             continue
+        parsed.append((str(index), event, subject))
+    erased = suppressed([subject for _, _, subject in parsed]) if suppressed else set()
+    loaded: list[tuple[str, dict[str, Any], Subject]] = []
+    for position, event, subject in parsed:
+        if subject in erased:
+            report.suppressed += 1
+            continue
         if "anonymous_id" in event and not subject.startswith("anonymous:"):
             before = link_anonymous(
                 session=session,
@@ -123,8 +135,8 @@ def record_events(
             )
             # Whoever the visitor was linked to before loses their events.
             report.subjects.update(s for s in (before,) if s is not None and s != subject)
-        loaded.append((str(index), event, subject))
-    if not loaded:
+        loaded.append((position, event, subject))
+    if not loaded and not report.suppressed:
         raise InvalidInput(
             "no event in the batch is valid",
             {"events": {r.position: [r.reason] for r in report.rejects}},

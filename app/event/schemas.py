@@ -77,6 +77,9 @@ class EventResultSchema(Schema):
     accepted = fields.Integer()
     updated = fields.Integer()
     unchanged = fields.Integer()
+    suppressed = fields.Integer(
+        metadata={"description": "events naming an erased person: dropped, nothing stored"}
+    )
     rejected = fields.Integer()
     rejects = fields.List(fields.Nested(EventRejectSchema))
 

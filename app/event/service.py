@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, bindparam, column, or_, select, text
+from sqlalchemy import String, and_, bindparam, column, or_, select, text
 from sqlalchemy.orm import Session
 
-from app.db import IN_CHUNK, Reused, among, among_parameter, chunks, read_rows
+from app.db import IN_CHUNK, Reused, among, among_parameter, chunks, delete_where, read_rows
 from app.errors import InvalidInput
 from app.event.models import AnonymousLink, Event
 from app.event.schemas import EventInSchema
@@ -380,3 +380,54 @@ def events_of(*, session: Session, prints: Mapping[int, Footprint]) -> list[Owne
             )
         )
     return owned
+
+
+# -- erasure ---------------------------------------------------------------------------------
+
+
+def linked_visitors(*, session: Session, subjects: Iterable[Subject]) -> set[Subject]:
+    """The anonymous visitors (as subjects) an identify call linked to any of these subjects."""
+    found: set[Subject] = set()
+    for chunk in chunks(sorted(set(subjects))):
+        found.update(
+            f"anonymous:{anonymous_id}"
+            for anonymous_id in session.scalars(
+                select(AnonymousLink.anonymous_id).where(
+                    among(session, AnonymousLink.subject, chunk)
+                )
+            )
+        )
+    return found
+
+
+def erase_events(
+    *,
+    session: Session,
+    record_ids: Sequence[int],
+    subjects: Iterable[Subject],
+    customers: Mapping[int, Sequence[str]],
+    dry_run: bool = False,
+) -> dict[str, int]:
+    """Remove (or, in a dry run, count) the events of these records, of these subjects
+    (identifiers and anonymous visitors), and those waiting for these ``customers`` (source id
+    -> the source's ids of them), with the anonymous links to the subjects; rows per table."""
+    table, links = Event.__table__, AnonymousLink.__table__
+    wanted = sorted(set(subjects))
+    visitors = [s.removeprefix("anonymous:") for s in wanted if s.startswith("anonymous:")]
+    conditions = [among(session, Event.record_id, chunk) for chunk in chunks(sorted(record_ids))]
+    conditions += [among(session, Event.subject, chunk) for chunk in chunks(wanted)]
+    conditions += [
+        and_(Event.source_id == source_id, among(session, Event.customer_external_id, chunk))
+        for source_id, external_ids in sorted(customers.items())
+        for chunk in chunks(sorted(external_ids))
+    ]
+    link_conditions = [among(session, AnonymousLink.subject, c) for c in chunks(wanted)]
+    link_conditions += [among(session, AnonymousLink.anonymous_id, c) for c in chunks(visitors)]
+    return {
+        "event": delete_where(session, table, or_(*conditions), dry_run=dry_run)  # type: ignore[arg-type]
+        if conditions
+        else 0,
+        "anonymous_link": delete_where(session, links, or_(*link_conditions), dry_run=dry_run)  # type: ignore[arg-type]
+        if link_conditions
+        else 0,
+    }

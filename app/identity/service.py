@@ -16,7 +16,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit.service import AuditSpec
-from app.db import Reused, among, among_parameter, bulk_insert_ids, chunks, read_rows, utcnow
+from app.db import (
+    Reused,
+    among,
+    among_parameter,
+    bulk_insert_ids,
+    chunks,
+    delete_among,
+    read_rows,
+    utcnow,
+)
 from app.errors import NotFound
 from app.identity.models import Identity, new_public_id
 from app.matching.types import RecordId
@@ -309,3 +318,32 @@ def detach(
         {"identity": public_id, "record": reference},
         {"identity": None, "record": reference},
     )
+
+
+# -- erasure ---------------------------------------------------------------------------------
+
+
+def with_merged(session: Session, identity_id: int) -> dict[int, str]:
+    """An identity and every identity merged into it, directly or through others: id ->
+    public id (the ids that redirect to it)."""
+    found = {
+        identity_id: session.execute(
+            select(Identity.public_id).where(Identity.id == identity_id)
+        ).scalar_one()
+    }
+    frontier = [identity_id]
+    while frontier:
+        rows = session.execute(
+            select(Identity.id, Identity.public_id).where(Identity.merged_into_id.in_(frontier))
+        ).all()
+        frontier = [row.id for row in rows if row.id not in found]
+        found.update((row.id, row.public_id) for row in rows)
+    return found
+
+
+def erase_identities(
+    *, session: Session, identity_ids: Sequence[int], dry_run: bool = False
+) -> int:
+    """Remove (or, in a dry run, count) these identities; their public ids live on only in the
+    audit trail, which says they were erased."""
+    return delete_among(session, Identity, Identity.id, identity_ids, dry_run=dry_run)

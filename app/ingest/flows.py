@@ -1,8 +1,9 @@
 """Flows: every write path that crosses domains, each in one visible order.
 
-A page of records (a connector's, a push, an import) runs: suppression check (to come with
-erasure) → upsert records → consents → events → resolve → refresh customers → audit → review
-queue. Events pushed over the API and anonymous stitching run: events → refresh customers.
+A page of records (a connector's, a push, an import) runs: suppression check → upsert records →
+consents → events → resolve → refresh customers → audit → review queue. Events pushed over the
+API and anonymous stitching run: suppression check → events → refresh customers. Erasure, the
+other way round, is :mod:`app.ingest.erasure`.
 Views, CLI commands and jobs call these; domain services never call each other upward, and
 none of them commits: the caller owns the transaction.
 """
@@ -22,6 +23,7 @@ from app.db import chunks, hold_identity_lock, refresh_statistics
 from app.event import intake
 from app.event.models import Event
 from app.event.service import anonymous_key, check_own_record, record_subject, subject_of
+from app.ingest.screen import open_screen, screen_page, screen_subjects
 from app.matching import Matcher
 from app.matching.pipeline import Pipeline
 from app.matching.types import RecordId
@@ -61,6 +63,8 @@ class IngestReport:
     updated: int = 0
     deleted: int = 0
     unchanged: int = 0
+    suppressed: int = 0
+    """Records, events and rejects dropped because they carry an erased person's identifier."""
     rejects: list[Reject] = field(default_factory=list)
     problems: Counter[tuple[str, str]] = field(default_factory=Counter)
     """Values kept as written but not comparable, by (attribute, why): data-quality warnings."""
@@ -73,8 +77,15 @@ class IngestReport:
 
     @property
     def records(self) -> int:
-        """Records read, good or bad."""
-        return self.created + self.updated + self.deleted + self.unchanged + len(self.rejects)
+        """Records read, good or bad (suppressed ones too)."""
+        return (
+            self.created
+            + self.updated
+            + self.deleted
+            + self.unchanged
+            + len(self.rejects)
+            + self.suppressed
+        )
 
     def counts(self) -> dict[str, int]:
         """Counts for reports and API responses."""
@@ -84,6 +95,7 @@ class IngestReport:
             "deleted": self.deleted,
             "unchanged": self.unchanged,
             "rejected": len(self.rejects),
+            "suppressed": self.suppressed,
             "warnings": sum(self.problems.values()),
             "events": self.events,
             "identities_created": self.identities_created,
@@ -106,12 +118,16 @@ def ingest_page(
     stream: str = "records",
     run_id: int | None = None,
     pipeline: Pipeline | None = None,
-) -> None:
+) -> Page:
     """Store one page and resolve what changed (unless ``matcher`` is None: resolve later).
 
     Values that cannot be compared are flagged by the matcher's pipeline (``pipeline`` when
-    there is no matcher). Adds the outcome to ``report``.
+    there is no matcher). What carries an erased person's identifier is dropped first. Adds the
+    outcome to ``report``; returns the page as stored, whose state is the one to keep (without
+    an erased person's ids).
     """
+    page, suppressed = screen_page(open_screen(session=session, settings=settings), source, page)
+    report.suppressed += suppressed
     pipeline = matcher.pipeline if matcher is not None else pipeline
     if matcher is not None or page.events:
         # Resolving and refreshing traits change what identities hold. The lock comes before
@@ -163,6 +179,7 @@ def ingest_page(
                 if e.customer_external_id
             },
         )
+    return page
 
 
 def push_records(
@@ -356,7 +373,9 @@ def track_events(
 ) -> intake.IntakeReport:
     """Store a batch of events and refresh the traits of the customers they name. An event
     holding a value over the settings' ``max_value_length`` characters, or naming a record of
-    another source than ``only_records_of`` (a connector's own), is rejected."""
+    another source than ``only_records_of`` (a connector's own), is rejected; one naming an
+    erased person is dropped (suppressed)."""
+    screen = open_screen(session=session, settings=settings)
     hold_identity_lock(session)  # traits change: one writer at a time, as for resolution
     report = intake.record_events(
         session=session,
@@ -364,6 +383,7 @@ def track_events(
         source=source,
         items=items,
         only_records_of=only_records_of,
+        suppressed=lambda subjects: screen_subjects(screen, subjects),
     )
     customers.refresh_after_events(session=session, settings=settings, subjects=report.subjects)
     return report
@@ -380,10 +400,14 @@ def identify(
 ) -> None:
     """Stitch a source's anonymous visitor to an identifier: their events join that
     customer's. ``only_records_of``: the only source whose records the reference may name.
-    Nothing is answered: a connector learns no identity."""
+    Nothing is answered: a connector learns no identity, nor whether the identifier was erased
+    (then nothing is linked)."""
     check_own_record(reference, only_records_of)
+    screen = open_screen(session=session, settings=settings)
     hold_identity_lock(session)
     subject = subject_of(session=session, settings=settings, reference=reference)
+    if screen_subjects(screen, [subject]):
+        return
     before = intake.link_anonymous(
         session=session,
         anonymous_id=anonymous_key(source.id, anonymous_id),

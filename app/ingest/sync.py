@@ -205,7 +205,7 @@ def _sync_stream(
                 # The source as loaded when the run began (no query a page): a run's settings
                 # and declared attributes do not change under it.
                 current = session.merge(source, load=False)
-                ingest_page(
+                stored = ingest_page(
                     session=session,
                     settings=target.settings,
                     source=current,
@@ -216,7 +216,7 @@ def _sync_stream(
                     stream=stream.name,
                     run_id=target.run_id,
                 )
-                save_state(session=session, source=current, stream=stream.name, state=page.state)
+                save_state(session=session, source=current, stream=stream.name, state=stored.state)
                 session.execute(
                     update(SyncRun)
                     .where(SyncRun.id == target.run_id)

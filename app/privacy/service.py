@@ -1,14 +1,15 @@
-"""Consent: what each department says a customer allows."""
+"""Consent: what each department says a customer allows (the suppression list is
+:mod:`app.privacy.suppression`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import among, bulk_insert, utcnow
+from app.db import among, bulk_insert, delete_among, utcnow
 from app.privacy.models import Consent
 
 
@@ -50,3 +51,8 @@ def upsert_consents(
     # A sync brings consents by the thousand: new ones go in one bulk write.
     bulk_insert(session, Consent.__table__, new)
     return changed + len(new)
+
+
+def erase_consents(*, session: Session, record_ids: Sequence[int], dry_run: bool = False) -> int:
+    """Remove (or, in a dry run, count) the consents these records carried."""
+    return delete_among(session, Consent, Consent.record_id, record_ids, dry_run=dry_run)

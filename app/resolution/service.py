@@ -10,16 +10,20 @@ items) comes back in its report, for the flows of ``app.flows`` to carry out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from app.db import among
 from app.identity.clustering import IdentityChanges
 from app.identity.models import Identity, RecordIdentifier
 from app.matching import MatchConfig, Matcher
-from app.matching.model import MatchModel
-from app.matching.types import AttributeType
+from app.matching.lookup import LOOKUP_KINDS
+from app.matching.model import MatchModel, TermFrequencies, value_digest
+from app.matching.types import AttributeName, AttributeType, RecordId
 from app.progress import QUIET, Progress
 from app.resolution.models import BlockingKey, MatchEdge, MatchValues, ModelVersion
 from app.resolution.store import input_records
@@ -242,3 +246,66 @@ def generic_values(*, session: Session, matcher: Matcher) -> list[tuple[str, int
         .order_by(func.count().desc(), BlockingKey.key)
     )
     return [(key, count) for key, count in session.execute(query) if matcher.is_generic(key, count)]
+
+
+# -- erasure ----------------------------------------------------------------------------------
+
+
+def _holders(
+    session: Session,
+    name: AttributeName,
+    kind: AttributeType | None,
+    values: Collection[str],
+    excluding: Collection[RecordId],
+) -> dict[str, int]:
+    """How many live records other than ``excluding`` hold each value of an attribute."""
+    value: ColumnElement[Any] | InstrumentedAttribute[str]
+    if kind in LOOKUP_KINDS:
+        # E-mails and phones are indexed for lookups.
+        value, holder = RecordIdentifier.value, RecordIdentifier.record_id
+        query = select(value, func.count(func.distinct(holder))).where(
+            RecordIdentifier.kind == kind, among(session, value, sorted(values))
+        )
+    else:
+        # Names and postcodes are not: one pass over the stored values (erasures are rare).
+        value, holder = MatchValues.values[name].as_string(), MatchValues.record_id
+        query = select(value, func.count()).where(value.in_(sorted(values)))
+    if excluding:
+        query = query.where(holder.not_in(sorted(excluding)))
+    rows = session.execute(query.group_by(value))
+    return {str(found): int(count) for found, count in rows}
+
+
+def forget_values(
+    *,
+    session: Session,
+    matcher: Matcher,
+    values: Mapping[AttributeName, Collection[str]],
+    excluding: Collection[RecordId],
+    dry_run: bool = False,
+) -> int:
+    """Take an erased person's normalized values out of the value tables of every stored model
+    (term frequencies, the digests of shared e-mails and phones), unless fewer than the model's
+    minimum count of other live records (all but ``excluding``) still hold them: a common
+    surname stays, one only this person bore goes. Returns the model versions changed (that
+    would change, in a dry run)."""
+    floor = matcher.config.model.tf_min_count
+    changed = 0
+    for version in session.scalars(select(ModelVersion).order_by(ModelVersion.id)):
+        model = MatchModel.from_json(version.model)
+        tables = dict(model.term_frequencies)
+        for name, table in model.term_frequencies.items():
+            key = value_digest if table.shared else str
+            held = {value for value in values.get(name, ()) if key(value) in table.values}
+            if not held:
+                continue
+            others = _holders(session, name, matcher.types.get(name), held, excluding)
+            dropped = {key(value) for value in held if others.get(value, 0) < floor}
+            if dropped:
+                kept = {k: f for k, f in table.values.items() if k not in dropped}
+                tables[name] = TermFrequencies(kept, shared=table.shared)
+        if tables != dict(model.term_frequencies):
+            changed += 1
+            if not dry_run:
+                version.model = replace(model, term_frequencies=tables).to_json()
+    return changed

@@ -20,6 +20,7 @@ from app.db import (
     among_parameter,
     bulk_insert,
     chunks,
+    delete_where,
     read_rows,
 )
 from app.identity.clustering import RecordRow
@@ -280,24 +281,38 @@ def stored_pairs(session: Session, ids: set[RecordId]) -> set[tuple[RecordId, Re
 # -- writing evidence ------------------------------------------------------------------------
 
 
+def _evidence_of(session: Session, chunk: Sequence[RecordId]) -> Iterator[tuple[Any, Any]]:
+    """Each table of evidence with the condition selecting these records' rows."""
+    yield BlockingKey, among(session, BlockingKey.record_id, chunk)
+    yield MatchValues, among(session, MatchValues.record_id, chunk)
+    yield RecordIdentifier, among(session, RecordIdentifier.record_id, chunk)
+    yield (
+        MatchEdge,
+        or_(among(session, MatchEdge.left_id, chunk), among(session, MatchEdge.right_id, chunk)),
+    )
+
+
 def forget_evidence(session: Session, ids: Sequence[RecordId]) -> None:
     for chunk in chunks(ids):
-        for model, condition in (
-            (BlockingKey, among(session, BlockingKey.record_id, chunk)),
-            (MatchValues, among(session, MatchValues.record_id, chunk)),
-            (RecordIdentifier, among(session, RecordIdentifier.record_id, chunk)),
-            (
-                MatchEdge,
-                or_(
-                    among(session, MatchEdge.left_id, chunk),
-                    among(session, MatchEdge.right_id, chunk),
-                ),
-            ),
-        ):
+        for model, condition in _evidence_of(session, chunk):
             # The session holds none of these rows: nothing to read back of what went.
             session.execute(
                 delete(model).where(condition).execution_options(synchronize_session=False)
             )
+
+
+def erase_evidence(
+    session: Session, ids: Sequence[RecordId], *, dry_run: bool = False
+) -> dict[str, int]:
+    """Remove (or, in a dry run, count) everything resolution keeps of these records: values,
+    blocking keys, lookup identifiers and edges; rows per table."""
+    removed: dict[str, int] = {}
+    for chunk in chunks(sorted(set(ids))):
+        for model, condition in _evidence_of(session, chunk):
+            name = model.__tablename__
+            count = delete_where(session, model.__table__, condition, dry_run=dry_run)
+            removed[name] = removed.get(name, 0) + count
+    return removed
 
 
 def _insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:

@@ -16,14 +16,14 @@ from typing import Any
 from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.db import chunks, utcnow
+from app.db import among, chunks, delete_where, utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.identity.models import Identity
 from app.identity.service import live_members, public_ids_of, record_states, survivor_ids
 from app.matching import Matcher
 from app.matching.types import RecordId
 from app.review.compare import merge_preview
-from app.review.models import ReviewItem
+from app.review.models import LinkConstraint, ReviewItem
 from app.settings import Settings
 from app.source.models import Source, SourceRecord
 
@@ -381,4 +381,54 @@ def preview_split(
             }
             for index, group in enumerate(groups)
         ],
+    }
+
+
+# -- erasure ---------------------------------------------------------------------------------
+
+
+def erase_for_records(
+    *, session: Session, record_ids: Sequence[RecordId], dry_run: bool = False
+) -> dict[str, int]:
+    """Remove (or, in a dry run, count) the review items and link constraints about these
+    records, conflicts that name one of them among their records included; rows per table."""
+    wanted = sorted(set(record_ids))
+    if not wanted:
+        return {"review_item": 0, "link_constraint": 0}
+    named = set(wanted)
+    conflicts = [
+        item_id
+        for item_id, detail in session.execute(
+            select(ReviewItem.id, ReviewItem.detail).where(ReviewItem.kind == "conflict")
+        )
+        if named.intersection(detail.get("records") or ())
+    ]
+    items = [
+        or_(
+            among(session, ReviewItem.left_record_id, chunk),
+            among(session, ReviewItem.right_record_id, chunk),
+        )
+        for chunk in chunks(wanted)
+    ]
+    items += [among(session, ReviewItem.id, chunk) for chunk in chunks(conflicts)]
+    links = [
+        or_(
+            among(session, LinkConstraint.left_id, chunk),
+            among(session, LinkConstraint.right_id, chunk),
+        )
+        for chunk in chunks(wanted)
+    ]
+    return {
+        "review_item": delete_where(
+            session,
+            ReviewItem.__table__,  # type: ignore[arg-type]
+            or_(*items),
+            dry_run=dry_run,
+        ),
+        "link_constraint": delete_where(
+            session,
+            LinkConstraint.__table__,  # type: ignore[arg-type]
+            or_(*links),
+            dry_run=dry_run,
+        ),
     }

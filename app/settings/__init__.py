@@ -8,6 +8,7 @@ never look for a running application.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,26 +21,29 @@ from app.config import resolve_path
 from app.errors import ConfigError
 from app.matching import MatchConfig, load_match_config
 from app.settings.customer import CustomerConfig, load_customer_config
+from app.settings.privacy import PrivacyConfig, load_privacy_config
 from app.settings.sources import SourcePolicy
 
 EXTENSION = "huella.settings"
 # The files the settings are read from, by the key naming each in the configuration mapping.
-_FILES = ("MATCHING_CONFIG", "SURVIVORSHIP_CONFIG", "TRAITS_CONFIG")
+_FILES = ("MATCHING_CONFIG", "SURVIVORSHIP_CONFIG", "TRAITS_CONFIG", "PRIVACY_CONFIG")
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """The matcher's configuration, the customer view's, what source settings may name, and
-    how long one value of a record or event may be; read once."""
+    """The matcher's configuration, the customer view's, what source settings may name, how
+    long one value of a record or event may be, and privacy's; read once."""
 
     match: MatchConfig
     customer: CustomerConfig
     sources: SourcePolicy
     max_value_length: int
+    privacy: PrivacyConfig
 
 
-def load_settings(config: Mapping[str, Any]) -> Settings:
-    """The settings the files named in a configuration mapping (``load_config``'s) hold."""
+def load_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings the files named in a configuration mapping (``load_config``'s) hold;
+    secrets come from ``environ`` (the process's environment by default)."""
     missing = [key.lower() for key in _FILES if not config.get(key)]
     if missing:
         raise ConfigError(f"missing setting: {', '.join(missing)}")
@@ -50,6 +54,9 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         ),
         sources=SourcePolicy.from_config(config),
         max_value_length=_positive(config, "MAX_VALUE_LENGTH"),
+        privacy=load_privacy_config(
+            resolve_path(config["PRIVACY_CONFIG"]), os.environ if environ is None else environ
+        ),
     )
 
 

@@ -57,6 +57,12 @@ class PushResultSchema(Schema):
     deleted = fields.Integer()
     unchanged = fields.Integer()
     rejected = fields.Integer()
+    suppressed = fields.Integer(
+        metadata={
+            "description": "records carrying an erased person's identifier (a record id, "
+            "e-mail or phone on the suppression list): dropped, nothing stored"
+        }
+    )
     warnings = fields.Integer(
         metadata={
             "description": "values kept as written that cannot be compared (a date that does "

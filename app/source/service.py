@@ -13,7 +13,17 @@ from marshmallow import ValidationError
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from app.db import Reused, among_parameter, bulk_insert_ids, json_bytes, read_rows, utcnow
+from app.db import (
+    Reused,
+    among,
+    among_parameter,
+    bulk_insert_ids,
+    chunks,
+    delete_among,
+    json_bytes,
+    read_rows,
+    utcnow,
+)
 from app.errors import Conflict, InvalidInput, NotFound
 from app.security.values import too_long
 from app.settings.sources import SourcePolicy
@@ -357,3 +367,36 @@ def parse_push(
             {"records": {r.position: [r.reason] for r in rejects}},
         )
     return Page(state={}, records=good, rejects=rejects)
+
+
+# -- erasure ---------------------------------------------------------------------------------
+
+
+def records_of_identities(*, session: Session, identity_ids: Sequence[int]) -> list[SourceRecord]:
+    """The records these identities hold (deleted ones leave their identity)."""
+    found: list[SourceRecord] = []
+    for chunk in chunks(sorted(set(identity_ids))):
+        found.extend(
+            session.scalars(
+                select(SourceRecord)
+                .where(among(session, SourceRecord.identity_id, chunk))
+                .order_by(SourceRecord.id)
+            )
+        )
+    return found
+
+
+def iter_tombstones(*, session: Session, batch_size: int = 2000) -> Iterator[SourceRecord]:
+    """Every record deleted at its source (kept as a tombstone), streamed in id order."""
+    query = (
+        select(SourceRecord)
+        .where(SourceRecord.deleted_at.is_not(None))
+        .order_by(SourceRecord.id)
+        .execution_options(yield_per=batch_size)
+    )
+    yield from session.scalars(query)
+
+
+def erase_records(*, session: Session, record_ids: Sequence[int], dry_run: bool = False) -> int:
+    """Remove (or, in a dry run, count) these records, attributes and raw payloads with them."""
+    return delete_among(session, SourceRecord, SourceRecord.id, record_ids, dry_run=dry_run)

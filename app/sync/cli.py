@@ -30,6 +30,13 @@ NO_FIT = (
 )
 
 
+def _suppressed(counts: dict[str, int]) -> str:
+    """The suppressed count for a summary line, when anything was."""
+    if not counts.get("suppressed"):
+        return ""
+    return f", {counts['suppressed']} suppressed (erased people, not stored)"
+
+
 def _count_rows(path: Path, settings: dict[str, Any]) -> int:
     """About how many rows the file holds (lines, less a CSV's header), for the progress bar;
     quoted line breaks make it an estimate, which the bar corrects at the end."""
@@ -88,8 +95,8 @@ def import_command(
     click.echo(
         f"imported {path.name} into {source_name}: {counts['created']} new, "
         f"{counts['updated']} updated, {counts['unchanged']} unchanged, "
-        f"{counts['rejected']} rejected; {counts['identities_created']} identities created, "
-        f"{counts['merges']} merges"
+        f"{counts['rejected']} rejected{_suppressed(counts)}; "
+        f"{counts['identities_created']} identities created, {counts['merges']} merges"
     )
     for (attribute, why), count in sorted(report.problems.items()):
         click.echo(f"{path.name}: {count} {attribute} values kept as written, {why}", err=True)
@@ -212,7 +219,7 @@ def sync_one(name: str, *, full: bool, resolve: bool, fit: bool = True) -> bool:
     click.echo(
         f"{name}: {run.status} in {run.duration_seconds or 0:.1f}s: {counts['created']} new, "
         f"{counts['updated']} updated, {counts['deleted']} deleted, "
-        f"{counts['unchanged']} unchanged, {counts['rejected']} rejected, "
+        f"{counts['unchanged']} unchanged, {counts['rejected']} rejected{_suppressed(counts)}, "
         f"{counts['warnings']} values kept as written but not comparable, "
         f"{counts['events']} events" + (f"; error: {run.error}" if run.error else "")
     )

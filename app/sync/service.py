@@ -7,13 +7,13 @@ transaction (see ``app.ingest``), so a cursor never moves past what is stored.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app.db import delete_among, utcnow
 from app.source.models import Source
 from app.sync.models import RecordReject, StreamState, SyncRun
 from connectors import Reject, State
@@ -91,3 +91,55 @@ def list_rejects(
     if before is not None:
         query = query.where(RecordReject.id < before)
     return list(session.scalars(query.order_by(RecordReject.id.desc()).limit(limit)))
+
+
+# -- erasure ---------------------------------------------------------------------------------
+
+
+def iter_rejects(*, session: Session) -> Iterator[tuple[int, int, Any]]:
+    """Every kept reject with content, as (id, source id, content), in id order."""
+    query = (
+        select(RecordReject.id, RecordReject.source_id, RecordReject.raw)
+        .where(RecordReject.raw.is_not(None))
+        .order_by(RecordReject.id)
+        .execution_options(yield_per=2000)
+    )
+    for reject_id, source_id, raw in session.execute(query):
+        yield int(reject_id), int(source_id), raw
+
+
+def erase_rejects(*, session: Session, ids: Sequence[int], dry_run: bool = False) -> int:
+    """Remove (or, in a dry run, count) these rejects."""
+    return delete_among(session, RecordReject, RecordReject.id, ids, dry_run=dry_run)
+
+
+def without_ids(state: Any, values: Collection[str]) -> Any:
+    """A stream state without these record ids (an erased person's), which cursors keep of the
+    last records read: dropped from lists, None where a key held one. The stream then reads a
+    little again from where it was, which is harmless: pages are upserted by id, and the
+    suppression check drops the erased person again."""
+    if isinstance(state, dict):
+        return {k: None if _named(v, values) else without_ids(v, values) for k, v in state.items()}
+    if isinstance(state, list):
+        return [without_ids(v, values) for v in state if not _named(v, values)]
+    return state
+
+
+def _named(value: Any, values: Collection[str]) -> bool:
+    return isinstance(value, str | int) and not isinstance(value, bool) and str(value) in values
+
+
+def scrub_states(
+    *, session: Session, external_ids: Mapping[int, Collection[str]], dry_run: bool = False
+) -> int:
+    """Take these records' ids (source id -> the source's ids) out of their streams' states
+    (see ``without_ids``); returns the states changed."""
+    changed = 0
+    for source_id, values in sorted(external_ids.items()):
+        for row in session.scalars(select(StreamState).where(StreamState.source_id == source_id)):
+            scrubbed = without_ids(row.state, set(values))
+            if scrubbed != row.state:
+                changed += 1
+                if not dry_run:
+                    row.state = scrubbed
+    return changed

@@ -1,0 +1,99 @@
+"""``huella erase`` and ``huella suppression``: a person's erasure, and re-consent after it."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from app.commands import actor, unit_of_work
+from app.ingest.erasure import Erasure, erase
+from app.ingest.screen import identifier_of
+from app.privacy import suppression
+from app.resolution.runtime import current_matcher
+from app.settings import get_settings
+
+
+@click.command("erase")
+@click.argument("reference", metavar="REFERENCE")
+@click.option("--reason", required=True, help="Why (kept in the audit trail: no personal data).")
+@click.option("--dry-run", is_flag=True, help="List what would go, table by table; change nothing.")
+@with_appcontext
+def erase_command(reference: str, reason: str, dry_run: bool) -> None:
+    """Erase a person from every table and keep them out: REFERENCE is their customer id,
+    email:..., phone:... or SOURCE:EXTERNAL_ID."""
+    with unit_of_work() as session:
+        report = erase(
+            session=session,
+            settings=get_settings(),
+            matcher=current_matcher(session),
+            reference=reference,
+            actor=actor(),
+            reason=reason,
+            dry_run=dry_run,
+        )
+    for line in describe(report):
+        click.echo(line)
+
+
+def describe(report: Erasure) -> list[str]:
+    """An erasure's report as lines for people."""
+    who = report.identity or report.reference
+    merged = f" (and {', '.join(report.merged)}, merged into it)" if report.merged else ""
+    if report.status == "already_erased":
+        when = f" on {report.erased_at:%Y-%m-%d %H:%M} UTC" if report.erased_at else ""
+        entry = f" (audit entry {report.entry_id})" if report.entry_id else ""
+        return [f"{who} was already erased{when}{entry}; nothing left to erase"]
+    records = ", ".join(f"{n} in {source}" for source, n in report.records.items()) or "none"
+    head = "would erase" if report.dry_run else "erased"
+    lines = [f"{head} {who}{merged}: records {records}"]
+    width = max(map(len, report.tables), default=0)
+    for table, count in report.tables.items():
+        what = "entries scrubbed of their values" if table == "audit_entry" else "rows"
+        lines.append(f"  {table:<{width}}  {count} {what}")
+    added = "would add" if report.dry_run else "added"
+    lines.append(f"  suppression list: {added} {report.suppressed} digests")
+    if report.also_held_by:
+        lines.append(
+            "  note: other customers hold the same e-mail or phone "
+            f"({', '.join(report.also_held_by)}): their records carrying it are suppressed too"
+        )
+    if report.entry_id is not None:
+        lines.append(f"  audit entry {report.entry_id}")
+    return lines
+
+
+@click.group("suppression")
+def suppression_group() -> None:
+    """The suppression list of erased people (digests only, no personal data)."""
+
+
+@suppression_group.command("list")
+@with_appcontext
+def suppression_list() -> None:
+    """How many digests the list holds, per kind."""
+    with unit_of_work() as session:
+        counts = suppression.count_by_kind(session=session)
+    if not counts:
+        click.echo("the suppression list is empty")
+    for kind, count in counts.items():
+        click.echo(f"{kind}\t{count}")
+
+
+@suppression_group.command("lift")
+@click.argument("what", metavar="DIGEST|TYPE:VALUE")
+@click.option("--reason", required=True, help="Why (the person consented again; no personal data).")
+@with_appcontext
+def suppression_lift(what: str, reason: str) -> None:
+    """Take one identifier off the list, so that it may come in again: its digest (as the audit
+    trail names it), or email:..., phone:... or SOURCE:EXTERNAL_ID."""
+    settings = get_settings()
+    with unit_of_work() as session:
+        value = what
+        if not suppression.is_digest(what):
+            identifier = identifier_of(settings=settings, reference=what)
+            value = suppression.digest(settings.privacy.require_key(), identifier)
+        entry = suppression.lift(session=session, value=value, actor=actor(), reason=reason)
+    click.echo(f"{entry.kind} {value} lifted: it may come in again")
+
+
+COMMANDS: tuple[click.Command, ...] = (erase_command, suppression_group)
