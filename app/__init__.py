@@ -42,6 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from app import api, auth, cli, health, security, web  # noqa: PLC0415  (they import the app's modules)
     from app.ingest import worker  # noqa: PLC0415
+    from app.privacy import guard  # noqa: PLC0415
     from app.sync import sql  # noqa: PLC0415
 
     sql.init_app()
@@ -49,6 +50,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     cli.init_app(app)
     auth.init_app(app)
+    guard.init_app(app)
     security.start_rate_limits(app)
     health.init_app(app)
     api.init_app(app)

@@ -1,6 +1,6 @@
 """Every ORM model, imported once so the metadata (and Alembic) sees the whole schema."""
 
-from app.audit.models import AuditEntry, AuditSubject
+from app.audit.models import AuditEntry, AuditSubject, ReadEntry, ReadSubject
 from app.auth.models import ApiToken
 from app.customer.models import CustomerTraits, GoldenRecord, SearchToken
 from app.db import Base
@@ -28,6 +28,8 @@ __all__ = [
     "MatchEdge",
     "MatchValues",
     "ModelVersion",
+    "ReadEntry",
+    "ReadSubject",
     "RecordIdentifier",
     "RecordReject",
     "ReviewItem",

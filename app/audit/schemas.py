@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from app.pagination import PageArgsSchema
 
 
 class AuditEntrySchema(Schema):
-    """One change to identities: who, when, why, and the identities before and after."""
+    """One change to identities (who, when, why, the identities before and after), or one
+    read of customers' data (``kind=read``: who, when, which route, which customers)."""
 
     id = fields.Integer()
     at = fields.AwareDateTime()
     actor = fields.String(metadata={"description": "the token's name, cli:<user>, or system"})
     action = fields.String(
-        metadata={"description": "create, attach, detach, merge, split, keep_apart, dismiss, undo"}
+        metadata={
+            "description": "changes: create, attach, detach, merge, split, keep_apart, dismiss, "
+            "undo, erase, lift_suppression; reads: read, reveal (with its reason)"
+        }
     )
+    route = fields.String(metadata={"description": "reads: the route that showed the data"})
     reason = fields.String()
     identities = fields.Function(
         lambda entry: [s.identity_public_id for s in entry.subjects],
@@ -34,8 +39,16 @@ class AuditListSchema(Schema):
 
 
 class AuditQuerySchema(PageArgsSchema):
-    """Filters of the audit trail."""
+    """Filters of the audit trail: changes, or reads of customers' data (``kind=read``)."""
 
+    kind = fields.String(
+        load_default="change",
+        validate=validate.OneOf(("change", "read")),
+        metadata={
+            "description": "change (default) or read: profile reads, lookups, searches "
+            "and reveals by the roles whose reads are audited"
+        },
+    )
     identity = fields.String(load_default=None, metadata={"description": "an identity's id"})
     action = fields.String(load_default=None)
     actor = fields.String(load_default=None)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Table, Text, cast, or_, select
 from sqlalchemy.orm import Session
 
-from app.audit.models import AuditEntry, AuditSubject
+from app.audit.models import AuditEntry, AuditSubject, ReadEntry, ReadSubject
 from app.db import bulk_insert, bulk_insert_ids, chunks, utcnow
 from app.errors import NotFound
 
@@ -114,6 +114,52 @@ def list_entries(
     return list(session.scalars(query))
 
 
+# -- reads ------------------------------------------------------------------------------------
+
+
+def record_read(
+    *,
+    session: Session,
+    actor: str,
+    route: str,
+    identities: Iterable[str],
+    action: str = "read",
+    reason: str = "",
+) -> ReadEntry:
+    """Record that ``actor`` was shown these customers (public ids) by ``route``: a read, or a
+    reveal of masked values with its reason."""
+    entry = ReadEntry(actor=actor, action=action, route=route, reason=reason)
+    entry.subjects = [ReadSubject(identity_public_id=p) for p in sorted(set(identities))]
+    session.add(entry)
+    return entry
+
+
+def list_reads(
+    *,
+    session: Session,
+    limit: int | None,
+    identities: Sequence[str] | None = None,
+    action: str | None = None,
+    actor: str | None = None,
+    before: int | None = None,
+) -> list[ReadEntry]:
+    """Reads newest first (``limit`` of them, or all), optionally only those that showed some
+    customers (public ids)."""
+    query = select(ReadEntry).order_by(ReadEntry.id.desc()).limit(limit)
+    if identities is not None:
+        showing = select(ReadSubject.entry_id).where(
+            ReadSubject.identity_public_id.in_(list(identities))
+        )
+        query = query.where(ReadEntry.id.in_(showing))
+    if action is not None:
+        query = query.where(ReadEntry.action == action)
+    if actor is not None:
+        query = query.where(ReadEntry.actor == actor)
+    if before is not None:
+        query = query.where(ReadEntry.id < before)
+    return list(session.scalars(query))
+
+
 # -- erasure ---------------------------------------------------------------------------------
 
 ERASE = "erase"
@@ -176,8 +222,9 @@ def scrub(
     """Take an erased person's values out of the audit trail, keeping the entries (who did what,
     when): in the entries concerning their identities and in any entry naming one of their
     records (``references``: ``SOURCE:EXTERNAL_ID``), every such reference, and every text
-    holding one of ``values`` (names, e-mails, phones), becomes "erased". Returns the entries
-    changed (that would change, in a dry run)."""
+    holding one of ``values`` (names, e-mails, phones), becomes "erased"; so does the reason of
+    a reveal of theirs that holds one. Returns the entries changed (that would change, in a dry
+    run)."""
     pattern = _matcher(values)
     entries = {e.id: e for e in list_for_identity_ids(session=session, public_ids=public_ids)}
     for chunk in chunks(sorted(set(references)), 200):
@@ -188,6 +235,11 @@ def scrub(
         ]
         entries.update((e.id, e) for e in session.scalars(select(AuditEntry).where(or_(*naming))))
     changed = 0
+    for read in list_reads(session=session, limit=None, identities=public_ids):
+        if pattern is not None and pattern.search(read.reason or ""):
+            changed += 1
+            if not dry_run:
+                read.reason = ERASED
     for entry in entries.values():
         before = _scrubbed(entry.before, references, pattern)
         after = _scrubbed(entry.after, references, pattern)

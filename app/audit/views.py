@@ -22,9 +22,11 @@ blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Audit trai
 @blp.response(200, AuditListSchema)
 @roles("admin")
 def list_entries(args: dict[str, Any]) -> dict[str, Any]:
-    """Changes to identities, newest first; ``identity`` keeps those concerning one id."""
+    """Changes to identities, newest first, or reads of customers' data (``kind=read``);
+    ``identity`` keeps those concerning one id."""
     limit = page_limit(args["limit"])
-    rows = service.list_entries(
+    listing = service.list_reads if args["kind"] == "read" else service.list_entries
+    rows = listing(
         session=get_session(),
         limit=limit + 1,
         identities=[args["identity"]] if args["identity"] else None,

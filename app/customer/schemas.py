@@ -46,6 +46,12 @@ class CustomerSchema(Schema):
     """
 
     id = fields.String()
+    masked = fields.Boolean(
+        metadata={
+            "description": "present when values are masked for the caller's role (e-mails, "
+            "phones, birth years, streets): POST .../reveal with a reason shows them"
+        }
+    )
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime(allow_none=True)
     golden = fields.Dict()

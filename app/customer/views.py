@@ -38,6 +38,7 @@ from app.pagination import (
     row_id,
     score,
 )
+from app.privacy.guard import personal
 from app.settings import get_settings
 
 blp = Blueprint(
@@ -66,6 +67,7 @@ def _moved(endpoint: str, public_id: str) -> BaseResponse:
 @blp.arguments(SearchQuerySchema(), location="query")
 @blp.response(200, SearchPageSchema)
 @roles("admin", "agent")
+@personal
 def search_customers(query: dict[str, Any]) -> Response:
     """Customers by name (fuzzy, ranked by score), narrowed by city, postcode or birth date."""
     session = get_read_session()
@@ -86,6 +88,7 @@ def search_customers(query: dict[str, Any]) -> Response:
 @blp.arguments(PageArgsSchema(), location="query")
 @blp.response(200, CustomerPageSchema)
 @roles("admin", "agent")
+@personal
 def lookup_customers(query: dict[str, Any], reference: str) -> Response:
     """Profiles of the customers a ``type:value`` names: ``email:ana@example.com``,
     ``phone:+34600111222``, ``anonymous:SOURCE:ID`` (a source's visitor), or
@@ -97,6 +100,7 @@ def lookup_customers(query: dict[str, Any], reference: str) -> Response:
 @blp.arguments(LookupSchema())
 @blp.response(200, CustomerPageSchema)
 @roles("admin", "agent")
+@personal
 def lookup_customers_in_body(body: dict[str, Any]) -> Response:
     """The same lookup with the ``reference`` (and ``limit``, ``cursor``) in the body: the
     e-mail or phone stays out of the address, and so out of every access log on the way."""
@@ -120,6 +124,7 @@ def _lookup(reference: str, limit: int | None, cursor: str | None) -> Response:
 @blp.response(200, CustomerSchema)
 @blp.alt_response(308, description="merged away: Location names the surviving customer")
 @roles("admin", "agent")
+@personal
 def get_customer(query: dict[str, Any], public_id: str) -> BaseResponse:
     """One customer: golden record, records per department, consents and traits."""
     profile = profiles.get_profile(
@@ -138,6 +143,7 @@ def get_customer(query: dict[str, Any], public_id: str) -> BaseResponse:
 @blp.response(200, TimelineSchema)
 @blp.alt_response(308, description="merged away: Location names the surviving customer")
 @roles("admin", "agent")
+@personal
 def get_timeline(query: dict[str, Any], public_id: str) -> BaseResponse:
     """The customer's footprint across departments, newest first; filter by type and source."""
     session = get_read_session()

@@ -16,6 +16,7 @@ from app.db.locks import claim, hold_identity_lock, hold_suppression_lock
 from app.db.session import (
     Database,
     build_engine,
+    end_read_session,
     get_db,
     get_read_session,
     get_session,
@@ -55,6 +56,7 @@ __all__ = [
     "commit_without_waiting_for_disk",
     "delete_among",
     "delete_where",
+    "end_read_session",
     "get_db",
     "get_read_session",
     "get_session",

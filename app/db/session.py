@@ -130,6 +130,14 @@ def get_read_session() -> Session:
     return session
 
 
+def end_read_session() -> None:
+    """Close the current request's read session now, its reading done (before the request
+    writes what it read, e.g. the read audit)."""
+    session: Session | None = g.pop("db_read_session", None)
+    if session is not None:
+        session.close()
+
+
 def _close_session(_exc: BaseException | None) -> None:
     for name in ("db_session", "db_read_session"):
         session: Session | None = g.pop(name, None)

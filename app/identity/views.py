@@ -11,6 +11,7 @@ from app.auth.guard import roles
 from app.db import get_session
 from app.identity import service
 from app.identity.schemas import IdentitySchema, LookupQuerySchema
+from app.privacy.guard import personal
 from app.resolution import explain as resolution
 from app.resolution.runtime import current_matcher
 from app.resolution.schemas import ExplanationSchema
@@ -22,6 +23,7 @@ blp = Blueprint("identities", __name__, url_prefix="/api/v1/identities", descrip
 @blp.response(200, IdentitySchema)
 @blp.alt_response(308, description="merged away: Location names the surviving identity")
 @roles("admin", "agent")
+@personal
 def get_identity(public_id: str) -> Any:
     """One identity with its records grouped by source; a merged-away id redirects."""
     session = get_session()
@@ -49,6 +51,7 @@ def lookup(query: dict[str, str]) -> Any:
 @blp.response(200, ExplanationSchema)
 @blp.alt_response(308, description="merged away: Location names the surviving identity")
 @roles("admin", "agent")
+@personal
 def explain(public_id: str) -> Any:
     """The identity's records, the edges that hold them together and each edge's per-attribute
     levels and weights."""

@@ -58,3 +58,17 @@ class ErasureSchema(Schema):
     audit_entry = fields.Integer(
         attribute="entry_id", allow_none=True, metadata={"description": "the erasure's entry"}
     )
+
+
+class RevealSchema(Schema):
+    """Why someone whose role sees masked values needs this customer's values."""
+
+    reason = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=2000),
+        metadata={"description": "why (recorded in the audit trail): a ticket, a call"},
+    )
+    verbose = fields.Boolean(
+        load_default=False,
+        metadata={"description": "every value with its provenance, every record's attributes"},
+    )

@@ -1,16 +1,22 @@
-"""Privacy endpoints: erasing a customer."""
+"""Privacy endpoints: erasing a customer; revealing a customer's masked values, with a reason."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import Response, redirect, url_for
 from flask_smorest import Blueprint
+from werkzeug.wrappers import Response as BaseResponse
 
+from app.audit import service as audit
 from app.auth.guard import current_token, roles
+from app.customer import profiles
+from app.customer.schemas import CustomerSchema
 from app.db import get_session
 from app.errors import NotFound
 from app.ingest.erasure import Erasure, erase
-from app.privacy.schemas import ErasureRequestSchema, ErasureSchema
+from app.privacy.guard import route
+from app.privacy.schemas import ErasureRequestSchema, ErasureSchema, RevealSchema
 from app.resolution.runtime import current_matcher
 from app.settings import get_settings
 
@@ -46,3 +52,30 @@ def erase_customer(body: dict[str, Any], public_id: str) -> Erasure:
     )
     session.commit()
     return report
+
+
+@blp.post("/<public_id>/reveal")
+@blp.arguments(RevealSchema())
+@blp.response(200, CustomerSchema)
+@blp.alt_response(308, description="merged away: Location names the surviving customer")
+@roles("admin", "agent")
+def reveal_customer(body: dict[str, Any], public_id: str) -> BaseResponse:
+    """One customer's profile with every value unmasked, for a role that otherwise sees them
+    masked; the audit trail records who revealed whom, when and why
+    (``GET /api/v1/audit?kind=read``)."""
+    session = get_session()
+    profile = profiles.get_profile(
+        session=session, settings=get_settings(), public_id=public_id, verbose=body["verbose"]
+    )
+    if profile.redirect_to is not None:
+        return redirect(url_for("privacy.reveal_customer", public_id=profile.redirect_to), 308)
+    audit.record_read(
+        session=session,
+        actor=current_token().name,
+        route=route(),
+        identities=[public_id],
+        action="reveal",
+        reason=body["reason"],
+    )
+    session.commit()
+    return Response(profile.body or "{}", mimetype="application/json")

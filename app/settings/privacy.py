@@ -1,4 +1,5 @@
-"""The knobs of privacy, from config/privacy.toml: where erasure's suppression key comes from.
+"""The knobs of privacy, from config/privacy.toml: where erasure's suppression key comes from,
+which roles see masked values and how each value is masked, whose reads are audited.
 
 Plain data, read once at start-up into the application's :class:`app.settings.Settings`.
 """
@@ -15,14 +16,21 @@ from app.errors import ConfigError
 
 # Shorter secrets could be guessed, and every digest of the list with them.
 KEY_MIN_LENGTH = 32
+MASKS = ("email", "last_digits", "no_year", "hidden")
+"""How a value may be masked (see app.privacy.masking)."""
 
 
 @dataclass(frozen=True, slots=True)
 class PrivacyConfig:
-    """The suppression key (None when its variable is not set) and the variable's name."""
+    """The suppression key (None when its variable is not set) and the variable's name; the
+    roles that see masked values and each masked name's mask; the roles whose reads are
+    audited."""
 
     key_env: str
     suppression_key: bytes | None = field(default=None, repr=False)
+    masked_roles: frozenset[str] = frozenset()
+    masks: Mapping[str, str] = field(default_factory=dict)
+    audited_roles: frozenset[str] = frozenset()
 
     def require_key(self) -> bytes:
         """The suppression key, or ConfigError saying how to set it."""
@@ -47,4 +55,18 @@ def load_privacy_config(path: Path, environ: Mapping[str, str]) -> PrivacyConfig
     secret = environ.get(key_env, "")
     if secret and len(secret) < KEY_MIN_LENGTH:
         raise ConfigError(f"{key_env} must hold at least {KEY_MIN_LENGTH} characters")
-    return PrivacyConfig(key_env=key_env, suppression_key=secret.encode() if secret else None)
+    masking = data.get("masking", {})
+    masks = {str(name): str(mask) for name, mask in masking.get("attributes", {}).items()}
+    unknown = sorted(f"{name} = {mask!r}" for name, mask in masks.items() if mask not in MASKS)
+    if unknown:
+        raise ConfigError(
+            f"{path}: [masking.attributes] {', '.join(unknown)}: "
+            f"a mask is one of {', '.join(MASKS)}"
+        )
+    return PrivacyConfig(
+        key_env=key_env,
+        suppression_key=secret.encode() if secret else None,
+        masked_roles=frozenset(map(str, masking.get("roles", []))),
+        masks=masks,
+        audited_roles=frozenset(map(str, data.get("reads", {}).get("audited_roles", []))),
+    )

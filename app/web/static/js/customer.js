@@ -209,6 +209,27 @@ async function loadTimeline({ id, filters, body, signal }) {
   fill(body, page.data.length ? list : h("p", { class: "muted" }, "No events match."), more);
 }
 
+/** For a role that sees masked values: why they are masked, and a form to reveal them with a
+ * reason (which the audit trail records). */
+function revealSection(profile, signal, onRevealed) {
+  const reason = h("input", { id: "reveal-reason", name: "reason", required: "", maxlength: "2000", autocomplete: "off" });
+  const message = h("div", { "aria-live": "polite" });
+  const form = h("form", { class: "reveal", "aria-label": "Reveal this customer's values" },
+    h("p", {}, "E-mails, phones, birth years and streets are masked for your role. Say why you need them to reveal them; the audit trail records it."),
+    h("label", { for: "reveal-reason" }, "Reason for revealing"), " ", reason, " ",
+    h("button", { type: "submit" }, "Reveal"), message);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const shown = await api(`/api/v1/customers/${seg(profile.id)}/reveal`, { method: "POST", body: { reason: reason.value, verbose: true }, signal });
+      onRevealed(shown, reason.value);
+    } catch (error) {
+      if (error.name !== "AbortError") fill(message, problemBox(error));
+    }
+  });
+  return h("section", { class: "notice", "aria-labelledby": "masked-title" }, h("h2", { id: "masked-title" }, "Masked values"), form);
+}
+
 /** The customer page. */
 export async function render({ main, params: [id], signal, setTitle, session }) {
   const profile = await api(`/api/v1/customers/${seg(id)}?verbose=true`, { signal });
@@ -221,16 +242,22 @@ export async function render({ main, params: [id], signal, setTitle, session }) 
   const name = customerName(profile.golden, profile.id);
   setTitle(name);
   const timeline = timelineSection(profile, signal);
-  fill(main,
+  const draw = (shown, privacy) => fill(main,
     h("div", { class: "page-head" },
-      h("div", {}, h("h1", {}, name), h("p", { class: "muted" }, h("span", { class: "id" }, profile.id), " · known since ", when(profile.created_at, { date: true }))),
+      h("div", {}, h("h1", {}, name), h("p", { class: "muted" }, h("span", { class: "id" }, shown.id), " · known since ", when(shown.created_at, { date: true }))),
       h("nav", { class: "actions", "aria-label": "About this customer" },
-        h("a", { href: `/console/customers/${seg(profile.id)}/explain` }, "Why these records belong together"),
-        session.role === "admin" ? h("a", { href: `/console/customers/${seg(profile.id)}/history` }, "History, merge and split") : null)),
+        h("a", { href: `/console/customers/${seg(shown.id)}/explain` }, "Why these records belong together"),
+        session.role === "admin" ? h("a", { href: `/console/customers/${seg(shown.id)}/history` }, "History, merge and split") : null)),
     notice,
-    h("div", { class: "columns" }, goldenSection(profile), traitsSection(profile.traits)),
-    recordsSection(profile),
-    consentSection(profile.consents),
+    privacy,
+    h("div", { class: "columns" }, goldenSection(shown), traitsSection(shown.traits)),
+    recordsSection(shown),
+    consentSection(shown.consents),
     timeline.section);
+  const revealed = (shown, why) => {
+    draw(shown, h("p", { class: "notice", role: "status" }, `Values revealed (${why}); the audit trail records it.`));
+    announce("Values revealed");
+  };
+  draw(profile, profile.masked ? revealSection(profile, signal, revealed) : null);
   timeline.load();
 }
