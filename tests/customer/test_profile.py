@@ -66,20 +66,22 @@ def admin(app: Flask, make_token: Headers) -> dict[str, str]:
 
 
 @pytest.fixture
-def agent(make_token: Headers, admin: dict[str, str]) -> dict[str, str]:
-    return make_token("agent")
+def reader(make_token: Headers, admin: dict[str, str]) -> dict[str, str]:
+    """Who reads the profiles here: another admin, who sees every value (agents see some
+    masked: tests/privacy/test_masking.py)."""
+    return make_token("admin")
 
 
 def test_golden_values_come_from_the_priority_source_with_provenance(
-    client: FlaskClient, admin: dict[str, str], agent: dict[str, str]
+    client: FlaskClient, admin: dict[str, str], reader: dict[str, str]
 ) -> None:
     push(client, admin, "shop", record("s-1", **ANA, tier="gold", email="ana@example.com"))
     push(client, admin, "crm", record("c-1", **ANA, tier="silver", email="ana@example.com "))
-    [found] = lookup(client, agent, "email:ana@example.com")
+    [found] = lookup(client, reader, "email:ana@example.com")
     assert found["golden"]["tier"] == "silver"
     assert found["golden"]["emails"] == ["ana@example.com"]
     assert sorted(found["records"]) == ["crm", "shop"]
-    detail = profile(client, agent, found["id"], verbose=True)
+    detail = profile(client, reader, found["id"], verbose=True)
     tier = detail["golden"]["tier"]
     assert (tier["source"], tier["external_id"], tier["rule"]) == ("crm", "c-1", "source_priority")
     assert tier["observed_at"]
@@ -90,21 +92,21 @@ def test_golden_values_come_from_the_priority_source_with_provenance(
 
 
 def test_a_merge_joins_golden_records_and_the_old_id_redirects(
-    client: FlaskClient, admin: dict[str, str], agent: dict[str, str]
+    client: FlaskClient, admin: dict[str, str], reader: dict[str, str]
 ) -> None:
     push(client, admin, "crm", record("c-1", **MARTA, tier="silver", phone="+46 70 123 45 67"))
     push(client, admin, "shop", record("s-1", full_name="Marta Lindqvist", email="ml@example.se"))
-    [older] = lookup(client, agent, "crm:c-1")
-    [newer] = lookup(client, agent, "shop:s-1")
+    [older] = lookup(client, reader, "crm:c-1")
+    [newer] = lookup(client, reader, "shop:s-1")
     assert older["id"] != newer["id"]  # a name alone does not make one person
     assert newer["golden"]["emails"] == ["ml@example.se"]
     # The CRM learns Marta's e-mail: the evidence now joins the two identities.
     marta = record("c-1", **MARTA, tier="silver", phone="+46701234567", email="ml@example.se")
     push(client, admin, "crm", marta)
-    response = client.get(f"/api/v1/customers/{newer['id']}?verbose=true", headers=agent)
+    response = client.get(f"/api/v1/customers/{newer['id']}?verbose=true", headers=reader)
     assert response.status_code == 308
     assert response.headers["Location"].endswith(f"/api/v1/customers/{older['id']}?verbose=true")
-    merged = profile(client, agent, older["id"])
+    merged = profile(client, reader, older["id"])
     assert merged["golden"]["full_name"] == "Marta Lindqvist"  # only the shop knows it
     assert merged["golden"]["last_name"] == "Lindqvist"
     assert merged["golden"]["emails"] == ["ml@example.se"]
@@ -112,7 +114,7 @@ def test_a_merge_joins_golden_records_and_the_old_id_redirects(
 
 
 def test_a_split_and_an_update_recompute_both_golden_records(
-    client: FlaskClient, admin: dict[str, str], agent: dict[str, str]
+    client: FlaskClient, admin: dict[str, str], reader: dict[str, str]
 ) -> None:
     push(client, admin, "crm", record("c-1", email="ana@example.com", **ANA))
     push(
@@ -121,14 +123,14 @@ def test_a_split_and_an_update_recompute_both_golden_records(
         "shop",
         record("s-1", email="ana@example.com", phone="+34 600 111 222", **ANA),
     )
-    [together] = lookup(client, agent, "crm:c-1")
+    [together] = lookup(client, reader, "crm:c-1")
     assert [r["external_id"] for r in together["records"]["shop"]] == ["s-1"]
     assert together["golden"]["phones"] == ["+34 600 111 222"]
     # The shop's record turns out to be someone else: the identity splits.
     bo = {"first_name": "Bo", "last_name": "Berg", "birth_date": "1979-01-30"}
     push(client, admin, "shop", record("s-1", email="bo@example.com", phone="+34600111222", **bo))
-    [kept] = lookup(client, agent, "crm:c-1")
-    [split_off] = lookup(client, agent, "shop:s-1")
+    [kept] = lookup(client, reader, "crm:c-1")
+    [split_off] = lookup(client, reader, "shop:s-1")
     assert kept["id"] == together["id"] != split_off["id"]
     assert kept["golden"]["phones"] == [] and kept["golden"]["emails"] == ["ana@example.com"]
     assert split_off["golden"]["phones"] == ["+34600111222"]
@@ -136,33 +138,33 @@ def test_a_split_and_an_update_recompute_both_golden_records(
     assert split_off["golden"]["first_name"] == "Bo"
     # A plain update shows at once.
     push(client, admin, "crm", record("c-1", email="ana@example.com", city="Sevilla", **ANA))
-    assert profile(client, agent, kept["id"])["golden"]["addresses"] == [{"city": "Sevilla"}]
+    assert profile(client, reader, kept["id"])["golden"]["addresses"] == [{"city": "Sevilla"}]
 
 
 def test_a_deleted_record_leaves_the_golden_record(
-    client: FlaskClient, admin: dict[str, str], agent: dict[str, str]
+    client: FlaskClient, admin: dict[str, str], reader: dict[str, str]
 ) -> None:
     push(client, admin, "crm", record("c-1", **ANA, company="Acme", email="jo@example.com"))
     shop = record("s-1", **ANA, company="Shop Co", phone="+1 202 555 0100", email="jo@example.com")
     push(client, admin, "shop", shop)
-    [found] = lookup(client, agent, "email:jo@example.com")
+    [found] = lookup(client, reader, "email:jo@example.com")
     assert found["golden"]["phones"] == ["+1 202 555 0100"]
     push(client, admin, "shop", {"external_id": "s-1", "deleted": True})
-    after = profile(client, agent, found["id"])
+    after = profile(client, reader, found["id"])
     assert after["golden"]["phones"] == []
     assert after["golden"]["company"] == "Acme"
     assert list(after["records"]) == ["crm"]
-    detail = profile(client, agent, found["id"], verbose=True)
+    detail = profile(client, reader, found["id"], verbose=True)
     assert [v["value"] for v in detail["values"]["company"]] == ["Acme"]
     assert list(detail["records"]) == ["crm"]
     # With its last record gone the identity holds nothing, in either view.
     push(client, admin, "crm", {"external_id": "c-1", "deleted": True})
-    emptied = profile(client, agent, found["id"], verbose=True)
+    emptied = profile(client, reader, found["id"], verbose=True)
     assert (emptied["golden"], emptied["values"], emptied["records"]) == ({}, {}, {})
 
 
 def test_consents_show_the_latest_choice_of_any_department(
-    app: Flask, client: FlaskClient, admin: dict[str, str], agent: dict[str, str]
+    app: Flask, client: FlaskClient, admin: dict[str, str], reader: dict[str, str]
 ) -> None:
     push(client, admin, "crm", record("c-1", **ANA, email="kim@example.kr"))
     push(client, admin, "shop", record("s-1", **ANA, email="kim@example.kr"))
@@ -185,7 +187,7 @@ def test_consents_show_the_latest_choice_of_any_department(
                 observed_at=datetime(2024, 5, 1, tzinfo=UTC),
             )
         )
-    [found] = lookup(client, agent, "email:kim@example.kr")
+    [found] = lookup(client, reader, "email:kim@example.kr")
     consent = found["consents"]["email_marketing"]
     assert consent["granted"] is False
     assert [(s["source"], s["granted"]) for s in consent["sources"]] == [
@@ -195,22 +197,22 @@ def test_consents_show_the_latest_choice_of_any_department(
 
 
 def test_lookup_by_phone_record_and_unknowns(
-    client: FlaskClient, admin: dict[str, str], agent: dict[str, str]
+    client: FlaskClient, admin: dict[str, str], reader: dict[str, str]
 ) -> None:
     push(client, admin, "crm", record("c-9", full_name="Bo Ek", phone="+46 70 123 45 67"))
-    assert [c["golden"]["full_name"] for c in lookup(client, agent, "phone:+46701234567")] == [
+    assert [c["golden"]["full_name"] for c in lookup(client, reader, "phone:+46701234567")] == [
         "Bo Ek"
     ]
-    assert lookup(client, agent, "crm:c-9")[0]["golden"]["full_name"] == "Bo Ek"
-    assert lookup(client, agent, "email:nobody@example.com") == []
+    assert lookup(client, reader, "crm:c-9")[0]["golden"]["full_name"] == "Bo Ek"
+    assert lookup(client, reader, "email:nobody@example.com") == []
     for bad in ("nocolon", "email:not-an-email", "nosuchsource:1"):
-        response = client.get(f"/api/v1/customers/lookup/{bad}", headers=agent)
+        response = client.get(f"/api/v1/customers/lookup/{bad}", headers=reader)
         assert response.status_code == 422, bad
         assert response.mimetype == "application/problem+json"
 
 
 def test_lookup_pages_through_a_shared_identifier(
-    client: FlaskClient, admin: dict[str, str], agent: dict[str, str], app: Flask
+    client: FlaskClient, admin: dict[str, str], reader: dict[str, str], app: Flask
 ) -> None:
     # A generic e-mail shared by more records than the blocking cap joins nobody.
     cap = get_settings(app).match.generic_key_cap
@@ -224,7 +226,7 @@ def test_lookup_pages_through_a_shared_identifier(
     url = "/api/v1/customers/lookup/email:office@example.com?limit=2"
     cursor = None
     while True:
-        body = client.get(url + (f"&cursor={cursor}" if cursor else ""), headers=agent).get_json()
+        body = client.get(url + (f"&cursor={cursor}" if cursor else ""), headers=reader).get_json()
         assert len(body["data"]) <= 2
         seen += [c["id"] for c in body["data"]]
         cursor = body["next_cursor"]
@@ -233,9 +235,9 @@ def test_lookup_pages_through_a_shared_identifier(
     assert len(seen) == len(set(seen)) >= 2
 
 
-def test_unknown_customer_and_bad_cursor(client: FlaskClient, agent: dict[str, str]) -> None:
-    assert client.get("/api/v1/customers/cus_nobody", headers=agent).status_code == 404
-    response = client.get("/api/v1/customers?cursor=garbage", headers=agent)
+def test_unknown_customer_and_bad_cursor(client: FlaskClient, reader: dict[str, str]) -> None:
+    assert client.get("/api/v1/customers/cus_nobody", headers=reader).status_code == 404
+    response = client.get("/api/v1/customers?cursor=garbage", headers=reader)
     assert response.status_code == 400
     assert "cursor" in response.get_json()["errors"]
 
@@ -276,14 +278,14 @@ def test_preview_shows_the_golden_record_a_merge_would_give(
 
 
 def test_golden_records_survive_a_full_resolution(
-    client: FlaskClient, admin: dict[str, str], agent: dict[str, str], cli: FlaskCliRunner
+    client: FlaskClient, admin: dict[str, str], reader: dict[str, str], cli: FlaskCliRunner
 ) -> None:
     push(client, admin, "crm", record("c-1", **ANA, tier="silver", email="ana@example.com"))
     push(client, admin, "shop", record("s-1", **ANA, tier="gold", email="ana@example.com"))
-    [before] = lookup(client, agent, "email:ana@example.com")
+    [before] = lookup(client, reader, "email:ana@example.com")
     assert sorted(before["records"]) == ["crm", "shop"]
     result = cli.invoke(args=["resolve", "--full"])
     assert result.exit_code == 0, result.output
-    [after] = lookup(client, agent, "email:ana@example.com")
+    [after] = lookup(client, reader, "email:ana@example.com")
     assert after["golden"] == before["golden"]
     assert after["id"] == before["id"]
