@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
 # A fixed advisory lock id: "Huel" in ASCII. Nothing else on the database should take it.
@@ -42,8 +42,25 @@ def lock_key(name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+class Claim:
+    """The outcome of trying to claim a piece of work: true when this process holds it."""
+
+    def __init__(self, connection: Connection | None, claimed: bool) -> None:
+        self._connection = connection
+        self._claimed = claimed
+
+    def __bool__(self) -> bool:
+        return self._claimed
+
+    def confirm(self) -> None:
+        """Check that the claim still holds, for holders that keep one for long: raises when
+        the connection holding it was lost (and the claim with it)."""
+        if self._connection is not None:
+            self._connection.execute(text("SELECT 1"))
+
+
 @contextmanager
-def claim(engine: Engine, name: str) -> Iterator[bool]:
+def claim(engine: Engine, name: str) -> Iterator[Claim]:
     """Try to claim ``name`` for the duration of the block; yields whether it was claimed.
 
     On PostgreSQL a session advisory lock on a connection of its own, outside any transaction:
@@ -52,15 +69,15 @@ def claim(engine: Engine, name: str) -> Iterator[bool]:
     writes are serialized anyway: every claim succeeds.
     """
     if engine.dialect.name != "postgresql":
-        yield True
+        yield Claim(None, True)
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         key = lock_key(name)
         claimed = bool(connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}))
         try:
-            yield claimed
+            yield Claim(connection, claimed)
         finally:
-            if claimed:
+            if claimed and not connection.closed and not connection.invalidated:
                 connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
 
 

@@ -1,7 +1,10 @@
-"""``huella worker``: a process that runs the tasks the web process and commands enqueue."""
+"""``huella worker``, the process that runs the tasks the web process and commands queue, and
+``huella scheduler``, the one that queues scheduled syncs and periodic tasks."""
 
 from __future__ import annotations
 
+import signal
+import threading
 from typing import Any
 
 import click
@@ -12,6 +15,7 @@ from flask.cli import with_appcontext
 
 from app.commands import ensure_schema, fail
 from app.db import get_db
+from app.ingest.scheduler import run_scheduler
 from app.ingest.worker import celery_of, enqueue
 
 NO_BROKER = (
@@ -75,6 +79,22 @@ def worker_command(
     celery.worker_main([*arguments, *celery_options])
 
 
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Queue scheduled syncs and periodic tasks when they are due, until stopped (SIGTERM or
+    Ctrl-C). Several may run: one leads, the others stand by. Without a broker, the tasks run
+    in this process."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    ensure_schema()
+    if celery_of(app) is None:
+        click.echo("no broker is configured: the scheduled tasks run in this process", err=True)
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    run_scheduler(app, stop=stop)
+
+
 ENQUEUE = "Queue it for the workers (`huella worker`) and return at once."
 
 
@@ -90,4 +110,4 @@ def hand_to_workers(name: str, **arguments: Any) -> None:
     click.echo(f"queued {name} as task {task_id}")
 
 
-COMMANDS: tuple[click.Command, ...] = (worker_command,)
+COMMANDS: tuple[click.Command, ...] = (worker_command, scheduler_command)

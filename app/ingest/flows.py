@@ -90,6 +90,8 @@ class IngestReport:
     def counts(self) -> dict[str, int]:
         """Counts for reports and API responses."""
         return {
+            "pages": self.pages,
+            "records": self.records,
             "created": self.created,
             "updated": self.updated,
             "deleted": self.deleted,

@@ -41,8 +41,17 @@ from app.settings import Settings
 from app.settings.sources import SourcePolicy
 from app.source import service as sources
 from app.source.models import Source
+from app.source.schedule import backoff
 from app.sync.models import SyncRun
-from app.sync.service import forget_states, load_state, queue_run, save_state
+from app.sync.service import (
+    CANCELLED,
+    cancel_requested,
+    forget_states,
+    load_state,
+    queue_run,
+    record_outcome,
+    save_state,
+)
 from connectors import Connector, Page, Stream, connector_class
 
 log = logging.getLogger(__name__)
@@ -156,14 +165,21 @@ def run_sync(
             if matcher is not None and fit:
                 with database.unit_of_work() as session:
                     fit_after(session=session, settings=settings, matcher=matcher, report=report)
+        except _Cancelled:
+            outcome: tuple[str, str | None] = ("cancelled", CANCELLED)
         except Exception as error:  # the run records any failure; the caller decides what next
             log.exception("sync of %s failed", source.name)
-            failure = f"{type(error).__name__}: {error}"
-            return _finish(database, run.id, _total(earlier, report), "failed", failure)
+            outcome = ("failed", f"{type(error).__name__}: {error}")
+        else:
+            outcome = ("succeeded", None)
         finally:
             if connector is not None:
                 connector.close()
-        return _finish(database, run.id, _total(earlier, report), "succeeded", None)
+        return _finish(database, settings, run, _total(earlier, report), *outcome)
+
+
+class _Cancelled(Exception):
+    """Someone asked the run to stop."""
 
 
 @dataclass(slots=True)
@@ -198,6 +214,8 @@ def _sync_stream(
         for read in pages:
             page = screen_page(read, target.settings.max_value_length)
             with database.unit_of_work() as session:
+                if cancel_requested(session=session, run_id=target.run_id):
+                    raise _Cancelled  # this page is not stored, and read again next time
                 # A page lost to a database crash is lost with the state after it, so the next
                 # sync reads it again: its commit need not wait for the disk. The run's last
                 # commit (its status) waits for the disk, and with it every page before.
@@ -220,7 +238,7 @@ def _sync_stream(
                 session.execute(
                     update(SyncRun)
                     .where(SyncRun.id == target.run_id)
-                    .values(counts=_total(target.earlier, report))
+                    .values(counts=_total(target.earlier, report), progress_at=utcnow())
                     .execution_options(synchronize_session=False)
                 )
                 if growth.due(report.records + report.events):
@@ -259,12 +277,27 @@ def _total(earlier: dict[str, int], report: IngestReport) -> dict[str, int]:
 
 
 def _finish(
-    database: Database, run_id: int, counts: dict[str, int], status: str, error: str | None
+    database: Database,
+    settings: Settings,
+    started: SyncRun,
+    counts: dict[str, int],
+    status: str,
+    error: str | None,
 ) -> SyncRun:
+    """Record how the run ended; a failing source backs off before its schedule resumes."""
+    policy = settings.scheduler
     with database.unit_of_work() as session:
-        run = session.get_one(SyncRun, run_id)
+        run = session.get_one(SyncRun, started.id)
         run.status = status
         run.error = error
         run.finished_at = utcnow()
         run.counts = counts
+        record_outcome(
+            session=session,
+            source_id=run.source_id,
+            status=status,
+            backoff=lambda failures: backoff(
+                failures, base=policy.backoff_seconds, most=policy.backoff_max_seconds
+            ),
+        )
     return run

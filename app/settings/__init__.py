@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from app.errors import ConfigError
 from app.matching import MatchConfig, load_match_config
 from app.settings.customer import CustomerConfig, load_customer_config
 from app.settings.privacy import PrivacyConfig, load_privacy_config
+from app.settings.scheduler import SchedulerSettings
 from app.settings.sources import SourcePolicy
 
 EXTENSION = "huella.settings"
@@ -32,13 +33,14 @@ _FILES = ("MATCHING_CONFIG", "SURVIVORSHIP_CONFIG", "TRAITS_CONFIG", "PRIVACY_CO
 @dataclass(frozen=True, slots=True)
 class Settings:
     """The matcher's configuration, the customer view's, what source settings may name, how
-    long one value of a record or event may be, and privacy's; read once."""
+    long one value of a record or event may be, privacy's and the scheduler's; read once."""
 
     match: MatchConfig
     customer: CustomerConfig
     sources: SourcePolicy
     max_value_length: int
     privacy: PrivacyConfig
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
 
 
 def load_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
@@ -57,6 +59,7 @@ def load_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None =
         privacy=load_privacy_config(
             resolve_path(config["PRIVACY_CONFIG"]), os.environ if environ is None else environ
         ),
+        scheduler=SchedulerSettings.from_config(config),
     )
 
 

@@ -52,10 +52,33 @@ def source_add(name: str, kind: str, settings: tuple[str, ...], priority: int) -
 @source_group.command("list")
 @with_appcontext
 def source_list() -> None:
-    """List sources."""
+    """List sources, with their schedules and next syncs."""
     with unit_of_work() as session:
         for source in sources.list_sources(session=session):
-            click.echo(f"{source.name}\t{source.kind}\tpriority={source.priority}")
+            line = f"{source.name}\t{source.kind}\tpriority={source.priority}"
+            if source.schedule:
+                when = source.next_sync_at.isoformat() if source.next_sync_at else "-"
+                line += f"\tschedule={source.schedule}\tnext={when}"
+            if source.consecutive_failures:
+                line += f"\tfailed {source.consecutive_failures} times in a row"
+            click.echo(line)
+
+
+@source_group.command("schedule")
+@click.argument("name")
+@click.argument("when")
+@with_appcontext
+def source_schedule(name: str, when: str) -> None:
+    """Sync a source every WHEN (30s, 15m, 6h, 1d), at the times of a cron expression (UTC,
+    quoted: '*/15 * * * *'), or only when asked (off). `huella scheduler` queues the syncs."""
+    with unit_of_work() as session:
+        source = sources.get_by_name(session=session, name=name)
+        sources.set_schedule(source=source, schedule=when)
+        schedule, due = source.schedule, source.next_sync_at
+    if schedule is None:
+        click.echo(f"{name} is synced only when asked")
+    else:
+        click.echo(f"{name} is synced on schedule {schedule}; next at {due:%Y-%m-%d %H:%M:%S} UTC")
 
 
 @click.command("records")

@@ -28,6 +28,12 @@ class Source(Base):
     # Lower wins when survivorship rules rank sources.
     priority: Mapped[int] = mapped_column(default=100)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # How often the scheduler syncs it ("15m", or a cron expression); None: when asked only.
+    schedule: Mapped[str | None] = mapped_column(String(100))
+    # When the scheduler queues its next sync (later than the schedule says while it fails).
+    next_sync_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Syncs that failed in a row: the scheduler backs off further after each.
+    consecutive_failures: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class SourceRecord(Base):

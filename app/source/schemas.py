@@ -15,6 +15,23 @@ class SourceSchema(Schema):
     priority = fields.Integer()
     attribute_types = fields.Dict(keys=fields.String(), values=fields.String())
     created_at = fields.AwareDateTime()
+    schedule = fields.String(
+        allow_none=True, metadata={"description": "how often it is synced: 15m, or cron (UTC)"}
+    )
+    next_sync_at = fields.AwareDateTime(
+        allow_none=True,
+        metadata={"description": "when the scheduler queues its next sync (later while failing)"},
+    )
+    consecutive_failures = fields.Integer(
+        metadata={"description": "syncs that failed in a row (see its runs for why)"}
+    )
+
+
+class ScheduleSchema(Schema):
+    """A source's schedule: an interval (30s, 15m, 6h, 1d), a cron expression in UTC, or null
+    to sync only when asked."""
+
+    schedule = fields.String(required=True, allow_none=True, validate=validate.Length(max=100))
 
 
 class SourceListSchema(Schema):
@@ -105,8 +122,13 @@ class SyncRunSchema(Schema):
     started_at = fields.AwareDateTime()
     finished_at = fields.AwareDateTime(allow_none=True)
     duration_seconds = fields.Float(allow_none=True)
-    counts = fields.Dict()
+    elapsed_seconds = fields.Float(metadata={"description": "so far, while it runs"})
+    records_per_second = fields.Float(allow_none=True)
+    counts = fields.Dict(
+        metadata={"description": "pages and records read, created, updated, ... so far"}
+    )
     error = fields.String(allow_none=True)
+    cancel_requested_at = fields.AwareDateTime(allow_none=True)
 
 
 class SyncRunListSchema(Schema):

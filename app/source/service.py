@@ -28,6 +28,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.security.values import too_long
 from app.settings.sources import SourcePolicy
 from app.source.models import Source, SourceRecord
+from app.source.schedule import OFF, Schedule
 from app.source.schemas import PushedRecordSchema
 from connectors import (
     CANONICAL_ATTRIBUTES,
@@ -135,25 +136,47 @@ def create(
     any_file: bool = False,
 ) -> Source:
     """Create a source of a registered connector kind, its settings checked against the kind's
-    schema and the ``policy`` (``any_file``: the operator's command line may name any file)."""
+    schema and the ``policy`` (``any_file``: the operator's command line may name any file).
+
+    Every kind but ``push`` also takes the setting ``schedule`` (see ``set_schedule``).
+    """
     try:
         connector_class(kind)
     except ConfigurationError as error:
         raise InvalidInput(str(error), {"kind": [str(error)]}) from None
-    policy.check(kind, settings or {}, any_file=any_file)
+    connector_settings = dict(settings or {})
+    schedule = connector_settings.pop("schedule", None)
+    policy.check(kind, connector_settings, any_file=any_file)
     validate_attribute_types(attribute_types or {})
     if session.scalar(select(Source.id).where(Source.name == name)) is not None:
         raise Conflict(f"a source named {name!r} already exists")
     source = Source(
         name=name,
         kind=kind,
-        settings=dict(settings or {}),
+        settings=connector_settings,
         attribute_types=dict(attribute_types or {}),
         priority=priority,
     )
+    set_schedule(source=source, schedule=None if schedule is None else str(schedule))
     session.add(source)
     session.flush()
     return source
+
+
+def set_schedule(*, source: Source, schedule: str | None, now: datetime | None = None) -> None:
+    """Sync the source on a schedule (``15m``, a cron expression; see ``Schedule``), from
+    ``now``; None or ``off`` syncs it only when asked. A push source has nothing to pull."""
+    if schedule is None or schedule.strip().lower() in OFF:
+        source.schedule, source.next_sync_at = None, None
+        return
+    parsed = Schedule.parse(schedule)
+    if source.kind == "push":
+        raise InvalidInput(
+            "a push source is not synced", {"schedule": ["its department pushes its records"]}
+        )
+    source.schedule = parsed.text
+    source.next_sync_at = parsed.next_after(now or utcnow())
+    source.consecutive_failures = 0
 
 
 def declare_attributes(

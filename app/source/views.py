@@ -28,6 +28,7 @@ from app.source.schemas import (
     PushBatchSchema,
     PushResultSchema,
     RejectListSchema,
+    ScheduleSchema,
     SourceCreateSchema,
     SourceListSchema,
     SourceSchema,
@@ -103,6 +104,35 @@ def list_runs(args: dict[str, Any], name: str) -> dict[str, Any]:
         session=session, source=source, limit=limit + 1, before=before_id(args["cursor"])
     )
     return id_page(rows, limit)
+
+
+@blp.post("/<name>/runs/<int:run_id>/cancel")
+@blp.response(202, SyncRunSchema)
+@roles("admin")
+def cancel_run(name: str, run_id: int) -> SyncRun:
+    """Stop a run: a queued one never starts, a running one stops after the page it is
+    storing (what it stored stays; the next sync goes on from there)."""
+    session = get_session()
+    source = service.get_by_name(session=session, name=name)
+    run = sync.cancel_run(
+        session=session, run=sync.get_run(session=session, source=source, run_id=run_id)
+    )
+    session.commit()
+    return run
+
+
+@blp.put("/<name>/schedule")
+@blp.arguments(ScheduleSchema())
+@blp.response(200, SourceSchema)
+@roles("admin")
+def set_schedule(body: dict[str, Any], name: str) -> Source:
+    """Sync the source on a schedule (an interval such as 15m, or a cron expression in UTC),
+    or only when asked (null); ``huella scheduler`` queues the syncs."""
+    session = get_session()
+    source = service.get_by_name(session=session, name=name)
+    service.set_schedule(source=source, schedule=body["schedule"])
+    session.commit()
+    return source
 
 
 @blp.get("/<name>/rejects")

@@ -14,12 +14,14 @@ from app.db import get_db
 from app.errors import HuellaError
 from app.ingest import flows
 from app.ingest import sync as runner
+from app.ingest.cli import enqueue_option, hand_to_workers, running_celery
 from app.progress import Progress
 from app.resolution.cli import echo_fit
 from app.resolution.runtime import current_matcher
 from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import Source
+from app.sync import service as sync
 from connectors import ConnectorError, Page, connector_class
 from connectors.files import FileSettings, file_settings
 
@@ -167,9 +169,17 @@ def _file_source(session: Session, name: str, settings: dict[str, Any]) -> Sourc
 @click.option("--full", is_flag=True, help="Read everything again, not only what changed.")
 @click.option("--no-resolve", is_flag=True, help="Store only; resolve later with huella resolve.")
 @click.option("--no-fit", is_flag=True, help=NO_FIT)
+@enqueue_option
+@click.option("--cancel", is_flag=True, help="Stop the source's queued or running sync instead.")
 @with_appcontext
 def sync_command(
-    name: str | None, everything: bool, full: bool, no_resolve: bool, no_fit: bool
+    name: str | None,
+    everything: bool,
+    full: bool,
+    no_resolve: bool,
+    no_fit: bool,
+    queued: bool,
+    cancel: bool,
 ) -> None:
     """Pull records and events from a source (or all), resuming where the last sync stopped."""
     if bool(name) == everything:
@@ -182,6 +192,20 @@ def sync_command(
         )
         if name:
             sources.get_by_name(session=session, name=name)
+    if cancel:
+        for each in names:
+            _cancel(each)
+        return
+    if queued:
+        if no_resolve or no_fit:
+            fail("--enqueue syncs as the API does; --no-resolve and --no-fit run here only")
+        running_celery()  # before any run is queued: there must be workers to run it
+        for each in names:
+            with unit_of_work() as session:
+                source = sources.get_by_name(session=session, name=each)
+                run_id = sync.queue_run(session=session, source=source, full=full).id
+            hand_to_workers("huella.sync", run_id=run_id)
+        return
     failed = [
         n for n in names if not sync_one(n, full=full, resolve=not no_resolve, fit=not no_fit)
     ]
@@ -226,6 +250,18 @@ def sync_one(name: str, *, full: bool, resolve: bool, fit: bool = True) -> bool:
     if reports:
         echo_fit(reports[0].fitted)
     return run.status == "succeeded"
+
+
+def _cancel(name: str) -> None:
+    with unit_of_work() as session:
+        source = sources.get_by_name(session=session, name=name)
+        run = sync.active_run(session=session, source=source)
+        if run is None:
+            click.echo(f"{name}: no sync is queued or running")
+            return
+        sync.cancel_run(session=session, run=run)
+        state = "cancelled" if run.status == "cancelled" else "stops after the page it is storing"
+        click.echo(f"{name}: run {run.id} {state}")
 
 
 COMMANDS: tuple[click.Command, ...] = (import_command, sync_command)

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, JsonType, utcnow
 
-RUN_STATUSES = ("queued", "running", "succeeded", "failed", "interrupted")
+RUN_STATUSES = ("queued", "running", "succeeded", "failed", "interrupted", "cancelled")
+ACTIVE_STATUSES = ("queued", "running")
 
 
 class SyncRun(Base):
@@ -27,6 +28,10 @@ class SyncRun(Base):
     finished_at: Mapped[datetime | None]
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+    # When the run last committed a page (the scheduler tells a dead run from a slow one).
+    progress_at: Mapped[datetime | None]
+    # Someone asked to stop the run: it stops after the page it is storing.
+    cancel_requested_at: Mapped[datetime | None]
 
     @property
     def duration_seconds(self) -> float | None:
@@ -34,6 +39,19 @@ class SyncRun(Base):
         if self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def elapsed_seconds(self) -> float:
+        """How long the run has been going (how long it took, once finished)."""
+        end = self.finished_at or (utcnow() if self.status == "running" else self.started_at)
+        return max((end - self.started_at).total_seconds(), 0.0)
+
+    @property
+    def records_per_second(self) -> float | None:
+        """Records read a second, from its start to its end or to now; None before it runs."""
+        if self.status == "queued" or not self.elapsed_seconds:
+            return None
+        return float(self.counts.get("records", 0)) / self.elapsed_seconds
 
 
 class StreamState(Base):

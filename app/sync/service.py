@@ -7,16 +7,20 @@ transaction (see ``app.ingest``), so a cursor never moves past what is stored.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.db import delete_among, utcnow
+from app.errors import Conflict, NotFound
 from app.source.models import Source
-from app.sync.models import RecordReject, StreamState, SyncRun
+from app.sync.models import ACTIVE_STATUSES, RecordReject, StreamState, SyncRun
 from connectors import Reject, State
+
+CANCELLED = "cancelled by request"
 
 
 def _json_safe(value: Any) -> Any:
@@ -73,6 +77,79 @@ def queue_run(*, session: Session, source: Source, full: bool) -> SyncRun:
     session.add(run)
     session.flush()
     return run
+
+
+def get_run(*, session: Session, source: Source, run_id: int) -> SyncRun:
+    """One run of a source, or NotFound."""
+    run = session.get(SyncRun, run_id)
+    if run is None or run.source_id != source.id:
+        raise NotFound(f"source {source.name!r} has no run {run_id}")
+    return run
+
+
+def cancel_run(*, session: Session, run: SyncRun) -> SyncRun:
+    """Stop a run: a queued one never starts; a running one stops after the page it is storing
+    (what it stored stays, with the cursor after it). A finished run is a Conflict."""
+    if run.status not in ACTIVE_STATUSES:
+        raise Conflict(f"run {run.id} already ended: {run.status}")
+    now = utcnow()
+    run.cancel_requested_at = run.cancel_requested_at or now
+    if run.status == "queued":
+        run.status, run.finished_at, run.error = "cancelled", now, CANCELLED
+    session.flush()
+    return run
+
+
+def cancel_requested(*, session: Session, run_id: int) -> bool:
+    """Whether someone asked the run to stop."""
+    requested = session.scalar(select(SyncRun.cancel_requested_at).where(SyncRun.id == run_id))
+    return requested is not None
+
+
+def active_run(*, session: Session, source: Source) -> SyncRun | None:
+    """The source's newest run that is queued or running, if any."""
+    return session.scalar(
+        select(SyncRun)
+        .where(SyncRun.source_id == source.id, SyncRun.status.in_(ACTIVE_STATUSES))
+        .order_by(SyncRun.id.desc())
+        .limit(1)
+    )
+
+
+def is_lost(run: SyncRun, *, now: datetime, stale_after: timedelta) -> bool:
+    """Whether an active run looks lost: queued and never started, or running and storing no
+    page, for longer than ``stale_after`` (its process died with no broker to hand it back)."""
+    last_sign = run.progress_at or run.started_at
+    return now - last_sign > stale_after
+
+
+def due_sources(*, session: Session, now: datetime, limit: int = 100) -> list[Source]:
+    """Sources whose scheduled sync is due, locked for this transaction; sources another
+    scheduler has locked are skipped, so two schedulers never queue one sync twice."""
+    query = (
+        select(Source)
+        .where(Source.schedule.is_not(None), Source.next_sync_at <= now)
+        .order_by(Source.next_sync_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def record_outcome(
+    *, session: Session, source_id: int, status: str, backoff: Callable[[int], timedelta]
+) -> None:
+    """After a run ended: count the failures in a row, and keep a scheduled source that fails
+    from being tried again before ``backoff(failures)`` has passed."""
+    source = session.get_one(Source, source_id)
+    if status == "succeeded":
+        source.consecutive_failures = 0
+    elif status == "failed":
+        source.consecutive_failures += 1
+        if source.next_sync_at is not None:
+            earliest = utcnow() + backoff(source.consecutive_failures)
+            source.next_sync_at = max(source.next_sync_at, earliest)
 
 
 def list_runs(*, session: Session, source: Source, limit: int, before: int | None) -> list[SyncRun]:

@@ -4,6 +4,7 @@ which resumes it from the committed cursor: nothing lost, nothing doubled."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -190,6 +191,51 @@ def test_a_worker_killed_mid_sync_leaves_the_run_to_another_that_resumes_it(
         # pages unchanged).
         assert counts["created"] == len(sandboxes.hubspot.records())
         assert counts["unchanged"] == 0
+    finally:
+        sandboxes.stop()
+
+
+@pytest.mark.slow
+def test_a_sync_scheduled_every_second_runs_on_the_workers(
+    database: tuple[str, Engine], workers: Callable[..., Workers], huella_app: Callable[..., Flask]
+) -> None:
+    require_broker(REDIS_URL)
+    url, engine = database
+    config = broker_config(REDIS_URL)
+    sandboxes = start_sandboxes(30, seed=4)
+    try:
+        app = huella_app(url, config)
+        headers = connect_sales(app, sandboxes.hubspot)
+        client = app.test_client()
+        scheduled = client.put(
+            "/api/v1/sources/sales/schedule", json={"schedule": "1s"}, headers=headers
+        )
+        assert scheduled.status_code == 200, scheduled.get_json()
+        group = workers(url, config, **{TOKEN_ENV: SANDBOX_TOKEN})
+        group.start("--pool=solo")
+        schedulers = [group.start(command="scheduler") for _ in range(2)]
+
+        wait_for(
+            "three scheduled syncs to succeed",
+            lambda: sum(status == "succeeded" for _, status, _ in runs(engine)) >= 3,
+            timeout=90,
+        )
+        assert stored(engine) == expected(sandboxes.hubspot)
+        # Never two syncs of the source at once: each run began after the one before ended.
+        with engine.connect() as connection:
+            spans = connection.execute(
+                select(SyncRun.started_at, SyncRun.finished_at)
+                .where(SyncRun.status == "succeeded")
+                .order_by(SyncRun.started_at)
+            ).all()
+        for before, after in itertools.pairwise(spans):
+            assert before.finished_at <= after.started_at
+        # One scheduler leads, the other stands by.
+        wait_for(
+            "a scheduler to stand by", lambda: any("standing by" in s.output() for s in schedulers)
+        )
+        sales = client.get("/api/v1/sources/sales", headers=headers).get_json()
+        assert sales["schedule"] == "1s" and sales["next_sync_at"] is not None
     finally:
         sandboxes.stop()
 
