@@ -10,7 +10,9 @@ from app.db.bulk import (
     bulk_insert_ids,
     bulk_update,
     commit_without_waiting_for_disk,
+    insert_rows,
     refresh_statistics,
+    stored_value,
 )
 from app.db.locks import claim, hold_identity_lock, hold_suppression_lock
 from app.db.session import (
@@ -63,9 +65,11 @@ __all__ = [
     "hold_identity_lock",
     "hold_suppression_lock",
     "init_app",
+    "insert_rows",
     "json_bytes",
     "json_text",
     "read_rows",
     "refresh_statistics",
+    "stored_value",
     "utcnow",
 ]

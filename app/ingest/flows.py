@@ -294,10 +294,12 @@ def resolve_all(
     settings: Settings,
     matcher: Matcher,
     actor: str = audit.SYSTEM_ACTOR,
+    fit: bool = False,
     progress: Progress = QUIET,
 ) -> ResolutionReport:
-    """Batch: resolve every live record from scratch, and settle what that changed."""
-    report = batch.resolve_all(session=session, matcher=matcher, progress=progress)
+    """Batch: resolve every live record from scratch (after fitting the model to them when
+    ``fit``), and settle what that changed."""
+    report = batch.resolve_all(session=session, matcher=matcher, fit=fit, progress=progress)
     settle(session=session, settings=settings, report=report, actor=actor, progress=progress)
     refresh_statistics(session, RESOLVED_TABLES)  # all rewritten
     return report
@@ -315,13 +317,16 @@ def fit_when_due(
     one to it and re-resolve everything with it; None when not due."""
     if not resolution.fit_due(session=session, matcher=matcher):
         return None
-    fitted = resolution.fit(session=session, matcher=matcher, progress=progress)
-    resolution.keep_model(session=session, fitted=fitted)
-    refitted = matcher.with_model(fitted.model)
     report = resolve_all(
-        session=session, settings=settings, matcher=refitted, actor=actor, progress=progress
+        session=session,
+        settings=settings,
+        matcher=matcher,
+        actor=actor,
+        fit=True,
+        progress=progress,
     )
-    return fitted, report
+    assert report.fitted is not None
+    return report.fitted, report
 
 
 def resolve_pending(

@@ -20,7 +20,7 @@ from app.matching.calibrate import calibrate_frame
 from app.matching.cluster import PairEvidence, cluster_component
 from app.matching.frame import Frame, distinct
 from app.matching.model import probability
-from app.matching.scorer import Scorer
+from app.matching.scorer import ContributionColumn, Scorer
 from app.matching.train import train_frame
 from app.matching.types import (
     Clustering,
@@ -96,6 +96,14 @@ class EdgeTable(Sequence[ScoredEdge]):
 
     def __iter__(self) -> Iterator[ScoredEdge]:
         return (self[i] for i in range(len(self)))
+
+    def explain(self, start: int, stop: int) -> tuple[ContributionColumn, ...]:
+        """The explanations of edges ``start`` to ``stop``, a column per compared attribute:
+        what indexing gives one edge at a time, for a store to write in bulk."""
+        rows = self.left_rows[start:stop], self.right_rows[start:stop]
+        levels, crossed = self.levels[start:stop], self.crossed[start:stop]
+        _, shares = self.scorer.weights(levels, self.frame, rows[0], crossed, rows[1])
+        return self.scorer.contribution_columns(levels, shares, crossed, self.frame, rows)
 
 
 @dataclass(frozen=True, slots=True)

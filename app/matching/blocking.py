@@ -16,7 +16,15 @@ import numpy as np
 import numpy.typing as npt
 
 from app.matching.config import BlockingRule
-from app.matching.frame import MISSING, Codes, Frame, distinct, field_value, key_part
+from app.matching.frame import (
+    MISSING,
+    Codes,
+    Frame,
+    distinct,
+    field_value,
+    key_part,
+    part_texts,
+)
 from app.matching.types import AttributeName, AttributeType, BlockingKey
 
 Pairs = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
@@ -81,6 +89,76 @@ def rule_codes(frame: Frame, rule: BlockingRule) -> RuleCodes:
         _, dense = np.unique(codes[present], return_inverse=True)
         codes[present] = dense.astype(np.int32)
     return RuleCodes(rule, codes)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyParts:
+    """One rule's fields over a frame: a row's key is its fields' texts joined, as
+    :func:`record_keys` writes it; a row missing a field has no key of the rule."""
+
+    rule: BlockingRule
+    parts: tuple[tuple[Codes, list[str]], ...]
+
+    def keys(self, start: int, stop: int) -> tuple[npt.NDArray[np.intp], list[BlockingKey]]:
+        """The rows from ``start`` to ``stop`` that hold a key of the rule, and their keys."""
+        present = np.all([codes[start:stop] >= 0 for codes, _ in self.parts], axis=0)
+        rows = np.flatnonzero(present) + start
+        prefix = f"{self.rule.name}:"
+        names = [texts for _, texts in self.parts]
+        columns = [codes[rows].tolist() for codes, _ in self.parts]
+        if len(columns) == 1:  # rules have one or two fields: no join per key
+            return rows, [prefix + names[0][a] for a in columns[0]]
+        if len(columns) == 2:
+            first, second = names
+            return rows, [
+                prefix + first[a] + "|" + second[b] for a, b in zip(*columns, strict=True)
+            ]
+        return rows, [
+            prefix + "|".join(n[c] for n, c in zip(names, row, strict=True))
+            for row in zip(*columns, strict=True)
+        ]
+
+
+def key_parts(frame: Frame, rule: BlockingRule) -> KeyParts:
+    """The fields of a rule over a frame, to write every record's keys from columns."""
+    return KeyParts(rule, tuple(_field_texts(frame, spec) for spec in rule.fields))
+
+
+def _field_texts(frame: Frame, spec: str) -> tuple[Codes, list[str]]:
+    """One blocking field's code per row and the text of each code, as :func:`field_value`
+    reads it: an empty text is no value."""
+    attribute, _, transform = spec.partition(":")
+    if "|" in attribute:
+        return _either_order_texts(frame, attribute.split("|"), transform or None)
+    codes = key_part(frame, attribute, transform or None)
+    column = frame.columns.get(attribute)
+    # A derived value is never empty (derived vocabularies leave it out); a value may be.
+    empty = None if column is None or transform else column.vocabulary.index.get("")
+    if empty is not None:
+        codes = np.where(codes == empty, MISSING, codes).astype(np.int32)
+    return codes, part_texts(frame, attribute, transform or None)
+
+
+def _either_order_texts(
+    frame: Frame, attributes: list[AttributeName], transform: str | None
+) -> tuple[Codes, list[str]]:
+    parts = [_field_texts(frame, f"{a}:{transform}" if transform else a) for a in attributes]
+    present = np.all([codes >= 0 for codes, _ in parts], axis=0)
+    rows = np.flatnonzero(present)
+    codes = np.full(len(frame), MISSING, dtype=np.int32)
+    if not len(rows):
+        return codes, []
+    stacked = np.stack([part[rows] for part, _ in parts], axis=1)
+    distinct_pairs, dense = np.unique(stacked, axis=0, return_inverse=True)
+    texts = [
+        "|".join(sorted(names[code] for code, (_, names) in zip(pair, parts, strict=True)))
+        for pair in distinct_pairs.tolist()
+    ]
+    # Two orders of one pair of values are one key.
+    vocabulary: dict[str, int] = {}
+    remap = np.array([vocabulary.setdefault(t, len(vocabulary)) for t in texts], dtype=np.int32)
+    codes[rows] = remap[dense.ravel()]
+    return codes, list(vocabulary)
 
 
 def key_string(frame: Frame, rule: BlockingRule, row: int) -> BlockingKey:

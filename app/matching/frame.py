@@ -246,7 +246,7 @@ def _either_order(frame: Frame, attributes: list[AttributeName], transform: str 
     """Codes of several attributes' values taken as a sorted tuple (every one present)."""
     vocabulary = Vocabulary()
     parts = [key_part(frame, attribute, transform) for attribute in attributes]
-    texts = [_part_texts(frame, attribute, transform) for attribute in attributes]
+    texts = [part_texts(frame, attribute, transform) for attribute in attributes]
     present = np.all([part >= 0 for part in parts], axis=0)
     codes = np.full(len(frame), MISSING, dtype=np.int32)
     for row in np.flatnonzero(present).tolist():
@@ -255,7 +255,7 @@ def _either_order(frame: Frame, attributes: list[AttributeName], transform: str 
     return codes
 
 
-def _part_texts(frame: Frame, attribute: AttributeName, transform: str | None) -> list[str]:
+def part_texts(frame: Frame, attribute: AttributeName, transform: str | None) -> list[str]:
     """The strings that :func:`key_part`'s codes of one attribute stand for."""
     column = frame.columns.get(attribute)
     if column is None:

@@ -98,7 +98,12 @@ class Matcher:
     ) -> tuple[MatchModel, str | None]:
         """A model fitted to records: trained (:meth:`train`), or only calibrated when
         ``train`` is False or training refused its model; with the refusal's reason."""
-        frame = self.build_frame(records)
+        return self.fit_frame(self.build_frame(records), seed=seed, train=train)
+
+    def fit_frame(
+        self, frame: Frame, *, seed: int = 0, train: bool = True
+    ) -> tuple[MatchModel, str | None]:
+        """:meth:`fit` on records already in a frame (a batch reads them once)."""
         if not train:
             return calibrate_frame(self.scorer, frame, seed=seed), None
         try:
@@ -333,6 +338,10 @@ class Matcher:
         """
         frame = self.build_frame(records)
         return resolve_frame(self.scorer, frame, constraints, train=train, calibrate=calibrate)
+
+    def resolve_frame(self, frame: Frame, constraints: Constraints = NO_CONSTRAINTS) -> Resolution:
+        """Batch on records already in a frame: block, score and cluster every one of them."""
+        return resolve_frame(self.scorer, frame, constraints)
 
 
 def _spans(sizes: Sequence[int]) -> Iterator[slice]:

@@ -13,7 +13,7 @@ to score by, so no stage reaches into another.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,13 +151,22 @@ class Pipeline:
     def build_frame(self, records: Iterable[InputRecord]) -> Frame:
         """Normalize a stream of records into a frame (caching repeated raw values)."""
         builder = self.frame_builder()
+        normalize = self.cached_normalize()
+        for record in records:
+            builder.add(record.id, normalize(record.attributes))
+        return builder.build()
+
+    def cached_normalize(
+        self,
+    ) -> Callable[[Mapping[AttributeName, str]], dict[AttributeName, str]]:
+        """:meth:`normalize` for a stream of many records: a raw value repeated across them
+        (a city, a given name) is normalized once."""
         cache: dict[tuple[AttributeName, str], str | None] = {}
         cached = {n for n, t in self.types.items() if t not in _UNCACHED}
-        for record in records:
-            attributes = record.attributes
+
+        def normalize(attributes: Mapping[AttributeName, str]) -> dict[AttributeName, str]:
             if attributes.get("full_name"):
-                builder.add(record.id, self.normalize(attributes))
-                continue
+                return self.normalize(attributes)
             values: dict[AttributeName, str] = {}
             for name, raw in attributes.items():
                 kind = self.types.get(name)
@@ -172,8 +181,9 @@ class Pipeline:
                     value = self.normalizer.value(kind, raw)
                 if value is not None:
                     values[name] = value
-            builder.add(record.id, values)
-        return builder.build()
+            return values
+
+        return normalize
 
     # -- compare ---------------------------------------------------------------------------
 

@@ -9,13 +9,14 @@ so batch, training and real time score a pair the same way.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from app.matching.compare import Comparison, Levels, Mask, Rows
-from app.matching.frame import Column, Frame, Vocabulary
+from app.matching.frame import MISSING, Codes, Column, Frame, Vocabulary
 from app.matching.model import (
     MatchModel,
     Weights,
@@ -23,6 +24,22 @@ from app.matching.model import (
 )
 from app.matching.pipeline import Pipeline
 from app.matching.types import AttributeName, Contribution
+
+
+@dataclass(frozen=True, slots=True)
+class ContributionColumn:
+    """One compared attribute's contribution to many pairs, as columns: what
+    :meth:`Scorer.contributions` says of it pair by pair, without an object per pair."""
+
+    attribute: AttributeName
+    labels: tuple[str, ...]
+    """Level names; ``levels`` indexes them (a crossed pair's level reads its swapped name)."""
+    levels: npt.NDArray[np.intp]
+    weights: npt.NDArray[np.float64]
+    values: Sequence[str]
+    """The values both sides' codes index (``-1``: missing)."""
+    left: Codes
+    right: Codes
 
 
 class Scorer:
@@ -302,6 +319,56 @@ class Scorer:
                 label = f"{label} (swapped)"
             out.append(Contribution(name, label, weight, left.get(name), right.get(other)))
         return tuple(out)
+
+    def contribution_columns(
+        self,
+        levels: Levels,
+        shares: npt.NDArray[np.float64],
+        crossed: Mask,
+        frame: Frame,
+        rows: tuple[Rows, Rows],
+    ) -> tuple[ContributionColumn, ...]:
+        """The explanation of many pairs (their ``rows`` in ``frame``), a column per compared
+        attribute: the same levels, weights and values as :meth:`contributions`, pair by pair.
+
+        A batch explains hundreds of thousands of edges; one Python object per attribute and
+        edge cost more than scoring them.
+        """
+        left, right = rows
+        columns = []
+        for index, comparison in enumerate(self.comparisons):
+            name = comparison.attribute
+            labels = tuple(self.labels[index])
+            codes = levels[:, index].astype(np.intp)
+            column = frame.columns.get(name)
+            if column is None:  # an attribute no record of the frame can hold: always missing
+                missing = np.full(len(codes), MISSING, dtype=np.int32)
+                columns.append(
+                    ContributionColumn(name, labels, codes, shares[:, index], (), missing, missing)
+                )
+                continue
+            right_codes = column.codes[right]
+            if name in self.swap:
+                # Crossed names read the other name on the right; a frame keeps both names in
+                # one vocabulary (FrameBuilder's ``shared``), so the codes stay comparable.
+                other = frame.columns[self.swap[1] if name == self.swap[0] else self.swap[0]]
+                if other.vocabulary is not column.vocabulary:
+                    raise ValueError("crossed names need one vocabulary for both names")
+                right_codes = np.where(crossed, other.codes[right], right_codes)
+                codes = codes + np.where(crossed, len(labels), 0)
+                labels = (*labels, *(f"{label} (swapped)" for label in labels))
+            columns.append(
+                ContributionColumn(
+                    name,
+                    labels,
+                    codes,
+                    shares[:, index],
+                    column.vocabulary.values,
+                    column.codes[left],
+                    right_codes,
+                )
+            )
+        return tuple(columns)
 
 
 def _membership(values: frozenset[str]) -> Callable[[list[str]], npt.NDArray[np.bool_]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -14,19 +15,13 @@ from app.identity.clustering import apply_clustering
 from app.identity.models import RecordIdentifier
 from app.identity.service import detach
 from app.matching import Matcher
-from app.matching.batch import EdgeTable, resolve_frame
+from app.matching.batch import EdgeTable
 from app.matching.types import RecordId, ScoredEdge
 from app.progress import QUIET, Progress
+from app.resolution.bulk import load_frame, store_edge_table
 from app.resolution.models import BlockingKey, MatchEdge, MatchValues
-from app.resolution.service import ResolutionReport, count_live_records
-from app.resolution.store import (
-    input_records,
-    live_records,
-    prepare,
-    record_rows,
-    store_edges,
-    store_evidence,
-)
+from app.resolution.service import Fit, ResolutionReport, count_live_records, keep_model
+from app.resolution.store import input_records, record_rows
 from app.review import constraints as links
 from app.review.models import ReviewItem
 from app.review.queue import Findings
@@ -38,32 +33,43 @@ BATCH_SHARE = 0.2
 
 
 def resolve_all(
-    *, session: Session, matcher: Matcher, progress: Progress = QUIET
+    *, session: Session, matcher: Matcher, fit: bool = False, progress: Progress = QUIET
 ) -> ResolutionReport:
-    """Batch: re-resolve every live record from scratch, keeping identity ids stable."""
+    """Batch: re-resolve every live record from scratch, keeping identity ids stable; with
+    ``fit``, first fit the model to them (stored as the active version) and score with it.
+
+    Records are read and normalized once, into one frame that fitting and resolving share;
+    what real time keeps of each (values, keys, edges) is written in bulk on the way.
+    """
     hold_identity_lock(session)
     constraints = links.all_constraints(session=session)
-    live = count_live_records(session=session)
-    with progress.phase("reading records", total=live) as bar:
-        frame = matcher.build_frame(bar.iterate(input_records(session)))
+    for table in (MatchEdge, BlockingKey, MatchValues, RecordIdentifier):
+        session.execute(delete(table))
+    frame = load_frame(session, matcher, progress=progress)
+    fitted = None
+    if fit:
+        with progress.step("fitting the model"):
+            model, refused = matcher.fit_frame(frame)
+        fitted = Fit(model, len(frame), trained=refused is None, refused=refused)
+        keep_model(session=session, fitted=fitted)
+        matcher = matcher.with_model(model)
     # Blocking, scoring and clustering run in numpy, out of reach of a bar: one step, timed.
     with progress.step("blocking, scoring, clustering"):
-        resolution = resolve_frame(matcher.scorer, frame, constraints)
-    del frame
-    for model in (MatchEdge, BlockingKey, MatchValues, RecordIdentifier):
-        session.execute(delete(model))
-    with progress.phase("storing evidence", total=live) as bar:
-        store_evidence(session, prepare(matcher, bar.iterate(live_records(session))))
-        store_edges(session, resolution.edges)
+        resolution = matcher.resolve_frame(frame, constraints)
+    edges = resolution.edges
+    assert isinstance(edges, EdgeTable)  # a batch's edges are columns
+    store_edge_table(session, edges, progress=progress)
     with progress.step("assigning identities"):
         rows = record_rows(
             session,
             session.scalars(select(SourceRecord.id).where(SourceRecord.deleted_at.is_(None))),
         )
         changes = apply_clustering(session, resolution.clustering, rows)
-    possible = [e for e in _edge_list(resolution.edges) if not matcher.is_auto(e)]
     findings = Findings(
-        possible, resolution.clustering, constraints.must_link, dict(resolution.generic_keys)
+        _possible(edges, matcher),
+        resolution.clustering,
+        constraints.must_link,
+        dict(resolution.generic_keys),
     )
     stale = session.execute(
         select(SourceRecord.id, Source.name, SourceRecord.external_id, SourceRecord.identity_id)
@@ -75,19 +81,26 @@ def resolve_all(
         changes.refresh.add(row.identity_id)
         changes.detached.extend([entry] if entry is not None else [])
     changes.moved += len(stale)
-    return ResolutionReport(records=len(rows), changes=changes, findings=findings)
+    return ResolutionReport(records=len(rows), changes=changes, findings=findings, fitted=fitted)
 
 
-def _edge_list(edges: Sequence[ScoredEdge]) -> list[ScoredEdge]:
-    """Edges without explanations; a batch's columnar edge table yields them cheaply."""
-    if isinstance(edges, EdgeTable):
-        return [
-            ScoredEdge(int(left), int(right), float(weight), float(probability))
-            for left, right, weight, probability in zip(
-                edges.left_ids, edges.right_ids, edges.weights, edges.probabilities, strict=True
-            )
-        ]
-    return list(edges)
+def _possible(edges: Sequence[ScoredEdge], matcher: Matcher) -> list[ScoredEdge]:
+    """The possible matches among edges (below auto), without explanations; of a batch's
+    columnar edge table, only those few become objects."""
+    if not isinstance(edges, EdgeTable):
+        return [e for e in edges if not matcher.is_auto(e)]
+    picked = np.flatnonzero(edges.probabilities < matcher.config.auto_threshold)
+    ids = edges.frame.ids
+    return [
+        ScoredEdge(left, right, weight, probability)
+        for left, right, weight, probability in zip(
+            ids[edges.left_rows[picked]].tolist(),
+            ids[edges.right_rows[picked]].tolist(),
+            edges.weights[picked].tolist(),
+            edges.probabilities[picked].tolist(),
+            strict=True,
+        )
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +141,7 @@ def preview(*, session: Session, matcher: Matcher) -> Preview:
         .select_from(ReviewItem)
         .where(ReviewItem.kind == "possible_match", ReviewItem.status == "open")
     )
-    possible = [e for e in _edge_list(resolution.edges) if not matcher.is_auto(e)]
+    possible = _possible(resolution.edges, matcher)
     return Preview(
         records=len(identity_of),
         identities_now=len(set(identity_of.values()) - {None}),

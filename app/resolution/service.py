@@ -50,6 +50,8 @@ class ResolutionReport:
     review_items: int = 0
     changes: IdentityChanges = field(default_factory=IdentityChanges)
     findings: Findings = field(default_factory=Findings)
+    fitted: Fit | None = None
+    """The model fitted to the store first, when the resolution fitted one."""
 
     @property
     def created(self) -> int:
