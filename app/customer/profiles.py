@@ -42,6 +42,7 @@ from app.errors import InvalidInput, NotFound
 from app.event import service as events
 from app.identity.models import Identity, RecordIdentifier
 from app.identity.service import survivor_of
+from app.privacy.consent import Choice, in_force, withdrawn
 from app.privacy.models import Consent
 from app.settings import Settings
 from app.source.models import Source, SourceRecord
@@ -131,38 +132,28 @@ def _moment(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def consents_from(aggregated: str | None) -> dict[str, Any]:
-    """Per purpose: the choice in force (the latest any department recorded; a withdrawal
-    wins a tie) and what each department recorded."""
-    rows = [
-        (purpose, bool(granted), _moment(observed), source, external_id)
-        for purpose, granted, observed, source, external_id in json.loads(aggregated or "[]")
-        if purpose is not None
-    ]
-    found: dict[str, Any] = {}
-    for purpose, granted, observed_at, source, external_id in sorted(
-        rows, key=lambda r: (r[2], not r[1], r[3])
-    ):
-        entry = found.setdefault(purpose, {"sources": []})
-        entry.update(granted=granted, observed_at=observed_at.isoformat())
-        entry["sources"].append(
-            {
-                "source": source,
-                "external_id": external_id,
-                "granted": granted,
-                "observed_at": observed_at.isoformat(),
-            }
-        )
-    return found
+def consents_from(aggregated: str | None, settings: Settings) -> dict[str, Any]:
+    """Per purpose: the choice in force (the most restrictive any department recorded, else the
+    purpose's default), whether departments disagree, and what each department recorded."""
+    return in_force(
+        (
+            Choice(purpose, bool(granted), _moment(observed), source, external_id)
+            for purpose, granted, observed, source, external_id in json.loads(aggregated or "[]")
+            if purpose is not None
+        ),
+        settings.privacy.purposes,
+    )
 
 
-def _profile_json(row: Row[Any], document: str | None = None) -> str:
+def _profile_json(row: Row[Any], settings: Settings, document: str | None = None) -> str:
     """The profile of a row, with the stored summary unless another ``document`` is given."""
+    consents = consents_from(row.consents, settings)
     head = {
         "id": row.public_id,
         "created_at": row.created_at.isoformat(),
         "updated_at": row.computed_at.isoformat() if row.computed_at else None,
-        "consents": consents_from(row.consents),
+        "consents": consents,
+        "withdrawn": withdrawn(consents),
     }
     traits = f'{{"traits": {row.traits or "null"}}}'
     return _merge_objects(json.dumps(head), document or row.document or EMPTY_SUMMARY, traits)
@@ -190,15 +181,17 @@ def get_profile(
         _, survivor = survivor_of(session, row.merged_into_id)
         return Profile(public_id, redirect_to=survivor)
     document = _verbose_document(session, settings, row.id) if verbose else None
-    return Profile(public_id, body=_profile_json(row, document))
+    return Profile(public_id, body=_profile_json(row, settings, document))
 
 
-def profiles_json(*, session: Session, identity_ids: Sequence[int]) -> list[str]:
+def profiles_json(
+    *, session: Session, settings: Settings, identity_ids: Sequence[int]
+) -> list[str]:
     """Profiles (not verbose) of these identities, in the order given."""
     if not identity_ids:
         return []
     rows = {row.id: row for row in _profile_rows(session, ids=identity_ids)}
-    return [_profile_json(rows[i]) for i in identity_ids if i in rows]
+    return [_profile_json(rows[i], settings) for i in identity_ids if i in rows]
 
 
 def identity_of(*, session: Session, public_id: str) -> tuple[int, str | None]:
@@ -273,11 +266,11 @@ def lookup(
         rows = list(read_rows(session, statement, parameters))
         page = rows[:limit]
         following = page[-1].id if len(rows) > limit else None
-        return [_profile_json(row) for row in page], following
+        return [_profile_json(row, settings) for row in page], following
     found = sorted(events.identities_of_subjects(session=session, subjects=[subject]))
     found = [i for i in found if after is None or i > after]
     ids = found[:limit]
-    return profiles_json(session=session, identity_ids=ids), (
+    return profiles_json(session=session, settings=settings, identity_ids=ids), (
         ids[-1] if len(found) > limit else None
     )
 
@@ -395,10 +388,12 @@ def _list_filtered(
     return page, ((None, page[-1].identity_id) if len(ids) > limit else None)
 
 
-def summaries_json(*, session: Session, hits: Sequence[SearchHit]) -> list[str]:
-    """Search results: each identity's id, score, golden values and records, in hit order."""
+def summaries_json(*, session: Session, settings: Settings, hits: Sequence[SearchHit]) -> list[str]:
+    """Search results: each identity's id, score, golden values and records, and the purposes
+    a department recorded a withdrawal of (``withdrawn``), in hit order."""
     if not hits:
         return []
+    dialect = session.get_bind().dialect.name
     rows = {
         row.identity_id: row
         for row in session.execute(
@@ -406,19 +401,24 @@ def summaries_json(*, session: Session, hits: Sequence[SearchHit]) -> list[str]:
                 GoldenRecord.identity_id,
                 Identity.public_id,
                 cast(GoldenRecord.summary, Text).label("document"),
+                _consents_column(dialect),
             )
             .join(Identity, Identity.id == GoldenRecord.identity_id)
             .where(GoldenRecord.identity_id.in_([h.identity_id for h in hits]))
         )
     }
-    return [
-        _merge_objects(
-            json.dumps({"id": rows[h.identity_id].public_id, "score": h.score}),
-            rows[h.identity_id].document,
-        )
-        for h in hits
-        if h.identity_id in rows
-    ]
+    found = []
+    for hit in hits:
+        row = rows.get(hit.identity_id)
+        if row is None:
+            continue
+        head = {
+            "id": row.public_id,
+            "score": hit.score,
+            "withdrawn": withdrawn(consents_from(row.consents, settings)),
+        }
+        found.append(_merge_objects(json.dumps(head), row.document))
+    return found
 
 
 # --- timeline ---------------------------------------------------------------------------------

@@ -42,7 +42,8 @@ class CustomerSchema(Schema):
     the rule that chose it, how many records hold it, and its rank); ``values`` (verbose): every
     record's value of every attribute; ``records``: per department; ``consents``: per purpose,
     the choice in force and each department's; ``traits``: first/last seen, orders, tickets,
-    e-mail engagement and affinities, as of ``traits.as_of``.
+    e-mail engagement and affinities (only with the ``profiling`` consent in force:
+    ``traits.profiling``), as of ``traits.as_of``.
     """
 
     id = fields.String()
@@ -57,7 +58,21 @@ class CustomerSchema(Schema):
     golden = fields.Dict()
     values = fields.Dict()
     records = fields.Dict()
-    consents = fields.Dict()
+    consents = fields.Dict(
+        metadata={
+            "description": "per purpose (config/privacy.toml): granted (the choice in force: "
+            "the most restrictive any department recorded, else the purpose's default), "
+            "recorded, disagreement (departments differ), observed_at, description, and "
+            "sources (each department's choice)"
+        }
+    )
+    withdrawn = fields.List(
+        fields.String(),
+        metadata={
+            "description": "purposes a department recorded a withdrawal of, in force: "
+            "email_marketing here means no marketing e-mail to any of the customer's addresses"
+        },
+    )
     traits = fields.Dict(allow_none=True)
 
 
@@ -73,6 +88,10 @@ class SearchHitSchema(Schema):
 
     id = fields.String()
     score = fields.Float(allow_none=True)
+    withdrawn = fields.List(
+        fields.String(),
+        metadata={"description": "purposes a department recorded a withdrawal of, in force"},
+    )
     golden = fields.Dict()
     records = fields.Dict()
 

@@ -38,6 +38,8 @@ from app.db import (
     utcnow,
 )
 from app.event import service as events
+from app.privacy import service as consent_store
+from app.privacy.consent import Choice, in_force
 from app.progress import QUIET, Progress
 from app.settings import Settings
 from app.settings.customer import CustomerConfig
@@ -96,9 +98,10 @@ def refresh_identities(
             records.update((i, [loaded_record(r) for r in known[i]]) for i in chunk if i in known)
             # Reads before writes: a read after a COPY waits for it (bulk_insert writes behind).
             facts = _event_facts(session, records)
+            profiling = _profiling(session, records, settings)
             _forget_computed(session, [i for i in chunk if i not in fresh])
             _write_golden(session, chunk, records, settings, moment)
-            _write_traits(session, records, facts, settings.customer, moment)
+            _write_traits(session, records, facts, profiling, settings.customer, moment)
             bar.advance(len(chunk))
 
 
@@ -117,8 +120,9 @@ def refresh_traits(
     for chunk in chunks(wanted):
         records = _load_records(session, chunk)
         facts = _event_facts(session, records)
+        profiling = _profiling(session, records, settings)
         _forget_computed(session, chunk, (CustomerTraits,))
-        _write_traits(session, records, facts, settings.customer, now or utcnow())
+        _write_traits(session, records, facts, profiling, settings.customer, now or utcnow())
 
 
 def refresh_after_events(
@@ -365,14 +369,43 @@ def _event_facts(
     return facts
 
 
+def _profiling(
+    session: Session, records: Mapping[int, list[LoadedRecord]], settings: Settings
+) -> set[int]:
+    """The identities whose consents allow computing affinities (see [consent] in
+    config/privacy.toml): that purpose in force, as the profile shows it."""
+    privacy = settings.privacy
+    living = {i: held for i, held in records.items() if held}
+    if privacy.affinities_purpose is None:
+        return set(living)
+    purpose = privacy.affinities_purpose
+    recorded = consent_store.choices_of(
+        session=session,
+        record_ids=[r.sourced.record_id for held in living.values() for r in held],
+        purposes=[purpose],
+    )
+    allowed: set[int] = set()
+    for identity_id, held in living.items():
+        choices = (
+            Choice(purpose, granted, observed_at, r.sourced.source, r.sourced.external_id)
+            for r in held
+            for granted, observed_at in recorded.get(r.sourced.record_id, ())
+        )
+        if in_force(choices, {purpose: privacy.purposes[purpose]})[purpose]["granted"]:
+            allowed.add(identity_id)
+    return allowed
+
+
 def _write_traits(
     session: Session,
     records: Mapping[int, list[LoadedRecord]],
     facts: Mapping[int, list[EventFact]],
+    profiling: set[int],
     config: CustomerConfig,
     now: datetime,
 ) -> None:
-    """Traits of the identities with live ``records``, from their events' ``facts``."""
+    """Traits of the identities with live ``records``, from their events' ``facts``; affinities
+    only for those whose consents allow ``profiling``."""
     rows = [
         {
             "identity_id": identity_id,
@@ -381,6 +414,7 @@ def _write_traits(
                 [(r.sourced.first_seen_at, r.sourced.observed_at) for r in held],
                 config.traits,
                 now,
+                profiling=identity_id in profiling,
             ),
             "computed_at": now,
         }

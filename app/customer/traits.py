@@ -162,8 +162,11 @@ def compute_traits(
     record_times: Sequence[tuple[datetime, datetime]],
     config: TraitsConfig,
     now: datetime,
+    *,
+    profiling: bool = True,
 ) -> dict[str, Any]:
-    """Every trait of a customer with these events and records ((first seen, observed) each).
+    """Every trait of a customer with these events and records ((first seen, observed) each);
+    affinities only when the customer's consents allow ``profiling``.
 
     First seen is the earliest record or event; last seen the latest event or record update.
     """
@@ -187,5 +190,6 @@ def compute_traits(
         "orders": order_facts(events, config),
         "tickets": ticket_facts(events, config),
         "email": email_facts(events, config, now),
-        "affinities": affinities(events, config, now),
+        "profiling": profiling,
+        "affinities": affinities(events, config, now) if profiling else [],
     }

@@ -80,7 +80,7 @@ def search_customers(query: dict[str, Any]) -> Response:
         after=(after[0], after[1]) if after else None,
         limit=page_limit(query["limit"]),
     )
-    items = profiles.summaries_json(session=session, hits=hits)
+    items = profiles.summaries_json(session=session, settings=get_settings(), hits=hits)
     return _page(items, list(following) if following else None)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from app.fields import Instant
+
 
 class ErasureRequestSchema(Schema):
     """Why the person is erased (kept in the audit trail: no personal data), and whether only
@@ -71,4 +73,36 @@ class RevealSchema(Schema):
     verbose = fields.Boolean(
         load_default=False,
         metadata={"description": "every value with its provenance, every record's attributes"},
+    )
+
+
+class ConsentChoiceSchema(Schema):
+    """A customer's choice of a purpose, as a department records it."""
+
+    purpose = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=50),
+        metadata={"description": "a purpose of config/privacy.toml, e.g. email_marketing"},
+    )
+    granted = fields.Boolean(required=True, metadata={"description": "false: withdrawn"})
+    source = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "the department that records it (one holding the customer)"},
+    )
+    observed_at = Instant(
+        load_default=None, metadata={"description": "when the customer said so; default now"}
+    )
+
+
+class ConsentsSchema(Schema):
+    """A customer's consents: per purpose, the choice in force and each department's."""
+
+    id = fields.String()
+    consents = fields.Dict(
+        metadata={
+            "description": "per purpose: granted (in force: the most restrictive choice any "
+            "department recorded, else the purpose's default), recorded, disagreement, "
+            "observed_at, description, sources (each department's choice)"
+        }
     )

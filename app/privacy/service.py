@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import among, bulk_insert, delete_among, utcnow
+from app.db import among, bulk_insert, chunks, delete_among, utcnow
 from app.privacy.models import Consent
 
 
@@ -56,3 +56,19 @@ def upsert_consents(
 def erase_consents(*, session: Session, record_ids: Sequence[int], dry_run: bool = False) -> int:
     """Remove (or, in a dry run, count) the consents these records carried."""
     return delete_among(session, Consent, Consent.record_id, record_ids, dry_run=dry_run)
+
+
+def choices_of(
+    *, session: Session, record_ids: Sequence[int], purposes: Sequence[str]
+) -> dict[int, list[tuple[bool, datetime]]]:
+    """Each record's recorded choices of these purposes: (granted, observed at)."""
+    found: dict[int, list[tuple[bool, datetime]]] = {}
+    for chunk in chunks(sorted(set(record_ids))):
+        rows = session.execute(
+            select(Consent.record_id, Consent.granted, Consent.observed_at).where(
+                among(session, Consent.record_id, chunk), Consent.purpose.in_(list(purposes))
+            )
+        )
+        for record_id, granted, observed_at in rows:
+            found.setdefault(record_id, []).append((bool(granted), observed_at))
+    return found

@@ -1,4 +1,5 @@
-"""Privacy endpoints: erasing a customer; revealing a customer's masked values, with a reason."""
+"""Privacy endpoints: erasing a customer; revealing a customer's masked values, with a reason;
+reading and recording consents."""
 
 from __future__ import annotations
 
@@ -14,9 +15,16 @@ from app.customer import profiles
 from app.customer.schemas import CustomerSchema
 from app.db import get_session
 from app.errors import NotFound
+from app.ingest.consent import consents_of, record_choice
 from app.ingest.erasure import Erasure, erase
-from app.privacy.guard import route
-from app.privacy.schemas import ErasureRequestSchema, ErasureSchema, RevealSchema
+from app.privacy.guard import personal, route
+from app.privacy.schemas import (
+    ConsentChoiceSchema,
+    ConsentsSchema,
+    ErasureRequestSchema,
+    ErasureSchema,
+    RevealSchema,
+)
 from app.resolution.runtime import current_matcher
 from app.settings import get_settings
 
@@ -79,3 +87,33 @@ def reveal_customer(body: dict[str, Any], public_id: str) -> BaseResponse:
     )
     session.commit()
     return Response(profile.body or "{}", mimetype="application/json")
+
+
+@blp.get("/<public_id>/consents")
+@blp.response(200, ConsentsSchema)
+@roles("admin", "agent")
+@personal
+def get_consents(public_id: str) -> dict[str, Any]:
+    """The customer's consents per purpose: the choice in force (the most restrictive any
+    department recorded; one withdrawal withdraws), whether departments disagree, and each
+    department's choice with its time."""
+    return consents_of(session=get_session(), settings=get_settings(), public_id=public_id)
+
+
+@blp.put("/<public_id>/consents")
+@blp.arguments(ConsentChoiceSchema())
+@blp.response(200, ConsentsSchema)
+@roles("admin", "agent")
+def put_consent(body: dict[str, Any], public_id: str) -> dict[str, Any]:
+    """Record the customer's choice of a purpose as a department heard it (on that
+    department's records of them); audited. Answers the consents now in force."""
+    session = get_session()
+    found = record_choice(
+        session=session,
+        settings=get_settings(),
+        public_id=public_id,
+        actor=current_token().name,
+        **body,
+    )
+    session.commit()
+    return found

@@ -1,5 +1,6 @@
 """The knobs of privacy, from config/privacy.toml: where erasure's suppression key comes from,
-which roles see masked values and how each value is masked, whose reads are audited.
+which roles see masked values and how each value is masked, whose reads are audited, the
+purposes customers consent to.
 
 Plain data, read once at start-up into the application's :class:`app.settings.Settings`.
 """
@@ -21,16 +22,27 @@ MASKS = ("email", "last_digits", "no_year", "hidden")
 
 
 @dataclass(frozen=True, slots=True)
+class Purpose:
+    """A purpose a customer consents to, and what holds while no department recorded a choice."""
+
+    description: str
+    default: bool
+
+
+@dataclass(frozen=True, slots=True)
 class PrivacyConfig:
     """The suppression key (None when its variable is not set) and the variable's name; the
     roles that see masked values and each masked name's mask; the roles whose reads are
-    audited."""
+    audited; the purposes of consent."""
 
     key_env: str
     suppression_key: bytes | None = field(default=None, repr=False)
     masked_roles: frozenset[str] = frozenset()
     masks: Mapping[str, str] = field(default_factory=dict)
     audited_roles: frozenset[str] = frozenset()
+    purposes: Mapping[str, Purpose] = field(default_factory=dict)
+    affinities_purpose: str | None = None
+    """Without this purpose in force, no affinities are computed (None: always computed)."""
 
     def require_key(self) -> bytes:
         """The suppression key, or ConfigError saying how to set it."""
@@ -63,8 +75,17 @@ def load_privacy_config(path: Path, environ: Mapping[str, str]) -> PrivacyConfig
             f"{path}: [masking.attributes] {', '.join(unknown)}: "
             f"a mask is one of {', '.join(MASKS)}"
         )
+    purposes = {
+        str(name): Purpose(str(table.get("description", "")), bool(table.get("default", False)))
+        for name, table in data.get("purposes", {}).items()
+    }
+    affinities = data.get("consent", {}).get("affinities")
+    if affinities is not None and affinities not in purposes:
+        raise ConfigError(f"{path}: [consent] affinities names no purpose of [purposes]")
     return PrivacyConfig(
         key_env=key_env,
+        purposes=purposes,
+        affinities_purpose=affinities,
         suppression_key=secret.encode() if secret else None,
         masked_roles=frozenset(map(str, masking.get("roles", []))),
         masks=masks,

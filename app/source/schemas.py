@@ -51,6 +51,15 @@ class PushedRecordSchema(Schema):
     raw = fields.Dict(load_default=None)
     deleted = fields.Boolean(load_default=False)
     updated_at = Instant(load_default=None)
+    consents = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=50)),
+        values=fields.Boolean(),
+        load_default=dict,
+        metadata={
+            "description": "the choices the department recorded, per purpose: "
+            '{"email_marketing": false} (see config/privacy.toml)'
+        },
+    )
 
 
 class PushBatchSchema(Schema):

@@ -382,6 +382,7 @@ def parse_push(
                 raw=loaded["raw"] if loaded["raw"] is not None else item,
                 updated_at=loaded["updated_at"],
                 deleted=loaded["deleted"],
+                consents=loaded["consents"],
             )
         )
     if not good:

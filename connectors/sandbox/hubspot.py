@@ -83,6 +83,7 @@ class HubSpotSandbox(SandboxServer):
             if name in PROPERTY_OF_ATTRIBUTE
         }
         properties |= {
+            "hs_email_optout": "true" if record.status == "unsubscribed" else "false",
             "hs_object_id": record.external_id,
             "createdate": isoformat_z(record.created_at),
             "lastmodifieddate": isoformat_z(record.updated_at),

@@ -215,6 +215,17 @@ def test_mailchimp_status_becomes_email_marketing_consent(sandboxes: Sandboxes) 
         assert dict(record.consents) == expected
 
 
+def test_a_hubspot_email_opt_out_becomes_a_withdrawn_email_marketing_consent(
+    sandboxes: Sandboxes,
+) -> None:
+    records = latest(read(source(sandboxes, "hubspot").records_stream))
+    statuses = {r.external_id: r.status for r in sandboxes.hubspot.records()}
+    assert "unsubscribed" in statuses.values()
+    for key, record in records.items():
+        opted_out = statuses[key] == "unsubscribed"
+        assert dict(record.consents) == ({"email_marketing": False} if opted_out else {}), key
+
+
 def test_mailchimp_activity_is_read_incrementally(sandboxes: Sandboxes) -> None:
     stream = source(sandboxes, "mailchimp").events_stream
     pages = read(stream)

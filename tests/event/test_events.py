@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from app.customer import service as customers
 from app.db import get_db
 from app.event.models import Event
+from app.privacy.models import Consent
 from app.settings import get_settings
 from app.source import service as sources
 from tests.helpers import add_source, push, record
@@ -239,6 +240,8 @@ def test_connector_events_on_records_count_too(
 ) -> None:
     with app.app_context(), get_db(app).unit_of_work() as session:
         crm = sources.get_record(session=session, source_name="crm", external_id="c-1")
+        # Affinities need the profiling consent (config/privacy.toml).
+        session.add(Consent(record_id=crm.id, purpose="profiling", granted=True))
         session.add(
             Event(
                 source_id=crm.source_id,

@@ -110,7 +110,9 @@ def _seed(app: Flask, crm_file: Path, admin: dict[str, str]) -> None:
     synced = app.test_cli_runner().invoke(args=["sync", "sales"])
     assert synced.exit_code == 0, synced.output
     client = app.test_client()
-    push(client, admin, "support", record("sup-9", **ANA, email=ANA_EMAIL.upper()))
+    # Ana allows profiling (her affinities): the support desk recorded it.
+    ana = record("sup-9", **ANA, email=ANA_EMAIL.upper()) | {"consents": {"profiling": True}}
+    push(client, admin, "support", ana)
     push(client, admin, "support", record("sup-20", **MARTA))
     events: list[dict[str, Any]] = [
         {

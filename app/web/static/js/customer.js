@@ -23,14 +23,18 @@ function provenanceText(entry) {
   return parts.join(" · ");
 }
 
-function goldenRows(golden, values) {
+// The purposes whose withdrawal is flagged beside a kind of value.
+const FLAGS = { emails: ["email_marketing", "no marketing e-mail"], phones: ["sms_marketing", "no marketing texts"] };
+
+function goldenRows(golden, values, withdrawn = []) {
   return Object.entries(golden).map(([name, chosen]) => {
     const entries = Array.isArray(chosen) ? chosen : [chosen];
     const others = (values?.[name] || []).filter((candidate) => !candidate.chosen);
+    const flag = FLAGS[name] && withdrawn.includes(FLAGS[name][0]) ? h("span", { class: "flag" }, FLAGS[name][1]) : null;
     return h("tr", {},
       h("th", { scope: "row" }, label(name)),
       h("td", {}, entries.length ? h("ul", { class: "values" }, entries.map((entry) =>
-        h("li", { title: provenanceText(entry) }, show(entry.value)))) : h("span", { class: "muted" }, "—")),
+        h("li", { title: provenanceText(entry) }, show(entry.value)))) : h("span", { class: "muted" }, "—"), flag),
       h("td", { class: "provenance" }, h("ul", { class: "values" }, entries.map((entry) =>
         h("li", {}, h("span", { class: "chip" }, entry.source), " ", entry.external_id)))),
       h("td", { class: "provenance" }, h("ul", { class: "values" }, entries.map((entry) =>
@@ -48,7 +52,7 @@ function goldenSection(profile) {
     h("thead", {}, h("tr", {},
       ["Attribute", "Value"].map((text) => h("th", { scope: "col" }, text)),
       ["Source", "Rule", "Observed", "Other values"].map((text) => h("th", { scope: "col", class: "provenance" }, text)))),
-    h("tbody", {}, goldenRows(profile.golden || {}, profile.values)));
+    h("tbody", {}, goldenRows(profile.golden || {}, profile.values, profile.withdrawn)));
   const toggle = h("button", { type: "button", class: "quiet", "aria-pressed": "false", "aria-controls": "golden-table" }, "Show provenance");
   tableElement.id = "golden-table";
   toggle.addEventListener("click", () => {
@@ -76,13 +80,18 @@ function consentSection(consents) {
   const state = (granted) => h("span", { class: granted ? "ok" : "bad" }, granted ? "granted" : "withdrawn");
   return h("section", { "aria-labelledby": "consent-title" },
     h("h2", { id: "consent-title" }, "Consents"),
+    h("p", { class: "hint" }, "When departments disagree, the most restrictive choice is in force."),
     entries.length
       ? table("Consents per purpose", ["Purpose", "In force", "Since", "Per department"], entries.map(([purpose, consent]) => [
-        label(purpose), state(consent.granted), when(consent.observed_at, { date: true }),
+        h("span", { title: consent.description || "" }, label(purpose)),
+        h("span", {}, state(consent.granted),
+          consent.recorded ? null : h("span", { class: "muted" }, " (no department asked: default)"),
+          consent.disagreement ? h("span", { class: "flag" }, "departments disagree") : null),
+        consent.observed_at ? when(consent.observed_at, { date: true }) : "—",
         h("ul", { class: "values" }, (consent.sources || []).map((each) =>
-          h("li", {}, `${each.source}: `, state(each.granted), " ", when(each.observed_at, { date: true })))),
+          h("li", {}, `${each.source} ${each.external_id}: `, state(each.granted), " ", when(each.observed_at, { date: true })))),
       ]))
-      : h("p", { class: "muted" }, "No department has recorded a consent choice."));
+      : h("p", { class: "muted" }, "No purposes are configured."));
 }
 
 function stat(title, ...value) {
@@ -119,7 +128,9 @@ function traitsSection(traits) {
         email.open_rate !== null && email.open_rate !== undefined ? h("small", {}, ` (${percent(email.open_rate)} open, ${percent(email.click_rate)} click)`) : null),
       stat("Last e-mail open", when(email.last_opened_at, { date: true }))),
     h("h3", {}, "Affinities"),
-    affinities.length
+    traits.profiling === false
+      ? h("p", { class: "muted" }, "None computed: the customer has not granted profiling.")
+      : affinities.length
       ? h("ul", { class: "affinities" }, affinities.map((affinity) =>
         h("li", {}, h("span", { class: "affinity-name" }, affinity.category),
           bar(affinity.percent / 100, `${affinity.percent}%`), h("span", { class: "visually-hidden" }, ` affinity with ${affinity.category}`))))

@@ -56,6 +56,7 @@ function hitItem(hit, submitted) {
       hit.score !== undefined && hit.score !== null && submitted ? h("span", { class: "score", title: "how well the name matches, out of 100" }, `score ${Math.round(hit.score)}`) : null),
     h("div", { class: "hit-facts" },
       (golden.emails || []).slice(0, 2).map((email) => h("span", {}, email)),
+      (hit.withdrawn || []).includes("email_marketing") ? h("span", { class: "flag" }, "no marketing e-mail") : null,
       (golden.phones || []).slice(0, 1).map((phone) => h("span", {}, phone)),
       address ? h("span", {}, show(address)) : null,
       golden.birth_date ? h("span", {}, `${label("birth_date")} ${golden.birth_date}`) : null),
