@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 if TYPE_CHECKING:
     from app.matching.model import MatchModel
@@ -34,20 +34,8 @@ AttributeType = Literal[
     "text",
     "category",
 ]
-ATTRIBUTE_TYPES: tuple[AttributeType, ...] = (
-    "name",
-    "email",
-    "phone",
-    "date",
-    "address",
-    "city",
-    "postcode",
-    "region",
-    "country",
-    "identifier",
-    "text",
-    "category",
-)
+# The same names at run time, for validating what a user declares.
+ATTRIBUTE_TYPES: tuple[AttributeType, ...] = get_args(AttributeType)
 
 NormalizedValue = str
 """A normalized value: lower-case text, ISO date, E.164 phone, ..."""
