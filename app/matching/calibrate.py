@@ -18,7 +18,7 @@ the same model whatever order they were stored in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -46,6 +46,7 @@ from app.matching.values import (
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
+Flags = npt.NDArray[np.bool_]
 _U_FLOOR = 0.1
 _CALIBRATION_ROUNDS = 3
 _PRIOR_ITERATIONS = 60
@@ -107,7 +108,7 @@ def calibrate(scorer: Scorer, frame: Frame, sample: Sample) -> MatchModel:
     )
     # Values several people hold (generic ones, and a household's shared e-mail) weigh as
     # their own frequency says: u of the exact level is what strangers share otherwise.
-    apart = _values_apart(sample.generic, sample.tables)
+    apart = _values_apart(sample.generic, sample.tables, frame)
     agreement = _exact_agreement(comparisons, frame, apart)
     m = [list(p.m) for p in scorer.parameters]
     u = _fuzzy_u(scorer, sample.random_levels, [p.u[0] for p in scorer.parameters])
@@ -184,28 +185,32 @@ class _Agreement:
 def _values_apart(
     generic: Mapping[AttributeName, frozenset[str]],
     tables: Mapping[AttributeName, TermFrequencies],
-) -> dict[AttributeName, Callable[[str], bool]]:
-    """Per attribute, whether a value is left out of the exact level's u: generic values, and
-    values of a shared-value table (keyed by digest)."""
-    out: dict[AttributeName, Callable[[str], bool]] = {}
+    frame: Frame,
+) -> dict[AttributeName, Flags]:
+    """Per attribute, which of the frame's values are left out of the exact level's u (generic
+    values, and values of a shared-value table, keyed by digest), with False for code -1
+    (missing). Computed once per calibration: every round reads them."""
+    out: dict[AttributeName, Flags] = {}
     for name in {*generic, *(n for n, t in tables.items() if t.shared)}:
+        if (column := frame.columns.get(name)) is None:
+            continue
         table = tables.get(name)
         shared = table.values if table is not None and table.shared else {}
-        out[name] = _apart(generic.get(name, frozenset()), shared)
+        left_out = generic.get(name, frozenset())
+        values = column.vocabulary.values
+        flags = np.fromiter(
+            (v in left_out or value_digest(v) in shared for v in values),
+            dtype=np.bool_,
+            count=len(values),
+        )
+        out[name] = np.append(flags, False)
     return out
-
-
-def _apart(generic: frozenset[str], shared: Mapping[str, float]) -> Callable[[str], bool]:
-    def test(value: str) -> bool:
-        return value in generic or value_digest(value) in shared
-
-    return test
 
 
 def _exact_agreement(
     comparisons: Sequence[Comparison],
     frame: Frame,
-    apart: Mapping[AttributeName, Callable[[str], bool]],
+    apart: Mapping[AttributeName, Flags],
 ) -> _Agreement:
     agreeing, present = [], []
     for comparison in comparisons:
@@ -213,16 +218,10 @@ def _exact_agreement(
         held = column.codes[column.codes >= 0]
         counts = np.bincount(held).astype(np.float64) if len(held) else np.empty(0)
         if (left_out := apart.get(comparison.attribute)) is not None:
-            counts[_flags(column.vocabulary.values, left_out)[: len(counts)]] = 0.0
+            counts[left_out[: len(counts)]] = 0.0
         agreeing.append(float((counts * (counts - 1)).sum() / 2))
         present.append(len(held) * (len(held) - 1) / 2)
     return _Agreement(np.array(agreeing), np.array(present))
-
-
-def _flags(values: Sequence[str], test: Callable[[str], bool]) -> npt.NDArray[np.bool_]:
-    """Whether each value passes a test, with False appended for code -1 (missing)."""
-    flags = np.fromiter((test(v) for v in values), dtype=np.bool_, count=len(values))
-    return np.append(flags, False)
 
 
 def _exact_u(
@@ -231,7 +230,7 @@ def _exact_u(
     candidates: Candidates,
     scored: _Scored,
     frame: Frame,
-    apart: Mapping[AttributeName, Callable[[str], bool]],
+    apart: Mapping[AttributeName, Flags],
 ) -> list[float]:
     """u of each comparison's exact level: pairs that share a value but are not one person,
     over pairs that both have a value and are not one person.
@@ -249,9 +248,7 @@ def _exact_u(
         column = candidates.levels[:, index]
         exact = column == 0
         if (left_out := apart.get(comparison.attribute)) is not None:
-            vocabulary = frame.columns[comparison.attribute].vocabulary
-            codes = frame.columns[comparison.attribute].codes[candidates.left]
-            exact &= ~_flags(vocabulary.values, left_out)[codes]
+            exact &= ~left_out[frame.columns[comparison.attribute].codes[candidates.left]]
         matched_agreeing = float(posterior[exact].sum()) / candidates.share
         matched_present = float(posterior[column != comparison.missing].sum()) / candidates.share
         others = max(agreement.present[index] - matched_present, 1.0)

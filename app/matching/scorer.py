@@ -383,7 +383,14 @@ def _membership(values: frozenset[str]) -> Callable[[list[str]], npt.NDArray[np.
 def _count_strongest_once(shares: npt.NDArray[np.float64], group: list[int]) -> None:
     """Keep only the largest positive share of a group's columns; negatives all stay."""
     block = shares[:, group]
+    # Only rows with two or more positive shares change: most pairs agree on one at most.
+    rows = np.flatnonzero((block > 0).sum(axis=1) > 1)
+    if not len(rows):
+        return
+    block = block[rows]
     strongest = block.argmax(axis=1)
     keep = np.zeros(block.shape, dtype=np.bool_)
     keep[np.arange(len(block)), strongest] = True
-    shares[:, group] = np.where((block > 0) & ~keep, 0.0, block)
+    shares[np.ix_(rows, np.asarray(group, dtype=np.int64))] = np.where(
+        (block > 0) & ~keep, 0.0, block
+    )
