@@ -116,6 +116,7 @@ def demo_command(host: str | None, port: int | None, no_serve: bool) -> None:
 
 export_group.add_command(export_records)
 export_group.add_command(export_identities)
+export_group.add_command(privacy_cli.export_subject_command)
 
 
 COMMANDS: tuple[click.Command, ...] = (

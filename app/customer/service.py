@@ -389,7 +389,7 @@ def _profiling(
         choices = (
             Choice(purpose, granted, observed_at, r.sourced.source, r.sourced.external_id)
             for r in held
-            for granted, observed_at in recorded.get(r.sourced.record_id, ())
+            for _, granted, observed_at in recorded.get(r.sourced.record_id, ())
         )
         if in_force(choices, {purpose: privacy.purposes[purpose]})[purpose]["granted"]:
             allowed.add(identity_id)
@@ -422,3 +422,9 @@ def _write_traits(
         if held
     ]
     bulk_insert(session, CustomerTraits.__table__, rows)
+
+
+def stored_traits(*, session: Session, identity_id: int) -> dict[str, Any] | None:
+    """The traits last computed of an identity (None when none are)."""
+    row = session.get(CustomerTraits, identity_id)
+    return dict(row.traits) if row is not None else None

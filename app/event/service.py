@@ -382,7 +382,19 @@ def events_of(*, session: Session, prints: Mapping[int, Footprint]) -> list[Owne
     return owned
 
 
-# -- erasure ---------------------------------------------------------------------------------
+# -- erasure and subject access --------------------------------------------------------------
+
+
+def visitor_links(*, session: Session, subjects: Iterable[Subject]) -> list[AnonymousLink]:
+    """The links of anonymous visitors to any of these subjects, oldest first."""
+    found: list[AnonymousLink] = []
+    for chunk in chunks(sorted(set(subjects))):
+        found.extend(
+            session.scalars(
+                select(AnonymousLink).where(among(session, AnonymousLink.subject, chunk))
+            )
+        )
+    return sorted(found, key=lambda link: (link.linked_at, link.anonymous_id))
 
 
 def linked_visitors(*, session: Session, subjects: Iterable[Subject]) -> set[Subject]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -29,11 +29,17 @@ from app.customer import service as customers
 from app.db import hold_identity_lock, hold_suppression_lock
 from app.errors import Conflict, InvalidInput, NotFound
 from app.event import service as events
-from app.event.service import Subject, record_subject
 from app.identity import service as identities
 from app.identity.identifiers import normalize_identifier
 from app.identity.models import Identity
-from app.ingest.screen import attribute_identifiers, record_identifier, reject_identifiers
+from app.ingest.screen import record_identifier, reject_identifiers
+from app.ingest.subject import (
+    Person,
+    identifiers_of,
+    person_of_identity,
+    subjects_of,
+    with_tombstones,
+)
 from app.matching import Matcher
 from app.matching.lookup import LOOKUP_KINDS
 from app.matching.types import InputRecord
@@ -45,7 +51,7 @@ from app.resolution import store
 from app.review import service as review
 from app.settings import Settings
 from app.source import service as sources
-from app.source.models import Source, SourceRecord
+from app.source.models import Source
 from app.sync import service as sync
 
 # Written names, e-mails and phones: what an audit text or a reason may hold of a person.
@@ -78,21 +84,6 @@ class Erasure:
     """The audit entry of the erasure."""
 
 
-@dataclass(slots=True)
-class _Person:
-    """Everything erasure found of one person."""
-
-    identities: dict[int, str] = field(default_factory=dict)
-    """Id -> public id of their identity and of those merged into it."""
-    survivor: str | None = None
-    """The public id of their identity (None: only deleted records hold them)."""
-    records: list[SourceRecord] = field(default_factory=list)
-
-    def add(self, records: Iterable[SourceRecord]) -> None:
-        known = {r.id for r in self.records}
-        self.records.extend(r for r in records if r.id not in known)
-
-
 def erase(
     *,
     session: Session,
@@ -119,8 +110,8 @@ def erase(
     if isinstance(found, Erasure):
         return found
     names = {s.id: s for s in session.scalars(select(Source))}
-    person = _with_tombstones(session, settings, found, names)
-    held = _identifiers(settings, person, names)
+    person = with_tombstones(session, settings, found, names)
+    held = identifiers_of(settings, person, names)
     _refuse_personal(reason, _texts(person, held))
     report = Erasure(
         reference=reference,
@@ -154,7 +145,7 @@ def erase(
     report.entry_id, report.erased_at = entry.id, entry.at
     # Identities still holding one of the person's identifiers lost the events it named.
     customers.refresh_after_events(
-        session=session, settings=settings, subjects=_subjects(person, held)
+        session=session, settings=settings, subjects=subjects_of(person, held)
     )
     return report
 
@@ -162,7 +153,7 @@ def erase(
 # -- finding the person ----------------------------------------------------------------------
 
 
-def _find(session: Session, settings: Settings, reference: str) -> _Person | Erasure:
+def _find(session: Session, settings: Settings, reference: str) -> Person | Erasure:
     """The person a reference names, or the answer that they were erased already."""
     kind, separator, value = reference.partition(":")
     if not separator:
@@ -180,8 +171,8 @@ def _find(session: Session, settings: Settings, reference: str) -> _Person | Era
     except NotFound:
         return _erased_before(session, settings, reference, record_identifier(kind, value))
     if record.identity_id is not None:
-        return _of_identity(session, record.identity_id)
-    person = _Person()
+        return person_of_identity(session, record.identity_id)
+    person = Person()
     person.add([record])
     return person
 
@@ -193,26 +184,19 @@ def _normalized(kind: str, value: str, settings: Settings) -> str:
     return normalized
 
 
-def _by_public_id(session: Session, public_id: str) -> _Person | Erasure:
+def _by_public_id(session: Session, public_id: str) -> Person | Erasure:
     identity_id = session.scalar(select(Identity.id).where(Identity.public_id == public_id))
     if identity_id is not None:
-        return _of_identity(session, identity_id)
+        return person_of_identity(session, identity_id)
     entries = audit.erasures(session=session, public_ids=[public_id])
     if not entries:
         raise NotFound(f"no customer {public_id!r}")
     return _already(public_id, entries[0])
 
 
-def _of_identity(session: Session, identity_id: int) -> _Person:
-    survivor, public_id = identities.survivor_of(session, identity_id)
-    person = _Person(identities=identities.with_merged(session, survivor), survivor=public_id)
-    person.add(sources.records_of_identities(session=session, identity_ids=list(person.identities)))
-    return person
-
-
 def _by_identifier(
     session: Session, settings: Settings, reference: str, identifier: Identifier
-) -> _Person | Erasure:
+) -> Person | Erasure:
     kind, value = identifier
     holders = sorted(events.identities_of_subjects(session=session, subjects=[f"{kind}:{value}"]))
     survivors = sorted({identities.survivor_of(session, i)[1] for i in holders})
@@ -222,9 +206,9 @@ def _by_identifier(
             f"({', '.join(survivors)})"
         )
     if holders:
-        return _of_identity(session, holders[0])
+        return person_of_identity(session, holders[0])
     names = {s.id: s for s in session.scalars(select(Source))}
-    person = _with_tombstones(session, settings, _Person(), names, {identifier})
+    person = with_tombstones(session, settings, Person(), names, {identifier})
     if person.records:
         return person
     return _erased_before(session, settings, reference, identifier)
@@ -258,55 +242,7 @@ def _already(reference: str, entry: AuditEntry) -> Erasure:
     )
 
 
-def _with_tombstones(
-    session: Session,
-    settings: Settings,
-    person: _Person,
-    names: Mapping[int, Source],
-    identifiers: set[Identifier] | None = None,
-) -> _Person:
-    """The person with the deleted records (tombstones) that held one of their e-mails or
-    phones (or of ``identifiers``): a deletion at the source kept the values, and erasure
-    takes them too."""
-    wanted = identifiers if identifiers is not None else _identifiers(settings, person, names)
-    contact = {i for i in wanted if i[0] in LOOKUP_KINDS}
-    if not contact:
-        return person
-    person.add(
-        tombstone
-        for tombstone in sources.iter_tombstones(session=session)
-        if contact
-        & attribute_identifiers(
-            settings=settings,
-            attributes=tombstone.attributes,
-            declared=names[tombstone.source_id].attribute_types,
-        )
-    )
-    return person
-
-
-def _identifiers(
-    settings: Settings, person: _Person, names: Mapping[int, Source]
-) -> set[Identifier]:
-    """Every identifier of the person's records: record ids, e-mails, phones."""
-    found: set[Identifier] = set()
-    for record in person.records:
-        source = names[record.source_id]
-        found.add(record_identifier(source.name, record.external_id))
-        found |= attribute_identifiers(
-            settings=settings, attributes=record.attributes, declared=source.attribute_types
-        )
-    return found
-
-
-def _subjects(person: _Person, held: set[Identifier]) -> set[Subject]:
-    """How events and anonymous links name the person."""
-    found = {record_subject(r.source_id, r.external_id) for r in person.records}
-    found |= {f"{kind}:{value}" for kind, value in held if kind in LOOKUP_KINDS}
-    return found
-
-
-def _texts(person: _Person, held: set[Identifier]) -> set[str]:
+def _texts(person: Person, held: set[Identifier]) -> set[str]:
     """The person's values as a text may hold them: names, e-mails and phones as written and
     normalized, longer external ids, record references."""
     found = {value for kind, value in held}
@@ -338,7 +274,7 @@ def _refuse_personal(reason: str, texts: set[str]) -> None:
         )
 
 
-def _also_held_by(session: Session, person: _Person, held: set[Identifier]) -> list[str]:
+def _also_held_by(session: Session, person: Person, held: set[Identifier]) -> list[str]:
     contact = [f"{kind}:{value}" for kind, value in sorted(held) if kind in LOOKUP_KINDS]
     others = events.identities_of_subjects(session=session, subjects=contact) - set(
         person.identities
@@ -353,7 +289,7 @@ def _remove(
     session: Session,
     settings: Settings,
     matcher: Matcher,
-    person: _Person,
+    person: Person,
     held: set[Identifier],
     names: Mapping[int, Source],
     dry_run: bool,
@@ -363,7 +299,7 @@ def _remove(
     external_ids: dict[int, list[str]] = defaultdict(list)
     for record in person.records:
         external_ids[record.source_id].append(record.external_id)
-    subjects = _subjects(person, held)
+    subjects = subjects_of(person, held)
     subjects |= events.linked_visitors(session=session, subjects=subjects)
     tables: dict[str, int] = {}
     tables.update(
@@ -424,7 +360,7 @@ def _rejects_holding(
 
 
 def _normalized_values(
-    matcher: Matcher, person: _Person, names: Mapping[int, Source]
+    matcher: Matcher, person: Person, names: Mapping[int, Source]
 ) -> dict[str, set[str]]:
     """The person's values as the matcher normalized them, per attribute."""
     values: dict[str, set[str]] = defaultdict(set)

@@ -1,6 +1,10 @@
-"""``huella erase`` and ``huella suppression``: a person's erasure, and re-consent after it."""
+"""``huella erase`` and ``huella suppression``: a person's erasure, and re-consent after it;
+``huella export subject``: everything held about one person."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
@@ -8,6 +12,7 @@ from flask.cli import with_appcontext
 from app.commands import actor, unit_of_work
 from app.ingest.erasure import Erasure, erase
 from app.ingest.screen import identifier_of
+from app.ingest.subject import export_subject
 from app.privacy import suppression
 from app.resolution.runtime import current_matcher
 from app.settings import get_settings
@@ -94,6 +99,31 @@ def suppression_lift(what: str, reason: str) -> None:
             value = suppression.digest(settings.privacy.require_key(), identifier)
         entry = suppression.lift(session=session, value=value, actor=actor(), reason=reason)
     click.echo(f"{entry.kind} {value} lifted: it may come in again")
+
+
+@click.command("subject")
+@click.argument("public_id", metavar="ID")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the document to this file (default: print it).",
+)
+@with_appcontext
+def export_subject_command(public_id: str, out: Path | None) -> None:
+    """Everything held about one customer (a subject access request), as one JSON document:
+    records with raw values, golden record, consents, events, traits, history, reads."""
+    with unit_of_work() as session:
+        document = export_subject(session=session, settings=get_settings(), public_id=public_id)
+    text = json.dumps(document, ensure_ascii=False, indent=2, sort_keys=False)
+    if out is None:
+        click.echo(text)
+        return
+    out.write_text(text + "\n", encoding="utf-8")
+    click.echo(
+        f"{document['customer']['id']}: {len(document['records'])} records, "
+        f"{len(document['events'])} events written to {out}",
+        err=True,
+    )
 
 
 COMMANDS: tuple[click.Command, ...] = (erase_command, suppression_group)

@@ -59,16 +59,16 @@ def erase_consents(*, session: Session, record_ids: Sequence[int], dry_run: bool
 
 
 def choices_of(
-    *, session: Session, record_ids: Sequence[int], purposes: Sequence[str]
-) -> dict[int, list[tuple[bool, datetime]]]:
-    """Each record's recorded choices of these purposes: (granted, observed at)."""
-    found: dict[int, list[tuple[bool, datetime]]] = {}
+    *, session: Session, record_ids: Sequence[int], purposes: Sequence[str] | None = None
+) -> dict[int, list[tuple[str, bool, datetime]]]:
+    """Each record's recorded choices (of these purposes; None: of every one), as (purpose,
+    granted, observed at)."""
+    found: dict[int, list[tuple[str, bool, datetime]]] = {}
     for chunk in chunks(sorted(set(record_ids))):
-        rows = session.execute(
-            select(Consent.record_id, Consent.granted, Consent.observed_at).where(
-                among(session, Consent.record_id, chunk), Consent.purpose.in_(list(purposes))
-            )
-        )
-        for record_id, granted, observed_at in rows:
-            found.setdefault(record_id, []).append((bool(granted), observed_at))
+        query = select(Consent.record_id, Consent.purpose, Consent.granted, Consent.observed_at)
+        query = query.where(among(session, Consent.record_id, chunk))
+        if purposes is not None:
+            query = query.where(Consent.purpose.in_(list(purposes)))
+        for record_id, purpose, granted, observed_at in session.execute(query):
+            found.setdefault(record_id, []).append((purpose, bool(granted), observed_at))
     return found

@@ -1,5 +1,5 @@
 """Privacy endpoints: erasing a customer; revealing a customer's masked values, with a reason;
-reading and recording consents."""
+reading and recording consents; the footprint view; the subject export."""
 
 from __future__ import annotations
 
@@ -12,18 +12,22 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.audit import service as audit
 from app.auth.guard import current_token, roles
 from app.customer import profiles
+from app.customer.footprint import footprint
 from app.customer.schemas import CustomerSchema
 from app.db import get_session
 from app.errors import NotFound
 from app.ingest.consent import consents_of, record_choice
 from app.ingest.erasure import Erasure, erase
+from app.ingest.subject import export_subject
 from app.privacy.guard import personal, route
 from app.privacy.schemas import (
     ConsentChoiceSchema,
     ConsentsSchema,
     ErasureRequestSchema,
     ErasureSchema,
+    FootprintSchema,
     RevealSchema,
+    SubjectExportSchema,
 )
 from app.resolution.runtime import current_matcher
 from app.settings import get_settings
@@ -117,3 +121,30 @@ def put_consent(body: dict[str, Any], public_id: str) -> dict[str, Any]:
     )
     session.commit()
     return found
+
+
+@blp.get("/<public_id>/footprint")
+@blp.response(200, FootprintSchema)
+@blp.alt_response(308, description="merged away: Location names the surviving customer")
+@roles("admin", "agent")
+@personal
+def get_footprint(public_id: str) -> Any:
+    """Who holds what: per department, its records of the customer with the attributes each
+    holds, since when and under which consents; per attribute, the departments holding it."""
+    found, survivor = footprint(session=get_session(), settings=get_settings(), public_id=public_id)
+    if survivor is not None:
+        return redirect(url_for("privacy.get_footprint", public_id=survivor), 308)
+    return found
+
+
+@blp.get("/<public_id>/export")
+@blp.response(200, SubjectExportSchema)
+@roles("admin")
+@personal
+def export_customer(public_id: str) -> dict[str, Any]:
+    """Everything held about the customer, as one machine-readable JSON document (a subject
+    access request): every department's records with raw values and times, the golden record
+    with provenance, consents, events, anonymous visitors, traits and how they are computed,
+    the history of merges and splits, and who read their data. A merged-away id exports its
+    survivor."""
+    return export_subject(session=get_session(), settings=get_settings(), public_id=public_id)

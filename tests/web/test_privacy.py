@@ -3,6 +3,7 @@ audit trail lists the reveal."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -50,3 +51,16 @@ def test_an_admin_sees_every_value_and_no_reveal_form(signed_in: OpenAs) -> None
     page.get_by_role("link", name="Ana Duarte").click()
     expect(page.locator("table.golden")).to_contain_text(ANA_EMAIL)
     expect(page.get_by_role("button", name="Reveal")).to_have_count(0)
+
+
+def test_the_customer_page_shows_who_holds_what(signed_in: OpenAs) -> None:
+    page = signed_in("agent", f"/?q={ANA_EMAIL}")
+    page.get_by_role("link", name="Ana Duarte").click()
+    page.get_by_text("Who holds what").click()
+    held = page.locator("table.footprint-table")
+    expect(held.get_by_role("columnheader", name="sales crm-1")).to_be_visible()
+    expect(held.get_by_role("columnheader", name="support sup-9")).to_be_visible()
+    expect(held.get_by_role("row", name=re.compile("^Phone"))).to_contain_text("since")
+    expect(held.get_by_role("row", name=re.compile("^Consents"))).to_contain_text(
+        "Profiling: granted"
+    )

@@ -220,6 +220,46 @@ async function loadTimeline({ id, filters, body, signal }) {
   fill(body, page.data.length ? list : h("p", { class: "muted" }, "No events match."), more);
 }
 
+/** "Who holds what": which department holds which attribute, since when, in which record,
+ * under which consents. Fetched when first opened. */
+function footprintSection(id, signal) {
+  const body = h("div", { "aria-live": "polite" }, h("p", { class: "muted" }, "Loading…"));
+  const details = h("details", { class: "footprint" },
+    h("summary", {}, h("h2", { id: "footprint-title" }, "Who holds what")), body);
+  let loaded = false;
+  details.addEventListener("toggle", async () => {
+    if (!details.open || loaded) return;
+    loaded = true;
+    let found;
+    try {
+      found = await api(`/api/v1/customers/${seg(id)}/footprint`, { signal });
+    } catch (error) {
+      loaded = false;
+      if (error.name !== "AbortError") fill(body, problemBox(error));
+      return;
+    }
+    const held = found.departments.flatMap((department) => department.records.map((record) => ({ source: department.source, ...record })));
+    const heads = held.map((record) => `${record.source} ${record.external_id}`);
+    const rows = Object.keys(found.attributes).map((attribute) => [
+      label(attribute),
+      ...held.map((record) => record.attributes.includes(attribute) ? h("span", {}, "since ", when(record.since, { date: true })) : h("span", { class: "muted" }, "—")),
+    ]);
+    rows.push([
+      "Consents",
+      ...held.map((record) => {
+        const entries = Object.entries(record.consents);
+        return entries.length
+          ? h("ul", { class: "values" }, entries.map(([purpose, consent]) => h("li", {}, `${label(purpose)}: `, h("span", { class: consent.granted ? "ok" : "bad" }, consent.granted ? "granted" : "withdrawn"))))
+          : h("span", { class: "muted" }, "none recorded");
+      }),
+    ]);
+    fill(body,
+      h("p", { class: "hint" }, "Each department's record of this customer: the attributes it holds, since when, and the consents it carries."),
+      table("Which department holds which attribute", ["Attribute", ...heads], rows, { class: "footprint-table" }));
+  });
+  return h("section", { "aria-labelledby": "footprint-title" }, details);
+}
+
 /** For a role that sees masked values: why they are masked, and a form to reveal them with a
  * reason (which the audit trail records). */
 function revealSection(profile, signal, onRevealed) {
@@ -253,6 +293,7 @@ export async function render({ main, params: [id], signal, setTitle, session }) 
   const name = customerName(profile.golden, profile.id);
   setTitle(name);
   const timeline = timelineSection(profile, signal);
+  const footprint = footprintSection(profile.id, signal);
   const draw = (shown, privacy) => fill(main,
     h("div", { class: "page-head" },
       h("div", {}, h("h1", {}, name), h("p", { class: "muted" }, h("span", { class: "id" }, shown.id), " · known since ", when(shown.created_at, { date: true }))),
@@ -264,6 +305,7 @@ export async function render({ main, params: [id], signal, setTitle, session }) 
     h("div", { class: "columns" }, goldenSection(shown), traitsSection(shown.traits)),
     recordsSection(shown),
     consentSection(shown.consents),
+    footprint,
     timeline.section);
   const revealed = (shown, why) => {
     draw(shown, h("p", { class: "notice", role: "status" }, `Values revealed (${why}); the audit trail records it.`));
