@@ -580,6 +580,8 @@ def _python_load(
     import http.client  # noqa: PLC0415
 
     host, port = base.removeprefix("http://").split(":")
+    # http.client sends the path as it is: accented e-mails and names must be quoted first.
+    paths = [quote(p, safe="/:@?=&%+") for p in paths]
     latencies: list[float] = []
     errors = [0]
     stop = time.monotonic() + seconds
