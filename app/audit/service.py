@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, Text, cast, or_, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry, AuditSubject, ReadEntry, ReadSubject
-from app.db import bulk_insert, bulk_insert_ids, chunks, utcnow
+from app.db import bulk_insert, bulk_insert_ids, chunks, delete_where, utcnow
 from app.errors import NotFound
 
 SYSTEM_ACTOR = "system"
@@ -158,6 +159,11 @@ def list_reads(
     if before is not None:
         query = query.where(ReadEntry.id < before)
     return list(session.scalars(query))
+
+
+def delete_reads_before(*, session: Session, cutoff: datetime, dry_run: bool = False) -> int:
+    """Remove (or, in a dry run, count) the reads recorded before ``cutoff`` (retention)."""
+    return delete_where(session, ReadEntry, ReadEntry.at < cutoff, dry_run=dry_run)
 
 
 # -- erasure ---------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     String,
-    Table,
     Text,
     TypeDecorator,
     any_,
@@ -143,11 +142,12 @@ def read_rows(
 
 
 def delete_where(
-    session: Session, table: Table, condition: ColumnElement[bool], *, dry_run: bool = False
+    session: Session, table: Any, condition: ColumnElement[bool], *, dry_run: bool = False
 ) -> int:
-    """Delete a table's rows that meet ``condition``, or only count them (``dry_run``: what a
-    deletion would remove); returns how many. The one way erasure and retention remove rows,
-    so what a dry run announces is what the real run does."""
+    """Delete a table's rows (a model's, or a Table's) that meet ``condition``, or only count
+    them (``dry_run``: what a deletion would remove); returns how many. The one way erasure and
+    retention remove rows, so what a dry run announces is what the real run does."""
+    table = getattr(table, "__table__", table)
     if dry_run:
         return int(session.scalar(select(func.count()).select_from(table).where(condition)) or 0)
     if session.new or session.dirty or session.deleted:
@@ -168,8 +168,7 @@ def delete_among(
 ) -> int:
     """``delete_where`` the rows whose ``column`` is among ``values``, a chunk at a time (a
     model's table or a Table)."""
-    target: Table = getattr(table, "__table__", table)
     removed = 0
     for chunk in chunks(sorted(set(values))):
-        removed += delete_where(session, target, among(session, column, chunk), dry_run=dry_run)
+        removed += delete_where(session, table, among(session, column, chunk), dry_run=dry_run)
     return removed

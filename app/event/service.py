@@ -436,10 +436,32 @@ def erase_events(
     link_conditions = [among(session, AnonymousLink.subject, c) for c in chunks(wanted)]
     link_conditions += [among(session, AnonymousLink.anonymous_id, c) for c in chunks(visitors)]
     return {
-        "event": delete_where(session, table, or_(*conditions), dry_run=dry_run)  # type: ignore[arg-type]
+        "event": delete_where(session, table, or_(*conditions), dry_run=dry_run)
         if conditions
         else 0,
-        "anonymous_link": delete_where(session, links, or_(*link_conditions), dry_run=dry_run)  # type: ignore[arg-type]
+        "anonymous_link": delete_where(session, links, or_(*link_conditions), dry_run=dry_run)
         if link_conditions
         else 0,
     }
+
+
+# -- retention ---------------------------------------------------------------------------------
+
+
+def named_before(*, session: Session, cutoff: datetime) -> tuple[set[int], set[Subject]]:
+    """The records and subjects that events which happened before ``cutoff`` name (whose
+    traits change when those events go)."""
+    records: set[int] = set()
+    subjects: set[Subject] = set()
+    query = select(Event.record_id, Event.subject).where(Event.occurred_at < cutoff).distinct()
+    for record_id, subject in session.execute(query):
+        if record_id is not None:
+            records.add(record_id)
+        if subject is not None:
+            subjects.add(subject)
+    return records, subjects
+
+
+def delete_before(*, session: Session, cutoff: datetime, dry_run: bool = False) -> int:
+    """Remove (or, in a dry run, count) the events that happened before ``cutoff``."""
+    return delete_where(session, Event, Event.occurred_at < cutoff, dry_run=dry_run)

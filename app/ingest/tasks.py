@@ -20,6 +20,7 @@ from app.db import get_db, hold_identity_lock
 from app.errors import Conflict
 from app.ingest import flows
 from app.ingest import sync as runner
+from app.ingest.retention import apply_retention
 from app.progress import QUIET, Progress
 from app.resolution import service as resolution
 from app.resolution.runtime import current_matcher
@@ -117,11 +118,24 @@ def refresh_customers(*, batch: int = REFRESH_BATCH, progress: Progress = QUIET)
             after = last
 
 
+def retention() -> dict[str, Any]:
+    """Delete the events, rejects and reads older than their retention (config/privacy.toml)."""
+    with get_db().unit_of_work() as session:
+        report = apply_retention(session=session, settings=get_settings())
+    return {
+        "events": report.events,
+        "rejects": report.rejects,
+        "reads": report.reads,
+        "customers": report.customers,
+    }
+
+
 Task = Callable[..., Mapping[str, Any]]
 TASKS: dict[str, Task] = {
     "huella.sync": sync_source,
     "huella.resolve": resolve,
     "huella.train": train,
     "huella.refresh_customers": refresh_customers,
+    "huella.retention": retention,
 }
 """Every task by the name it is queued under."""

@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 
 from app.commands import actor, unit_of_work
 from app.ingest.erasure import Erasure, erase
+from app.ingest.retention import apply_retention
 from app.ingest.screen import identifier_of
 from app.ingest.subject import export_subject
 from app.privacy import suppression
@@ -126,4 +127,26 @@ def export_subject_command(public_id: str, out: Path | None) -> None:
     )
 
 
-COMMANDS: tuple[click.Command, ...] = (erase_command, suppression_group)
+@click.group("retention")
+def retention_group() -> None:
+    """Deleting what is older than config/privacy.toml's [retention] says to keep."""
+
+
+@retention_group.command("apply")
+@click.option("--dry-run", is_flag=True, help="Count what would go; delete nothing.")
+@with_appcontext
+def retention_apply(dry_run: bool) -> None:
+    """Delete the events, rejects and reads of the audit older than their retention, and
+    recount the traits of the customers who lose events (the scheduler runs it daily)."""
+    with unit_of_work() as session:
+        report = apply_retention(session=session, settings=get_settings(), dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    for kind in ("events", "rejects", "reads"):
+        cutoff = report.before.get(kind)
+        when = f"from before {cutoff[:10]}" if cutoff else "none: kept for ever"
+        click.echo(f"{kind}: {verb} {getattr(report, kind)} ({when})")
+    if report.customers:
+        click.echo(f"traits recounted for {report.customers} customers")
+
+
+COMMANDS: tuple[click.Command, ...] = (erase_command, suppression_group, retention_group)

@@ -419,16 +419,6 @@ def erase_for_records(
         for chunk in chunks(wanted)
     ]
     return {
-        "review_item": delete_where(
-            session,
-            ReviewItem.__table__,  # type: ignore[arg-type]
-            or_(*items),
-            dry_run=dry_run,
-        ),
-        "link_constraint": delete_where(
-            session,
-            LinkConstraint.__table__,  # type: ignore[arg-type]
-            or_(*links),
-            dry_run=dry_run,
-        ),
+        "review_item": delete_where(session, ReviewItem, or_(*items), dry_run=dry_run),
+        "link_constraint": delete_where(session, LinkConstraint, or_(*links), dry_run=dry_run),
     }

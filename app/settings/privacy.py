@@ -18,6 +18,8 @@ from app.errors import ConfigError
 # Shorter secrets could be guessed, and every digest of the list with them.
 KEY_MIN_LENGTH = 32
 MASKS = ("email", "last_digits", "no_year", "hidden")
+RETAINED = ("events", "rejects", "reads")
+"""What retention deletes when it is older than configured."""
 """How a value may be masked (see app.privacy.masking)."""
 
 
@@ -43,6 +45,8 @@ class PrivacyConfig:
     purposes: Mapping[str, Purpose] = field(default_factory=dict)
     affinities_purpose: str | None = None
     """Without this purpose in force, no affinities are computed (None: always computed)."""
+    retention_days: Mapping[str, int] = field(default_factory=dict)
+    """How long events, rejects and reads are kept, in days (0 or absent: for ever)."""
 
     def require_key(self) -> bytes:
         """The suppression key, or ConfigError saying how to set it."""
@@ -82,8 +86,20 @@ def load_privacy_config(path: Path, environ: Mapping[str, str]) -> PrivacyConfig
     affinities = data.get("consent", {}).get("affinities")
     if affinities is not None and affinities not in purposes:
         raise ConfigError(f"{path}: [consent] affinities names no purpose of [purposes]")
+    retention = {str(k).removesuffix("_days"): v for k, v in data.get("retention", {}).items()}
+    wrong = sorted(
+        name
+        for name, days in retention.items()
+        if name not in RETAINED or isinstance(days, bool) or not isinstance(days, int) or days < 0
+    )
+    if wrong:
+        raise ConfigError(
+            f"{path}: [retention] {', '.join(wrong)}: one of "
+            f"{', '.join(k + '_days' for k in RETAINED)}, a whole number of days (0: for ever)"
+        )
     return PrivacyConfig(
         key_env=key_env,
+        retention_days=retention,
         purposes=purposes,
         affinities_purpose=affinities,
         suppression_key=secret.encode() if secret else None,

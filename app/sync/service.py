@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from app.db import delete_among, utcnow
+from app.db import delete_among, delete_where, utcnow
 from app.errors import Conflict, NotFound
 from app.source.models import Source
 from app.sync.models import ACTIVE_STATUSES, RecordReject, StreamState, SyncRun
@@ -220,3 +220,8 @@ def scrub_states(
                 if not dry_run:
                     row.state = scrubbed
     return changed
+
+
+def delete_rejects_before(*, session: Session, cutoff: datetime, dry_run: bool = False) -> int:
+    """Remove (or, in a dry run, count) the rejects kept before ``cutoff``."""
+    return delete_where(session, RecordReject, RecordReject.created_at < cutoff, dry_run=dry_run)
