@@ -65,9 +65,12 @@ def _after(response: Response) -> Response:
         response.set_data(json.dumps(masked, ensure_ascii=False))
     if caller.role in privacy.audited_roles:
         # Written before the answer leaves: a read that cannot be recorded is not answered.
-        # Through the request's own session (views of customers' data only read with it).
+        # Through the request's own session (views of customers' data only read with it), in a
+        # transaction of its own: on SQLite, a transaction that read and then writes fails at
+        # once if another wrote meanwhile, while one that starts by writing waits its turn.
         end_read_session()
         session = get_session()
+        session.rollback()
         audit.record_read(
             session=session, actor=caller.name, route=route(), identities=_shown(document)
         )

@@ -76,11 +76,8 @@ def reveal_customer(body: dict[str, Any], public_id: str) -> BaseResponse:
     masked; the audit trail records who revealed whom, when and why
     (``GET /api/v1/audit?kind=read``)."""
     session = get_session()
-    profile = profiles.get_profile(
-        session=session, settings=get_settings(), public_id=public_id, verbose=body["verbose"]
-    )
-    if profile.redirect_to is not None:
-        return redirect(url_for("privacy.reveal_customer", public_id=profile.redirect_to), 308)
+    # Recorded first: a transaction that starts by writing waits for SQLite's lock, one that
+    # read first fails if another wrote meanwhile. A customer that is not there rolls it back.
     audit.record_read(
         session=session,
         actor=current_token().name,
@@ -89,6 +86,12 @@ def reveal_customer(body: dict[str, Any], public_id: str) -> BaseResponse:
         action="reveal",
         reason=body["reason"],
     )
+    profile = profiles.get_profile(
+        session=session, settings=get_settings(), public_id=public_id, verbose=body["verbose"]
+    )
+    if profile.redirect_to is not None:
+        session.rollback()
+        return redirect(url_for("privacy.reveal_customer", public_id=profile.redirect_to), 308)
     session.commit()
     return Response(profile.body or "{}", mimetype="application/json")
 
