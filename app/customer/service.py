@@ -25,16 +25,18 @@ from sqlalchemy.orm import Session
 
 from app.customer import search as keys
 from app.customer.models import CustomerTraits, GoldenRecord, SearchToken
-from app.customer.survivorship import SourcedRecord, choose_golden
+from app.customer.survivorship import SourcedRecord, choose_golden, plain_golden
 from app.customer.traits import EventFact, compute_traits
 from app.db import (
     Reused,
     among,
     among_parameter,
-    bulk_insert,
     chunks,
     delete_among,
+    insert_rows,
+    json_text,
     read_rows,
+    stored_value,
     utcnow,
 )
 from app.event import service as events
@@ -92,12 +94,13 @@ def refresh_identities(
     moment = now or utcnow()
     session.flush()
     known = known or {}
+    quiet = not events.any_events(session=session)
     with progress.phase("refreshing customers", total=len(wanted), unit="customers") as bar:
         for chunk in chunks(wanted):
             records = _load_records(session, [i for i in chunk if i not in known])
             records.update((i, [loaded_record(r) for r in known[i]]) for i in chunk if i in known)
             # Reads before writes: a read after a COPY waits for it (bulk_insert writes behind).
-            facts = _event_facts(session, records)
+            facts = None if quiet else _event_facts(session, records)
             profiling = _profiling(session, records, settings)
             _forget_computed(session, [i for i in chunk if i not in fresh])
             _write_golden(session, chunk, records, settings, moment)
@@ -252,11 +255,12 @@ def golden_document(
 ) -> dict[str, Any]:
     """The golden record of an identity holding these live records with its records per
     department; verbose: every value with its provenance, every record's attributes."""
-    golden = choose_golden(
-        [r.sourced for r in records], settings.customer.survivorship, settings.match
-    )
+    sourced = [r.sourced for r in records]
+    config = settings.customer.survivorship
     if not verbose:
-        return {"golden": golden.plain(), "records": _records_json(records, verbose=False)}
+        golden_values = plain_golden(sourced, config, settings.match)
+        return {"golden": golden_values, "records": _records_json(records, verbose=False)}
+    golden = choose_golden(sourced, config, settings.match)
     return {
         "golden": golden.detailed(),
         "values": golden.all_values(),
@@ -319,6 +323,11 @@ def erase_view(
     return removed
 
 
+_GOLDEN = ("identity_id", "summary", "search_names", "computed_at")
+_TOKENS = ("token", "identity_id")
+_TRAITS = ("identity_id", "traits", "computed_at")
+
+
 def _write_golden(
     session: Session,
     identity_ids: Sequence[int],
@@ -326,8 +335,9 @@ def _write_golden(
     settings: Settings,
     now: datetime,
 ) -> None:
-    golden_rows: list[dict[str, Any]] = []
-    token_rows: list[dict[str, Any]] = []
+    golden_rows: list[tuple[Any, ...]] = []
+    token_rows: list[tuple[Any, ...]] = []
+    computed_at = stored_value(session, GoldenRecord.__table__.c.computed_at, now)
     for identity_id in identity_ids:
         held = records.get(identity_id)
         if not held:
@@ -338,17 +348,10 @@ def _write_golden(
         for record in held:
             names |= keys.record_names(record.sourced.attributes)
             tokens |= keys.record_keys(record.sourced.attributes)
-        golden_rows.append(
-            {
-                "identity_id": identity_id,
-                "summary": summary,
-                "search_names": "\n".join(sorted(names)),
-                "computed_at": now,
-            }
-        )
-        token_rows.extend({"token": t, "identity_id": identity_id} for t in sorted(tokens))
-    bulk_insert(session, GoldenRecord.__table__, golden_rows)
-    bulk_insert(session, SearchToken.__table__, token_rows)
+        golden_rows.append((identity_id, json_text(summary), "\n".join(sorted(names)), computed_at))
+        token_rows.extend((t, identity_id) for t in sorted(tokens))
+    insert_rows(session, GoldenRecord.__table__, _GOLDEN, golden_rows)
+    insert_rows(session, SearchToken.__table__, _TOKENS, token_rows)
 
 
 def _event_facts(
@@ -399,29 +402,35 @@ def _profiling(
 def _write_traits(
     session: Session,
     records: Mapping[int, list[LoadedRecord]],
-    facts: Mapping[int, list[EventFact]],
+    facts: Mapping[int, list[EventFact]] | None,
     profiling: set[int],
     config: CustomerConfig,
     now: datetime,
 ) -> None:
-    """Traits of the identities with live ``records``, from their events' ``facts``; affinities
-    only for those whose consents allow ``profiling``."""
-    rows = [
-        {
-            "identity_id": identity_id,
-            "traits": compute_traits(
-                facts.get(identity_id, []),
-                [(r.sourced.first_seen_at, r.sourced.observed_at) for r in held],
-                config.traits,
-                now,
-                profiling=identity_id in profiling,
-            ),
-            "computed_at": now,
-        }
-        for identity_id, held in sorted(records.items())
-        if held
-    ]
-    bulk_insert(session, CustomerTraits.__table__, rows)
+    """Traits of the identities with live ``records``, from their events' ``facts`` (None when
+    the store holds no event at all: a first load); affinities only for those whose consents
+    allow ``profiling``. Without events, traits come from the records' times alone, computed
+    once for every identity whose records share them."""
+    computed_at = stored_value(session, CustomerTraits.__table__.c.computed_at, now)
+    without_events: dict[tuple[Any, ...], str] = {}
+    rows: list[tuple[Any, ...]] = []
+    for identity_id, held in sorted(records.items()):
+        if not held:
+            continue
+        times = tuple((r.sourced.first_seen_at, r.sourced.observed_at) for r in held)
+        allowed = identity_id in profiling
+        if facts is not None:
+            traits = compute_traits(
+                facts.get(identity_id, []), times, config.traits, now, profiling=allowed
+            )
+            text = json_text(traits)
+        elif (times, allowed) in without_events:
+            text = without_events[times, allowed]
+        else:
+            traits = compute_traits([], times, config.traits, now, profiling=allowed)
+            text = without_events[times, allowed] = json_text(traits)
+        rows.append((identity_id, text, computed_at))
+    insert_rows(session, CustomerTraits.__table__, _TRAITS, rows)
 
 
 def stored_traits(*, session: Session, identity_id: int) -> dict[str, Any] | None:

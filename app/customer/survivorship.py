@@ -308,3 +308,35 @@ def choose_golden(
         if ranked:
             golden.candidates[spec.name] = ranked
     return golden
+
+
+def plain_golden(
+    records: Sequence[SourcedRecord], config: SurvivorshipConfig, match: MatchConfig
+) -> dict[str, Any]:
+    """``choose_golden(records, ...).plain()``: the golden values alone. An identity of one
+    record (most of a store's) takes the short path: its values as they are, placeholders left
+    out where the rules ignore them; nothing to rank."""
+    if len(records) != 1:
+        return choose_golden(records, config, match).plain()
+    record = records[0]
+    consumed = _consumed_by_multi(config.multi)
+    values: dict[str, Any] = {}
+    for name, text in sorted(record.attributes.items()):
+        if consumed(record, name):
+            continue
+        if not (_ranking(config.rules_for(name))[1] and _is_placeholder(text, config.placeholders)):
+            values[name] = text
+    for spec in config.multi:
+        candidates = _multi_candidates(spec, records, match)
+        if len(candidates) > 1:  # two e-mails of one record: ranked as usual
+            values[spec.name] = [
+                c.value for c in choose_multi(candidates, spec.rules, config.placeholders)[0]
+            ]
+            continue
+        drop = _ranking(spec.rules)[1]
+        values[spec.name] = [
+            c.value
+            for c in candidates
+            if not (drop and _placeholder_value(c.value, config.placeholders))
+        ]
+    return values

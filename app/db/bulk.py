@@ -15,6 +15,7 @@ from sqlalchemy import (
     ColumnElement,
     Dialect,
     Engine,
+    Index,
     Integer,
     String,
     Table,
@@ -22,7 +23,6 @@ from sqlalchemy import (
     event,
     insert,
     text,
-    update,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
@@ -31,27 +31,32 @@ from sqlalchemy.sql import FromClause
 
 from app.db.statements import ArrayText
 
-# COPY costs extra round trips to set up: a real-time write of a few rows is faster as INSERT.
-_COPY_FROM = 50
+# Rows from which a write goes behind, and PostgreSQL takes COPY: COPY costs extra round trips
+# to set up, and a thread is not worth it for a real-time write of a few rows.
+_MANY = 50
+# Writes queued behind the caller at most: a caller that computes rows faster than the store
+# takes them waits, and memory holds a few chunks of rows, never all of them.
+_IN_FLIGHT = 2
 
 
 def bulk_insert(session: Session, table: FromClause, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert many rows (mappings sharing their keys) in the session's transaction, each value
     converted as its column's type says; see :func:`insert_rows`."""
-    if not rows:
-        return
-    columns = list(rows[0])
-    dialect = session.get_bind().dialect
+    if rows:
+        columns = list(rows[0])
+        values = _driver_values(session.get_bind().dialect, table, columns, rows)
+        insert_rows(session, table, columns, values)
+
+
+def _driver_values(
+    dialect: Dialect, table: FromClause, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> list[tuple[Any, ...]]:
+    """Rows as tuples of what the driver takes, converted by their columns' types."""
     convert = [_bind_processor(cast(Table, table).c[name].type, dialect) for name in columns]
-    insert_rows(
-        session,
-        table,
-        columns,
-        [
-            tuple(v if f is None else f(v) for f, v in zip(convert, row.values(), strict=True))
-            for row in rows
-        ],
-    )
+    return [
+        tuple(v if f is None else f(v) for f, v in zip(convert, row.values(), strict=True))
+        for row in rows
+    ]
 
 
 def insert_rows(
@@ -64,42 +69,56 @@ def insert_rows(
     writes; SQLite one prepared INSERT run over every tuple. Neither builds a statement object
     or a dictionary per row: at a million rows those cost more than the database's own work.
 
-    The COPY is written behind: it runs on a helper thread while the caller goes on computing,
-    after the connection's earlier COPYs, and the connection's next statement or commit waits
-    for them first (see ``_finish_writes``), so it is seen by everything after it. A COPY's
-    error is raised by that next statement or commit. The rows must not change after the call.
+    More than a few rows are written behind: on a helper thread while the caller goes on
+    computing, after the connection's earlier writes, and the connection's next statement or
+    commit waits for them first (see ``_finish_writes``), so they are seen by everything after
+    them. A write's error is raised by that next statement or commit. The rows must not change
+    after the call.
     """
     if not rows:
         return
-    table = cast(Table, table)
     connection = session.connection()
+    write = _writer(connection, cast(Table, table), columns, list(rows))
+    if len(rows) < _MANY:
+        _finish_writes(connection)  # the driver's own statements pass no engine event
+        write()
+    else:
+        _write_behind(connection, write)
+
+
+def _writer(
+    connection: Connection, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> Callable[[], None]:
+    """A function that writes the rows through the connection's driver: COPY when there are
+    many on PostgreSQL, else one prepared INSERT over every row."""
     driver = connection.connection.driver_connection
     assert driver is not None
     names = ", ".join(f'"{name}"' for name in columns)
-    if connection.dialect.name != "postgresql" or len(rows) < _COPY_FROM:
-        _finish_writes(connection)  # the driver's own statements pass no engine event
-        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-        marks = ", ".join([mark] * len(columns))
-        statement = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
-        with _as_store_errors(connection, statement):
+    if connection.dialect.name == "postgresql" and len(rows) >= _MANY:
+        copy = f'COPY "{table.name}" ({names}) FROM STDIN'
+
+        def write_copy() -> None:
+            with (
+                _as_store_errors(connection, copy),
+                driver.cursor() as cursor,
+                cursor.copy(copy) as writer,
+            ):
+                for row in rows:
+                    writer.write_row(row)
+
+        return write_copy
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    insert = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join([mark] * len(columns))})'
+
+    def write_insert() -> None:
+        with _as_store_errors(connection, insert):
             cursor = driver.cursor()
             try:
-                cursor.executemany(statement, rows)
+                cursor.executemany(insert, rows)
             finally:
                 cursor.close()
-        return
-    statement = f'COPY "{table.name}" ({names}) FROM STDIN'
-    held = list(rows)
-    before: Future[None] | None = connection.info.get(_WRITING)
 
-    def copy_rows() -> None:
-        if before is not None:
-            before.result()  # COPYs queue in the order of the calls; one that failed fails all
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in held:
-                copy.write_row(row)
-
-    connection.info[_WRITING] = _in_background(copy_rows)
+    return write_insert
 
 
 def stored_value(session: Session, column: ColumnElement[Any], value: Any) -> Any:
@@ -129,13 +148,31 @@ def _as_store_errors(connection: Connection, statement: str) -> Iterator[None]:
 
 # --- writes behind ---------------------------------------------------------------------------
 # Real time waits for the server about a third of its time, much of it for COPYs whose result
-# it does not need at once; the server takes them while the caller computes the next rows. On
-# PostgreSQL a COPY runs on a thread of its own, after the connection's COPYs before it: every
+# it does not need at once; the server takes them while the caller computes the next rows. A
+# bulk load on SQLite overlaps the same way: SQLite builds its B-trees without Python's lock.
+# A write runs on a thread of its own, after the connection's writes before it: every
 # statement, commit and rollback on the connection first waits for the last, in the engine's
-# events below, so the order of the transaction's work is the order of the calls. psycopg
-# releases the GIL while it waits for the server.
+# events below, so the order of the transaction's work is the order of the calls. psycopg and
+# sqlite3 release the GIL while the store works.
 
-_WRITING = "copy in flight"  # connection info: the Future of the connection's last COPY
+_WRITING = "write in flight"  # connection info: the Future of the connection's last write
+_QUEUED = "writes queued"  # connection info: the Futures of writes not known to be done
+
+
+def _write_behind(connection: Connection, write: Callable[[], None]) -> None:
+    queued: list[Future[None]] = [f for f in connection.info.get(_QUEUED, ()) if not f.done()]
+    while len(queued) >= _IN_FLIGHT:
+        queued.pop(0).result()
+    before = queued[-1] if queued else None
+
+    def after_the_last() -> None:
+        if before is not None:
+            before.result()  # writes keep the order of the calls; one that failed fails all
+        write()
+
+    future = _in_background(after_the_last)
+    connection.info[_QUEUED] = [*queued, future]
+    connection.info[_WRITING] = future
 
 
 def _in_background(work: Callable[[], None]) -> Future[None]:
@@ -156,15 +193,17 @@ def _in_background(work: Callable[[], None]) -> Future[None]:
 
 
 def _finish_writes(connection: Connection, *_event: Any) -> None:
-    """Wait for the COPYs in flight on this connection; raise their error."""
+    """Wait for the writes in flight on this connection; raise their error."""
+    connection.info.pop(_QUEUED, None)
     writing: Future[None] | None = connection.info.pop(_WRITING, None)
     if writing is not None:
         writing.result()
 
 
 def _abandon_writes(connection: Connection, *_event: Any) -> None:
-    """Before a rollback: wait for the COPYs in flight, whose error no longer matters (the
+    """Before a rollback: wait for the writes in flight, whose error no longer matters (the
     error that caused the rollback is the one to report)."""
+    connection.info.pop(_QUEUED, None)
     writing: Future[None] | None = connection.info.pop(_WRITING, None)
     if writing is not None:
         futures_wait([writing])
@@ -186,19 +225,31 @@ _NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM gene
 def bulk_insert_ids(
     session: Session, table: FromClause, rows: Sequence[Mapping[str, Any]]
 ) -> list[int]:
-    """Insert rows and return their new ids, in order (PostgreSQL: ids reserved, then COPY)."""
+    """Insert rows and return their new ids, in order (PostgreSQL: ids reserved, then COPY;
+    SQLite: one INSERT over every row, whose ids follow one another)."""
     if not rows:
         return []
     table = cast(Table, table)
     connection = session.connection()
-    if connection.dialect.name != "postgresql" or len(rows) < _COPY_FROM:
+    if len(rows) < _MANY:
         inserted = connection.execute(
             insert(table).returning(table.c.id, sort_by_parameter_order=True), list(rows)
         )
         return [row.id for row in inserted]
-    ids = list(connection.scalars(_NEXT_IDS, {"table": table.name, "n": len(rows)}))
-    bulk_insert(session, table, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
-    return ids
+    if connection.dialect.name == "postgresql":
+        ids = list(connection.scalars(_NEXT_IDS, {"table": table.name, "n": len(rows)}))
+        bulk_insert(session, table, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
+        return ids
+    # SQLite gives a new row the table's largest id plus one, and this transaction is the one
+    # writer: the rows of one INSERT take consecutive ids, the last one's is the connection's
+    # last_insert_rowid(). Nothing else may write in between: earlier writes finish first.
+    _finish_writes(connection)
+    columns = list(rows[0])
+    _writer(connection, table, columns, _driver_values(connection.dialect, table, columns, rows))()
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    last = int(driver.execute("SELECT last_insert_rowid()").fetchone()[0])
+    return list(range(last - len(rows) + 1, last + 1))
 
 
 def bulk_update(
@@ -211,12 +262,20 @@ def bulk_update(
     connection = session.connection()
     items = sorted(values.items())
     if connection.dialect.name != "postgresql":
-        connection.execute(
-            update(table)
-            .where(table.c.id == bindparam("row_id"))
-            .values({column: bindparam("value")}),
-            [{"row_id": key, "value": value} for key, value in items],
-        )
+        # One prepared UPDATE over plain tuples, through the driver: a full resolution moves a
+        # million records, and SQLAlchemy's executemany made a dictionary of each.
+        _finish_writes(connection)
+        by_id = f'UPDATE "{table.name}" SET "{column}" = ? WHERE id = ?'
+        convert = _bind_processor(table.c[column].type, connection.dialect)
+        rows = [(value if convert is None else convert(value), key) for key, value in items]
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        with _as_store_errors(connection, by_id):
+            cursor = driver.cursor()
+            try:
+                cursor.executemany(by_id, rows)
+            finally:
+                cursor.close()
         return
     kind = table.c[column].type.compile(dialect=connection.dialect)
     as_text = ["ids", *(["values"] if isinstance(table.c[column].type, Integer | String) else [])]
@@ -230,6 +289,52 @@ def bulk_update(
         connection.execute(
             statement, {"ids": [k for k, _ in chunk], "values": [v for _, v in chunk]}
         )
+
+
+# What a bulk load gives the store to work with: SQLite's page cache (its default, 2 MiB, makes
+# most index inserts into a large table a read) and PostgreSQL's sort memory for index builds.
+_BULK_CACHE_KIB = 256 * 1024
+_BULK_SORT_MEMORY = "256MB"
+
+
+@contextmanager
+def bulk_load(session: Session) -> Iterator[None]:
+    """A long write of many rows in the session's transaction, given what bulk loads want: a
+    large page cache on SQLite, sort memory for index builds on PostgreSQL (this transaction
+    only)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{_BULK_SORT_MEMORY}'")
+        yield
+        return
+    cache = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{_BULK_CACHE_KIB}")
+    yield
+    # Not after an error: the connection then keeps the larger cache, which costs nothing.
+    connection.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
+
+
+def drop_indexes(session: Session, tables: Sequence[FromClause]) -> list[Index]:
+    """Drop the secondary indexes of tables about to be written in bulk; build them again with
+    :func:`create_indexes` once the rows are in: a sorted build costs a third of keeping an
+    index up to date row by row (12.5 million blocking keys of a million records).
+
+    Only for tables the caller has emptied, that nobody reads meanwhile without waiting for
+    this transaction anyway: on PostgreSQL the drop locks the table until commit. An error
+    rolls the transaction back, dropped indexes included.
+    """
+    connection = session.connection()
+    indexes = [index for table in tables for index in cast(Table, table).indexes]
+    for index in indexes:
+        index.drop(connection)
+    return indexes
+
+
+def create_indexes(session: Session, indexes: Sequence[Index]) -> None:
+    """Build the indexes :func:`drop_indexes` dropped."""
+    connection = session.connection()
+    for index in indexes:
+        index.create(connection)
 
 
 def refresh_statistics(session: Session, tables: Sequence[FromClause]) -> None:

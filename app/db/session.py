@@ -48,6 +48,7 @@ def build_engine(url: str, *, autocommit: bool = False) -> Engine:
         engine = create_engine(url, **_JSON_CODEC)
         event.listen(engine, "connect", _enable_sqlite_pragmas)
         event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
+        order_writes(engine)
         return engine
     # Recycling connections hourly replaces a ping before every checkout (one round trip a
     # request); a connection the server dropped meanwhile fails one request, then is replaced.

@@ -200,6 +200,11 @@ _LINKS = Reused(
 )
 
 
+def any_events(*, session: Session) -> bool:
+    """Whether the store holds any event at all (a store after its first load holds none)."""
+    return session.scalar(select(Event.id).limit(1)) is not None
+
+
 def footprints(*, session: Session, identity_ids: Iterable[int]) -> dict[int, Footprint]:
     """Where each identity's events are: its live records, and every subject naming it."""
     wanted = sorted(set(identity_ids))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.customer import service as customers
-from app.db import chunks, hold_identity_lock, refresh_statistics
+from app.db import bulk_load, chunks, hold_identity_lock, refresh_statistics
 from app.event import intake
 from app.event.models import Event
 from app.event.service import anonymous_key, check_own_record, record_subject, subject_of
@@ -299,8 +299,9 @@ def resolve_all(
 ) -> ResolutionReport:
     """Batch: resolve every live record from scratch (after fitting the model to them when
     ``fit``), and settle what that changed."""
-    report = batch.resolve_all(session=session, matcher=matcher, fit=fit, progress=progress)
-    settle(session=session, settings=settings, report=report, actor=actor, progress=progress)
+    with bulk_load(session):
+        report = batch.resolve_all(session=session, matcher=matcher, fit=fit, progress=progress)
+        settle(session=session, settings=settings, report=report, actor=actor, progress=progress)
     refresh_statistics(session, RESOLVED_TABLES)  # all rewritten
     return report
 

@@ -10,7 +10,7 @@ import numpy as np
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.db import hold_identity_lock
+from app.db import create_indexes, drop_indexes, hold_identity_lock
 from app.identity.clustering import apply_clustering
 from app.identity.models import RecordIdentifier
 from app.identity.service import detach
@@ -45,6 +45,8 @@ def resolve_all(
     constraints = links.all_constraints(session=session)
     for table in (MatchEdge, BlockingKey, MatchValues, RecordIdentifier):
         session.execute(delete(table))
+    # Real time, the one reader of blocking keys, waits for the identity lock held here.
+    dropped = drop_indexes(session, [BlockingKey.__table__])
     frame = load_frame(session, matcher, progress=progress)
     fitted = None
     if fit:
@@ -59,6 +61,8 @@ def resolve_all(
     edges = resolution.edges
     assert isinstance(edges, EdgeTable)  # a batch's edges are columns
     store_edge_table(session, edges, progress=progress)
+    with progress.step("indexing blocking keys"):
+        create_indexes(session, dropped)
     with progress.step("assigning identities"):
         rows = record_rows(
             session,

@@ -6,9 +6,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.config import load_config
-from app.customer.survivorship import SourcedRecord, choose_golden
+from app.customer.survivorship import SourcedRecord, choose_golden, plain_golden
 from app.matching import MatchConfig
 from app.settings import load_settings
 from app.settings.customer import CustomerConfig, Rule, SurvivorshipConfig
@@ -202,3 +204,22 @@ def test_the_configured_rules_apply_per_attribute() -> None:
         "Ana",
         "source_priority",
     )
+
+
+_VALUES = st.sampled_from(["Ana", "ana@example.com", "ANA@example.com ", "n/a", "Unknown", "-"])
+_VALUES |= st.sampled_from(["+34 612 345 678", "612345678", "1 Calle Mayor", "28013", "Madrid"])
+_NAMES = ("first_name", "last_name", "email", "work_mail", "phone", "mobile", "company")
+_NAMES += ("address_line1", "city", "postcode", "region", "note")
+
+
+@settings(max_examples=300, deadline=None)
+@given(attributes=st.dictionaries(st.sampled_from(_NAMES), _VALUES, max_size=8))
+def test_an_identity_of_one_record_takes_the_short_path_to_the_same_golden_values(
+    attributes: dict[str, str],
+) -> None:
+    record = SourcedRecord(
+        1, "crm", 5, "c-1", attributes, {"work_mail": "email", "mobile": "phone"}, T0, T0
+    )
+    for config in (SETTINGS.customer.survivorship, single_rule("source_priority")):
+        expected = choose_golden([record], config, US).plain()
+        assert plain_golden([record], config, US) == expected
