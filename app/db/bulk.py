@@ -52,7 +52,8 @@ def _driver_values(
     dialect: Dialect, table: FromClause, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
 ) -> list[tuple[Any, ...]]:
     """Rows as tuples of what the driver takes, converted by their columns' types."""
-    convert = [_bind_processor(cast(Table, table).c[name].type, dialect) for name in columns]
+    types = [cast(Table, table).c[name].type for name in columns]
+    convert = [_once_for_shared(_bind_processor(kind, dialect)) for kind in types]
     return [
         tuple(v if f is None else f(v) for f, v in zip(convert, row.values(), strict=True))
         for row in rows
@@ -126,6 +127,26 @@ def stored_value(session: Session, column: ColumnElement[Any], value: Any) -> An
     convert a value many rows share once, not once a row."""
     convert = _bind_processor(column.type, session.get_bind().dialect)
     return value if convert is None else convert(value)
+
+
+def _once_for_shared(
+    processor: Callable[[Any], Any] | None,
+) -> Callable[[Any], Any] | None:
+    """A processor that converts a value once when row after row holds that very object (a
+    page's timestamp): converting a time for SQLite costs more than the rest of a row."""
+    if processor is None:
+        return None
+    last: list[Any] = [_NOTHING, None]
+
+    def convert(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, processor(value)
+        return last[1]
+
+    return convert
+
+
+_NOTHING = object()
 
 
 def _bind_processor(kind: Any, dialect: Dialect) -> Callable[[Any], Any] | None:

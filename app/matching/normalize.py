@@ -106,6 +106,9 @@ class Normalizer:
             "text": self.plain,
             "category": self.plain,
         }
+        # Whether a value of a checked type reads: an import asks it of every value, and a
+        # store's dates, e-mails and phones repeat.
+        self._reads = lru_cache(maxsize=65536)(self._value_reads)
 
     def value(self, kind: AttributeType, raw: str) -> str | None:
         """Normalize one raw value of a type; None when it is missing or a placeholder."""
@@ -119,16 +122,21 @@ class Normalizer:
         A placeholder ("n/a", 1900-01-01) is missing, not a problem; a value that does not
         read as its type is kept as written by the store and treated as missing here.
         """
+        if kind not in _PROBLEMS:  # any value of another type can be compared
+            return None
         text = raw.strip()
         if not text or fold(text) in self.rules.missing_values:
             return None
         if kind == "email" and _compatibility_forms(text):
             return "look-alike characters"
-        if self.value(kind, text) is not None or kind not in _PROBLEMS:
+        if self._reads(kind, text):
             return None
         if self._is_placeholder(kind, text):
             return None
         return _PROBLEMS[kind]
+
+    def _value_reads(self, kind: AttributeType, text: str) -> bool:
+        return self.value(kind, text) is not None
 
     def _is_placeholder(self, kind: AttributeType, text: str) -> bool:
         rules = self.rules

@@ -37,10 +37,22 @@ def walk(value: Any, path: Path = ()) -> Iterator[tuple[Path, Any]]:
 def too_long(value: Any, max_length: int, path: Path = ()) -> str | None:
     """Why a value cannot be kept when one of its strings is longer than ``max_length``
     characters, None when none is."""
+    if isinstance(value, dict) and _flat_and_short(value, max_length):
+        return None  # a file's row, most records: no walk
     for where, node in walk(value, path):
         if isinstance(node, str) and len(node) > max_length:
             return f"{dotted(where)} is {len(node)} characters long; at most {max_length}"
     return None
+
+
+def _flat_and_short(mapping: dict[Any, Any], max_length: int) -> bool:
+    """Whether a mapping holds only strings (keys too), none over ``max_length``."""
+    for key, item in mapping.items():
+        if type(key) is not str or type(item) is not str:
+            return False
+        if len(key) > max_length or len(item) > max_length:
+            return False
+    return True
 
 
 def screen_page(page: Page, max_length: int) -> Page:
