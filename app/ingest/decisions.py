@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import update
@@ -25,7 +26,7 @@ from app.audit import service as audit
 from app.audit.models import AuditEntry
 from app.customer import service as customers
 from app.db import hold_identity_lock
-from app.errors import Conflict, InvalidInput
+from app.errors import Conflict, HuellaError, InvalidInput
 from app.identity.service import (
     RecordState,
     Snapshot,
@@ -161,6 +162,51 @@ def decide(
             .execution_options(synchronize_session=False)
         )
         return get_item(session=session, item_id=item.id), entry
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """An item of a bulk decision that was not decided, and why."""
+
+    item: int
+    detail: str
+
+
+def decide_many(
+    *,
+    session: Session,
+    settings: Settings,
+    matcher: Matcher,
+    item_ids: Sequence[int],
+    decision: str,
+    actor: str,
+    note: str = "",
+    minutes: float,
+) -> tuple[list[tuple[ReviewItem, AuditEntry]], list[Refusal]]:
+    """Decide several items the same way with one note, each as :func:`decide` would, in the
+    order given. An item that cannot be decided (decided or claimed meanwhile, its records
+    gone, already one customer) is refused with the reason and leaves nothing behind; the
+    others are decided."""
+    decided: list[tuple[ReviewItem, AuditEntry]] = []
+    refused: list[Refusal] = []
+    for item_id in dict.fromkeys(item_ids):
+        try:
+            with session.begin_nested():
+                decided.append(
+                    decide(
+                        session=session,
+                        settings=settings,
+                        matcher=matcher,
+                        item_id=item_id,
+                        decision=decision,
+                        actor=actor,
+                        note=note,
+                        minutes=minutes,
+                    )
+                )
+        except HuellaError as error:
+            refused.append(Refusal(item_id, error.detail))
+    return decided, refused
 
 
 def _pair_states(session: Session, item: ReviewItem) -> tuple[RecordState, RecordState]:

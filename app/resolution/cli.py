@@ -13,6 +13,7 @@ from app.progress import Progress
 from app.resolution import batch, explain
 from app.resolution import service as resolution
 from app.resolution.runtime import current_matcher
+from app.resolution.schemas import level_words
 from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import SourceRecord
@@ -166,11 +167,15 @@ def explain_command(left: str, right: str) -> None:
     if edge.left != first.id:
         left, right = right, left
     width = max([len(c.attribute) for c in edge.contributions] + [9])
-    click.echo(f"{'attribute':<{width}}  {'level':<24} {'weight':>7}  {left}  |  {right}")
-    for c in edge.contributions:
+    words = [level_words(c) for c in edge.contributions]
+    level_width = max([len(w) for w in words] + [5])
+    click.echo(
+        f"{'attribute':<{width}}  {'level':<{level_width}} {'weight':>7}  {left}  |  {right}"
+    )
+    for c, described in zip(edge.contributions, words, strict=True):
         click.echo(
-            f"{c.attribute:<{width}}  {c.level:<24} {c.weight:>7.2f}  {c.left or '-'}  |  "
-            f"{c.right or '-'}"
+            f"{c.attribute:<{width}}  {described:<{level_width}} {c.weight:>7.2f}  "
+            f"{c.left or '-'}  |  {c.right or '-'}"
         )
     verdict = (
         "same person (auto-match)"

@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields
+
+from app.matching.levels import describe_level
+
+
+def _field(contribution: Any, name: str) -> Any:
+    """A contribution's field, whether it is a matcher's Contribution or a stored row."""
+    if isinstance(contribution, dict):
+        return contribution.get(name)
+    return getattr(contribution, name)
+
+
+def level_words(contribution: Any) -> str:
+    """The contribution's level in words (a phone or a date differs by digits)."""
+    attribute = str(_field(contribution, "attribute"))
+    kind = next((k for k in ("phone", "date") if k in attribute), None)
+    return describe_level(str(_field(contribution, "level")), kind)
 
 
 class ContributionSchema(Schema):
     """How one attribute moved a pair's score."""
 
     attribute = fields.String()
-    level = fields.String()
+    level = fields.String(metadata={"description": "the level's stable name"})
+    described = fields.Function(
+        level_words, metadata={"description": "the level in words, for people"}
+    )
     weight = fields.Float()
     left = fields.String(allow_none=True)
     right = fields.String(allow_none=True)

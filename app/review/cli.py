@@ -19,6 +19,7 @@ from app.ingest import decisions
 from app.ingest import undo as undoing
 from app.resolution import explain
 from app.resolution.runtime import current_matcher
+from app.resolution.schemas import level_words
 from app.review import service
 from app.review.models import REVIEW_KINDS, REVIEW_STATUSES
 from app.settings import get_settings
@@ -96,7 +97,8 @@ def review_list(kind: str | None, source: str | None, status: str, limit: int) -
 def _side(side: Mapping[str, Any] | None) -> str:
     if side is None:
         return "-"
-    return f"{side['reference']} ({side['identity'] or 'deleted'})"
+    who = ", ".join(str(side[k]) for k in ("name", "email") if side.get(k))
+    return f"{who or 'no name'} [{side['reference']} in {side['identity'] or 'deleted'}]"
 
 
 def _item_line(row: Mapping[str, Any]) -> str:
@@ -154,7 +156,8 @@ def review_show(item_id: int) -> None:
         _print_preview(shown["preview"])
     if shown["item"]["status"] == "open":
         click.echo(
-            f"decide with: huella review decide {item_id} merge|keep-apart|dismiss --note ..."
+            f"decide with: huella review decide {item_id} merge|keep-apart|dismiss --note ... "
+            "(several items at once: huella review decide 7 8 9 keep-apart)"
         )
 
 
@@ -163,10 +166,12 @@ def _print_score(score: Mapping[str, Any]) -> None:
         c for c in score["contributions"] if c["level"] != "missing" or c["left"] or c["right"]
     ]
     width = max([len(c["attribute"]) for c in shown] + [9])
-    click.echo(f"{'attribute':<{width}}  {'level':<20} {'weight':>7}  left  |  right")
-    for c in shown:
+    words = [level_words(c) for c in shown]
+    level_width = max([len(w) for w in words] + [5])
+    click.echo(f"{'attribute':<{width}}  {'level':<{level_width}} {'weight':>7}  left  |  right")
+    for c, described in zip(shown, words, strict=True):
         click.echo(
-            f"{c['attribute']:<{width}}  {c['level']:<20} {c['weight']:>7.2f}  "
+            f"{c['attribute']:<{width}}  {described:<{level_width}} {c['weight']:>7.2f}  "
             f"{c['left'] or '-'}  |  {c['right'] or '-'}"
         )
     origin = "stored edge" if score["stored"] else "scored now"
@@ -203,25 +208,36 @@ def review_claim(item_id: int, release: bool) -> None:
 
 
 @review_group.command("decide")
-@click.argument("item_id", type=int)
-@click.argument("decision", type=click.Choice(sorted(CHOICES)))
+@click.argument("items_and_decision", nargs=-1, required=True, metavar="ITEM... DECISION")
 @click.option("--note", default="", help="Why; kept in the audit trail.")
 @with_appcontext
-def review_decide(item_id: int, decision: str, note: str) -> None:
-    """Decide an item: merge its identities, keep its records apart, or dismiss it."""
+def review_decide(items_and_decision: tuple[str, ...], note: str) -> None:
+    """Decide one item or several the same way: merge (their identities), keep-apart (their
+    records) or dismiss, with one note. Items that cannot be decided are named with the
+    reason; the others are decided."""
+    *items, decision = items_and_decision
+    if decision not in CHOICES:
+        raise click.UsageError(f"the last argument is the decision: {', '.join(sorted(CHOICES))}")
+    if not items or not all(item.isdigit() for item in items):
+        raise click.UsageError("name the items to decide by their numbers, then the decision")
     with unit_of_work() as session:
-        _, entry = decisions.decide(
+        decided, refused = decisions.decide_many(
             session=session,
             settings=get_settings(),
             matcher=current_matcher(session),
-            item_id=item_id,
+            item_ids=[int(item) for item in items],
             decision=CHOICES[decision],
             actor=actor(),
             note=note,
             minutes=_minutes(),
         )
-        click.echo(f"item {item_id}: {decision}")
+    for item, entry in decided:
+        click.echo(f"item {item.id}: {decision}")
         print_change(entry)
+    for refusal in refused:
+        click.echo(f"item {refusal.item} not decided: {refusal.detail}", err=True)
+    if refused and not decided:
+        raise click.ClickException("no item was decided")
 
 
 @click.command("merge")

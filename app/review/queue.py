@@ -12,13 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.audit.models import AuditEntry
 from app.db import Reused, among_parameter, bulk_insert, chunks, read_rows, utcnow
 from app.identity.service import identity_ids_of
 from app.matching.types import Clustering, Conflict, RecordId, ScoredEdge
-from app.review.models import ReviewItem
+from app.review.models import LinkConstraint, ReviewItem
+from app.source.models import SourceRecord
 
 
 @dataclass(slots=True)
@@ -51,6 +52,15 @@ def update_queue(*, session: Session, findings: Findings) -> int:
     return opened
 
 
+IdentityPair = tuple[Any, Any]
+"""Two identities (ordered), or a record's own id when it holds none yet: what one possible
+match asks about. However many of their records' pairs scored in doubt, one item asks."""
+
+
+def _identity_pair(left: Any, right: Any) -> IdentityPair:
+    return (left, right) if str(left) <= str(right) else (right, left)
+
+
 def update_pairs(
     session: Session,
     review_edges: Sequence[ScoredEdge],
@@ -60,40 +70,46 @@ def update_pairs(
     """Open review items for possible matches left apart and conflicts the guards split;
     close the possible matches the clustering has since joined. Returns items opened.
 
-    A conflict between records a person joined (``decided`` must-links) is their decision,
-    not a question: it is not queued."""
+    One possible match is asked per pair of identities, about the strongest pair of their
+    records, and not while another item asks about them or a person keeps them apart. A
+    conflict between records a person joined (``decided`` must-links) is their decision, not a
+    question: it is not queued."""
     identity_of = identity_ids_of(session, {r for e in review_edges for r in (e.left, e.right)})
     existing = _open_or_decided_pairs(session, review_edges)
     now = utcnow()
-    new_items: list[dict[str, Any]] = []
+    strongest: dict[IdentityPair, ScoredEdge] = {}
+    joined: list[tuple[RecordId, RecordId]] = []
     for edge in review_edges:
         pair = (edge.left, edge.right)
         apart = identity_of.get(edge.left) != identity_of.get(edge.right)
         status = existing.get(pair)
         if apart and status is None:
-            new_items.append(
-                {
-                    "kind": "possible_match",
-                    "status": "open",
-                    "left_record_id": edge.left,
-                    "right_record_id": edge.right,
-                    "probability": edge.probability,
-                    "detail": {"weight": edge.weight},
-                    "created_at": now,
-                    "updated_at": now,
-                }
+            key = _identity_pair(
+                identity_of.get(edge.left) or f"r{edge.left}",
+                identity_of.get(edge.right) or f"r{edge.right}",
             )
+            if key not in strongest or edge.probability > strongest[key].probability:
+                strongest[key] = edge
         elif not apart and status == "open":
-            session.execute(
-                update(ReviewItem)
-                .where(
-                    ReviewItem.kind == "possible_match",
-                    ReviewItem.status == "open",
-                    ReviewItem.left_record_id == edge.left,
-                    ReviewItem.right_record_id == edge.right,
-                )
-                .values(status="obsolete", updated_at=now)
-            )
+            joined.append(pair)
+    _close_pairs(session, joined, "the records are one customer now", now)
+    asked = _asked_identity_pairs(
+        session, {i for key in strongest for i in key if isinstance(i, int)}
+    )
+    new_items: list[dict[str, Any]] = [
+        {
+            "kind": "possible_match",
+            "status": "open",
+            "left_record_id": edge.left,
+            "right_record_id": edge.right,
+            "probability": edge.probability,
+            "detail": {"weight": edge.weight},
+            "created_at": now,
+            "updated_at": now,
+        }
+        for key, edge in sorted(strongest.items(), key=lambda item: str(item[0]))
+        if key not in asked
+    ]
     new_items += _new_conflicts(
         session,
         [c for c in clustering.conflicts if tuple(sorted(c.records)) not in decided],
@@ -101,6 +117,109 @@ def update_pairs(
     )
     bulk_insert(session, ReviewItem.__table__, new_items)
     return len(new_items)
+
+
+def _close_pairs(
+    session: Session, pairs: Sequence[tuple[RecordId, RecordId]], why: str, now: datetime
+) -> None:
+    """Close the open possible matches about these pairs of records, saying why."""
+    for chunk in chunks(sorted(set(pairs))):
+        lefts = sorted({left for left, _ in chunk})
+        for item in session.scalars(
+            select(ReviewItem).where(
+                ReviewItem.kind == "possible_match",
+                ReviewItem.status == "open",
+                ReviewItem.left_record_id.in_(lefts),
+            )
+        ):
+            if (item.left_record_id, item.right_record_id) in chunk:
+                item.status, item.updated_at = "obsolete", now
+                item.detail = {**item.detail, "closed": why}
+
+
+def _asked_identity_pairs(session: Session, identity_ids: set[int]) -> set[IdentityPair]:
+    """Pairs of these identities that an open possible match already asks about, or that a
+    person keeps apart."""
+    left, right = aliased(SourceRecord), aliased(SourceRecord)
+    asked = _kept_apart_pairs(session, identity_ids)
+    for chunk in chunks(sorted(identity_ids)):
+        query = (
+            select(left.identity_id, right.identity_id)
+            .select_from(ReviewItem)
+            .join(left, left.id == ReviewItem.left_record_id)
+            .join(right, right.id == ReviewItem.right_record_id)
+            .where(
+                ReviewItem.kind == "possible_match",
+                ReviewItem.status == "open",
+                or_(left.identity_id.in_(chunk), right.identity_id.in_(chunk)),
+            )
+        )
+        asked.update(_identity_pair(a, b) for a, b in session.execute(query))
+    return asked
+
+
+def close_settled(*, session: Session) -> int:
+    """Close the open items that no longer ask anything: their records are one customer now
+    (someone merged them), a person keeps their customers apart, a record was deleted, or
+    another open item asks about the same two customers (the strongest stays). Returns the
+    items closed; each says why in its detail's ``closed``."""
+    left, right = aliased(SourceRecord), aliased(SourceRecord)
+    rows = session.execute(
+        select(
+            ReviewItem.id,
+            ReviewItem.kind,
+            ReviewItem.probability,
+            left.identity_id.label("left_identity"),
+            right.identity_id.label("right_identity"),
+            (left.deleted_at.is_not(None) | right.deleted_at.is_not(None)).label("deleted"),
+        )
+        .join(left, left.id == ReviewItem.left_record_id)
+        .join(right, right.id == ReviewItem.right_record_id)
+        .where(ReviewItem.status == "open", ReviewItem.kind.in_(("possible_match", "conflict")))
+        .order_by(ReviewItem.probability.desc(), ReviewItem.id)
+    ).all()
+    apart = _kept_apart_pairs(
+        session, {i for r in rows for i in (r.left_identity, r.right_identity) if i is not None}
+    )
+    closed: dict[int, str] = {}
+    seen: set[IdentityPair] = set()
+    for row in rows:
+        pair = _identity_pair(row.left_identity, row.right_identity)
+        if row.deleted:
+            closed[row.id] = "a record was deleted at its source"
+        elif row.left_identity is not None and row.left_identity == row.right_identity:
+            closed[row.id] = "the records are one customer now"
+        elif pair in apart:
+            closed[row.id] = "a decision keeps these customers apart"
+        elif row.kind == "possible_match" and pair in seen:
+            closed[row.id] = "another item asks about these two customers"
+        if row.kind == "possible_match":
+            seen.add(pair)
+    now = utcnow()
+    for item in session.scalars(select(ReviewItem).where(ReviewItem.id.in_(sorted(closed)))):
+        item.status = "obsolete"
+        item.updated_at = now
+        item.detail = {**item.detail, "closed": closed[item.id]}
+    return len(closed)
+
+
+def _kept_apart_pairs(session: Session, identity_ids: set[int]) -> set[IdentityPair]:
+    """Pairs of these identities between whose records a person set a cannot-link."""
+    left, right = aliased(SourceRecord), aliased(SourceRecord)
+    pairs: set[IdentityPair] = set()
+    for chunk in chunks(sorted(identity_ids)):
+        query = (
+            select(left.identity_id, right.identity_id)
+            .select_from(LinkConstraint)
+            .join(left, left.id == LinkConstraint.left_id)
+            .join(right, right.id == LinkConstraint.right_id)
+            .where(
+                LinkConstraint.kind == "cannot",
+                or_(left.identity_id.in_(chunk), right.identity_id.in_(chunk)),
+            )
+        )
+        pairs.update(_identity_pair(a, b) for a, b in session.execute(query))
+    return pairs
 
 
 _PAIR_STATUS = Reused(

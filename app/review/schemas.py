@@ -34,6 +34,9 @@ class ItemRecordSchema(Schema):
     reference = fields.String(metadata={"description": "SOURCE:EXTERNAL_ID"})
     identity = fields.String(allow_none=True)
     live = fields.Boolean()
+    source = fields.String(metadata={"description": "the department holding the record"})
+    name = fields.String(allow_none=True, metadata={"description": "as the department wrote it"})
+    email = fields.String(allow_none=True)
 
 
 class ReviewItemSchema(Schema):
@@ -61,6 +64,25 @@ class ReviewItemSchema(Schema):
     decided_by = fields.String(allow_none=True)
     decided_at = fields.AwareDateTime(allow_none=True)
     change = fields.Integer(allow_none=True, metadata={"description": "the decision's audit entry"})
+
+
+class NextQuerySchema(Schema):
+    """Which item to open next."""
+
+    after = fields.Integer(
+        load_default=None, metadata={"description": "the item open now: the next one after it"}
+    )
+    backwards = fields.Boolean(
+        load_default=False, metadata={"description": "the item before ``after`` instead"}
+    )
+    kind = fields.String(validate=validate.OneOf(REVIEW_KINDS), load_default=None)
+    source = fields.String(load_default=None)
+
+
+class NextItemSchema(Schema):
+    """The item to open next, or none left."""
+
+    item = fields.Nested(ReviewItemSchema, allow_none=True)
 
 
 class ReviewItemListSchema(Schema):
@@ -143,6 +165,28 @@ class DecisionResultSchema(Schema):
 
     item = fields.Nested(ReviewItemSchema)
     change = fields.Nested(AuditEntrySchema)
+
+
+class BulkDecisionSchema(Schema):
+    """The same decision for several items, with one note."""
+
+    items = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=200))
+    decision = fields.String(required=True, validate=validate.OneOf(DECISIONS))
+    note = _note()
+
+
+class RefusalSchema(Schema):
+    """An item a bulk decision could not decide."""
+
+    item = fields.Integer()
+    detail = fields.String()
+
+
+class BulkDecisionResultSchema(Schema):
+    """What a bulk decision decided, and what it refused (each refusal left nothing behind)."""
+
+    decided = fields.List(fields.Nested(DecisionResultSchema))
+    refused = fields.List(fields.Nested(RefusalSchema))
 
 
 class MergeSchema(Schema):

@@ -9,13 +9,14 @@ from then on (:mod:`app.review.constraints`); carrying it out crosses domains, s
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from app.customer.survivorship import written_forward
 from app.db import among, chunks, delete_where, utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.identity.models import Identity
@@ -24,6 +25,7 @@ from app.matching import Matcher
 from app.matching.types import RecordId
 from app.review.compare import merge_preview
 from app.review.models import LinkConstraint, ReviewItem
+from app.review.queue import close_settled
 from app.settings import Settings
 from app.source.models import Source, SourceRecord
 
@@ -112,12 +114,29 @@ def list_items(
     after: tuple[float, int] | None = None,
 ) -> list[ReviewItem]:
     """Review items, the ones whose decision matters most first (``after``: the priority and
-    id of the last item of the previous page)."""
+    id of the last item of the previous page). Items that no longer ask anything are closed
+    first (see :func:`app.review.queue.close_settled`)."""
+    if status in (None, "open") and after is None:
+        close_settled(session=session)
     refresh_priorities(session=session, matcher=matcher, status=status)
-    query = (
-        select(ReviewItem)
-        .where(ReviewItem.priority.is_not(None))  # one weighed meanwhile shows on the next list
-        .order_by(ReviewItem.priority.desc(), ReviewItem.id.desc())
+    query = _filtered(kind, source, status).order_by(
+        ReviewItem.priority.desc(), ReviewItem.id.desc()
+    )
+    if after is not None:
+        priority, item_id = after
+        query = query.where(
+            or_(
+                ReviewItem.priority < priority,
+                and_(ReviewItem.priority == priority, ReviewItem.id < item_id),
+            )
+        )
+    return list(session.scalars(query.limit(limit)))
+
+
+def _filtered(kind: str | None, source: str | None, status: str | None) -> Select[Any]:
+    """The weighed items of a kind, a source and a status (None: any)."""
+    query = select(ReviewItem).where(
+        ReviewItem.priority.is_not(None)  # one weighed meanwhile shows on the next list
     )
     if kind is not None:
         query = query.where(ReviewItem.kind == kind)
@@ -137,15 +156,43 @@ def list_items(
                 )
             )
         )
-    if after is not None:
-        priority, item_id = after
-        query = query.where(
-            or_(
-                ReviewItem.priority < priority,
-                and_(ReviewItem.priority == priority, ReviewItem.id < item_id),
-            )
+    return query
+
+
+def next_item(
+    *,
+    session: Session,
+    matcher: Matcher,
+    actor: str,
+    minutes: float,
+    after: int | None = None,
+    backwards: bool = False,
+    kind: str | None = None,
+    source: str | None = None,
+) -> ReviewItem | None:
+    """The open item to work on next: the most important one nobody else holds, or the one
+    that follows item ``after`` in the queue's order (``backwards``: the one before it). An
+    item decided meanwhile has left the queue, so its next is the queue's first."""
+    close_settled(session=session)
+    refresh_priorities(session=session, matcher=matcher, status="open")
+    query = _filtered(kind, source, "open").where(_free_for(actor, utcnow(), minutes))
+    current = session.get(ReviewItem, after) if after is not None else None
+    if current is not None and current.priority is not None and current.status == "open":
+        here, order = (current.priority, current.id), ReviewItem.priority
+        if backwards:
+            query = query.where(
+                or_(order > here[0], and_(order == here[0], ReviewItem.id > here[1]))
+            ).order_by(order.asc(), ReviewItem.id.asc())
+        else:
+            query = query.where(
+                or_(order < here[0], and_(order == here[0], ReviewItem.id < here[1]))
+            ).order_by(order.desc(), ReviewItem.id.desc())
+    else:
+        query = query.where(ReviewItem.id != (after or 0)).order_by(
+            ReviewItem.priority.desc(), ReviewItem.id.desc()
         )
-    return list(session.scalars(query.limit(limit)))
+    found: ReviewItem | None = session.scalar(query.limit(1))
+    return found
 
 
 def get_item(*, session: Session, item_id: int) -> ReviewItem:
@@ -230,13 +277,20 @@ def describe_items(
         session, {r for i in items for r in (i.left_record_id, i.right_record_id) if r}
     )
     public = public_ids_of(session, {s.identity_id for s in states.values() if s.identity_id})
+    people = _who(session, states)
 
     def side(record_id: int | None) -> dict[str, Any] | None:
         state = states.get(record_id or 0)
         if state is None:
             return None
         identity = public.get(state.identity_id or 0) if state.live else None
-        return {"reference": state.reference, "identity": identity, "live": state.live}
+        return {
+            "reference": state.reference,
+            "identity": identity,
+            "live": state.live,
+            "source": state.reference.partition(":")[0],
+            **people.get(state.id, {}),
+        }
 
     return [
         {
@@ -259,6 +313,24 @@ def describe_items(
         }
         for item in items
     ]
+
+
+def _who(session: Session, states: Mapping[RecordId, Any]) -> dict[RecordId, dict[str, Any]]:
+    """Who each record is, as its department wrote it: name and e-mail, for the queue."""
+    found: dict[RecordId, dict[str, Any]] = {}
+    for chunk in chunks(sorted(states)):
+        query = select(SourceRecord.id, SourceRecord.attributes).where(SourceRecord.id.in_(chunk))
+        for record_id, attributes in session.execute(query):
+            values = attributes or {}
+            given = " ".join(
+                str(values[k]).strip() for k in ("first_name", "last_name") if values.get(k)
+            )
+            full = written_forward(str(values.get("full_name") or ""))
+            found[record_id] = {
+                "name": (full or given).strip() or None,
+                "email": values.get("email") or None,
+            }
+    return found
 
 
 # -- decisions ---------------------------------------------------------------------------------

@@ -18,12 +18,16 @@ from app.resolution import explain
 from app.resolution.runtime import current_matcher
 from app.review import service
 from app.review.schemas import (
+    BulkDecisionResultSchema,
+    BulkDecisionSchema,
     ComparisonSchema,
     DecisionResultSchema,
     DecisionSchema,
     ItemQuerySchema,
     MergePreviewSchema,
     MergeSchema,
+    NextItemSchema,
+    NextQuerySchema,
     ReviewItemListSchema,
     ReviewItemSchema,
     SplitPreviewSchema,
@@ -68,6 +72,26 @@ def list_items(args: dict[str, Any]) -> dict[str, Any]:
     session.commit()  # keeps the priorities the listing computed
     described = service.describe_items(session=session, items=items, minutes=_claim_minutes())
     return key_page(described, limit, lambda item: [item["priority"], item["id"]])
+
+
+@blp.get("/items/next")
+@blp.arguments(NextQuerySchema(), location="query")
+@blp.response(200, NextItemSchema)
+@roles("admin")
+def next_item(args: dict[str, Any]) -> dict[str, Any]:
+    """The item to open next: the most important open one nobody else holds, or the one after
+    (``backwards``: before) item ``after`` in the queue's order; ``item`` is null when none is
+    left."""
+    session = get_session()
+    item = service.next_item(
+        session=session,
+        matcher=current_matcher(session),
+        actor=current_token().name,
+        minutes=_claim_minutes(),
+        **args,
+    )
+    session.commit()  # keeps the items it closed and the priorities it computed
+    return {"item": _described(item) if item is not None else None}
 
 
 @blp.get("/items/<int:item_id>")
@@ -132,6 +156,31 @@ def decide(body: dict[str, Any], item_id: int) -> dict[str, Any]:
     )
     session.commit()
     return {"item": _described(item), "change": change}
+
+
+@blp.post("/decisions")
+@blp.arguments(BulkDecisionSchema())
+@blp.response(200, BulkDecisionResultSchema)
+@roles("admin")
+def decide_many(body: dict[str, Any]) -> dict[str, Any]:
+    """Decide several items the same way (merge, keep_apart or dismiss) with one note. Items
+    that cannot be decided are listed in ``refused`` with the reason; the others are decided."""
+    session = get_session()
+    decided, refused = decisions.decide_many(
+        session=session,
+        settings=get_settings(),
+        matcher=current_matcher(session),
+        item_ids=body["items"],
+        decision=body["decision"],
+        actor=current_token().name,
+        note=body["note"],
+        minutes=_claim_minutes(),
+    )
+    session.commit()
+    return {
+        "decided": [{"item": _described(item), "change": change} for item, change in decided],
+        "refused": refused,
+    }
 
 
 @blp.post("/merges")

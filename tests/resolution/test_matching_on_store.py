@@ -167,9 +167,13 @@ def test_explain_shows_the_evidence_of_an_identity_and_of_any_pair(
     assert edge["joins"] is True
     levels = {c["attribute"]: c["level"] for c in edge["contributions"]}
     assert levels["email"] == "exact"
+    words = {c["attribute"]: c["described"] for c in edge["contributions"]}
+    assert words["email"] == "the same"
     pair = cli.invoke(args=["explain", "crm:1", "desk:7"])
     assert pair.exit_code == 0, pair.output
     assert "email" in pair.output and "not a match" in pair.output and "not linked" in pair.output
+    # levels read as words, not as the matcher's names for them
+    assert "different" in pair.output and "jaro_winkler" not in pair.output
     missing = cli.invoke(args=["explain", "crm:1", "desk:404"])
     assert missing.exit_code == 1 and "holds no record '404'" in missing.output
 

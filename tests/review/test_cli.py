@@ -38,7 +38,7 @@ def test_review_list_show_and_decide(
     item = found.group(1)
     assert "crm:1" in listed and "crm:2" in listed
     shown = run(cli, "review", "show", item).output
-    assert re.search(r"^first_name\s+exact\s+\d+\.\d\d\s+marta\s+\|\s+marta$", shown, re.M)
+    assert re.search(r"^first_name\s+the same\s+\d+\.\d\d\s+marta\s+\|\s+marta$", shown, re.M)
     assert "review (stored edge)" in shown
     assert f"into {identity_of(session, 'crm:1')}: crm:1, crm:2" in shown
     assert f"huella review decide {item} merge|keep-apart|dismiss" in shown

@@ -41,6 +41,9 @@ def test_a_possible_match_is_queued_with_both_records_and_their_identities(
         "reference": "crm:1",
         "identity": identity_of(session, "crm:1"),
         "live": True,
+        "source": "crm",
+        "name": "Marta Lindqvist",
+        "email": None,
     }
     assert item["right"]["identity"] == identity_of(session, "crm:2") != item["left"]["identity"]
     # closeness to the auto threshold (0.80 .. 0.99) times log2(1 + two records)

@@ -17,7 +17,7 @@ export function contributionsTable(contributions, caption) {
         h("th", { scope: "row" }, label(item.attribute)),
         h("td", {}, item.left ?? "—"),
         h("td", {}, item.right ?? "—"),
-        h("td", {}, h("span", { class: `level level-${item.level.replace(/[^a-z_]/g, "")}` }, item.level)),
+        h("td", {}, h("span", { class: `level level-${item.level.replace(/[^a-z_]/g, "")}`, title: item.level }, item.described || item.level)),
         h("td", { class: "weight" }, bar(Math.abs(item.weight) / largest, `${item.weight >= 0 ? "+" : ""}${item.weight.toFixed(1)}`, item.weight >= 0 ? "for" : "against"))))))),
     missing.length ? h("p", { class: "hint" }, "Not compared (missing on a side): ", missing.map((item) => label(item.attribute)).join(", "), ".") : null,
   ];

@@ -9,9 +9,13 @@ const KINDS = { possible_match: "Possible match", conflict: "Conflict", generic_
 const DECISIONS = [["merge", "Merge", "must-link: one person from now on"], ["keep_apart", "Keep apart", "cannot-link: never merged again"], ["dismiss", "Dismiss", "no decision about the pair"]];
 const customerLink = (id) => (id ? h("a", { href: `/console/customers/${seg(id)}` }, h("span", { class: "id" }, id)) : h("span", { class: "muted" }, "—"));
 
+/** One side of an item: who (name, e-mail), which department, the record and its customer. */
 function recordCell(side) {
   if (!side) return "—";
-  return [h("code", {}, side.reference), side.live ? null : h("span", { class: "bad" }, " (deleted)"), h("br"), customerLink(side.identity)];
+  return h("div", { class: "who" },
+    h("strong", {}, side.name || "(no name)"), side.email ? h("div", {}, side.email) : null,
+    h("div", { class: "muted" }, h("span", { class: "department" }, side.source), " · ", h("code", {}, side.reference), side.live ? null : h("span", { class: "bad" }, " (deleted)")),
+    customerLink(side.identity));
 }
 
 function select(id, text, options, value) {
@@ -37,14 +41,17 @@ export async function renderQueue({ main, url, signal, setTitle, navigate }) {
     navigate(`/console/review${next.toString() ? `?${next}` : ""}`);
   });
   const rows = (items) => items.map((item) => [
+    item.status === "open" && item.kind !== "generic_value"
+      ? h("input", { type: "checkbox", name: "item", value: item.id, "aria-label": `Select item ${item.id}` }) : "",
     h("a", { href: `/console/review/${item.id}` }, `${KINDS[item.kind] || item.kind} #${item.id}`),
     item.kind === "generic_value" ? h("code", {}, item.detail?.key) : recordCell(item.left),
     item.kind === "generic_value" ? `${item.detail?.records ?? "?"} records` : recordCell(item.right),
     item.probability === null ? "—" : percent(item.probability, 1),
     item.priority === null ? "—" : item.priority.toFixed(2),
-    [item.status, item.decision ? ` (${label(item.decision)})` : "", item.claimed_by ? h("div", { class: "warn" }, `claimed by ${item.claimed_by}`) : null],
+    item.claimed_by ? h("span", { class: "warn" }, item.claimed_by) : h("span", { class: "muted" }, "—"),
+    [item.status, item.decision ? ` (${label(item.decision)})` : "", item.detail?.closed ? h("div", { class: "hint" }, item.detail.closed) : null],
   ]);
-  const wrap = table("Review items", ["Item", "One record", "Other record", "Probability", "Priority", "Status"], rows(page.data));
+  const wrap = table("Review items", ["", "Item", "One side", "Other side", "Probability", "Priority", "Claimed by", "Status"], rows(page.data));
   const more = page.next_cursor ? loadMore("Load more items", async (button) => {
     page = await fetchPage(page.next_cursor);
     const body = wrap.querySelector("tbody");
@@ -52,11 +59,14 @@ export async function renderQueue({ main, url, signal, setTitle, navigate }) {
     if (!page.next_cursor) button.remove();
   }) : null;
   const recent = h("div", {}, h("p", { class: "muted" }, "Loading…"));
+  const notice = queueNotice;
+  queueNotice = null;
   fill(main,
     h("h1", {}, "Review queue"),
+    notice ? h("p", { class: "notice", role: "status" }, notice) : null,
     h("p", { class: "hint" }, "What the matcher is unsure about, the decisions that matter most first (closeness to the threshold, size of the identities)."),
     form,
-    page.data.length ? [wrap, more] : h("p", {}, "Nothing to review with these filters."),
+    page.data.length ? [bulkForm(wrap, signal, () => navigate(location.pathname + location.search)), wrap, more] : h("p", {}, "Nothing to review with these filters."),
     h("section", { "aria-labelledby": "recent-title" }, h("h2", { id: "recent-title" }, "Recent merges, splits and decisions"), recent));
   // New records' identities (create, attach) would drown the merges, splits and decisions.
   api("/api/v1/audit?limit=100", { signal }).then((audit) => {
@@ -64,6 +74,51 @@ export async function renderQueue({ main, url, signal, setTitle, navigate }) {
   }).catch((error) => {
     if (error.name !== "AbortError") fill(recent, problemBox(error));
   });
+}
+
+// What the last bulk decision did, shown above the queue once it is drawn again.
+let queueNotice = null;
+
+/** Decide the selected items the same way, with one note. */
+function bulkForm(wrap, signal, redraw) {
+  const count = h("span", {}, "No item selected.");
+  const result = h("div", { "aria-live": "polite" });
+  const selected = () => [...wrap.querySelectorAll("input[name=item]:checked")].map((box) => Number(box.value));
+  const form = h("form", { class: "decide bulk", "aria-label": "Decide the selected items" },
+    h("p", {}, count, " ", h("button", { type: "button", class: "quiet", onclick: () => {
+      const boxes = [...wrap.querySelectorAll("input[name=item]")];
+      const all = boxes.some((box) => !box.checked);
+      for (const box of boxes) box.checked = all;
+      update();
+    } }, "Select all / none")),
+    noteField("bulk-note", "One note for every selected item"),
+    h("div", { class: "buttons" },
+      h("button", { type: "submit", value: "keep_apart", disabled: true }, "Keep apart"),
+      h("button", { type: "submit", value: "merge", class: "quiet", disabled: true }, "Merge"),
+      h("button", { type: "submit", value: "dismiss", class: "quiet", disabled: true }, "Dismiss")),
+    result);
+  const update = () => {
+    const n = selected().length;
+    count.textContent = n ? `${n} item${n === 1 ? "" : "s"} selected.` : "No item selected.";
+    for (const button of form.querySelectorAll("button[type=submit]")) button.disabled = !n;
+  };
+  wrap.addEventListener("change", update);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const decision = event.submitter?.value;
+    const items = selected();
+    try {
+      const outcome = await api("/api/v1/review/decisions", { method: "POST", body: { items, decision, note: form.note.value }, signal });
+      const n = outcome.decided.length;
+      announce(`${n} decided`);
+      queueNotice = [`${label(decision)}: ${n} item${n === 1 ? "" : "s"} decided.`,
+        outcome.refused.map((refusal) => h("div", { class: "warn" }, `Item ${refusal.item} not decided: ${refusal.detail}`))];
+      redraw();
+    } catch (error) {
+      if (error.name !== "AbortError") fill(result, problemBox(error));
+    }
+  });
+  return form;
 }
 
 function membersText(members) {
@@ -189,7 +244,7 @@ function decisionForm(item, signal, refresh) {
     try {
       const outcome = await api(`/api/v1/review/items/${item.id}/decision`, { method: "POST", body: { decision, note: form.note.value }, signal });
       announce(`Item ${item.id}: ${label(decision)}`);
-      await refresh(`Decided: ${label(decision)} (change #${outcome.change.id}).`);
+      await refresh(`Item #${item.id}: ${label(decision)} (change #${outcome.change.id}).`);
     } catch (error) {
       if (error.name === "AbortError") return;
       fill(result, problemBox(error));
@@ -212,19 +267,62 @@ function decidedSection(item, signal) {
     undo);
 }
 
+// What the decision just made did, shown on the item opened after it.
+let itemNotice = null;
+
+/** Open the item after this one in the queue (or before it); the queue when none is left. */
+async function openNext(item, { navigate, signal, backwards = false }) {
+  const { item: next } = await api(`/api/v1/review/items/next${query({ after: item.id, backwards: backwards || null })}`, { signal });
+  if (next) navigate(`/console/review/${next.id}`);
+  else if (backwards) announce("This is the first item of the queue");
+  else {
+    queueNotice = [itemNotice || "", " Nothing left to review."];
+    itemNotice = null;
+    navigate("/console/review");
+  }
+}
+
+// Keys for the common moves; typing in a field is never taken for one.
+const KEYS = { j: "next", n: "next", k: "previous", p: "previous", m: "merge", a: "keep_apart" };
+
+function keyHandler(item, context) {
+  return (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.target.closest?.("input, textarea, select, [contenteditable]")) return;
+    const move = KEYS[event.key];
+    if (!move) return;
+    event.preventDefault();
+    if (move === "next" || move === "previous") {
+      openNext(item, { ...context, backwards: move === "previous" }).catch((error) => {
+        if (error.name !== "AbortError") announce(error.message);
+      });
+      return;
+    }
+    const button = document.querySelector(`form.decide button[name=decision][value=${move}]`);
+    if (button && !button.disabled) button.form.requestSubmit(button);
+  };
+}
+
 /** One item side by side: the pair's attributes with level and weight, both identities, the
- * evidence, a dry run of the merge, and the decision. */
-export async function renderItem({ main, params: [id], signal, setTitle }) {
+ * evidence, a dry run of the merge, and the decision; after it, the next item opens. */
+export async function renderItem({ main, params: [id], signal, setTitle, navigate }) {
   const draw = async (message) => {
     const comparison = await api(`/api/v1/review/items/${seg(id)}`, { signal });
     const { item, score } = comparison;
     const title = `${KINDS[item.kind] || item.kind} #${item.id}`;
+    const decided = async (text) => {
+      itemNotice = text;
+      await openNext(item, { navigate, signal });
+    };
     setTitle(title);
     fill(main,
       h("div", { class: "page-head" },
         h("div", {}, h("h1", {}, title), h("p", { class: "muted" }, `${item.status}`, item.priority === null ? "" : ` · priority ${item.priority.toFixed(2)}`, " · opened ", when(item.created_at))),
-        h("nav", { class: "actions", "aria-label": "Review" }, h("a", { href: "/console/review" }, "Back to the queue"))),
+        h("nav", { class: "actions", "aria-label": "Review" },
+          h("button", { type: "button", class: "quiet", onclick: () => openNext(item, { navigate, signal, backwards: true }) }, "← Previous"),
+          h("button", { type: "button", class: "quiet", onclick: () => openNext(item, { navigate, signal }) }, "Next →"),
+          h("a", { href: "/console/review" }, "Back to the queue"))),
       message ? h("p", { class: "notice", role: "status", tabindex: "-1" }, message) : null,
+      h("p", { class: "hint keys" }, "Keys: ", h("kbd", {}, "j"), " next · ", h("kbd", {}, "k"), " previous · ", h("kbd", {}, "m"), " merge · ", h("kbd", {}, "a"), " keep apart"),
       claimControls(item, signal, () => draw()),
       score ? h("section", { "aria-labelledby": "score-title" },
         h("h2", { id: "score-title" }, "How the pair compares"),
@@ -234,11 +332,15 @@ export async function renderItem({ main, params: [id], signal, setTitle }) {
       item.kind === "generic_value" ? h("section", {}, h("h2", {}, "Records holding ", h("code", {}, item.detail?.key)),
         table("Holders", ["Record", "Customer"], (comparison.holders || []).map((holder) => [h("code", {}, holder.reference), customerLink(holder.identity)]))) : null,
       previewSection(comparison.preview),
-      item.status === "open" ? decisionForm(item, signal, draw) : decidedSection(item, signal),
+      item.status === "open" ? decisionForm(item, signal, decided) : decidedSection(item, signal),
       comparison.edges?.length ? h("section", { "aria-labelledby": "edges-title" }, h("h2", { id: "edges-title" }, "Evidence among these records"), comparison.edges.map(edgeSection)) : null);
     main.querySelector(".notice")?.focus();
+    return item;
   };
-  await draw();
+  const message = itemNotice;
+  itemNotice = null;
+  const item = await draw(message);
+  document.addEventListener("keydown", keyHandler(item, { navigate, signal }), { signal });
 }
 
 function mergeTool(id, signal) {
