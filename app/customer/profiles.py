@@ -30,6 +30,7 @@ from app.customer.service import (
     EMPTY_SUMMARY,
     golden_document,
     live_records_where,
+    shared_identifiers,
 )
 from app.db import (
     Reused,
@@ -165,7 +166,8 @@ def _verbose_document(session: Session, settings: Settings, identity_id: int) ->
     records = live_records_where(session, SourceRecord.identity_id == identity_id)
     if not records:
         return EMPTY_DETAIL
-    return json_text(golden_document(records, settings, verbose=True))
+    shared = shared_identifiers(session, settings, records)
+    return json_text(golden_document(records, settings, verbose=True, shared=shared))
 
 
 def get_profile(

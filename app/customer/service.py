@@ -19,13 +19,19 @@ from sqlalchemy import (
     Row,
     Select,
     delete,
+    func,
     select,
 )
 from sqlalchemy.orm import Session
 
 from app.customer import search as keys
 from app.customer.models import CustomerTraits, GoldenRecord, SearchToken
-from app.customer.survivorship import SourcedRecord, choose_golden, plain_golden
+from app.customer.survivorship import (
+    SourcedRecord,
+    choose_golden,
+    identifier_keys,
+    plain_golden,
+)
 from app.customer.traits import EventFact, compute_traits
 from app.db import (
     Reused,
@@ -40,6 +46,7 @@ from app.db import (
     utcnow,
 )
 from app.event import service as events
+from app.identity.models import RecordIdentifier
 from app.privacy import service as consent_store
 from app.privacy.consent import Choice, in_force
 from app.progress import QUIET, Progress
@@ -250,17 +257,52 @@ def _records_json(records: Sequence[LoadedRecord], verbose: bool) -> dict[str, l
     return grouped
 
 
+def shared_identifiers(
+    session: Session, settings: Settings, records: Sequence[LoadedRecord]
+) -> set[tuple[str, str]]:
+    """The e-mails and phones of these records that many customers hold (at least their
+    attribute's ``shared_by``), as (type, normalized value)."""
+    survivorship = settings.customer.survivorship
+    wanted = identifier_keys([r.sourced for r in records], survivorship, settings.match)
+    least: dict[str, int] = {s.type: s.shared_by for s in survivorship.multi if s.shared_by}
+    if not wanted:
+        return set()
+    holders = func.count(func.distinct(SourceRecord.identity_id))
+    shared: set[tuple[str, str]] = set()
+    for kind in sorted({kind for kind, _ in wanted}):
+        values = sorted(value for k, value in wanted if k == kind)
+        for chunk in chunks(values):
+            query = (
+                select(RecordIdentifier.value)
+                .join(SourceRecord, SourceRecord.id == RecordIdentifier.record_id)
+                .where(
+                    RecordIdentifier.kind == kind,
+                    RecordIdentifier.value.in_(chunk),
+                    SourceRecord.deleted_at.is_(None),
+                )
+                .group_by(RecordIdentifier.value)
+                .having(holders >= least[kind])
+            )
+            shared.update((kind, value) for value in session.scalars(query))
+    return shared
+
+
 def golden_document(
-    records: Sequence[LoadedRecord], settings: Settings, *, verbose: bool
+    records: Sequence[LoadedRecord],
+    settings: Settings,
+    *,
+    verbose: bool,
+    shared: set[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """The golden record of an identity holding these live records with its records per
-    department; verbose: every value with its provenance, every record's attributes."""
+    department; verbose: every value with its provenance, every record's attributes.
+    ``shared``: e-mails and phones many customers hold (:func:`shared_identifiers`)."""
     sourced = [r.sourced for r in records]
     config = settings.customer.survivorship
     if not verbose:
-        golden_values = plain_golden(sourced, config, settings.match)
+        golden_values = plain_golden(sourced, config, settings.match, shared)
         return {"golden": golden_values, "records": _records_json(records, verbose=False)}
-    golden = choose_golden(sourced, config, settings.match)
+    golden = choose_golden(sourced, config, settings.match, shared)
     return {
         "golden": golden.detailed(),
         "values": golden.all_values(),
@@ -277,7 +319,8 @@ def preview_golden(
     records: list[LoadedRecord] = []
     for chunk in chunks(wanted):
         records.extend(live_records_where(session, among(session, SourceRecord.id, chunk)))
-    return golden_document(records, settings, verbose=True)
+    shared = shared_identifiers(session, settings, records)
+    return golden_document(records, settings, verbose=True, shared=shared)
 
 
 def _forget_computed(
@@ -338,11 +381,12 @@ def _write_golden(
     golden_rows: list[tuple[Any, ...]] = []
     token_rows: list[tuple[Any, ...]] = []
     computed_at = stored_value(session, GoldenRecord.__table__.c.computed_at, now)
+    shared = shared_identifiers(session, settings, [r for held in records.values() for r in held])
     for identity_id in identity_ids:
         held = records.get(identity_id)
         if not held:
             continue
-        summary = golden_document(held, settings, verbose=False)
+        summary = golden_document(held, settings, verbose=False, shared=shared)
         names: set[str] = set()
         tokens: set[str] = set()
         for record in held:
@@ -417,7 +461,7 @@ def _write_traits(
     for identity_id, held in sorted(records.items()):
         if not held:
             continue
-        times = tuple((r.sourced.first_seen_at, r.sourced.observed_at) for r in held)
+        times = tuple((r.sourced.first_seen_at, r.source_updated_at) for r in held)
         allowed = identity_id in profiling
         if facts is not None:
             traits = compute_traits(

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from app.identity.identifiers import normalize_identifier
+from app.identity.identifiers import normalize_date, normalize_identifier
 from app.matching import MatchConfig
 from app.settings.customer import MultiAttribute, Rule, SurvivorshipConfig
 
@@ -71,6 +71,8 @@ class Chosen:
     rule: str
     records: int
     rank: int = 1
+    shared: bool = False
+    """Held by many customers (an office switchboard): it reaches this one through others."""
 
     def as_json(self) -> dict[str, Any]:
         """The value and its provenance, as the API shows them."""
@@ -82,6 +84,7 @@ class Chosen:
             "rule": self.rule,
             "records": self.records,
             "rank": self.rank,
+            "shared": self.shared,
         }
 
 
@@ -95,9 +98,14 @@ class Golden:
     candidates: dict[str, list[Candidate]] = field(default_factory=dict)
 
     def plain(self) -> dict[str, Any]:
-        """Values only: what an agent reads."""
+        """Values only: what an agent reads (values many customers share under ``shared``)."""
         values: dict[str, Any] = {name: c.value for name, c in sorted(self.single.items())}
         values.update((name, [c.value for c in chosen]) for name, chosen in self.multi.items())
+        shared = {
+            name: [c.value for c in chosen if c.shared] for name, chosen in self.multi.items()
+        }
+        if any(shared.values()):
+            values["shared"] = {name: found for name, found in shared.items() if found}
         return values
 
     def detailed(self) -> dict[str, Any]:
@@ -134,6 +142,23 @@ def fold(text: str) -> str:
     """Case-, accent- and space-insensitive form of a text, for telling equal values apart."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+_NAME_PARTS = 2
+
+
+def written_forward(name: str) -> str:
+    """A full name as people read it: "Mueller, Renate" (a directory's order) becomes "Renate
+    Mueller"; any other name is kept as written.
+
+    >>> written_forward("Mueller, Renate"), written_forward("Renate Mueller")
+    ('Renate Mueller', 'Renate Mueller')
+    """
+    parts = [part.strip() for part in name.split(",")]
+    if len(parts) != _NAME_PARTS or not all(parts) or any(c.isdigit() for c in name):
+        return name
+    family, given = parts
+    return f"{given} {family}"
 
 
 def _is_placeholder(text: str, placeholders: frozenset[str]) -> bool:
@@ -284,18 +309,87 @@ def _consumed_by_multi(multi: Sequence[MultiAttribute]) -> Callable[[SourcedReco
     return consumed
 
 
-def choose_golden(
+def identifier_keys(
     records: Sequence[SourcedRecord], config: SurvivorshipConfig, match: MatchConfig
+) -> set[tuple[str, str]]:
+    """The (type, normalized value) of every e-mail and phone these records hold that could be
+    shared (see ``MultiAttribute.shared_by``): what to count customers of."""
+    kinds = {spec.type for spec in config.multi if spec.shared_by and spec.type != "address"}
+    return {
+        (spec.type, candidate.key)
+        for spec in config.multi
+        if spec.type in kinds
+        for candidate in _multi_candidates(spec, records, match)
+    }
+
+
+def _addresses_that_say_more(chosen: list[Chosen]) -> list[Chosen]:
+    """Leave out an address whose every part another address repeats (a city alone, beside a
+    full address in that city); ranks follow."""
+
+    def parts(entry: Chosen) -> dict[str, str]:
+        value = entry.value if isinstance(entry.value, dict) else {}
+        return {name: fold(text) for name, text in value.items()}
+
+    def says_less(entry: Chosen) -> bool:
+        mine = parts(entry)
+        return any(
+            other is not entry
+            and len(parts(other)) > len(mine)
+            and all(parts(other).get(name) == text for name, text in mine.items())
+            for other in chosen
+        )
+
+    kept = [entry for entry in chosen if not says_less(entry)]
+    return [replace(entry, rank=rank) for rank, entry in enumerate(kept, start=1)]
+
+
+def _shared_last(
+    spec: MultiAttribute, chosen: list[Chosen], shared: set[tuple[str, str]], match: MatchConfig
+) -> list[Chosen]:
+    """Mark the values many customers hold, and rank them after the customer's own."""
+    if not spec.shared_by:
+        return chosen
+    marked = [
+        replace(entry, shared=True)
+        if isinstance(entry.value, str)
+        and (spec.type, _identifier_key(spec.type, entry.value, match)) in shared
+        else entry
+        for entry in chosen
+    ]
+    ordered = sorted(marked, key=lambda entry: entry.shared)  # stable: own values keep order
+    return [replace(entry, rank=rank) for rank, entry in enumerate(ordered, start=1)]
+
+
+def _single_candidate(name: str, text: str, record: SourcedRecord, match: MatchConfig) -> Candidate:
+    """A record's value as the golden record shows it: a full name in reading order, a date in
+    one format (ISO, whichever way each department wrote it; the same day is one value)."""
+    if name == "full_name":
+        text = written_forward(text)
+    elif (record.attribute_types.get(name) or match.attributes.get(name)) == "date":
+        day = normalize_date(text, match)
+        if day is not None:
+            return Candidate(day, day, record)
+    return Candidate(text, fold(text), record)
+
+
+def choose_golden(
+    records: Sequence[SourcedRecord],
+    config: SurvivorshipConfig,
+    match: MatchConfig,
+    shared: set[tuple[str, str]] | None = None,
 ) -> Golden:
     """The golden record of an identity holding these live records; e-mails and phones are
-    told apart as the matcher's configuration ``match`` normalizes them."""
+    told apart as the matcher's configuration ``match`` normalizes them. ``shared``: the
+    (type, normalized value) of e-mails and phones many customers hold (see
+    :func:`identifier_keys`)."""
     golden = Golden()
     single: dict[str, list[Candidate]] = {}
     consumed = _consumed_by_multi(config.multi)
     for record in records:
         for name, text in record.attributes.items():
             if not consumed(record, name):
-                single.setdefault(name, []).append(Candidate(text, fold(text), record))
+                single.setdefault(name, []).append(_single_candidate(name, text, record, match))
     for name, candidates in single.items():
         chosen, ranked = choose_single(candidates, config.rules_for(name), config.placeholders)
         golden.candidates[name] = ranked
@@ -304,6 +398,10 @@ def choose_golden(
     for spec in config.multi:
         candidates = _multi_candidates(spec, records, match)
         values, ranked = choose_multi(candidates, spec.rules, config.placeholders)
+        if spec.type == "address":
+            values = _addresses_that_say_more(values)
+        else:
+            values = _shared_last(spec, values, shared or set(), match)
         golden.multi[spec.name] = values
         if ranked:
             golden.candidates[spec.name] = ranked
@@ -311,13 +409,17 @@ def choose_golden(
 
 
 def plain_golden(
-    records: Sequence[SourcedRecord], config: SurvivorshipConfig, match: MatchConfig
+    records: Sequence[SourcedRecord],
+    config: SurvivorshipConfig,
+    match: MatchConfig,
+    shared: set[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """``choose_golden(records, ...).plain()``: the golden values alone. An identity of one
-    record (most of a store's) takes the short path: its values as they are, placeholders left
-    out where the rules ignore them; nothing to rank."""
-    if len(records) != 1:
-        return choose_golden(records, config, match).plain()
+    record (most of a store's) takes the short path: its values as the golden record shows them
+    (a name in reading order, a date in one format), placeholders left out where the rules
+    ignore them; nothing to rank, unless it holds a value many customers share."""
+    if len(records) != 1 or (shared and identifier_keys(records, config, match) & shared):
+        return choose_golden(records, config, match, shared).plain()
     record = records[0]
     consumed = _consumed_by_multi(config.multi)
     values: dict[str, Any] = {}
@@ -325,7 +427,7 @@ def plain_golden(
         if consumed(record, name):
             continue
         if not (_ranking(config.rules_for(name))[1] and _is_placeholder(text, config.placeholders)):
-            values[name] = text
+            values[name] = _single_candidate(name, text, record, match).value
     for spec in config.multi:
         candidates = _multi_candidates(spec, records, match)
         if len(candidates) > 1:  # two e-mails of one record: ranked as usual

@@ -159,20 +159,23 @@ def email_facts(events: Sequence[EventFact], config: TraitsConfig, now: datetime
 
 def compute_traits(
     events: Sequence[EventFact],
-    record_times: Sequence[tuple[datetime, datetime]],
+    record_times: Sequence[tuple[datetime, datetime | None]],
     config: TraitsConfig,
     now: datetime,
     *,
     profiling: bool = True,
 ) -> dict[str, Any]:
-    """Every trait of a customer with these events and records ((first seen, observed) each);
-    affinities only when the customer's consents allow ``profiling``.
+    """Every trait of a customer with these events and records ((first seen, changed at the
+    source) each; None when the source does not say); affinities only when the customer's
+    consents allow ``profiling``.
 
-    First seen is the earliest record or event; last seen the latest event or record update.
+    First seen is the earliest record or event. Last seen is the customer's last activity: the
+    latest event, or change their department's system recorded; never when Huella happened to
+    import them (a load of old records does not make everyone look active today).
     """
     event_times = [e.occurred_at for e in events]
     firsts = [first for first, _ in record_times] + event_times
-    lasts = [observed for _, observed in record_times] + event_times
+    lasts = [changed for _, changed in record_times if changed is not None] + event_times
     by_source: dict[str, dict[str, Any]] = {}
     for event in sorted(events, key=lambda e: e.occurred_at):
         entry = by_source.setdefault(

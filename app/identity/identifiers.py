@@ -41,3 +41,19 @@ def normalize_identifier(kind: str, value: str, config: MatchConfig) -> str | No
     'ana@example.com'
     """
     return _normalized(_normalizer(config), kind, value)
+
+
+@lru_cache(maxsize=65536)
+def _normalized_date(normalizer: Normalizer, value: str) -> str | None:
+    return normalizer.date(value)
+
+
+def normalize_date(value: str, config: MatchConfig) -> str | None:
+    """A date in ISO form (``1988-02-14``) as the matcher ``config`` reads it, whichever way it
+    was written; None when the text is not a date (or a placeholder such as 1900-01-01).
+
+    >>> from app.matching import load_match_config
+    >>> normalize_date("02/14/1988", load_match_config())
+    '1988-02-14'
+    """
+    return _normalized_date(_normalizer(config), value)

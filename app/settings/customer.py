@@ -32,6 +32,9 @@ class MultiAttribute:
     type: MultiType
     rules: tuple[Rule, ...]
     parts: tuple[str, ...] = ()
+    shared_by: int = 0
+    """A value this many customers or more hold (an office switchboard, a team inbox) is
+    marked shared and ranked last; 0: never."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +100,11 @@ def parse_survivorship(data: Mapping[str, Any]) -> SurvivorshipConfig:
         parts = tuple(spec.get("parts", ()))
         if kind == "address" and not parts:
             raise ConfigError(f"multi.{name}: an address needs its parts")
-        multi.append(MultiAttribute(name, kind, _rules(spec.get("rules"), f"multi.{name}"), parts))
+        shared_by = spec.get("shared_by", 0)
+        if not isinstance(shared_by, int) or isinstance(shared_by, bool) or shared_by < 0:
+            raise ConfigError(f"multi.{name}: shared_by must be a whole number, 0 for never")
+        rules = _rules(spec.get("rules"), f"multi.{name}")
+        multi.append(MultiAttribute(name, kind, rules, parts, shared_by))
     return SurvivorshipConfig(
         default_rules=_rules(data.get("defaults", {}).get("rules"), "defaults"),
         attributes={

@@ -3,7 +3,7 @@
 // follows.
 
 import { api, query, seg } from "./api.js";
-import { announce, bar, customerName, fill, h, label, loadMore, percent, problemBox, recordsTable, show, table, when } from "./ui.js";
+import { announce, bar, customerName, dayText, fill, h, label, loadMore, percent, problemBox, recordsTable, show, table, when } from "./ui.js";
 
 const TIMELINE_PAGE = 25;
 
@@ -18,7 +18,7 @@ const RULES = {
 
 function provenanceText(entry) {
   const parts = [`from ${entry.source} ${entry.external_id}`, `rule: ${entry.rule} (${RULES[entry.rule] || "see survivorship.toml"})`];
-  if (entry.observed_at) parts.push(`observed ${entry.observed_at.slice(0, 10)}`);
+  if (entry.observed_at) parts.push(`observed ${dayText(entry.observed_at)}`);
   if (entry.records > 1) parts.push(`held by ${entry.records} records`);
   return parts.join(" · ");
 }
@@ -34,7 +34,8 @@ function goldenRows(golden, values, withdrawn = []) {
     return h("tr", {},
       h("th", { scope: "row" }, label(name)),
       h("td", {}, entries.length ? h("ul", { class: "values" }, entries.map((entry) =>
-        h("li", { title: provenanceText(entry) }, show(entry.value)))) : h("span", { class: "muted" }, "—"), flag),
+        h("li", { title: provenanceText(entry) }, show(entry.value),
+          entry.shared ? h("span", { class: "chip shared", title: "many customers hold it (an office switchboard, a team inbox): ranked last" }, "shared") : null))) : h("span", { class: "muted" }, "—"), flag),
       h("td", { class: "provenance" }, h("ul", { class: "values" }, entries.map((entry) =>
         h("li", {}, h("span", { class: "chip" }, entry.source), " ", entry.external_id)))),
       h("td", { class: "provenance" }, h("ul", { class: "values" }, entries.map((entry) =>

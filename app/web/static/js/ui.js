@@ -39,13 +39,23 @@ export function fill(element, ...children) {
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+// A calendar day (a birth date) is the same day everywhere: shown in UTC, never shifted.
+const calendarDay = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: "UTC" });
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
-/** A <time> for an ISO timestamp, shown in the reader's locale and zone. */
+/** Every date of the console in one format: "14 Feb 1988" (the reader's locale). */
+export function dayText(iso) {
+  const parsed = new Date(iso);
+  if (Number.isNaN(parsed.getTime())) return iso;
+  return (DAY.test(iso) ? calendarDay : dateOnly).format(parsed);
+}
+
+/** A <time> for an ISO timestamp or day, shown in the reader's locale and zone. */
 export function when(iso, { date = false } = {}) {
   if (!iso) return h("span", { class: "muted" }, "—");
   const parsed = new Date(iso);
   if (Number.isNaN(parsed.getTime())) return h("span", {}, iso);
-  return h("time", { datetime: iso, title: iso }, (date ? dateOnly : dateTime).format(parsed));
+  return h("time", { datetime: iso, title: iso }, date || DAY.test(iso) ? dayText(iso) : dateTime.format(parsed));
 }
 
 /** A number as a percentage: 0.873 -> "87%". */
@@ -77,7 +87,7 @@ export function addressLine(address) {
 export function show(value) {
   if (value === null || value === undefined || value === "") return "—";
   if (typeof value === "object") return addressLine(value);
-  return String(value);
+  return DAY.test(value) ? dayText(value) : String(value);
 }
 
 /** The problem document of an error, as an alert: title, detail and each offending field. */
