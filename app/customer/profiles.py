@@ -41,6 +41,7 @@ from app.db import (
 )
 from app.errors import InvalidInput, NotFound
 from app.event import service as events
+from app.identity.identifiers import phone_readings
 from app.identity.models import Identity, RecordIdentifier
 from app.identity.service import survivor_of
 from app.privacy.consent import Choice, in_force, withdrawn
@@ -256,10 +257,28 @@ _HOLDER_PROFILES = Reused(_holder_profiles)
 
 
 def lookup(
-    *, session: Session, settings: Settings, reference: str, after: int | None, limit: int
+    *,
+    session: Session,
+    settings: Settings,
+    reference: str,
+    after: int | None,
+    limit: int,
+    region: str | None = None,
 ) -> tuple[list[str], int | None]:
     """Profiles of the identities a ``type:value`` reference names, by id after ``after``;
-    and the id to resume after when more follow."""
+    and the id to resume after when more follow. A phone written nationally is read in
+    ``region`` when given, else in every region it can be read in (see ``phone_readings``)."""
+    kind, _, typed = reference.partition(":")
+    if kind == "phone":
+        readings = phone_readings(typed, settings.match, region)
+        if not readings:
+            where = f" in {region}" if region else ""
+            raise InvalidInput(
+                f"not a valid phone{where}", {"phone": [f"not a valid phone{where}"]}
+            )
+        if len(readings) > 1:
+            return _holders_of_any(session, readings, after, limit)
+        reference = f"phone:{readings[0]}"
     subject = subject_of_reference(session=session, settings=settings, reference=reference)
     kind, _, value = subject.partition(":")
     if kind in ("email", "phone"):
@@ -275,6 +294,30 @@ def lookup(
     return profiles_json(session=session, settings=settings, identity_ids=ids), (
         ids[-1] if len(found) > limit else None
     )
+
+
+def _holders_of_any(
+    session: Session, phones: Sequence[str], after: int | None, limit: int
+) -> tuple[list[str], int | None]:
+    """Profiles of the identities holding any of these phones, by id after ``after``."""
+    holders = (
+        select(SourceRecord.identity_id)
+        .join(RecordIdentifier, RecordIdentifier.record_id == SourceRecord.id)
+        .where(
+            RecordIdentifier.kind == "phone",
+            RecordIdentifier.value.in_(phones),
+            SourceRecord.deleted_at.is_(None),
+        )
+    )
+    query = (
+        _profile_select(session.get_bind().dialect.name)
+        .where(Identity.id.in_(holders), Identity.id > (after or 0))
+        .order_by(Identity.id)
+        .limit(limit + 1)
+    )
+    rows = list(session.execute(query))
+    page = rows[:limit]
+    return [_profile_json(row) for row in page], page[-1].id if len(rows) > limit else None
 
 
 @dataclass(frozen=True, slots=True)

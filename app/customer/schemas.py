@@ -16,8 +16,24 @@ class SearchQuerySchema(PageArgsSchema):
     birth_date = fields.Date(load_default=None)
 
 
+def _region() -> fields.String:
+    return fields.String(
+        load_default=None,
+        validate=validate.Length(min=2, max=60),
+        metadata={"description": "where a phone written nationally is read: FR, or France"},
+    )
+
+
+class LookupQuerySchema(PageArgsSchema):
+    """A lookup's page, and the region its phone is read in."""
+
+    region = _region()
+
+
 class LookupSchema(PageArgsSchema):
     """A lookup with the identifier in the body, where no access log keeps it."""
+
+    region = _region()
 
     reference = fields.String(
         required=True,

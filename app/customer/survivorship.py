@@ -27,6 +27,7 @@ from typing import Any
 
 from app.identity.identifiers import normalize_date, normalize_identifier
 from app.matching import MatchConfig
+from app.matching.normalize import record_region
 from app.settings.customer import MultiAttribute, Rule, SurvivorshipConfig
 
 ONLY_VALUE = "only_value"
@@ -276,8 +277,8 @@ def choose_multi(
     return chosen, ranked
 
 
-def _identifier_key(kind: str, text: str, match: MatchConfig) -> str:
-    return normalize_identifier(kind, text, match) or fold(text)
+def _identifier_key(kind: str, text: str, match: MatchConfig, region: str | None = None) -> str:
+    return normalize_identifier(kind, text, match, region) or fold(text)
 
 
 def _multi_candidates(
@@ -291,9 +292,11 @@ def _multi_candidates(
                 key = "|".join(fold(parts.get(p, "")) for p in spec.parts)
                 found.append(Candidate(parts, key, record))
             continue
+        region = record_region(record.attributes) if spec.type == "phone" else None
         for name, text in sorted(record.attributes.items()):
             if name == spec.type or record.attribute_types.get(name) == spec.type:
-                found.append(Candidate(text, _identifier_key(spec.type, text, match), record))
+                key = _identifier_key(spec.type, text, match, region)
+                found.append(Candidate(text, key, record))
     return found
 
 
@@ -345,15 +348,18 @@ def _addresses_that_say_more(chosen: list[Chosen]) -> list[Chosen]:
 
 
 def _shared_last(
-    spec: MultiAttribute, chosen: list[Chosen], shared: set[tuple[str, str]], match: MatchConfig
+    spec: MultiAttribute,
+    chosen: list[Chosen],
+    shared: set[tuple[str, str]],
+    candidates: Sequence[Candidate],
 ) -> list[Chosen]:
     """Mark the values many customers hold, and rank them after the customer's own."""
     if not spec.shared_by:
         return chosen
+    key_of = {c.value: c.key for c in candidates if isinstance(c.value, str)}
     marked = [
         replace(entry, shared=True)
-        if isinstance(entry.value, str)
-        and (spec.type, _identifier_key(spec.type, entry.value, match)) in shared
+        if isinstance(entry.value, str) and (spec.type, key_of.get(entry.value, "")) in shared
         else entry
         for entry in chosen
     ]
@@ -401,7 +407,7 @@ def choose_golden(
         if spec.type == "address":
             values = _addresses_that_say_more(values)
         else:
-            values = _shared_last(spec, values, shared or set(), match)
+            values = _shared_last(spec, values, shared or set(), candidates)
         golden.multi[spec.name] = values
         if ranked:
             golden.candidates[spec.name] = ranked

@@ -20,6 +20,7 @@ from app.customer import profiles
 from app.customer.schemas import (
     CustomerPageSchema,
     CustomerSchema,
+    LookupQuerySchema,
     LookupSchema,
     ProfileQuerySchema,
     SearchPageSchema,
@@ -28,7 +29,6 @@ from app.customer.schemas import (
 from app.db import get_read_session
 from app.event.schemas import TimelineQuerySchema, TimelineSchema
 from app.pagination import (
-    PageArgsSchema,
     aware_datetime,
     decode_typed,
     encode_cursor,
@@ -85,15 +85,17 @@ def search_customers(query: dict[str, Any]) -> Response:
 
 
 @blp.get("/lookup/<path:reference>")
-@blp.arguments(PageArgsSchema(), location="query")
+@blp.arguments(LookupQuerySchema(), location="query")
 @blp.response(200, CustomerPageSchema)
 @roles("admin", "agent")
 @personal
 def lookup_customers(query: dict[str, Any], reference: str) -> Response:
     """Profiles of the customers a ``type:value`` names: ``email:ana@example.com``,
     ``phone:+34600111222``, ``anonymous:SOURCE:ID`` (a source's visitor), or
-    ``SOURCE:EXTERNAL_ID`` (e.g. ``crm:c-17``)."""
-    return _lookup(reference, query["limit"], query["cursor"])
+    ``SOURCE:EXTERNAL_ID`` (e.g. ``crm:c-17``). A phone written nationally (``06 13 25 74
+    39``) is read in ``region`` when given (``?region=FR``), else in every region where it is
+    a number."""
+    return _lookup(reference, query["limit"], query["cursor"], query["region"])
 
 
 @blp.post("/lookup")
@@ -104,10 +106,10 @@ def lookup_customers(query: dict[str, Any], reference: str) -> Response:
 def lookup_customers_in_body(body: dict[str, Any]) -> Response:
     """The same lookup with the ``reference`` (and ``limit``, ``cursor``) in the body: the
     e-mail or phone stays out of the address, and so out of every access log on the way."""
-    return _lookup(body["reference"], body["limit"], body["cursor"])
+    return _lookup(body["reference"], body["limit"], body["cursor"], body["region"])
 
 
-def _lookup(reference: str, limit: int | None, cursor: str | None) -> Response:
+def _lookup(reference: str, limit: int | None, cursor: str | None, region: str | None) -> Response:
     after = decode_typed(cursor, row_id)
     items, last = profiles.lookup(
         session=get_read_session(),
@@ -115,6 +117,7 @@ def _lookup(reference: str, limit: int | None, cursor: str | None) -> Response:
         reference=reference,
         after=after[0] if after else None,
         limit=page_limit(limit),
+        region=region,
     )
     return _page(items, [last] if last is not None else None)
 

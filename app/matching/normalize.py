@@ -13,6 +13,7 @@ from datetime import date
 from functools import lru_cache
 
 import phonenumbers
+from phonenumbers import geocoder
 
 from app.matching.config import MatchConfig, Normalization
 from app.matching.text import fold
@@ -110,10 +111,14 @@ class Normalizer:
         # store's dates, e-mails and phones repeat.
         self._reads = lru_cache(maxsize=65536)(self._value_reads)
 
-    def value(self, kind: AttributeType, raw: str) -> str | None:
-        """Normalize one raw value of a type; None when it is missing or a placeholder."""
+    def value(self, kind: AttributeType, raw: str, region: str | None = None) -> str | None:
+        """Normalize one raw value of a type; None when it is missing or a placeholder.
+        ``region``: where a phone written without its country code is read (the record's
+        country), instead of the configured default."""
         if not raw or fold(raw) in self.rules.missing_values:
             return None
+        if kind == "phone":
+            return self.phone(raw, region)
         return self._by_type[kind](raw)
 
     def problem(self, kind: AttributeType, raw: str) -> str | None:
@@ -190,14 +195,16 @@ class Normalizer:
         email = f"{local}@{domain}"
         return None if not local or email in self.rules.missing_emails else email
 
-    def phone(self, raw: str) -> str | None:
-        """E.164 phone, numbers without a country code read in the configured region.
+    def phone(self, raw: str, region: str | None = None) -> str | None:
+        """E.164 phone, numbers without a country code read in ``region`` (the record's
+        country), else in the configured region.
 
         A number that does not read in that region (a Spanish mobile written nationally in a
         US store) keeps its digits: it still agrees with the same number written in full on
         its last digits, and with itself exactly.
         """
-        number = _phone(raw, self.rules.default_region, self.rules.missing_phones)
+        region = region or self.rules.default_region
+        number = _phone(raw, region, self.rules.missing_phones)
         if number is not None or "+" in raw:
             return number
         digits = "".join(c for c in raw if c.isdigit())
@@ -295,11 +302,12 @@ def normalize_attributes(
 ) -> dict[AttributeName, str]:
     """Normalize a record's known attributes; full_name fills first and last name."""
     values: dict[AttributeName, str] = {}
+    region = record_region(attributes)
     for name, raw in attributes.items():
         kind = types.get(name)
         if kind is None or raw is None or name == "full_name":
             continue
-        if (value := normalizer.value(kind, str(raw))) is not None:
+        if (value := normalizer.value(kind, str(raw), region)) is not None:
             values[name] = value
     full = attributes.get("full_name")
     if full and fold(full) not in normalizer.rules.missing_values:
@@ -309,3 +317,39 @@ def normalize_attributes(
         if last and "last_name" not in values:
             values["last_name"] = last
     return values
+
+
+def record_region(attributes: Mapping[AttributeName, str]) -> str | None:
+    """The phone region of a record's ``country`` ("FR", "France", "fr"): its national numbers
+    are read there. None when it has no country, or one that names no region."""
+    country = attributes.get("country")
+    return region_of_country(str(country)) if country else None
+
+
+@lru_cache(maxsize=4096)
+def region_of_country(text: str) -> str | None:
+    """The region code (ISO 3166 alpha-2) a country is written as: a code, or its English name.
+
+    >>> region_of_country("France"), region_of_country("es"), region_of_country("Atlantis")
+    ('FR', 'ES', None)
+    """
+    folded = fold(text)
+    return _country_names().get(folded) or (
+        folded.upper() if folded.upper() in phonenumbers.SUPPORTED_REGIONS else None
+    )
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    """Folded English country names (and common short forms) to region codes."""
+    names = {
+        fold(_region_name(code)): code
+        for code in phonenumbers.SUPPORTED_REGIONS
+        if _region_name(code)
+    }
+    names.update({"usa": "US", "uk": "GB", "england": "GB", "espana": "ES", "deutschland": "DE"})
+    return names
+
+
+def _region_name(code: str) -> str:
+    return str(geocoder._region_display_name(code, "en") or "")

@@ -25,7 +25,7 @@ from app.matching.compare import Comparison, Levels, Nicknames, Rows, build_comp
 from app.matching.compare import compare_frame as _compare_frame
 from app.matching.config import BlockingRule, MatchConfig
 from app.matching.frame import Frame, FrameBuilder
-from app.matching.normalize import Normalizer, normalize_attributes
+from app.matching.normalize import Normalizer, normalize_attributes, record_region
 from app.matching.types import (
     AttributeName,
     AttributeType,
@@ -167,6 +167,7 @@ class Pipeline:
         def normalize(attributes: Mapping[AttributeName, str]) -> dict[AttributeName, str]:
             if attributes.get("full_name"):
                 return self.normalize(attributes)
+            region = record_region(attributes)
             values: dict[AttributeName, str] = {}
             for name, raw in attributes.items():
                 kind = self.types.get(name)
@@ -177,8 +178,8 @@ class Pipeline:
                     if key not in cache:
                         cache[key] = self.normalizer.value(kind, raw)
                     value = cache[key]
-                else:
-                    value = self.normalizer.value(kind, raw)
+                else:  # a phone is read in the record's country
+                    value = self.normalizer.value(kind, raw, region)
                 if value is not None:
                     values[name] = value
             return values
