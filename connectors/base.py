@@ -79,7 +79,14 @@ TEXT = (str,)
 WHOLE = (int,)
 NUMBER = (int, float)
 TABLE = (dict,)
-_TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", dict: "a table"}
+FLAG = (bool,)
+_TYPE_NAMES = {
+    str: "text",
+    int: "a whole number",
+    float: "a number",
+    dict: "a table",
+    bool: "true or false",
+}
 
 
 def _type_names(types: tuple[type, ...]) -> str:

@@ -17,6 +17,8 @@ Settings:
     attributes      extra attribute name -> type (identifier name text category date email
                     phone postcode); the canonical attributes need no declaration
     updated_at_column   optional column with the row's last change (ISO 8601 or epoch seconds)
+    keep_extra      keep columns that map to no attribute as attributes of their own (named
+                    like the column, lowercase), stored and shown but not compared
     delimiter       CSV delimiter (default ``,``)
     encoding        text encoding of the rows (default ``utf-8``)
     page_size       rows per page (default 1000)
@@ -36,6 +38,7 @@ from typing import Any, BinaryIO, ClassVar, Literal
 from connectors.base import (
     CANONICAL_ATTRIBUTES,
     EXTRA_ATTRIBUTE_TYPES,
+    FLAG,
     TABLE,
     TEXT,
     WHOLE,
@@ -63,6 +66,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _FINGERPRINT_HEAD = 64 * 1024
 _FINGERPRINT_TAIL = 4 * 1024
 _BOM = b"\xef\xbb\xbf"
+_SAMPLE_ROWS = 100  # JSONL rows read to tell its columns
 
 
 class RowError(ValueError):
@@ -82,6 +86,7 @@ class FileSettings:
     delimiter: str = ","
     encoding: str = "utf-8"
     page_size: int = 1000
+    keep_extra: bool = False
 
     @classmethod
     def parse(cls, settings: Mapping[str, Any]) -> FileSettings:
@@ -107,6 +112,7 @@ class FileSettings:
             delimiter=delimiter,
             encoding=encoding,
             page_size=int_setting(settings, "page_size", 1000),
+            keep_extra=bool(settings.get("keep_extra", False)),
         )
 
     def columns_by_attribute(self, columns: Sequence[str]) -> dict[str, str]:
@@ -115,6 +121,16 @@ class FileSettings:
         present = set(columns)
         implicit = {name: name for name in known if name in present}
         return implicit | dict(self.mapping)
+
+    def unmapped(self, columns: Sequence[str]) -> list[str]:
+        """The columns no attribute reads (nor the id or the update time): left out, unless
+        ``keep_extra`` keeps them."""
+        used = {
+            self.id_column,
+            self.updated_at_column,
+            *self.columns_by_attribute(columns).values(),
+        }
+        return [column for column in columns if column not in used]
 
 
 def _format(value: Any, path: Path) -> FileFormat:
@@ -176,6 +192,7 @@ def file_settings(
     file_format: str | None = None,
     maps: Sequence[str] = (),
     attrs: Sequence[str] = (),
+    keep_extra: bool = False,
 ) -> dict[str, Any]:
     """Settings of a file source from the CLI's ``--map ATTRIBUTE=COLUMN`` and
     ``--attr NAME:TYPE`` strings; ConfigurationError names the offending option."""
@@ -206,6 +223,8 @@ def file_settings(
     }
     if file_format:
         settings["format"] = file_format
+    if keep_extra:
+        settings["keep_extra"] = True
     FileSettings.parse(settings)
     return settings
 
@@ -225,6 +244,7 @@ class FileConnector(Connector):
         "delimiter": Setting(TEXT),
         "encoding": Setting(TEXT),
         "page_size": Setting(WHOLE),
+        "keep_extra": Setting(FLAG),
     }
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
@@ -246,6 +266,19 @@ class FileConnector(Connector):
                         )
         except OSError as error:
             raise ConnectorError(f"cannot read {self.config.path}: {error.strerror}") from None
+
+    def columns(self) -> list[str]:
+        """The file's columns: a CSV's header, or the keys of a JSONL file's first rows."""
+        with self.config.path.open("rb") as handle:
+            if self.config.format == "csv":
+                return _read_header(handle, self.config)
+            keys: dict[str, None] = {}
+            for _, raw in zip(range(_SAMPLE_ROWS), handle, strict=False):
+                try:
+                    keys.update(dict.fromkeys(_json_fields(raw, self.config)))
+                except RowError:
+                    continue
+            return list(keys)
 
     def streams(self) -> Sequence[Stream]:
         """One stream of records: the rows."""
@@ -280,11 +313,21 @@ class FileRowsStream(Stream):
         rejects: list[Reject] = []
         quoted = self.config.delimiter.encode() if reader else b""
         row, offset = first_row, start
+        # The row each id was first read on: a later row with the same id is named, not
+        # silently taken over the first (within one read; a resumed read starts afresh).
+        first_of: dict[str, int] = {}
         for row, raw, offset in _raw_rows(handle, first_row, start, quoted=quoted):
             try:
                 fields = reader.fields(raw) if reader else _json_fields(raw, self.config)
                 if fields is not None:
-                    records.append(_record(fields, self.config))
+                    record = _record(fields, self.config)
+                    if record.external_id in first_of:
+                        raise RowError(
+                            f"duplicate id {record.external_id!r}: row "
+                            f"{first_of[record.external_id]} has it already, and is the one kept"
+                        )
+                    first_of[record.external_id] = row
+                    records.append(record)
             except RowError as error:
                 rejects.append(Reject(f"row {row}", str(error), raw.decode("utf-8", "replace")))
             if len(records) + len(rejects) >= self.config.page_size:
@@ -436,6 +479,12 @@ def _record(fields: Mapping[str, Any], config: FileSettings) -> RecordIn:
         value = _text(fields.get(column), column)
         if value:
             attributes[attribute] = value
+    if config.keep_extra:
+        for column in config.unmapped(list(fields)):
+            value = _text(fields.get(column), column)
+            name = extra_name(column)
+            if value and name and name not in attributes:
+                attributes[name] = value
     updated_at = None
     if config.updated_at_column:
         stamp = fields.get(config.updated_at_column)
@@ -443,6 +492,15 @@ def _record(fields: Mapping[str, Any], config: FileSettings) -> RecordIn:
         if stamp not in (None, "") and updated_at is None:
             raise RowError(f"unparseable timestamp in {config.updated_at_column!r}: {stamp!r}")
     return RecordIn(external_id, attributes, dict(fields), updated_at=updated_at)
+
+
+def extra_name(column: str) -> str:
+    """The attribute a column kept with ``keep_extra`` becomes: lowercase, words joined by _.
+
+    >>> extra_name("Loyalty Tier")
+    'loyalty_tier'
+    """
+    return "_".join(re.findall(r"[a-z0-9]+", column.casefold()))
 
 
 def _text(value: Any, column: str) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.audit.models import AuditEntry
 from app.identity.models import Identity
 from app.source.models import Source, SourceRecord
+from app.sync.models import RecordReject
 
 HEADER = ["customer_id", "given", "surname", "mail", "tel", "dob", "tier"]
 
@@ -120,10 +121,15 @@ def test_import_keeps_good_rows_names_bad_ones_and_is_idempotent(
     assert source.attribute_types == {"tier": "category"}
     before = snapshot(session)
 
+    kept_rejects = session.scalar(select(func.count()).select_from(RecordReject))
+    assert kept_rejects == 2
+
     second = cli.invoke(args=args)
     assert second.exit_code == 0, second.output
     assert "0 new, 0 updated, 998 unchanged, 2 rejected" in second.stdout
     assert snapshot(session) == before
+    # the same two bad rows, read again, are not kept again
+    assert session.scalar(select(func.count()).select_from(RecordReject)) == 2
 
 
 def test_a_changed_row_updates_its_record(
@@ -157,3 +163,45 @@ def test_mapping_to_an_undeclared_attribute_is_refused(cli: FlaskCliRunner, tmp_
     )
     assert result.exit_code != 0
     assert "shoe_size" in result.output and "--attr" in result.output
+
+
+def test_a_repeated_id_is_named_with_both_rows_and_the_first_is_kept(
+    cli: FlaskCliRunner, session: Session, tmp_path: Path
+) -> None:
+    path = tmp_path / "crm.csv"
+    path.write_text(
+        "id,first_name,email\n"
+        "1,Ana,ana@example.org\n"
+        "2,Bo,bo@example.org\n"
+        "1,Anabel,anabel@example.org\n"
+    )
+    done = cli.invoke(args=["import", str(path), "--source", "crm", "--id-column", "id"])
+    assert done.exit_code == 0, done.output
+    assert "2 new" in done.stdout and "1 rejected" in done.stdout
+    assert "crm.csv: row 4: duplicate id '1': row 2 has it already" in done.stderr
+    ana = session.scalars(select(SourceRecord).where(SourceRecord.external_id == "1")).one()
+    assert ana.attributes["first_name"] == "Ana"  # the first row, not silently the last
+
+
+def test_columns_that_map_to_nothing_are_listed_and_kept_on_request(
+    cli: FlaskCliRunner, session: Session, tmp_path: Path
+) -> None:
+    path = tmp_path / "shop.csv"
+    path.write_text("id,email,Loyalty Tier,notes\n1,ana@example.org,gold,calls on Fridays\n")
+    args = ["import", str(path), "--source", "shop", "--id-column", "id"]
+    plain = cli.invoke(args=args)
+    assert plain.exit_code == 0, plain.output
+    assert "columns that map to no attribute, left out: Loyalty Tier, notes" in plain.stdout
+    record = session.scalars(select(SourceRecord)).one()
+    assert set(record.attributes) == {"email"}
+    kept = cli.invoke(args=[*args, "--keep-extra"])
+    assert kept.exit_code == 0, kept.output
+    assert "kept as attributes of their own: Loyalty Tier, notes" in kept.stdout
+    assert "1 updated" in kept.stdout
+    session.expire_all()
+    record = session.scalars(select(SourceRecord)).one()
+    assert record.attributes == {
+        "email": "ana@example.org",
+        "loyalty_tier": "gold",
+        "notes": "calls on Fridays",
+    }

@@ -22,8 +22,8 @@ from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import Source
 from app.sync import service as sync
-from connectors import ConnectorError, Page, connector_class
-from connectors.files import FileSettings, file_settings
+from connectors import ConnectorError, Page
+from connectors.files import FileConnector, FileSettings, file_settings
 
 FORMATS = ("csv", "jsonl")
 NO_FIT = (
@@ -60,6 +60,11 @@ def _count_rows(path: Path, settings: dict[str, Any]) -> int:
     is_flag=True,
     help="Store only; `huella resolve` then resolves everything at once (fastest for big loads).",
 )
+@click.option(
+    "--keep-extra",
+    is_flag=True,
+    help="Keep columns that map to no attribute, as attributes of their own (not compared).",
+)
 @click.option("--no-fit", is_flag=True, help=NO_FIT)
 @with_appcontext
 def import_command(
@@ -70,9 +75,11 @@ def import_command(
     mappings: tuple[str, ...],
     declarations: tuple[str, ...],
     no_resolve: bool,
+    keep_extra: bool,
     no_fit: bool,
 ) -> None:
-    """Import a CSV or JSONL file of customer records; malformed rows are named and skipped."""
+    """Import a CSV or JSONL file of customer records; malformed rows (and rows repeating an
+    id) are named and skipped, columns that map to nothing are listed."""
     try:
         settings = file_settings(
             str(path.resolve()),
@@ -80,10 +87,12 @@ def import_command(
             file_format=file_format,
             maps=mappings,
             attrs=declarations,
+            keep_extra=keep_extra,
         )
         get_settings().sources.check("file", settings, any_file=True)
-        connector = connector_class("file")(settings)
+        connector = FileConnector(settings)
         connector.check()
+        unmapped = connector.config.unmapped(connector.columns())
     except ConnectorError as error:
         fail(str(error))
     except HuellaError as error:
@@ -102,6 +111,13 @@ def import_command(
     )
     for (attribute, why), count in sorted(report.problems.items()):
         click.echo(f"{path.name}: {count} {attribute} values kept as written, {why}", err=True)
+    if unmapped and keep_extra:
+        click.echo(f"{path.name}: kept as attributes of their own: {', '.join(unmapped)}")
+    elif unmapped:
+        click.echo(
+            f"{path.name}: columns that map to no attribute, left out: {', '.join(unmapped)} "
+            "(--map ATTRIBUTE=COLUMN maps one; --keep-extra keeps them all)"
+        )
     echo_fit(report.fitted)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from app.db import delete_among, delete_where, utcnow
+from app.db import chunks, delete_among, delete_where, utcnow
 from app.errors import Conflict, NotFound
 from app.source.models import Source
 from app.sync.models import ACTIVE_STATUSES, RecordReject, StreamState, SyncRun
@@ -34,7 +34,18 @@ def _json_safe(value: Any) -> Any:
 def keep_rejects(
     session: Session, source: Source, rejects: Sequence[Reject], stream: str, run_id: int | None
 ) -> None:
-    """Keep what a page could not ingest, with where and why."""
+    """Keep what a page could not ingest, with where and why; a reject already kept (the
+    same position, reason and input, as when a file is imported again) is not kept twice."""
+    if not rejects:
+        return
+    kept: set[tuple[str, str, str]] = set()
+    for chunk in chunks(sorted({r.position for r in rejects})):
+        query = select(RecordReject.position, RecordReject.reason, RecordReject.raw).where(
+            RecordReject.source_id == source.id,
+            RecordReject.stream == stream,
+            RecordReject.position.in_(chunk),
+        )
+        kept.update((p, why, _same(raw)) for p, why, raw in session.execute(query))
     session.add_all(
         RecordReject(
             source_id=source.id,
@@ -45,7 +56,13 @@ def keep_rejects(
             raw=_json_safe(r.raw),
         )
         for r in rejects
+        if (r.position, r.reason, _same(_json_safe(r.raw))) not in kept
     )
+
+
+def _same(raw: Any) -> str:
+    """A reject's input in a form two equal inputs share."""
+    return json.dumps(raw, sort_keys=True, default=str)
 
 
 def load_state(*, session: Session, source: Source, stream: str) -> State | None:
