@@ -136,6 +136,8 @@ class EventIn:
     customer_external_id: str | None
     external_id: str | None = None
     properties: Mapping[str, Any] = field(default_factory=dict)
+    deleted: bool = False
+    """The source deleted it (a deleted ticket): it leaves the customer's footprint."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,8 @@ Users come from the cursor-based incremental user export
 (Unix seconds), every later one the previous answer's ``after_cursor``, until
 ``end_of_stream``; the last cursor is kept so the next sync asks only for what changed since.
 A user with ``active: false`` was deleted. Tickets come from the ticket export the same way
-and become ``ticket`` events of their requester.
+and become ``ticket`` events of their requester; a ticket whose status is ``deleted`` leaves
+the timeline (the first export asks Zendesk to leave deleted tickets out: ``exclude_deleted``).
 
 Authentication: an API token as HTTP Basic ``{email}/token:{token}`` when setting ``email``
 is given, else an OAuth access token as ``Authorization: Bearer``. Zendesk allows 10
@@ -114,7 +115,7 @@ class _CursorExport(Stream):
         cursor = (state or {}).get("cursor")
         path = f"/api/v2/incremental/{self.resource}/cursor.json"
         while True:
-            params: dict[str, Any] = {"per_page": self.page_size}
+            params: dict[str, Any] = {"per_page": self.page_size, **self.extra_params(cursor)}
             if cursor:
                 params["cursor"] = cursor
             else:
@@ -129,6 +130,10 @@ class _CursorExport(Stream):
     def page(self, items: list[Any], state: State) -> Page:
         """The page of this export's items."""
         raise NotImplementedError
+
+    def extra_params(self, cursor: str | None) -> dict[str, Any]:
+        """Parameters this export adds to its requests (``cursor``: where it resumes)."""
+        return {}
 
 
 class ZendeskUsers(_CursorExport):
@@ -184,8 +189,15 @@ class ZendeskTickets(_CursorExport):
     kind = "events"
     resource = "tickets"
 
+    def extra_params(self, cursor: str | None) -> dict[str, Any]:
+        """A first export leaves deleted tickets out (``exclude_deleted``): there is nothing
+        of theirs to remove yet. Resumed exports ask for them, so a ticket deleted since the
+        last sync leaves the customer's timeline."""
+        return {} if cursor else {"exclude_deleted": "true"}
+
     def page(self, items: list[Any], state: State) -> Page:
-        """Tickets as events; a ticket without an id or creation time is rejected."""
+        """Tickets as events (a deleted one as a deletion); a ticket without an id or creation
+        time is rejected."""
         events: list[EventIn] = []
         rejects: list[Reject] = []
         for ticket in items:
@@ -202,5 +214,8 @@ class ZendeskTickets(_CursorExport):
                 "channel": (ticket.get("via") or {}).get("channel"),
             }
             customer = str(requester) if requester is not None else None
-            events.append(EventIn("ticket", created, customer, str(ticket["id"]), details))
+            deleted = ticket.get("status") == "deleted"
+            events.append(
+                EventIn("ticket", created, customer, str(ticket["id"]), details, deleted=deleted)
+            )
         return Page(state, events=events, rejects=rejects)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from app.db import among, bulk_insert, chunks, utcnow
@@ -212,11 +212,22 @@ def _event_key(event: EventIn) -> str:
 
 
 def upsert_source_events(session: Session, source: Source, events: Sequence[EventIn]) -> int:
-    """Insert new events and update changed ones, by (source, external id); returns changes."""
+    """Insert new events, update changed ones and delete the ones the source deleted, by
+    (source, external id); returns changes."""
     latest = {_event_key(e): e for e in events}
     if not latest:
         return 0
     table: Table = Event.__table__  # type: ignore[assignment]
+    gone = [key for key, event in latest.items() if event.deleted]
+    removed = 0
+    for chunk in chunks(gone):
+        deleted = session.execute(
+            delete(table).where(table.c.source_id == source.id, table.c.external_id.in_(chunk))
+        )
+        removed += int(getattr(deleted, "rowcount", 0) or 0)
+    latest = {key: event for key, event in latest.items() if not event.deleted}
+    if not latest:
+        return removed
     compared = ("type", "occurred_at", "properties", "customer_external_id", "record_id")
     existing = {
         row.external_id: row
@@ -260,7 +271,7 @@ def upsert_source_events(session: Session, source: Source, events: Sequence[Even
             .values({name: bindparam(name) for name in compared}),
             updates,
         )
-    return len(inserts) + len(updates)
+    return len(inserts) + len(updates) + removed
 
 
 def link_waiting_events(session: Session, source: Source, external_ids: list[str]) -> None:

@@ -3,7 +3,9 @@
 ``GET /api/v2/incremental/users/cursor.json?start_time=T`` (then ``?cursor=C``) answers
 ``{"users": [...], "after_cursor", "after_url", "before_cursor", "before_url",
 "end_of_stream"}`` in order of ``updated_at``; ``per_page`` is at most 1000. A deleted user
-stays in the export with ``active: false``. Tickets export the same way under ``tickets``.
+stays in the export with ``active: false``. Tickets export the same way under ``tickets``; a
+deleted ticket comes again at the end of the export with status ``deleted``, unless the
+request says ``exclude_deleted=true``.
 Authentication is HTTP Basic ``{email}/token:{api_token}`` or an OAuth bearer token; rate
 limiting answers 429 with ``Retry-After``. Zendesk holds back items changed in the last
 minute; the sandbox does not, so tests need not wait.
@@ -54,6 +56,22 @@ class ZendeskSandbox(SandboxServer):
         "description": "Number of allowed incremental export API requests per minute exceeded",
     }
     agent_email = "sandbox@example.com"
+    # Tickets in the order the export serves them (an index into ``events``; a deleted ticket
+    # is served again at the end), and the tickets deleted.
+    _feed: list[int] | None = None
+    deleted_tickets: frozenset[int] = frozenset()
+
+    @property
+    def feed(self) -> list[int]:
+        """Ticket indices in export order."""
+        if self._feed is None:
+            self._feed = list(range(len(self.events)))
+        return self._feed
+
+    def delete_ticket(self, number: int) -> None:
+        """Delete ticket ``number`` (1 is the first): the export serves it again, deleted."""
+        self.feed.append(number - 1)
+        self.deleted_tickets = self.deleted_tickets | {number}
 
     def routes(self) -> list[tuple[str, str, Route]]:
         """Zendesk's incremental export endpoints."""
@@ -138,18 +156,22 @@ class ZendeskSandbox(SandboxServer):
         elif "start_time" in request.query:
             start = _start_time(request.query["start_time"]) * 1000
             index = next(
-                (i for i, e in enumerate(self.events) if millis(e.occurred_at) >= start),
-                len(self.events),
+                (i for i, t in enumerate(self.feed) if millis(self.events[t].occurred_at) >= start),
+                len(self.feed),
             )
         else:
             raise HttpError(400, {"error": "InvalidPaginationParameter"})
-        chosen = self.events[index : index + per_page]
+        served = self.feed[index : index + per_page]
+        if request.query.get("exclude_deleted") == "true":
+            served = [t for t in served if t + 1 not in self.deleted_tickets]
         tickets: list[dict[str, Any]] = [
             {
                 "id": number,
                 "url": f"{self.url}/api/v2/tickets/{number}.json",
                 "subject": str(event.properties.get("subject") or "Help"),
-                "status": str(event.properties.get("status") or "solved"),
+                "status": "deleted"
+                if number in self.deleted_tickets
+                else str(event.properties.get("status") or "solved"),
                 "priority": event.properties.get("priority") or "normal",
                 "type": "question",
                 "requester_id": int(event.customer_external_id),
@@ -160,11 +182,11 @@ class ZendeskSandbox(SandboxServer):
                 "tags": [],
                 "generated_timestamp": int(event.occurred_at.timestamp()),
             }
-            for number, event in enumerate(chosen, start=index + 1)
+            for number, event in ((t + 1, self.events[t]) for t in served)
         ]
-        after = index + len(chosen)
+        after = min(index + per_page, len(self.feed))
         fields = json.loads(
-            b"{" + self._cursor_fields("tickets", opaque(after), after >= len(self.events))
+            b"{" + self._cursor_fields("tickets", opaque(after), after >= len(self.feed))
         )
         return {"tickets": tickets, **fields}
 

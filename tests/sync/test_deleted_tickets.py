@@ -1,0 +1,88 @@
+"""A ticket Zendesk reports as deleted leaves the customer's timeline and traits."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import get_db
+from app.event.models import Event
+from app.identity.models import Identity
+from app.settings import get_settings
+from app.source import service as sources
+from app.source.models import SourceRecord
+from connectors.sandbox import SANDBOX_TOKEN, Sandboxes, connector_settings, start_sandboxes
+
+TOKEN_ENV = "HUELLA_SECRET_TICKET_TEST"
+
+
+@pytest.fixture
+def sandboxes() -> Iterator[Sandboxes]:
+    os.environ[TOKEN_ENV] = SANDBOX_TOKEN
+    running = start_sandboxes(60, seed=7)
+    yield running
+    running.stop()
+
+
+def customer_of_ticket(session: Session, number: int) -> str:
+    session.expire_all()
+    found: str = session.execute(
+        select(Identity.public_id)
+        .join(SourceRecord, SourceRecord.identity_id == Identity.id)
+        .join(Event, Event.record_id == SourceRecord.id)
+        .where(Event.external_id == str(number))
+    ).scalar_one()
+    return found
+
+
+def tickets_of(client: FlaskClient, headers: dict[str, str], customer: str) -> list[str]:
+    answer = client.get(
+        f"/api/v1/customers/{customer}/timeline?type=ticket&limit=100", headers=headers
+    )
+    assert answer.status_code == 200, answer.get_json()
+    return [event["external_id"] for event in answer.get_json()["data"]]
+
+
+def test_a_deleted_ticket_leaves_the_timeline_and_the_open_count(
+    app: Flask,
+    cli: FlaskCliRunner,
+    client: FlaskClient,
+    session: Session,
+    sandboxes: Sandboxes,
+    make_token: Callable[..., dict[str, str]],
+) -> None:
+    zendesk = sandboxes.zendesk
+    assert len(zendesk.events) >= 3
+    zendesk.delete_ticket(1)  # deleted before the first sync: never read (exclude_deleted)
+    with app.app_context(), get_db(app).unit_of_work() as db:
+        sources.create(
+            session=db,
+            name="support",
+            kind="zendesk",
+            policy=get_settings(app).sources,
+            settings=connector_settings(zendesk, TOKEN_ENV, rate_limit=0),
+        )
+    assert cli.invoke(args=["sync", "support"]).exit_code == 0
+    stored = set(session.scalars(select(Event.external_id)))
+    assert "1" not in stored and "2" in stored
+    zendesk.events[1].properties["status"] = "open"  # ticket 2, open: counted
+    assert cli.invoke(args=["sync", "support", "--full"]).exit_code == 0
+    admin = make_token("admin")
+    customer = customer_of_ticket(session, 2)
+    assert "2" in tickets_of(client, admin, customer)
+    profile = client.get(f"/api/v1/customers/{customer}", headers=admin).get_json()
+    open_before = profile["traits"]["tickets"]["open"]
+    assert open_before >= 1
+
+    zendesk.delete_ticket(2)
+    synced = cli.invoke(args=["sync", "support"])
+    assert synced.exit_code == 0, synced.output
+    assert "2" not in tickets_of(client, admin, customer)
+    profile = client.get(f"/api/v1/customers/{customer}", headers=admin).get_json()
+    assert profile["traits"]["tickets"]["open"] == open_before - 1
