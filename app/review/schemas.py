@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from app.audit.schemas import AuditEntrySchema
-from app.fields import row_id
+from app.fields import ROW_ID_MAX, row_id
 from app.pagination import PageArgsSchema
 from app.resolution.schemas import ContributionSchema, EdgeSchema
 from app.review.models import REVIEW_KINDS, REVIEW_STATUSES
@@ -70,7 +70,9 @@ class NextQuerySchema(Schema):
     """Which item to open next."""
 
     after = fields.Integer(
-        load_default=None, metadata={"description": "the item open now: the next one after it"}
+        load_default=None,
+        validate=validate.Range(min=1, max=ROW_ID_MAX),
+        metadata={"description": "the item open now: the next one after it"},
     )
     backwards = fields.Boolean(
         load_default=False, metadata={"description": "the item before ``after`` instead"}
@@ -170,7 +172,7 @@ class DecisionResultSchema(Schema):
 class BulkDecisionSchema(Schema):
     """The same decision for several items, with one note."""
 
-    items = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=200))
+    items = fields.List(row_id(), required=True, validate=validate.Length(min=1, max=200))
     decision = fields.String(required=True, validate=validate.OneOf(DECISIONS))
     note = _note()
 

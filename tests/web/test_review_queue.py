@@ -42,6 +42,12 @@ def test_an_admin_keeps_several_items_apart_at_once(signed_in: OpenAs, console: 
     expect(page.get_by_role("row", name=re.compile("Jonas Berglund"))).to_have_count(3)
 
 
+def drawn(page: Any, url: str) -> None:
+    """Wait until the item at ``url`` is on screen (its keys listen from then on)."""
+    number = url.rsplit("/", 1)[1]
+    expect(page.get_by_role("heading", name=re.compile(rf"#{number}$"), level=1)).to_be_visible()
+
+
 def test_keys_move_through_the_queue_and_decide(signed_in: OpenAs, console: Console) -> None:
     namesakes(console, "Karin", "Holm", "kh-1", "kh-2", "kh-3")
     page = signed_in("admin", "/console/review")
@@ -56,14 +62,16 @@ def test_keys_move_through_the_queue_and_decide(signed_in: OpenAs, console: Cons
     page.keyboard.press("j")
     expect(page).not_to_have_url(first)
     second = page.url
+    drawn(page, second)
     page.keyboard.press("k")
     expect(page).to_have_url(first)
+    drawn(page, first)
     page.get_by_role("link", name="Back to the queue").click()
     claimed = page.get_by_role("row", name=re.compile(first.rsplit("/", 1)[1] + r"\b"))
     expect(claimed.first).to_contain_text("console admin")  # who holds the claim
 
     page.goto(second)
-    expect(page.get_by_text("Keys: j next")).to_be_visible()
+    drawn(page, second)
     page.get_by_label("Note (kept in the audit trail)").fill("typing j here moves nothing")
     expect(page).to_have_url(second)
     page.locator("body").click()
