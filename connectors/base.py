@@ -193,6 +193,14 @@ class Connector(ABC):
     def streams(self) -> Sequence[Stream]:
         """The streams this connector reads, records before events."""
 
+    @classmethod
+    def record_link(
+        cls, settings: Mapping[str, Any], external_id: str, raw: Mapping[str, Any]
+    ) -> str | None:
+        """Where an agent opens this record in the department's own system (a help desk's
+        user page), when the source's settings tell; None when they do not."""
+        return None
+
     def close(self) -> None:  # noqa: B027  (a hook: most connectors hold nothing to release)
         """Release what the connector holds (connections, files); the engine calls it last."""
 

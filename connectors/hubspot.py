@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from connectors.base import (
     TABLE,
@@ -80,7 +81,19 @@ class HubSpotConnector(HttpConnector):
         **HttpConnector.settings_schema,
         "properties": Setting(TABLE),
         "lookback_seconds": Setting(WHOLE),
+        "portal_id": Setting(WHOLE),
     }
+
+    @classmethod
+    def record_link(
+        cls, settings: Mapping[str, Any], external_id: str, raw: Mapping[str, Any]
+    ) -> str | None:
+        """The contact's record in HubSpot, when the source names its account (``portal_id``:
+        the API's address does not say which account it is)."""
+        portal = settings.get("portal_id")
+        if portal in (None, ""):
+            return None
+        return f"https://app.hubspot.com/contacts/{int(portal)}/record/0-1/{quote(external_id)}"
 
     def make_client(self) -> HttpClient:
         """Bearer-token client on the configured base URL."""

@@ -22,9 +22,11 @@ attribute).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import quote, urlsplit
 
 from connectors.base import (
     TABLE,
@@ -74,6 +76,19 @@ class MailchimpConnector(HttpConnector):
         "list_id": Setting(TEXT, required=True),
         "merge_fields": Setting(TABLE),
     }
+
+    @classmethod
+    def record_link(
+        cls, settings: Mapping[str, Any], external_id: str, raw: Mapping[str, Any]
+    ) -> str | None:
+        """The member's page in the audience, on the account's data centre (``us21`` of
+        ``https://us21.api.mailchimp.com``), by the member's ``web_id``."""
+        host = urlsplit(str(settings.get("base_url") or "")).hostname or ""
+        centre = re.fullmatch(r"([a-z0-9]+)\.api\.mailchimp\.com", host)
+        web_id = raw.get("web_id")
+        if centre is None or web_id in (None, ""):
+            return None
+        return f"https://{centre.group(1)}.admin.mailchimp.com/lists/members/view?id={quote(str(web_id))}"
 
     def make_client(self) -> HttpClient:
         """Basic-auth client on the configured base URL."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
+from urllib.parse import quote, urlsplit
 
 from connectors.base import (
     TABLE,
@@ -66,6 +67,16 @@ class ZendeskConnector(HttpConnector):
         "start_time": Setting(WHOLE),
         "user_fields": Setting(TABLE),
     }
+
+    @classmethod
+    def record_link(
+        cls, settings: Mapping[str, Any], external_id: str, raw: Mapping[str, Any]
+    ) -> str | None:
+        """The user's page in the agent interface, on a Zendesk account's own host."""
+        base = str(settings.get("base_url") or "").rstrip("/")
+        if urlsplit(base).scheme != "https" or not base.endswith(".zendesk.com"):
+            return None
+        return f"{base}/agent/users/{quote(external_id)}"
 
     def make_client(self) -> HttpClient:
         """API-token (Basic) or OAuth (Bearer) client on the configured base URL."""

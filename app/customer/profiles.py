@@ -48,6 +48,7 @@ from app.privacy.consent import Choice, in_force, withdrawn
 from app.privacy.models import Consent
 from app.settings import Settings
 from app.source.models import Source, SourceRecord
+from connectors import ConnectorError, connector_class
 
 # --- reading profiles ---------------------------------------------------------------------
 
@@ -168,7 +169,34 @@ def _verbose_document(session: Session, settings: Settings, identity_id: int) ->
     if not records:
         return EMPTY_DETAIL
     shared = shared_identifiers(session, settings, records)
-    return json_text(golden_document(records, settings, verbose=True, shared=shared))
+    document = golden_document(records, settings, verbose=True, shared=shared)
+    links = record_links(session=session, identity_id=identity_id)
+    for source, entries in document["records"].items():
+        for entry in entries:
+            entry["link"] = links.get((source, entry["external_id"]))
+    return json_text(document)
+
+
+def record_links(*, session: Session, identity_id: int) -> dict[tuple[str, str], str]:
+    """Where each live record of an identity opens in its department's own system (a HubSpot
+    contact, a Zendesk user, a Mailchimp member), when its source's settings tell."""
+    rows = session.execute(
+        select(
+            SourceRecord.external_id, SourceRecord.raw, Source.name, Source.kind, Source.settings
+        )
+        .join(Source, Source.id == SourceRecord.source_id)
+        .where(SourceRecord.identity_id == identity_id, SourceRecord.deleted_at.is_(None))
+    )
+    links: dict[tuple[str, str], str] = {}
+    for external_id, raw, source, kind, source_settings in rows:
+        try:
+            connector = connector_class(kind)
+        except ConnectorError:  # a kind this release no longer knows
+            continue
+        link = connector.record_link(source_settings or {}, external_id, raw or {})
+        if link:
+            links[(source, external_id)] = link
+    return links
 
 
 def get_profile(

@@ -68,7 +68,7 @@ function goldenSection(profile) {
 
 function recordsSection(profile) {
   const columns = Object.entries(profile.records || {}).flatMap(([source, records]) =>
-    records.map((record) => ({ source, id: record.external_id, attributes: record.attributes, problems: record.problems, updated: record.source_updated_at || record.updated_at })));
+    records.map((record) => ({ source, id: record.external_id, link: record.link, attributes: record.attributes, problems: record.problems, updated: record.source_updated_at || record.updated_at })));
   const count = Object.keys(profile.records || {}).length;
   return h("section", { "aria-labelledby": "records-title" },
     h("h2", { id: "records-title" }, `Departments' records`),

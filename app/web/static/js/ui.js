@@ -171,7 +171,8 @@ export function recordsTable(columns, caption) {
     h("caption", { class: "visually-hidden" }, caption),
     h("thead", {},
       h("tr", {}, h("td", {}), groups.map((group) => h("th", { scope: "colgroup", colspan: group.span, class: "department" }, group.source))),
-      h("tr", {}, h("th", { scope: "col" }, "Attribute"), columns.map((column) => h("th", { scope: "col", class: "record-id" }, column.id)))),
+      h("tr", {}, h("th", { scope: "col" }, "Attribute"), columns.map((column) => h("th", { scope: "col", class: "record-id" },
+        column.link ? h("a", { href: column.link, target: "_blank", rel: "noopener noreferrer", title: `Open in ${column.source}'s system` }, column.id) : column.id)))),
     h("tbody", {},
       names.map((name) => {
         const differs = new Set(columns.map((column) => show(column.attributes?.[name]).trim().toLowerCase()).filter((text) => text !== "—")).size > 1;
