@@ -9,7 +9,6 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from app import migrate
 from app.auth import cli as auth_cli
-from app.auth import service as tokens
 from app.commands import ensure_schema, fail, unit_of_work
 from app.customer import cli as customer_cli
 from app.db import get_db
@@ -95,7 +94,7 @@ def demo_command(host: str | None, port: int | None, no_serve: bool) -> None:
             if not sync_one(name, full=False, resolve=True):
                 fail(f"the demo could not sync {name}")
         with unit_of_work() as session:
-            _, secret = tokens.create(session=session, name="demo admin", role="admin")
+            secret, _ = demo.admin_token(session=session)
             total = resolution.count_identities(session=session)
             email = demo.sample_email(session=session) or "someone@example.com"
         host, port = host or app.config["HOST"], port or app.config["PORT"]

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.auth import service as tokens
+from app.auth.service import TokenRefused
 from app.errors import NotFound
 from app.identity.models import RecordIdentifier
 from app.settings import EXTENSION, get_settings
@@ -82,3 +85,26 @@ def sample_email(*, session: Session) -> str | None:
         .where(RecordIdentifier.kind == "email", SourceRecord.identity_id == spread)
         .limit(1)
     )
+
+
+# Where `make run` keeps its admin token's secret between runs (var/ is never committed).
+TOKEN_FILE = Path("var") / "demo-admin-token"
+
+
+def admin_token(*, session: Session, path: Path = TOKEN_FILE) -> tuple[str, bool]:
+    """The demo's admin token: the one an earlier run kept, while it still works, else a new
+    one (kept for the next run, readable by its owner only). Returns the secret and whether it
+    is new, so every `make run` does not add a token."""
+    if path.is_file():
+        secret = path.read_text().strip()
+        try:
+            tokens.authenticate(session=session, secret=secret)
+        except TokenRefused:
+            pass  # another store, or revoked: make a new one
+        else:
+            return secret, False
+    _, secret = tokens.create(session=session, name="demo admin", role="admin")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(secret + "\n")
+    return secret, True

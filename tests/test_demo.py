@@ -11,6 +11,11 @@ import time
 from pathlib import Path
 
 import httpx
+from flask import Flask
+
+from app import demo
+from app.auth import service as tokens
+from app.db import get_db
 
 
 def free_port() -> int:
@@ -64,3 +69,17 @@ def test_demo_serves_a_customer_held_by_two_departments(tmp_path: Path) -> None:
         process.wait(timeout=10)
         if process.stdout is not None:
             process.stdout.close()
+
+
+def test_make_run_reuses_its_admin_token_while_it_works(app: Flask, tmp_path: Path) -> None:
+    kept = tmp_path / "var" / "demo-admin-token"
+    with app.app_context(), get_db(app).unit_of_work() as session:
+        first, new = demo.admin_token(session=session, path=kept)
+        assert new
+        again, new = demo.admin_token(session=session, path=kept)
+        assert (again, new) == (first, False)  # a second `make run` adds no token
+        assert kept.stat().st_mode & 0o777 == 0o600
+        caller = tokens.authenticate(session=session, secret=first)
+        tokens.revoke(session=session, token=tokens.get(session=session, token_id=caller.token_id))
+        replaced, new = demo.admin_token(session=session, path=kept)
+        assert new and replaced != first

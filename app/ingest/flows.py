@@ -23,6 +23,7 @@ from app.db import bulk_load, chunks, hold_identity_lock, refresh_statistics
 from app.event import intake
 from app.event.models import Event
 from app.event.service import anonymous_key, check_own_record, record_subject, subject_of
+from app.identity.service import identity_ids_of, public_ids_of
 from app.ingest.screen import open_screen, screen_page, screen_subjects
 from app.matching import Matcher
 from app.matching.pipeline import Pipeline
@@ -365,6 +366,33 @@ def resolve_pending(
                 )
             )
             bar.advance(len(chunk))
+    return report
+
+
+def remove_source(
+    *, session: Session, settings: Settings, matcher: Matcher, source: Source, actor: str
+) -> ResolutionReport:
+    """Remove a department: its records go (tombstoned, then re-resolved, so every identity
+    they were part of is re-clustered and its golden record and traits refreshed without
+    them), one audit entry names the identities it touched, then the source and all it held
+    (events, runs, cursors, rejects, its tokens) are deleted."""
+    hold_identity_lock(session)
+    record_ids = sources.live_record_ids(session=session, source=source)
+    held = {i for i in identity_ids_of(session, record_ids).values() if i is not None}
+    sources.mark_deleted(session=session, record_ids=record_ids)
+    report = resolve_records(
+        session=session, settings=settings, matcher=matcher, record_ids=record_ids, actor=actor
+    )
+    audit.record(
+        session=session,
+        action="remove_source",
+        identities=sorted(public_ids_of(session, held).values()),
+        actor=actor,
+        after={"source": source.name, "kind": source.kind, "records": len(record_ids)},
+    )
+    sources.delete(session=session, source=source)
+    # Its events went with it: the traits of the customers it held follow.
+    customers.refresh_traits(session=session, settings=settings, identity_ids=held)
     return report
 
 

@@ -139,6 +139,7 @@ def run_sync(
     """
     with database.unit_of_work() as session:
         source = sources.get_by_name(session=session, name=source_name)
+        sources.check_running(source)
         # Built even when not resolving: its pipeline flags values that cannot be compared.
         store_matcher = matcher_for(session)
         matcher = store_matcher if resolve else None

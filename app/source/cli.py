@@ -1,14 +1,19 @@
-"""``huella source add|list``, ``huella export records``: connected department systems."""
+"""``huella source add|list|set|pause|resume|remove|schedule``, ``huella export records``:
+connected department systems."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 from flask.cli import with_appcontext
 
 from app.commands import fail, unit_of_work
 from app.config import parse_value
+from app.ingest import flows
+from app.resolution.runtime import current_matcher
+from app.review.cli import actor
 from app.settings import get_settings
 from app.source import service as sources
 
@@ -79,6 +84,84 @@ def source_schedule(name: str, when: str) -> None:
         click.echo(f"{name} is synced only when asked")
     else:
         click.echo(f"{name} is synced on schedule {schedule}; next at {due:%Y-%m-%d %H:%M:%S} UTC")
+
+
+@source_group.command("set")
+@click.argument("name")
+@click.argument("pairs", nargs=-1, metavar="KEY=VALUE...")
+@click.option("--unset", "unset", multiple=True, metavar="KEY", help="Remove a setting.")
+@click.option("--priority", type=int, default=None, help="Lower wins in survivorship.")
+@with_appcontext
+def source_set(
+    name: str, pairs: tuple[str, ...], unset: tuple[str, ...], priority: int | None
+) -> None:
+    """Change a source's settings (KEY=VALUE replaces one, --unset KEY removes one) or its
+    priority; the result is checked as a new source's would be."""
+    changes: dict[str, Any] = {
+        k: parse_value(v) for k, v in _parse_pairs(pairs, "=", "a setting").items()
+    }
+    changes.update(dict.fromkeys(unset))
+    if not changes and priority is None:
+        fail("name a setting to change (KEY=VALUE), one to --unset, or a --priority")
+    with unit_of_work() as session:
+        source = sources.get_by_name(session=session, name=name)
+        sources.update(
+            session=session,
+            source=source,
+            policy=get_settings().sources,
+            settings=changes,
+            priority=priority,
+            any_file=True,
+        )
+        shown = json.dumps(source.settings, sort_keys=True)
+    click.echo(f"{name}: {shown}, priority {source.priority}")
+
+
+@source_group.command("pause")
+@click.argument("name")
+@with_appcontext
+def source_pause(name: str) -> None:
+    """Pause a source: no sync (by hand or on schedule) and no push until it is resumed."""
+    with unit_of_work() as session:
+        sources.set_paused(source=sources.get_by_name(session=session, name=name), paused=True)
+    click.echo(f"{name} is paused: `huella source resume {name}` resumes it")
+
+
+@source_group.command("resume")
+@click.argument("name")
+@with_appcontext
+def source_resume(name: str) -> None:
+    """Resume a paused source."""
+    with unit_of_work() as session:
+        sources.set_paused(source=sources.get_by_name(session=session, name=name), paused=False)
+    click.echo(f"{name} is running again")
+
+
+@source_group.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def source_remove(name: str, yes: bool) -> None:
+    """Remove a department: its records go, the identities they were part of are re-resolved
+    without them, and the removal is audited; its events, runs and tokens go too."""
+    with unit_of_work() as session:
+        source = sources.get_by_name(session=session, name=name)
+        count = len(sources.live_record_ids(session=session, source=source))
+    if not yes:
+        click.confirm(f"remove {name} and its {count} records?", abort=True, err=True)
+    with unit_of_work() as session:
+        report = flows.remove_source(
+            session=session,
+            settings=get_settings(),
+            matcher=current_matcher(session),
+            source=sources.get_by_name(session=session, name=name),
+            actor=actor(),
+        )
+    counts = report.counts()
+    click.echo(
+        f"removed {name}: {count} records gone; {counts['identities_created']} identities "
+        f"created, {counts['splits']} splits, {counts['records_moved']} records moved"
+    )
 
 
 @click.command("records")

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
@@ -34,6 +35,8 @@ class Source(Base):
     next_sync_at: Mapped[datetime | None] = mapped_column(index=True)
     # Syncs that failed in a row: the scheduler backs off further after each.
     consecutive_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A paused source is neither synced (by hand or on schedule) nor pushed to.
+    paused: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
 
 class SourceRecord(Base):

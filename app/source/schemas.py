@@ -25,6 +25,28 @@ class SourceSchema(Schema):
     consecutive_failures = fields.Integer(
         metadata={"description": "syncs that failed in a row (see its runs for why)"}
     )
+    paused = fields.Boolean(metadata={"description": "neither synced nor pushed to until resumed"})
+    settings = fields.Dict(
+        metadata={"description": "the connector's settings (secrets only by variable name)"}
+    )
+
+
+class SourceUpdateSchema(Schema):
+    """Changes to a source: settings given replace the stored ones (null removes one), and its
+    survivorship priority."""
+
+    settings = fields.Dict(keys=fields.String(), load_default=None)
+    priority = fields.Integer(validate=validate.Range(min=0, max=1_000_000), load_default=None)
+
+
+class RemovalSchema(Schema):
+    """What removing a source did."""
+
+    source = fields.String()
+    records = fields.Integer(metadata={"description": "its live records, now gone"})
+    identities_created = fields.Integer()
+    merges = fields.Integer()
+    splits = fields.Integer()
 
 
 class ScheduleSchema(Schema):

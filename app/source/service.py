@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from app.db import (
@@ -179,6 +180,80 @@ def set_schedule(*, source: Source, schedule: str | None, now: datetime | None =
     source.consecutive_failures = 0
 
 
+def update(
+    *,
+    session: Session,
+    source: Source,
+    policy: SourcePolicy,
+    settings: Mapping[str, Any] | None = None,
+    priority: int | None = None,
+    any_file: bool = False,
+) -> Source:
+    """Change a source's settings (those given replace the stored ones; a setting given as
+    None is removed) and its survivorship priority; the result is checked as ``create``
+    checks a new source's, and refused whole when it does not hold."""
+    merged = dict(source.settings)
+    for name, value in (settings or {}).items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    schedule = merged.pop("schedule", None)
+    policy.check(source.kind, merged, any_file=any_file)
+    source.settings = merged
+    if settings is not None and "schedule" in settings:
+        set_schedule(source=source, schedule=None if schedule is None else str(schedule))
+    if priority is not None:
+        source.priority = priority
+    session.flush()
+    return source
+
+
+def set_paused(*, source: Source, paused: bool) -> Source:
+    """Pause a source (no sync, by hand or on schedule, and no push) or resume it."""
+    source.paused = paused
+    return source
+
+
+def check_running(source: Source) -> None:
+    """Refuse work on a paused source with a Conflict that says how to go on."""
+    if source.paused:
+        raise Conflict(
+            f"source {source.name!r} is paused: resume it first (huella source resume "
+            f"{source.name}, or POST /api/v1/sources/{source.name}/resume)"
+        )
+
+
+def live_record_ids(*, session: Session, source: Source) -> list[int]:
+    """The ids of the source's live records."""
+    return list(
+        session.scalars(
+            select(SourceRecord.id).where(
+                SourceRecord.source_id == source.id, SourceRecord.deleted_at.is_(None)
+            )
+        )
+    )
+
+
+def mark_deleted(*, session: Session, record_ids: Sequence[int]) -> None:
+    """Tombstone these records, as when their source deleted them."""
+    now = utcnow()
+    for chunk in chunks(sorted(record_ids)):
+        session.execute(
+            sql_update(SourceRecord)
+            .where(SourceRecord.id.in_(chunk), SourceRecord.deleted_at.is_(None))
+            .values(deleted_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def delete(*, session: Session, source: Source) -> None:
+    """Delete a source and everything it holds (its records, events, runs, cursors, rejects
+    and tokens go with it); call it once its records' identities are re-resolved."""
+    session.delete(source)
+    session.flush()
+
+
 def declare_attributes(
     *, session: Session, source: Source, attribute_types: Mapping[str, str]
 ) -> None:
@@ -294,14 +369,14 @@ def upsert_records(
         ]
     if updates:
         session.execute(
-            update(table)
+            sql_update(table)
             .where(table.c.id == bindparam("record_id"))
             .values({name: bindparam(name) for name in updates[0] if name != "record_id"}),
             updates,
         )
     if result.deleted:
         session.execute(
-            update(table)
+            sql_update(table)
             .where(table.c.id.in_([r.id for r in result.deleted]))
             .values(deleted_at=now, updated_at=now)
         )

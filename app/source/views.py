@@ -28,10 +28,12 @@ from app.source.schemas import (
     PushBatchSchema,
     PushResultSchema,
     RejectListSchema,
+    RemovalSchema,
     ScheduleSchema,
     SourceCreateSchema,
     SourceListSchema,
     SourceSchema,
+    SourceUpdateSchema,
     SyncRequestSchema,
     SyncRunListSchema,
     SyncRunSchema,
@@ -76,6 +78,69 @@ def get_source(name: str) -> Source:
     return service.get_by_name(session=get_session(), name=name)
 
 
+@blp.patch("/<name>")
+@blp.arguments(SourceUpdateSchema())
+@blp.response(200, SourceSchema)
+@roles("admin")
+def update_source(body: dict[str, Any], name: str) -> Source:
+    """Change a source's settings (those given replace the stored ones; null removes one) or
+    its priority; the result is checked as a new source's would be."""
+    session = get_session()
+    source = service.update(
+        session=session,
+        source=service.get_by_name(session=session, name=name),
+        policy=get_settings().sources,
+        **body,
+    )
+    session.commit()
+    return source
+
+
+@blp.post("/<name>/pause")
+@blp.response(200, SourceSchema)
+@roles("admin")
+def pause_source(name: str) -> Source:
+    """Pause a source: no sync (by hand or on schedule) and no push until it is resumed."""
+    return _set_paused(name, paused=True)
+
+
+@blp.post("/<name>/resume")
+@blp.response(200, SourceSchema)
+@roles("admin")
+def resume_source(name: str) -> Source:
+    """Resume a paused source."""
+    return _set_paused(name, paused=False)
+
+
+def _set_paused(name: str, *, paused: bool) -> Source:
+    session = get_session()
+    source = service.set_paused(
+        source=service.get_by_name(session=session, name=name), paused=paused
+    )
+    session.commit()
+    return source
+
+
+@blp.delete("/<name>")
+@blp.response(200, RemovalSchema)
+@roles("admin")
+def remove_source(name: str) -> dict[str, Any]:
+    """Remove a department: its records go, the identities they were part of are re-resolved
+    without them, and the removal is audited; its events, runs and tokens go too."""
+    session = get_session()
+    source = service.get_by_name(session=session, name=name)
+    records = len(service.live_record_ids(session=session, source=source))
+    report = flows.remove_source(
+        session=session,
+        settings=get_settings(),
+        matcher=current_matcher(session),
+        source=source,
+        actor=current_token().name,
+    )
+    session.commit()
+    return {**report.counts(), "source": name, "records": records}
+
+
 @blp.post("/<name>/sync")
 @blp.arguments(SyncRequestSchema())
 @blp.response(202, SyncRunSchema)
@@ -84,6 +149,7 @@ def start_sync(body: dict[str, Any], name: str) -> SyncRun:
     """Queue a sync of the source for the workers; follow it with GET .../runs."""
     session = get_session()
     source = service.get_by_name(session=session, name=name)
+    service.check_running(source)
     run = sync.queue_run(session=session, source=source, full=body["full"])
     session.commit()
     worker.enqueue(current_app._get_current_object(), "huella.sync", run_id=run.id)  # type: ignore[attr-defined]
@@ -161,6 +227,7 @@ def push_records(batch: dict[str, Any], name: str) -> dict[str, Any]:
     token = current_token()
     if token.role == "connector" and token.source_id != source.id:
         raise Forbidden(f"this token may push only to its own source, not {name!r}")
+    service.check_running(source)
     report = flows.push_records(
         session=session,
         settings=get_settings(),

@@ -204,7 +204,11 @@ def sync_command(
         names = (
             [name]
             if name
-            else [s.name for s in sources.list_sources(session=session) if s.kind != "push"]
+            else [
+                s.name
+                for s in sources.list_sources(session=session)
+                if s.kind != "push" and not s.paused
+            ]
         )
         if name:
             sources.get_by_name(session=session, name=name)

@@ -145,7 +145,7 @@ def due_sources(*, session: Session, now: datetime, limit: int = 100) -> list[So
     scheduler has locked are skipped, so two schedulers never queue one sync twice."""
     query = (
         select(Source)
-        .where(Source.schedule.is_not(None), Source.next_sync_at <= now)
+        .where(Source.schedule.is_not(None), Source.next_sync_at <= now, ~Source.paused)
         .order_by(Source.next_sync_at)
         .limit(limit)
     )

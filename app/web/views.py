@@ -17,7 +17,7 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 STATIC = Path(__file__).resolve().parent / "static"
-MODULES = ("main", "api", "ui", "search", "customer", "explain", "sources", "review")
+MODULES = ("main", "api", "ui", "search", "customer", "explain", "sources", "review", "tokens")
 A_YEAR = 365 * 24 * 3600
 
 blp = Blueprint("web", __name__, template_folder="templates")

@@ -7,6 +7,7 @@ import * as customer from "./customer.js";
 import * as explain from "./explain.js";
 import * as sources from "./sources.js";
 import * as review from "./review.js";
+import * as tokens from "./tokens.js";
 
 const main = document.getElementById("main");
 
@@ -16,6 +17,7 @@ const ROUTES = [
   [/^\/console\/customers\/([^/]+)$/, customer.render],
   [/^\/console\/customers\/([^/]+)\/explain$/, explain.render],
   [/^\/console\/sources$/, sources.render],
+  [/^\/console\/tokens$/, tokens.render, ["admin"]],
   [/^\/console\/review$/, review.renderQueue, ["admin"]],
   [/^\/console\/review\/(\d+)$/, review.renderItem, ["admin"]],
   [/^\/console\/customers\/([^/]+)\/history$/, review.renderHistory, ["admin"]],

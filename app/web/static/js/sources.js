@@ -109,18 +109,62 @@ function sourceRow(source, { admin, signal }) {
       for (const each of button.parentElement.querySelectorAll("button")) each.disabled = false;
     }
   };
+  // A push source has nothing to pull; a paused one waits to be resumed.
+  const pulled = source.kind !== "push" && !source.paused;
   const actions = admin ? h("td", { class: "actions" },
-    h("button", { type: "button", "aria-label": `Sync ${source.name}`, onclick: (event) => sync(false, event.currentTarget) }, "Sync"),
-    h("button", { type: "button", class: "quiet", "aria-label": `Full sync of ${source.name}`, title: "read everything again, not only what changed", onclick: (event) => sync(true, event.currentTarget) }, "Full sync"),
-    message) : null;
+    pulled ? h("button", { type: "button", "aria-label": `Sync ${source.name}`, onclick: (event) => sync(false, event.currentTarget) }, "Sync") : null,
+    pulled ? h("button", { type: "button", class: "quiet", "aria-label": `Full sync of ${source.name}`, title: "read everything again, not only what changed", onclick: (event) => sync(true, event.currentTarget) }, "Full sync") : null,
+    adminControls(source, signal, message), message) : null;
   const row = h("tr", { dataset: { source: source.name } },
-    h("th", { scope: "row" }, source.name), h("td", {}, source.kind), h("td", {}, String(source.priority)), last, changes, actions);
+    h("th", { scope: "row" }, source.name, source.paused ? h("span", { class: "chip shared" }, "paused") : null), h("td", {}, source.kind), h("td", {}, String(source.priority)), last, changes, actions);
   const details = admin ? h("div", { "aria-labelledby": `source-${source.name}` },
     h("h3", { id: `source-${source.name}` }, source.name),
     h("details", { class: "panel" }, h("summary", {}, "Recent syncs"), history),
     rejectsPanel(source.name, signal)) : null;
   return { row, details, refresh, last };
 }
+
+/** Pause or resume, edit the settings, remove: what an admin does to a source. */
+function adminControls(source, signal, message) {
+  const base = `/api/v1/sources/${seg(source.name)}`;
+  const act = async (request, done) => {
+    try {
+      await request();
+      announce(done);
+      navigateHere();
+    } catch (error) {
+      if (error.name !== "AbortError") fill(message, problemBox(error));
+    }
+  };
+  const settings = h("textarea", { name: "settings", rows: 4, "aria-label": `Settings of ${source.name}` }, JSON.stringify(source.settings || {}, null, 1));
+  const edit = h("form", { class: "decide", hidden: true }, settings,
+    h("div", { class: "buttons" }, h("button", { type: "submit" }, `Save ${source.name}`)));
+  edit.addEventListener("submit", (event) => {
+    event.preventDefault();
+    let parsed;
+    try {
+      parsed = JSON.parse(settings.value);
+    } catch (error) {
+      fill(message, h("p", { class: "bad", role: "alert" }, `Not JSON: ${error.message}`));
+      return;
+    }
+    // Settings left out of the text are removed, as an editor expects.
+    const gone = Object.keys(source.settings || {}).filter((key) => !(key in parsed));
+    const body = { settings: { ...parsed, ...Object.fromEntries(gone.map((key) => [key, null])) } };
+    act(() => api(base, { method: "PATCH", body, signal }), `${source.name} saved`);
+  });
+  const remove = h("button", { type: "button", class: "danger", hidden: true, onclick: () => act(() => api(base, { method: "DELETE", signal }), `${source.name} removed`) },
+    `Remove ${source.name} and its records`);
+  return h("span", { class: "source-admin" },
+    h("button", { type: "button", class: "quiet", onclick: () => act(() => api(`${base}/${source.paused ? "resume" : "pause"}`, { method: "POST", signal }), `${source.name} ${source.paused ? "resumed" : "paused"}`) },
+      source.paused ? `Resume ${source.name}` : `Pause ${source.name}`),
+    h("button", { type: "button", class: "quiet", onclick: () => { edit.hidden = !edit.hidden; } }, "Settings…"),
+    h("button", { type: "button", class: "quiet", onclick: () => { remove.hidden = !remove.hidden; } }, "Remove…"),
+    remove, edit);
+}
+
+// Draw the page again (after a change), as following a link to it would.
+let navigateHere = () => {};
 
 function genericValuesPanel(signal) {
   const body = h("div", {}, h("p", { class: "muted" }, "Loading…"));
@@ -154,8 +198,9 @@ async function allSources(signal) {
 }
 
 /** The sources page. */
-export async function render({ main, signal, setTitle, session }) {
+export async function render({ main, signal, setTitle, session, navigate }) {
   const admin = session.role === "admin";
+  navigateHere = () => navigate(location.pathname, { replace: true });
   const data = await allSources(signal);
   setTitle("Sources");
   const rows = data.map((source) => sourceRow(source, { admin, signal }));

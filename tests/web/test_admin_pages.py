@@ -1,0 +1,76 @@
+"""Admins' pages in a real browser: tokens created (the secret shown once) and revoked, and
+sources paused, edited and removed; a push source has no Sync button."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from playwright.sync_api import expect
+
+from app.db import get_db
+from app.settings import get_settings
+from app.source import service as sources
+from tests.web.conftest import Console
+
+OpenAs = Callable[..., Any]
+
+
+def test_an_admin_creates_and_revokes_a_token(signed_in: OpenAs) -> None:
+    page = signed_in("admin", "/console/tokens")
+    expect(page.get_by_role("heading", name="Tokens", level=1)).to_be_visible()
+    page.get_by_label("Name (who or what uses it)").fill("night shift agent")
+    page.get_by_label("Role", exact=True).select_option("agent")
+    page.get_by_label(re.compile("^Expires in")).fill("12h")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.get_by_role("status")).to_contain_text("Copy its secret now")
+    secret = page.locator("code.secret").inner_text()
+    assert secret.startswith("hu_")
+    row = page.get_by_role("row", name=re.compile("night shift agent"))
+    expect(row).to_contain_text("active")
+    page.get_by_role("button", name="Revoke night shift agent").click()
+    expect(page.get_by_role("row", name=re.compile("night shift agent"))).to_contain_text("revoked")
+    refused = page.request.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
+    assert refused.status == 401
+
+
+def test_an_admin_pauses_edits_and_removes_a_source(signed_in: OpenAs, console: Console) -> None:
+    with console.app.app_context(), get_db(console.app).unit_of_work() as session:
+        sources.create(
+            session=session,
+            name="legacy",
+            kind="hubspot",
+            policy=get_settings(console.app).sources,
+            settings={"base_url": "http://127.0.0.1:9", "token_env": "HUELLA_SECRET_LEGACY"},
+        )
+    page = signed_in("admin", "/console/sources")
+    support = page.locator("tr[data-source=support]")
+    expect(support.get_by_role("button", name="Pause support")).to_be_visible()
+    expect(support.get_by_role("button", name=re.compile("Sync"))).to_have_count(0)  # push
+    legacy = page.locator("tr[data-source=legacy]")
+    expect(legacy.get_by_role("button", name="Sync legacy")).to_be_visible()
+
+    legacy.get_by_role("button", name="Pause legacy").click()
+    legacy = page.locator("tr[data-source=legacy]")
+    expect(legacy).to_contain_text("paused")
+    expect(legacy.get_by_role("button", name="Sync legacy")).to_have_count(0)
+    legacy.get_by_role("button", name="Resume legacy").click()
+    expect(
+        page.locator("tr[data-source=legacy]").get_by_role("button", name="Sync legacy")
+    ).to_be_visible()
+
+    legacy = page.locator("tr[data-source=legacy]")
+    legacy.get_by_role("button", name="Settings…").click()
+    box = legacy.get_by_label("Settings of legacy")
+    box.fill(
+        '{"base_url": "http://127.0.0.1:9", "token_env": "HUELLA_SECRET_LEGACY", "page_size": 7}'
+    )
+    legacy.get_by_role("button", name="Save legacy").click()
+    expect(page.locator("tr[data-source=legacy]").get_by_label("Settings of legacy")).to_have_value(
+        re.compile('"page_size": 7')
+    )
+    legacy = page.locator("tr[data-source=legacy]")
+    legacy.get_by_role("button", name="Remove…").click()
+    legacy.get_by_role("button", name="Remove legacy and its records").click()
+    expect(page.locator("tr[data-source=legacy]")).to_have_count(0)
