@@ -3,8 +3,10 @@ sources paused, edited and removed; a push source has no Sync button."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
@@ -74,3 +76,24 @@ def test_an_admin_pauses_edits_and_removes_a_source(signed_in: OpenAs, console: 
     legacy.get_by_role("button", name="Remove…").click()
     legacy.get_by_role("button", name="Remove legacy and its records").click()
     expect(page.locator("tr[data-source=legacy]")).to_have_count(0)
+
+
+def test_profiles_search_results_and_the_audit_download(signed_in: OpenAs, tmp_path: Any) -> None:
+    page = signed_in("admin", "/?q=ana%20duarte")
+    with page.expect_download() as results:
+        page.get_by_role("button", name="Download results (CSV)").click()
+    saved = tmp_path / "customers.csv"
+    results.value.save_as(saved)
+    assert saved.read_text().splitlines()[0].startswith("id,name,emails")
+    assert "Ana Duarte" in saved.read_text()
+
+    page.get_by_role("link", name="Ana Duarte").click()
+    with page.expect_download() as profile:
+        page.get_by_role("button", name="Download profile (JSON)").click()
+    document = json.loads(Path(profile.value.path()).read_text())
+    assert document["id"].startswith("cus_") and "sales" in document["records"]
+
+    page.goto("/console/review")
+    with page.expect_download() as audit:
+        page.get_by_role("button", name="Download the audit (CSV)").click()
+    assert Path(audit.value.path()).read_text().startswith("id,at,actor,action")

@@ -40,6 +40,7 @@ export function whenUnauthorized(callback) {
 
 async function readBody(response) {
   const type = response.headers.get("Content-Type") || "";
+  if (type.startsWith("text/csv")) return response.text();
   if (!type.includes("json")) return null;
   try {
     return await response.json();

@@ -3,7 +3,7 @@
 // follows.
 
 import { api, query, seg } from "./api.js";
-import { announce, bar, customerName, dayText, fill, h, label, loadMore, percent, problemBox, recordsTable, show, table, when } from "./ui.js";
+import { announce, bar, customerName, dayText, fill, h, label, loadMore, percent, problemBox, recordsTable, saveFile, show, table, when } from "./ui.js";
 
 const TIMELINE_PAGE = 25;
 
@@ -300,7 +300,8 @@ export async function render({ main, params: [id], signal, setTitle, session }) 
       h("div", {}, h("h1", {}, name), h("p", { class: "muted" }, h("span", { class: "id" }, shown.id), " · known since ", when(shown.created_at, { date: true }))),
       h("nav", { class: "actions", "aria-label": "About this customer" },
         h("a", { href: `/console/customers/${seg(shown.id)}/explain` }, "Why these records belong together"),
-        session.role === "admin" ? h("a", { href: `/console/customers/${seg(shown.id)}/history` }, "History, merge and split") : null)),
+        session.role === "admin" ? h("a", { href: `/console/customers/${seg(shown.id)}/history` }, "History, merge and split") : null,
+        h("button", { type: "button", class: "quiet", onclick: () => saveFile(`${shown.id}.json`, JSON.stringify(shown, null, 2), "application/json") }, "Download profile (JSON)"))),
     notice,
     privacy,
     h("div", { class: "columns" }, goldenSection(shown), traitsSection(shown.traits)),

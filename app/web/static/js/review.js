@@ -3,7 +3,7 @@
 
 import { api, query, seg } from "./api.js";
 import { contributionsTable, edgeSection } from "./explain.js";
-import { announce, fill, h, label, loadMore, percent, problemBox, recordsTable, show, table, when } from "./ui.js";
+import { announce, fill, h, label, loadMore, percent, problemBox, recordsTable, saveFile, show, table, when } from "./ui.js";
 
 const KINDS = { possible_match: "Possible match", conflict: "Conflict", generic_value: "Generic value" };
 const DECISIONS = [["merge", "Merge", "must-link: one person from now on"], ["keep_apart", "Keep apart", "cannot-link: never merged again"], ["dismiss", "Dismiss", "no decision about the pair"]];
@@ -67,7 +67,8 @@ export async function renderQueue({ main, url, signal, setTitle, navigate }) {
     h("p", { class: "hint" }, "What the matcher is unsure about, the decisions that matter most first (closeness to the threshold, size of the identities)."),
     form,
     page.data.length ? [bulkForm(wrap, signal, () => navigate(location.pathname + location.search)), wrap, more] : h("p", {}, "Nothing to review with these filters."),
-    h("section", { "aria-labelledby": "recent-title" }, h("h2", { id: "recent-title" }, "Recent merges, splits and decisions"), recent));
+    h("section", { "aria-labelledby": "recent-title" }, h("h2", { id: "recent-title" }, "Recent merges, splits and decisions"),
+      h("button", { type: "button", class: "quiet", onclick: async () => saveFile("audit.csv", await api("/api/v1/audit/export", { signal }), "text/csv") }, "Download the audit (CSV)"), recent));
   // New records' identities (create, attach) would drown the merges, splits and decisions.
   api("/api/v1/audit?limit=100", { signal }).then((audit) => {
     fill(recent, changeList(audit.data.filter((entry) => !["create", "attach"].includes(entry.action)).slice(0, 10), signal));

@@ -1,7 +1,7 @@
 // Search: one box that understands an e-mail, a phone, SOURCE:ID or a name.
 
 import { api, query, seg } from "./api.js";
-import { announce, customerName, fill, h, label, loadMore, problemBox, show } from "./ui.js";
+import { announce, customerName, fill, h, label, loadMore, problemBox, saveFile, show } from "./ui.js";
 
 const PAGE = 20;
 
@@ -64,7 +64,7 @@ function hitItem(hit, submitted) {
 }
 
 /** The search page: the form, and the results of the address's query. */
-export async function render({ main, url, signal, navigate, setTitle }) {
+export async function render({ main, url, signal, navigate, setTitle, session }) {
   const params = url.searchParams;
   const form = searchForm(params);
   const understood = h("p", { class: "hint", id: "understood" });
@@ -93,10 +93,10 @@ export async function render({ main, url, signal, navigate, setTitle }) {
     input.focus();
     return;
   }
-  await showResults({ results, params, signal, input });
+  await showResults({ results, params, signal, input, admin: session.role === "admin" });
 }
 
-async function showResults({ results, params, signal, input }) {
+async function showResults({ results, params, signal, input, admin }) {
   const reading = interpret(params.get("q") || "");
   const list = h("ol", { class: "hits" });
   const heading = h("h2", { id: "results-title", tabindex: "-1" }, "Results");
@@ -135,7 +135,12 @@ async function showResults({ results, params, signal, input }) {
     items[0]?.querySelector("a").focus();
   }) : null;
   setCount();
-  fill(results, heading, count,
+  // Admins take a name search's results away as CSV (agents read customers one at a time).
+  const exportButton = admin && reading.kind === "search" && list.children.length ? h("button", { type: "button", class: "quiet", onclick: async () => {
+    const filters = { q: reading.q, city: params.get("city"), postcode: params.get("postcode"), birth_date: params.get("birth_date") };
+    saveFile("customers.csv", await api(`/api/v1/customers/export${query(filters)}`, { signal }), "text/csv");
+  } }, "Download results (CSV)") : null;
+  fill(results, heading, count, exportButton,
     ignored ? h("p", { class: "hint" }, "City, postcode and birth date narrow a name search; an identifier lookup ignores them.") : null,
     list, more);
   announce(count.textContent);

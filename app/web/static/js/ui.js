@@ -183,3 +183,12 @@ export function recordsTable(columns, caption) {
       columns.some((column) => column.updated) ? h("tr", { class: "muted" }, h("th", { scope: "row" }, "Updated at source"),
         columns.map((column) => h("td", {}, when(column.updated, { date: true })))) : null)));
 }
+
+/** Save text (a CSV, a JSON document) as a file the browser downloads. */
+export function saveFile(filename, text, type) {
+  const link = h("a", { href: URL.createObjectURL(new Blob([text], { type })), download: filename });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
