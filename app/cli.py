@@ -140,15 +140,35 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
 
 
+# Commands and options Flask and its extensions add that are not Huella's to offer.
+FOREIGN_COMMANDS = frozenset({"run", "shell", "routes", "limiter", "openapi"})
+FOREIGN_OPTIONS = frozenset({"env_file", "app", "debug"})
+
+
+class HuellaGroup(FlaskGroup):
+    """Flask's command group showing Huella's commands only: `huella --help` lists what
+    Huella does, not Flask's development server or its extensions' maintenance commands."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Huella's commands, by name."""
+        return [name for name in super().list_commands(ctx) if name not in FOREIGN_COMMANDS]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        """A Huella command (Flask's and its extensions' are not offered)."""
+        return None if name in FOREIGN_COMMANDS else super().get_command(ctx, name)
+
+
 def main() -> None:
     """Entry point of the ``huella`` console script."""
     from app import create_app  # noqa: PLC0415
 
-    group = FlaskGroup(
+    group = HuellaGroup(
         name="huella",
         help="Huella: one customer across every department's system.",
         create_app=create_app,
         add_version_option=False,
+        add_default_commands=False,
         load_dotenv=False,
     )
+    group.params = [p for p in group.params if p.name not in FOREIGN_OPTIONS]
     group.main(prog_name="huella")

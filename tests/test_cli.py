@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from flask.testing import FlaskCliRunner
 
 
@@ -26,3 +29,13 @@ def test_unknown_connector_kind_names_the_known_ones(cli: FlaskCliRunner) -> Non
     assert result.exit_code == 1
     assert "unknown connector kind 'telepathy'" in result.output
     assert "push" in result.output
+
+
+def test_huella_help_lists_huellas_commands_only() -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "app", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for command in ("import", "sync", "resolve", "review", "source", "token", "serve", "demo"):
+        assert f"  {command} " in shown, shown
+    for foreign in ("run", "shell", "routes", "limiter", "openapi", "--debug", "--app"):
+        assert f"  {foreign} " not in shown and f" {foreign}," not in shown, shown

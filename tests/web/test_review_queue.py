@@ -81,6 +81,7 @@ def test_keys_move_through_the_queue_and_decide(signed_in: OpenAs, console: Cons
     # leave the queue as it was: the rest of Karin's items kept apart
     page.goto("/console/review")
     rows = page.get_by_role("row", name=re.compile("Karin Holm"))
+    expect(rows.first).to_be_visible()
     for index in range(rows.count()):
         rows.nth(index).get_by_role("checkbox").check()
     page.get_by_role("button", name="Keep apart", exact=True).click()

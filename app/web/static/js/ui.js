@@ -37,25 +37,25 @@ export function fill(element, ...children) {
   return element;
 }
 
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
-// A calendar day (a birth date) is the same day everywhere: shown in UTC, never shifted.
-const calendarDay = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: "UTC" });
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const two = (n) => String(n).padStart(2, "0");
 
-/** Every date of the console in one format: "14 Feb 1988" (the reader's locale). */
+/** Every date of the console in one format, the one departments' dates are read into and
+ * masks keep: 1988-02-14 (a timestamp's day in the reader's zone; a calendar day as is). */
 export function dayText(iso) {
+  if (DAY.test(iso)) return iso;
   const parsed = new Date(iso);
   if (Number.isNaN(parsed.getTime())) return iso;
-  return (DAY.test(iso) ? calendarDay : dateOnly).format(parsed);
+  return `${parsed.getFullYear()}-${two(parsed.getMonth() + 1)}-${two(parsed.getDate())}`;
 }
 
-/** A <time> for an ISO timestamp or day, shown in the reader's locale and zone. */
+/** A <time> for an ISO timestamp (its day and minute in the reader's zone) or day. */
 export function when(iso, { date = false } = {}) {
   if (!iso) return h("span", { class: "muted" }, "—");
   const parsed = new Date(iso);
   if (Number.isNaN(parsed.getTime())) return h("span", {}, iso);
-  return h("time", { datetime: iso, title: iso }, date || DAY.test(iso) ? dayText(iso) : dateTime.format(parsed));
+  const time = date || DAY.test(iso) ? "" : ` ${two(parsed.getHours())}:${two(parsed.getMinutes())}`;
+  return h("time", { datetime: iso, title: iso }, dayText(iso) + time);
 }
 
 /** A number as a percentage: 0.873 -> "87%". */
@@ -87,7 +87,7 @@ export function addressLine(address) {
 export function show(value) {
   if (value === null || value === undefined || value === "") return "—";
   if (typeof value === "object") return addressLine(value);
-  return DAY.test(value) ? dayText(value) : String(value);
+  return String(value);
 }
 
 /** The problem document of an error, as an alert: title, detail and each offending field. */
