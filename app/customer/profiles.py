@@ -305,7 +305,7 @@ def lookup(
                 f"not a valid phone{where}", {"phone": [f"not a valid phone{where}"]}
             )
         if len(readings) > 1:
-            return _holders_of_any(session, readings, after, limit)
+            return _holders_of_any(session, settings, readings, after, limit)
         reference = f"phone:{readings[0]}"
     subject = subject_of_reference(session=session, settings=settings, reference=reference)
     kind, _, value = subject.partition(":")
@@ -325,7 +325,7 @@ def lookup(
 
 
 def _holders_of_any(
-    session: Session, phones: Sequence[str], after: int | None, limit: int
+    session: Session, settings: Settings, phones: Sequence[str], after: int | None, limit: int
 ) -> tuple[list[str], int | None]:
     """Profiles of the identities holding any of these phones, by id after ``after``."""
     holders = (
@@ -345,7 +345,9 @@ def _holders_of_any(
     )
     rows = list(session.execute(query))
     page = rows[:limit]
-    return [_profile_json(row) for row in page], page[-1].id if len(rows) > limit else None
+    return [_profile_json(row, settings) for row in page], page[-1].id if len(
+        rows
+    ) > limit else None
 
 
 @dataclass(frozen=True, slots=True)

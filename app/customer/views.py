@@ -102,7 +102,7 @@ def export_search(query: dict[str, Any]) -> Response:
         )
         rows.extend(
             _export_row(json.loads(item))
-            for item in profiles.summaries_json(session=session, hits=hits)
+            for item in profiles.summaries_json(session=session, settings=get_settings(), hits=hits)
         )
         if after is None:
             break
