@@ -3,6 +3,8 @@ and setting up, serving and the demo."""
 
 from __future__ import annotations
 
+import shlex
+
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
@@ -23,6 +25,7 @@ from app.source import cli as source_cli
 from app.source.cli import export_records
 from app.sync import cli as sync_cli
 from app.sync.cli import sync_one
+from connectors.sandbox import SANDBOX_TOKEN
 
 
 @click.command("init")
@@ -96,14 +99,19 @@ def demo_command(host: str | None, port: int | None, no_serve: bool) -> None:
         with unit_of_work() as session:
             secret, _ = demo.admin_token(session=session)
             total = resolution.count_identities(session=session)
-            email = demo.sample_email(session=session) or "someone@example.com"
+            tour = demo.tour_values(session=session)
+            # A second terminal's `huella sync sales` reads the sandboxes with this secret.
+            tour[demo.token_env(get_settings().sources)] = SANDBOX_TOKEN
         host, port = host or app.config["HOST"], port or app.config["PORT"]
         base = f"http://{host}:{port}"
+        exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in sorted(tour.items()))
+        email = tour.get("EMAIL", "someone@example.com")
         click.echo(
             f"\nHuella holds {total} identities from three departments.\n"
             f"  API:    {base}/api/v1   (OpenAPI: {base}/openapi.json)\n"
             f"  token:  {secret}\n\n"
-            f"Try:\n  export HUELLA_TOKEN={secret}\n"
+            f"Try (the README's tour uses these):\n"
+            f"  export HUELLA_TOKEN={secret} {exports}\n"
             f'  curl -H "Authorization: Bearer $HUELLA_TOKEN" \\\n'
             f'       "{base}/api/v1/customers/lookup/email:{email}"\n'
         )

@@ -68,6 +68,44 @@ def connect(*, session: Session, sandboxes: Sandboxes, policy: SourcePolicy) -> 
     return list(servers)
 
 
+def tour_values(*, session: Session) -> dict[str, str]:
+    """What the README's tour looks up, from one customer whom two departments or more hold:
+    their e-mail, a phone as a department wrote it, a support record, their id and name.
+    Empty when the store holds no such customer."""
+    spread = (
+        select(SourceRecord.identity_id)
+        .join(RecordIdentifier, RecordIdentifier.record_id == SourceRecord.id)
+        .where(SourceRecord.deleted_at.is_(None), SourceRecord.identity_id.is_not(None))
+        .group_by(SourceRecord.identity_id)
+        .having(
+            func.count(func.distinct(SourceRecord.source_id)) >= 3,
+            func.count(func.distinct(RecordIdentifier.kind)) >= 2,  # an e-mail and a phone
+        )
+        .order_by(SourceRecord.identity_id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    records = session.scalars(
+        select(SourceRecord)
+        .where(SourceRecord.identity_id == spread, SourceRecord.deleted_at.is_(None))
+        .order_by(SourceRecord.id)
+    ).all()
+    if not records:
+        return {}
+    identity = records[0].identity
+    values: dict[str, str] = {"CUSTOMER": identity.public_id if identity else ""}
+    for record in records:
+        attributes = record.attributes
+        given = " ".join(attributes[k] for k in ("first_name", "last_name") if attributes.get(k))
+        values.setdefault("NAME", attributes.get("full_name") or given)
+        for name in ("phone", "email"):
+            if attributes.get(name):
+                values.setdefault(name.upper(), attributes[name])
+        if record.source.name == "support":
+            values.setdefault("RECORD", f"support:{record.external_id}")
+    return {name: value for name, value in values.items() if value}
+
+
 def sample_email(*, session: Session) -> str | None:
     """An e-mail of a customer whom at least two departments hold, for the tour."""
     spread = (

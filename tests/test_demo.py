@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -64,6 +65,9 @@ def test_demo_serves_a_customer_held_by_two_departments(tmp_path: Path) -> None:
         anonymous = httpx.get(f"{base}{lookup.group(1)}")
         assert anonymous.status_code == 401
         assert anonymous.headers["content-type"] == "application/problem+json"
+        exported = re.search(r"^\s*(export HUELLA_TOKEN=.*)$", printed, re.MULTILINE)
+        assert exported, printed
+        run_readme_tour(base, exported.group(1), tmp_path)
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -83,3 +87,56 @@ def test_make_run_reuses_its_admin_token_while_it_works(app: Flask, tmp_path: Pa
         tokens.revoke(session=session, token=tokens.get(session=session, token_id=caller.token_id))
         replaced, new = demo.admin_token(session=session, path=kept)
         assert new and replaced != first
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def tour_commands() -> list[str]:
+    """The README's five-minute tour, as the shell runs it: its first code block, each command
+    on one line (continuations joined), comments and blank lines left out."""
+    text = README.read_text()
+    tour = text[text.index("## A five-minute tour") :]
+    block = tour[tour.index("```sh\n") + 6 : tour.index("```\n", tour.index("```sh\n") + 6)]
+    commands: list[str] = []
+    pending = ""
+    for line in block.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        pending += line.split(" # ")[0].rstrip().removesuffix("\\")
+        if not line.rstrip().endswith("\\"):
+            commands.append(pending.strip())
+            pending = ""
+    return commands
+
+
+def run_readme_tour(base: str, exported: str, folder: Path) -> None:
+    """Run every command of the README's tour against the demo, as a new user pastes them
+    after the export line `make run` printed; none may fail or find nothing."""
+    commands = tour_commands()
+    assert commands[0].startswith("export HUELLA_TOKEN=")
+    curls = [c for c in commands if c.startswith("curl ")]
+    assert len(curls) >= 8, commands
+    setup = [exported, *(c for c in commands[1:] if not c.startswith("curl "))]
+    setup = [line.replace("http://127.0.0.1:5000", base) for line in setup]
+    for command in curls:
+        script = "\n".join([*setup, f"{command} -w '\\n%{{http_code}}'"])
+        done = subprocess.run(
+            ["bash", "-c", script],
+            check=False,
+            capture_output=True,
+            text=True,
+            cwd=folder,
+            timeout=60,
+        )
+        assert done.returncode == 0, (command, done.stderr)
+        body, _, status = done.stdout.rpartition("\n")
+        without_token = "$H" not in command
+        if without_token:
+            assert status == "401", (command, status, body)
+            continue
+        assert status.startswith("2"), (command, status, body)
+        answer = json.loads(body)
+        assert answer, (command, body)
+        if isinstance(answer, dict) and "data" in answer:
+            assert answer["data"], (command, "found nothing")
