@@ -90,10 +90,10 @@ def demo_command(host: str | None, port: int | None, no_serve: bool) -> None:
     sandboxes = demo.start(app)
     try:
         with unit_of_work() as session:
-            names = demo.connect(
+            before = demo.connect(
                 session=session, sandboxes=sandboxes, policy=get_settings().sources
             )
-        for name in names:
+        for name in before:
             if not sync_one(name, full=False, resolve=True):
                 fail(f"the demo could not sync {name}")
         with unit_of_work() as session:
@@ -117,6 +117,9 @@ def demo_command(host: str | None, port: int | None, no_serve: bool) -> None:
         )
         if not no_serve:
             serve(app, host, port)
+        else:  # its sandboxes exit now: sources another demo serves keep pointing at it
+            with unit_of_work() as session:
+                demo.restore(session=session, before=before)
     finally:
         sandboxes.stop()
 

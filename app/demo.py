@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import func, select
@@ -46,8 +47,12 @@ def start(app: Flask) -> Sandboxes:
     return sandboxes
 
 
-def connect(*, session: Session, sandboxes: Sandboxes, policy: SourcePolicy) -> list[str]:
-    """Create the three sources, or point them at this run's sandboxes; returns their names."""
+def connect(
+    *, session: Session, sandboxes: Sandboxes, policy: SourcePolicy
+) -> dict[str, dict[str, Any] | None]:
+    """Create the three sources, or point them at this run's sandboxes; returns their names,
+    each with the settings it had before (None: created now), for ``restore``."""
+    before: dict[str, dict[str, Any] | None] = {}
     servers = {
         "sales": sandboxes.hubspot,
         "support": sandboxes.zendesk,
@@ -59,13 +64,23 @@ def connect(*, session: Session, sandboxes: Sandboxes, policy: SourcePolicy) -> 
         try:
             source = sources.get_by_name(session=session, name=name)
         except NotFound:
+            before[name] = None
             sources.create(
                 session=session, name=name, kind=KINDS[name], policy=policy, settings=settings
             )
         else:
+            before[name] = dict(source.settings)
             policy.check(source.kind, settings)
             source.settings = settings
-    return list(servers)
+    return before
+
+
+def restore(*, session: Session, before: dict[str, dict[str, Any] | None]) -> None:
+    """Point the sources that existed before this run back where they pointed (another
+    `make run` may be serving them), once this run's sandboxes are about to exit."""
+    for name, settings in before.items():
+        if settings is not None:
+            sources.get_by_name(session=session, name=name).settings = settings
 
 
 def tour_values(*, session: Session) -> dict[str, str]:

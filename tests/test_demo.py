@@ -140,3 +140,27 @@ def run_readme_tour(base: str, exported: str, folder: Path) -> None:
         assert answer, (command, body)
         if isinstance(answer, dict) and "data" in answer:
             assert answer["data"], (command, "found nothing")
+
+
+def test_a_demo_without_a_server_leaves_a_running_demos_sources_alone(app: Flask) -> None:
+    from app.settings import get_settings  # noqa: PLC0415
+    from app.source import service as sources  # noqa: PLC0415
+    from connectors.sandbox import start_sandboxes  # noqa: PLC0415
+
+    serving, passing = start_sandboxes(20, seed=1), start_sandboxes(20, seed=1)
+    try:
+        policy = get_settings(app).sources.allowing(*(s.url for s in (*serving, *passing)))
+        with app.app_context(), get_db(app).unit_of_work() as session:
+            demo.connect(session=session, sandboxes=serving, policy=policy)  # `make run`
+        with app.app_context(), get_db(app).unit_of_work() as session:
+            before = demo.connect(session=session, sandboxes=passing, policy=policy)
+            assert sources.get_by_name(session=session, name="sales").settings["base_url"] == (
+                passing.hubspot.url
+            )
+            demo.restore(session=session, before=before)  # `huella demo --no-serve` ends
+        with app.app_context(), get_db(app).unit_of_work() as session:
+            sales = sources.get_by_name(session=session, name="sales")
+            assert sales.settings["base_url"] == serving.hubspot.url
+    finally:
+        serving.stop()
+        passing.stop()
