@@ -3,6 +3,7 @@ and setting up, serving and the demo."""
 
 from __future__ import annotations
 
+import json
 import shlex
 
 import click
@@ -100,8 +101,11 @@ def demo_command(host: str | None, port: int | None, no_serve: bool) -> None:
             secret, _ = demo.admin_token(session=session)
             total = resolution.count_identities(session=session)
             tour = demo.tour_values(session=session)
-            # A second terminal's `huella sync sales` reads the sandboxes with this secret.
+            # A second terminal's `huella sync sales` reads the sandboxes with this secret,
+            # once their addresses are allowed there too.
             tour[demo.token_env(get_settings().sources)] = SANDBOX_TOKEN
+            hosts = [*app.config["CONNECTORS"]["allowed_hosts"], *(s.url for s in sandboxes)]
+            tour["HUELLA_CONNECTORS"] = f"{{allowed_hosts = {json.dumps(hosts)}}}"
         host, port = host or app.config["HOST"], port or app.config["PORT"]
         base = f"http://{host}:{port}"
         exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in sorted(tour.items()))

@@ -116,8 +116,9 @@ def tour_values(*, session: Session) -> dict[str, str]:
         for name in ("phone", "email"):
             if attributes.get(name):
                 values.setdefault(name.upper(), attributes[name])
-        if record.source.name == "support":
-            values.setdefault("RECORD", f"support:{record.external_id}")
+        if record.source.name in ("support", "sales"):
+            key = "RECORD" if record.source.name == "support" else "SALES"
+            values.setdefault(key, f"{record.source.name}:{record.external_id}")
     return {name: value for name, value in values.items() if value}
 
 

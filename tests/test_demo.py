@@ -68,6 +68,20 @@ def test_demo_serves_a_customer_held_by_two_departments(tmp_path: Path) -> None:
         exported = re.search(r"^\s*(export HUELLA_TOKEN=.*)$", printed, re.MULTILINE)
         assert exported, printed
         run_readme_tour(base, exported.group(1), tmp_path)
+        # ... and, in that second terminal, the commands the README suggests there
+        for command in ("huella explain $SALES $RECORD", "huella sync sales"):
+            line = command.replace("huella", f"{sys.executable} -m app", 1)
+            done = subprocess.run(
+                ["bash", "-c", f"{exported.group(1)}\n{line}"],
+                check=False,
+                capture_output=True,
+                text=True,
+                cwd=tmp_path,
+                env=env,
+                timeout=300,
+            )
+            assert done.returncode == 0, (command, done.stdout, done.stderr)
+            assert done.stdout.strip(), command
     finally:
         process.terminate()
         process.wait(timeout=10)
