@@ -22,7 +22,7 @@ OpenAs = Callable[..., Any]
 def test_an_admin_creates_and_revokes_a_token(signed_in: OpenAs) -> None:
     page = signed_in("admin", "/console/tokens")
     expect(page.get_by_role("heading", name="Tokens", level=1)).to_be_visible()
-    page.get_by_label("Name (who or what uses it)").fill("night shift agent")
+    page.get_by_label("Name", exact=True).fill("night shift agent")
     page.get_by_label("Role", exact=True).select_option("agent")
     page.get_by_label(re.compile("^Expires in")).fill("12h")
     page.get_by_role("button", name="Create token").click()

@@ -35,7 +35,7 @@ function goldenRows(golden, values, withdrawn = []) {
       h("th", { scope: "row" }, label(name)),
       h("td", {}, entries.length ? h("ul", { class: "values" }, entries.map((entry) =>
         h("li", { title: provenanceText(entry) }, show(entry.value),
-          entry.shared ? h("span", { class: "chip shared", title: "many customers hold it (an office switchboard, a team inbox): ranked last" }, "shared") : null))) : h("span", { class: "muted" }, "—"), flag),
+          entry.shared ? h("span", { class: "chip shared", title: "many customers hold it: ranked last" }, "shared") : null))) : h("span", { class: "muted" }, "—"), flag),
       h("td", { class: "provenance" }, h("ul", { class: "values" }, entries.map((entry) =>
         h("li", {}, h("span", { class: "chip" }, entry.source), " ", entry.external_id)))),
       h("td", { class: "provenance" }, h("ul", { class: "values" }, entries.map((entry) =>

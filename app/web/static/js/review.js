@@ -5,6 +5,7 @@ import { api, query, seg } from "./api.js";
 import { contributionsTable, edgeSection } from "./explain.js";
 import { announce, fill, h, label, loadMore, percent, problemBox, recordsTable, saveFile, show, table, when } from "./ui.js";
 
+const plural = (n) => (n === 1 ? "" : "s");
 const KINDS = { possible_match: "Possible match", conflict: "Conflict", generic_value: "Generic value" };
 const DECISIONS = [["merge", "Merge", "must-link: one person from now on"], ["keep_apart", "Keep apart", "cannot-link: never merged again"], ["dismiss", "Dismiss", "no decision about the pair"]];
 const customerLink = (id) => (id ? h("a", { href: `/console/customers/${seg(id)}` }, h("span", { class: "id" }, id)) : h("span", { class: "muted" }, "—"));
@@ -77,30 +78,21 @@ export async function renderQueue({ main, url, signal, setTitle, navigate }) {
   });
 }
 
-// What the last bulk decision did, shown above the queue once it is drawn again.
-let queueNotice = null;
+let queueNotice = null; // what the last bulk decision did, shown above the queue
 
 /** Decide the selected items the same way, with one note. */
 function bulkForm(wrap, signal, redraw) {
   const count = h("span", {}, "No item selected.");
   const result = h("div", { "aria-live": "polite" });
   const selected = () => [...wrap.querySelectorAll("input[name=item]:checked")].map((box) => Number(box.value));
-  const form = h("form", { class: "decide bulk", "aria-label": "Decide the selected items" },
-    h("p", {}, count, " ", h("button", { type: "button", class: "quiet", onclick: () => {
-      const boxes = [...wrap.querySelectorAll("input[name=item]")];
-      const all = boxes.some((box) => !box.checked);
-      for (const box of boxes) box.checked = all;
-      update();
-    } }, "Select all / none")),
+  const form = h("form", { class: "decide", "aria-label": "Decide the selected items" },
+    h("p", {}, count),
     noteField("bulk-note", "One note for every selected item"),
-    h("div", { class: "buttons" },
-      h("button", { type: "submit", value: "keep_apart", disabled: true }, "Keep apart"),
-      h("button", { type: "submit", value: "merge", class: "quiet", disabled: true }, "Merge"),
-      h("button", { type: "submit", value: "dismiss", class: "quiet", disabled: true }, "Dismiss")),
+    h("div", { class: "buttons" }, DECISIONS.map(([value, text]) => h("button", { type: "submit", value, class: value === "keep_apart" ? null : "quiet", disabled: true }, text))),
     result);
   const update = () => {
     const n = selected().length;
-    count.textContent = n ? `${n} item${n === 1 ? "" : "s"} selected.` : "No item selected.";
+    count.textContent = n ? `${n} item${plural(n)} selected.` : "No item selected.";
     for (const button of form.querySelectorAll("button[type=submit]")) button.disabled = !n;
   };
   wrap.addEventListener("change", update);
@@ -112,7 +104,7 @@ function bulkForm(wrap, signal, redraw) {
       const outcome = await api("/api/v1/review/decisions", { method: "POST", body: { items, decision, note: form.note.value }, signal });
       const n = outcome.decided.length;
       announce(`${n} decided`);
-      queueNotice = [`${label(decision)}: ${n} item${n === 1 ? "" : "s"} decided.`,
+      queueNotice = [`${label(decision)}: ${n} item${plural(n)} decided.`,
         outcome.refused.map((refusal) => h("div", { class: "warn" }, `Item ${refusal.item} not decided: ${refusal.detail}`))];
       redraw();
     } catch (error) {
@@ -123,7 +115,7 @@ function bulkForm(wrap, signal, redraw) {
 }
 
 function membersText(members) {
-  return Object.entries(members || {}).map(([id, references]) => `${id} (${references.length} record${references.length === 1 ? "" : "s"})`).join(", ");
+  return Object.entries(members || {}).map(([id, references]) => `${id} (${references.length} record${plural(references.length)})`).join(", ");
 }
 
 /** Audit entries, each with what it changed and, when it can be undone, an Undo button. */
@@ -199,7 +191,7 @@ function sideSection(title, side) {
   });
   return h("section", { "aria-label": title },
     h("h3", {}, title, ": ", customerLink(side.identity), side.live ? "" : " (record deleted)"),
-    h("p", { class: "hint" }, `The record `, h("code", {}, side.reference), `; its identity holds ${columns.length} record${columns.length === 1 ? "" : "s"}.`),
+    h("p", { class: "hint" }, `The record `, h("code", {}, side.reference), `; its identity holds ${columns.length} record${plural(columns.length)}.`),
     columns.length ? recordsTable(columns, `${title}: the identity's records`) : null);
 }
 
@@ -268,14 +260,13 @@ function decidedSection(item, signal) {
     undo);
 }
 
-// What the decision just made did, shown on the item opened after it.
-let itemNotice = null;
+let itemNotice = null; // what the decision just made did, shown on the next item
 
 /** Open the item after this one in the queue (or before it); the queue when none is left. */
 async function openNext(item, { navigate, signal, backwards = false }) {
   const { item: next } = await api(`/api/v1/review/items/next${query({ after: item.id, backwards: backwards || null })}`, { signal });
   if (next) navigate(`/console/review/${next.id}`);
-  else if (backwards) announce("This is the first item of the queue");
+  else if (backwards) announce("The first item");
   else {
     queueNotice = [itemNotice || "", " Nothing left to review."];
     itemNotice = null;
@@ -283,12 +274,12 @@ async function openNext(item, { navigate, signal, backwards = false }) {
   }
 }
 
-// Keys for the common moves; typing in a field is never taken for one.
+// Keys for the common moves (never while typing in a field).
 const KEYS = { j: "next", n: "next", k: "previous", p: "previous", m: "merge", a: "keep_apart" };
 
 function keyHandler(item, context) {
   return (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey || event.target.closest?.("input, textarea, select, [contenteditable]")) return;
+    if (event.ctrlKey || event.metaKey || event.altKey || event.target.closest?.("input, textarea, select")) return;
     const move = KEYS[event.key];
     if (!move) return;
     event.preventDefault();
@@ -323,7 +314,7 @@ export async function renderItem({ main, params: [id], signal, setTitle, navigat
           h("button", { type: "button", class: "quiet", onclick: () => openNext(item, { navigate, signal }) }, "Next →"),
           h("a", { href: "/console/review" }, "Back to the queue"))),
       message ? h("p", { class: "notice", role: "status", tabindex: "-1" }, message) : null,
-      h("p", { class: "hint keys" }, "Keys: ", h("kbd", {}, "j"), " next · ", h("kbd", {}, "k"), " previous · ", h("kbd", {}, "m"), " merge · ", h("kbd", {}, "a"), " keep apart"),
+      h("p", { class: "hint" }, "Keys: j next · k previous · m merge · a keep apart"),
       claimControls(item, signal, () => draw()),
       score ? h("section", { "aria-labelledby": "score-title" },
         h("h2", { id: "score-title" }, "How the pair compares"),

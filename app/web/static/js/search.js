@@ -135,7 +135,6 @@ async function showResults({ results, params, signal, input, admin }) {
     items[0]?.querySelector("a").focus();
   }) : null;
   setCount();
-  // Admins take a name search's results away as CSV (agents read customers one at a time).
   const exportButton = admin && reading.kind === "search" && list.children.length ? h("button", { type: "button", class: "quiet", onclick: async () => {
     const filters = { q: reading.q, city: params.get("city"), postcode: params.get("postcode"), birth_date: params.get("birth_date") };
     saveFile("customers.csv", await api(`/api/v1/customers/export${query(filters)}`, { signal }), "text/csv");

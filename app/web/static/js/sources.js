@@ -124,7 +124,7 @@ function sourceRow(source, { admin, signal }) {
   return { row, details, refresh, last };
 }
 
-/** Pause or resume, edit the settings, remove: what an admin does to a source. */
+/** Pause or resume, edit the settings, remove. */
 function adminControls(source, signal, message) {
   const base = `/api/v1/sources/${seg(source.name)}`;
   const act = async (request, done) => {
@@ -148,7 +148,6 @@ function adminControls(source, signal, message) {
       fill(message, h("p", { class: "bad", role: "alert" }, `Not JSON: ${error.message}`));
       return;
     }
-    // Settings left out of the text are removed, as an editor expects.
     const gone = Object.keys(source.settings || {}).filter((key) => !(key in parsed));
     const body = { settings: { ...parsed, ...Object.fromEntries(gone.map((key) => [key, null])) } };
     act(() => api(base, { method: "PATCH", body, signal }), `${source.name} saved`);
@@ -163,7 +162,6 @@ function adminControls(source, signal, message) {
     remove, edit);
 }
 
-// Draw the page again (after a change), as following a link to it would.
 let navigateHere = () => {};
 
 function genericValuesPanel(signal) {

@@ -1,10 +1,9 @@
-// Admins' tokens: every token with its role, state, last use and expiry; a new one (its secret
-// shown this once); revoking one.
+// Admins' tokens: list, create (the secret shown once), revoke.
 
 import { api, query, seg } from "./api.js";
 import { announce, fill, h, loadMore, problemBox, table, when } from "./ui.js";
 
-const ROLES = [["agent", "Agent: reads customers"], ["admin", "Admin: everything"], ["connector", "Connector: pushes for one source"]];
+const ROLES = [["agent", "Agent"], ["admin", "Admin"], ["connector", "Connector (one source)"]];
 
 function field(id, text, control) {
   return h("div", { class: "field" }, h("label", { for: id }, text), control);
@@ -14,10 +13,10 @@ function createForm(signal, redraw) {
   const result = h("div", { "aria-live": "polite" });
   const form = h("form", { class: "decide", "aria-labelledby": "new-token-title" },
     h("h2", { id: "new-token-title" }, "New token"),
-    field("token-name", "Name (who or what uses it)", h("input", { id: "token-name", name: "name", required: true, maxlength: 200 })),
+    field("token-name", "Name", h("input", { id: "token-name", name: "name", required: true, maxlength: 200 })),
     field("token-role", "Role", h("select", { id: "token-role", name: "role" }, ROLES.map(([value, text]) => h("option", { value }, text)))),
-    field("token-source", "Source (connector tokens only)", h("input", { id: "token-source", name: "source" })),
-    field("token-expiry", "Expires in (90d, 12h, never; empty: the role's default)", h("input", { id: "token-expiry", name: "expires_in", size: 8 })),
+    field("token-source", "Source (connectors)", h("input", { id: "token-source", name: "source" })),
+    field("token-expiry", "Expires in (90d, 12h, never)", h("input", { id: "token-expiry", name: "expires_in", size: 8 })),
     h("div", { class: "buttons" }, h("button", { type: "submit" }, "Create token")),
     result);
   form.addEventListener("submit", async (event) => {
@@ -28,7 +27,7 @@ function createForm(signal, redraw) {
       form.reset();
       await redraw();
       fill(result, h("div", { class: "notice", role: "status" },
-        h("p", {}, `Token “${created.token.name}” (${created.token.role}) created. Copy its secret now: it is shown this once.`),
+        h("p", {}, `${created.token.name} created. Copy its secret now: it is shown once.`),
         h("code", { class: "secret" }, created.secret)));
       announce("Token created");
     } catch (error) {
@@ -72,6 +71,6 @@ export async function render({ main, signal, setTitle }) {
   await draw();
   setTitle("Tokens");
   fill(main, h("h1", {}, "Tokens"),
-    h("p", { class: "hint" }, "Who may call Huella. A token's secret is shown once, when it is created; only its hash is kept."),
+    h("p", { class: "hint" }, "A token's secret is shown once, when it is created; only its hash is kept."),
     list, createForm(signal, draw));
 }
