@@ -4,6 +4,7 @@ department removed with its records, its identities re-resolved and the removal 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -12,7 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
+from app.db import utcnow
 from app.source.models import SourceRecord
+from app.sync import service as sync
 from tests.helpers import add_source, push, record
 
 Headers = dict[str, str]
@@ -135,3 +138,21 @@ def test_removing_a_department_takes_its_records_and_re_resolves_its_customers(
     gone = cli.invoke(args=["source", "remove", "crm", "--yes"])
     assert gone.exit_code == 0, gone.output
     assert "removed crm: 1 records gone" in gone.output
+
+
+def test_the_scheduler_skips_a_paused_source(
+    client: FlaskClient, make_token: Callable[..., Headers], session: Session
+) -> None:
+    admin = make_token("admin")
+    settings = {"base_url": "http://127.0.0.1:9", "token_env": "HUELLA_SECRET_SALES"}
+    created = client.post(
+        "/api/v1/sources",
+        json={"name": "sales", "kind": "hubspot", "settings": {**settings, "schedule": "15m"}},
+        headers=admin,
+    )
+    assert created.status_code == 201, created.get_json()
+    later = utcnow() + timedelta(days=1)
+    assert [s.name for s in sync.due_sources(session=session, now=later)] == ["sales"]
+    client.post("/api/v1/sources/sales/pause", headers=admin)
+    session.expire_all()
+    assert sync.due_sources(session=session, now=later) == []
