@@ -47,7 +47,7 @@ def test_429_waits_for_retry_after_seconds() -> None:
 
 
 def test_503_honours_retry_after_as_an_http_date() -> None:
-    when = format_datetime(datetime.now(UTC) + timedelta(seconds=1.2), usegmt=True)
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=2.2), usegmt=True)
     replies = [Reply(503, headers={"Retry-After": when}), Reply(body={"ok": 1})]
     with scripted(*replies) as server, HttpClient(server.url, policy=FAST) as client:
         assert client.get_json("/x") == {"ok": 1}
