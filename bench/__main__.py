@@ -21,6 +21,7 @@ BENCHMARKS = {
     "scoring": "bench.scoring",
     "agreement": "bench.agreement",
     "console": "bench.console",
+    "erasure": "bench.erasure",
 }
 
 
