@@ -39,6 +39,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings.init_app(app)
     db.init_app(app)
     errors.init_app(app)
+    app.register_error_handler(
+        db.Contended, lambda error: errors.problem(409, "Conflict", str(error))
+    )
 
     from app import api, auth, cli, health, security, web  # noqa: PLC0415  (they import the app's modules)
     from app.ingest import worker  # noqa: PLC0415

@@ -3,7 +3,7 @@
 from app.audit.models import AuditEntry, AuditSubject, ReadEntry, ReadSubject
 from app.auth.models import ApiToken
 from app.customer.models import CustomerTraits, GoldenRecord, SearchToken
-from app.db import Base
+from app.db import Base, LockStripe
 from app.event.models import AnonymousLink, Event
 from app.identity.models import Identity, RecordIdentifier
 from app.privacy.models import Consent, Suppression
@@ -25,6 +25,7 @@ __all__ = [
     "GoldenRecord",
     "Identity",
     "LinkConstraint",
+    "LockStripe",
     "MatchEdge",
     "MatchValues",
     "ModelVersion",

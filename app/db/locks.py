@@ -1,39 +1,214 @@
-"""Locks on the store: the identity lock that orders changes to identities, and claims on a
-piece of work (a source's sync, one task) that die with the process holding them."""
+"""Locks on the store: what a change to identities holds while it runs (the parts of the store
+it touches, or all of it), and claims on a piece of work (a source's sync, one task) that die
+with the process holding them."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, text
-from sqlalchemy.orm import Session
+from sqlalchemy import BigInteger, Connection, Engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from app.db.base import Base
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # A fixed advisory lock id: "Huel" in ASCII. Nothing else on the database should take it.
 _IDENTITY_LOCK_ID = 0x4875656C
-_HELD_IN = "identity lock held in"  # session.info: the transaction that took it
-_TAKE_IDENTITY_LOCK = text("SELECT pg_advisory_xact_lock(:lock)")
+_STATE = "resolution locks"  # session.info: what the current transaction holds
+_PLAN = "resolution lock plan"  # session.info: what the next attempt takes from the start
+_GLOBAL = {
+    "shared": text("SELECT pg_advisory_xact_lock_shared(:lock)"),
+    "exclusive": text("SELECT pg_advisory_xact_lock(:lock)"),
+}
+# Lock names are hashed onto this many stripes, rows of ``lock_stripe``: row locks need no
+# room in PostgreSQL's shared lock table (a page of records takes thousands), and the table
+# stays small. Two names on one stripe only wait for each other needlessly, rarely.
+STRIPES = 1 << 20
+_ENSURE = text(
+    "INSERT INTO lock_stripe (stripe) SELECT s FROM unnest(CAST(:stripes AS BIGINT[])) AS s"
+    " ORDER BY s ON CONFLICT DO NOTHING"
+)
+_LOCK = {
+    True: text(
+        "SELECT stripe FROM lock_stripe WHERE stripe = ANY(CAST(:stripes AS BIGINT[]))"
+        " ORDER BY stripe FOR UPDATE"
+    ),
+    False: text(
+        "SELECT stripe FROM lock_stripe WHERE stripe = ANY(CAST(:stripes AS BIGINT[]))"
+        " ORDER BY stripe FOR UPDATE SKIP LOCKED"
+    ),
+}
+# A deadlock the database detected and broke (it should not happen: see ``hold``), or a
+# serialization failure: the transaction is rolled back and tried again.
+_RETRIED_STATES = {"40P01", "40001"}
+
+
+class LockStripe(Base):
+    """One stripe of the resolution locks: a row whose lock stands for the names hashed to it."""
+
+    __tablename__ = "lock_stripe"
+
+    stripe: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
+class Contended(Exception):
+    """What a change reached is held by a change in another transaction: roll back and try
+    again, taking ``wanted`` from the start (or everything, when ``everything``). Callers run
+    such changes through ``retry_contended``; one that escapes is answered 409."""
+
+    def __init__(self, wanted: Iterable[str] = (), *, everything: bool = False) -> None:
+        super().__init__("a related change was being made at the same moment; try again")
+        self.wanted = frozenset(wanted)
+        self.everything = everything
+
+
+@dataclass(slots=True)
+class _Held:
+    transaction: object
+    mode: str = ""  # "", "shared" or "exclusive"
+    names: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    wanted: frozenset[str] = frozenset()
+    everything: bool = False
+
+
+def _held(session: Session) -> _Held | None:
+    """What this transaction holds; None on SQLite, where one transaction writes at a time."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    current = session.get_transaction()
+    held: _Held | None = session.info.get(_STATE)
+    if held is None or held.transaction is not current:
+        held = _Held(current)
+        session.info[_STATE] = held
+    return held
 
 
 def hold_identity_lock(session: Session) -> None:
     """Wait until no other transaction is changing identities or what is computed of them
-    (golden records, traits), then keep that right until this transaction ends (PostgreSQL;
+    (golden records, traits), then keep them all until this transaction ends (PostgreSQL;
     SQLite lets one transaction write at a time anyway).
 
-    Real time compares a record with the records stored before it. Two transactions resolving
-    at once would each miss the other's new records: two pushes of one person, at the same
-    moment, would stay two identities. Resolution, review decisions, merges, splits, undos,
-    event intake and refreshes take this first, before any row lock, so they run one after
-    the other in commit order and cannot deadlock among themselves.
+    For work on everything at once (batch resolution, fitting, refreshing every customer,
+    erasure) and for people's decisions (merges, splits, undos), which are rare: changes as
+    records and events arrive lock only what they touch (``hold``, ``reach``). Taken before any
+    row lock, so none of them can deadlock with it.
     """
-    if session.get_bind().dialect.name != "postgresql":
+    held = _held(session)
+    if held is None or held.mode == "exclusive":
         return
-    current = session.get_transaction()
-    if current is not None and session.info.get(_HELD_IN) is current:
-        return  # already held: a page that resolves takes it before writing, then resolves
-    session.execute(_TAKE_IDENTITY_LOCK, {"lock": _IDENTITY_LOCK_ID})
-    session.info[_HELD_IN] = session.get_transaction()
+    if held.mode == "shared":
+        # Holding part of the store, waiting for all of it could deadlock with another
+        # transaction doing the same: start again, holding everything from the start.
+        raise Contended(everything=True)
+    session.execute(_GLOBAL["exclusive"], {"lock": _IDENTITY_LOCK_ID})
+    held.mode = "exclusive"
+
+
+def hold(session: Session, names: Iterable[str]) -> None:
+    """Wait for the named parts of the store (``record:``, ``identity:``, ``key:``,
+    ``subject:`` and what they name), then keep them until this transaction ends.
+
+    Unrelated changes run at the same time; changes that touch a name in common run one after
+    the other, the second seeing what the first committed. Every change holds the whole store
+    shared first (so that work on everything waits for changes in flight, and they for it),
+    then its names in one fixed order, before it writes anything that another change could
+    write too; anything it finds later it only ``reach``-es, without waiting. So no two
+    changes wait for each other in a circle.
+    """
+    held = _held(session)
+    if held is None:
+        return
+    plan: _Plan = session.info.pop(_PLAN, _Plan())
+    if plan.everything:
+        hold_identity_lock(session)
+    if held.mode == "exclusive":
+        return
+    if not held.mode:
+        session.execute(_GLOBAL["shared"], {"lock": _IDENTITY_LOCK_ID})
+        held.mode = "shared"
+    wanted = (set(names) | plan.wanted) - held.names
+    if wanted:
+        _lock_stripes(session, wanted, wait=True)
+        held.names |= wanted
+
+
+def reach(session: Session, names: Iterable[str]) -> bool:
+    """Take the named parts of the store that this transaction found on its way, without
+    waiting; returns whether it took any it did not hold (what it read of them before may be
+    stale). Raises Contended when another transaction holds one of them."""
+    held = _held(session)
+    if held is None or held.mode == "exclusive":
+        return False
+    wanted = set(names) - held.names
+    if not wanted:
+        return False
+    if not held.mode:
+        raise Contended(wanted)  # nothing held: it should have called hold first
+    if not _lock_stripes(session, wanted, wait=False):
+        raise Contended(wanted)
+    held.names |= wanted
+    return True
+
+
+def reach_everything(session: Session) -> None:
+    """What this transaction found calls for the whole store (a blocking value crossing its
+    cap, records not resolved yet): unless it holds it, start again holding everything."""
+    held = _held(session)
+    if held is not None and held.mode != "exclusive":
+        raise Contended(everything=True)
+
+
+def _stripe(name: str) -> int:
+    return lock_key(name) % STRIPES
+
+
+def _lock_stripes(session: Session, names: set[str], *, wait: bool) -> bool:
+    """Lock the stripes of ``names``, in their order; without ``wait``, take none of those
+    another transaction holds and say whether every one was taken."""
+    stripes = sorted({_stripe(name) for name in names})
+    # The rows are made on a connection of their own, committed at once: a row this
+    # transaction inserted would be invisible to others' locking until it commits.
+    with session.get_bind().engine.begin() as side:
+        side.execute(text("SET LOCAL synchronous_commit = off"))  # rows, not data: no fsync
+        side.execute(_ENSURE, {"stripes": stripes})
+    taken = session.execute(_LOCK[wait], {"stripes": stripes}).scalars().all()
+    return len(taken) == len(stripes)
+
+
+def retry_contended(session: Session, work: Callable[[], T], *, attempts: int = 4) -> T:
+    """Run ``work`` (which writes through ``session`` and does not commit); when it meets a
+    change it must not wait for (``Contended``), roll back and run it again, holding what it
+    wanted from the start; the last attempt holds the whole store."""
+    plan = _Plan()
+    for attempt in range(1, attempts + 1):
+        if attempt == attempts:
+            plan = _Plan(plan.wanted, everything=True)
+        session.info[_PLAN] = plan
+        try:
+            return work()
+        except Contended as contended:
+            session.rollback()
+            plan = _Plan(plan.wanted | contended.wanted, plan.everything or contended.everything)
+        except OperationalError as error:
+            if getattr(error.orig, "sqlstate", None) not in _RETRIED_STATES:
+                raise
+            log.warning("retrying after %s", type(error.orig).__name__)
+            session.rollback()
+        finally:
+            session.info.pop(_PLAN, None)
+    raise AssertionError("unreachable: the last attempt holds the whole store")
 
 
 def lock_key(name: str) -> int:

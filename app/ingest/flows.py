@@ -11,7 +11,7 @@ none of them commits: the caller owns the transaction.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,10 +19,16 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.customer import service as customers
-from app.db import bulk_load, chunks, hold_identity_lock, refresh_statistics
+from app.db import bulk_load, chunks, hold, hold_identity_lock, reach, refresh_statistics
 from app.event import intake
 from app.event.models import Event
-from app.event.service import anonymous_key, check_own_record, record_subject, subject_of
+from app.event.service import (
+    anonymous_key,
+    check_own_record,
+    identities_of_subjects,
+    record_subject,
+    subject_of,
+)
 from app.identity.service import identity_ids_of, public_ids_of
 from app.ingest.screen import open_screen, screen_page, screen_subjects
 from app.matching import Matcher
@@ -88,6 +94,25 @@ class IngestReport:
             + self.suppressed
         )
 
+    def add(self, other: IngestReport) -> None:
+        """Fold another report (a page's) into this one."""
+        for name in (
+            "pages",
+            "created",
+            "updated",
+            "deleted",
+            "unchanged",
+            "suppressed",
+            "events",
+            "identities_created",
+            "merges",
+            "splits",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.rejects.extend(other.rejects)
+        self.problems.update(other.problems)
+        self.fitted = other.fitted or self.fitted
+
     def counts(self) -> dict[str, int]:
         """Counts for reports and API responses."""
         return {
@@ -133,10 +158,10 @@ def ingest_page(
     report.suppressed += suppressed
     pipeline = matcher.pipeline if matcher is not None else pipeline
     if matcher is not None or page.events:
-        # Resolving and refreshing traits change what identities hold. The lock comes before
-        # the page's first row lock: a merge waiting for a record this page changes would
-        # otherwise wait for us while we wait for it.
-        hold_identity_lock(session)
+        # Resolving and refreshing traits change what identities hold: the page holds its
+        # records and their identities before its first row lock (resolution then holds the
+        # blocking keys and identifiers it touches, and reaches further identities).
+        hold(session, page_locks(session, source, page))
     upserted = sources.upsert_records(
         session=session,
         source=source,
@@ -173,16 +198,33 @@ def ingest_page(
         report.splits += resolved.split
     if page.events:
         # The footprint changed: orders, tickets and e-mail engagement feed the traits.
-        customers.refresh_after_events(
-            session=session,
-            settings=settings,
-            subjects={
-                record_subject(source.id, e.customer_external_id)
-                for e in page.events
-                if e.customer_external_id
-            },
-        )
+        subjects = {
+            record_subject(source.id, e.customer_external_id)
+            for e in page.events
+            if e.customer_external_id
+        }
+        reach_identities(session, identities_of_subjects(session=session, subjects=subjects))
+        customers.refresh_after_events(session=session, settings=settings, subjects=subjects)
     return page
+
+
+def page_locks(session: Session, source: Source, page: Page) -> list[str]:
+    """What a page holds before it writes: its records (two pages bringing one record wait for
+    each other), and the identities that its records and the customers its events name
+    belong to now."""
+    records = [r.external_id for r in page.records]
+    customers_named = [e.customer_external_id for e in page.events if e.customer_external_id]
+    held = sources.identities_of(
+        session=session, source=source, external_ids=records + customers_named
+    )
+    return [f"record:{source.id}:{external_id}" for external_id in records] + [
+        f"identity:{identity}" for identity in held.values() if identity is not None
+    ]
+
+
+def reach_identities(session: Session, identity_ids: Iterable[int]) -> None:
+    """Take the identities a change found on its way (see ``app.db.reach``)."""
+    reach(session, (f"identity:{i}" for i in identity_ids))
 
 
 def push_records(

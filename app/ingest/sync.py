@@ -24,6 +24,7 @@ from app.db import (
     claim,
     commit_without_waiting_for_disk,
     refresh_statistics,
+    retry_contended,
     utcnow,
 )
 from app.errors import Conflict
@@ -213,39 +214,63 @@ def _sync_stream(
     growth = GrowthWatch(counted_from=report.records + report.events)
     with _read_ahead(stream.read(state)) as pages:
         for read in pages:
-            page = screen_page(read, target.settings.max_value_length)
-            with database.unit_of_work() as session:
-                if cancel_requested(session=session, run_id=target.run_id):
-                    raise _Cancelled  # this page is not stored, and read again next time
-                # A page lost to a database crash is lost with the state after it, so the next
-                # sync reads it again: its commit need not wait for the disk. The run's last
-                # commit (its status) waits for the disk, and with it every page before.
-                commit_without_waiting_for_disk(session)
-                # The source as loaded when the run began (no query a page): a run's settings
-                # and declared attributes do not change under it.
-                current = session.merge(source, load=False)
-                stored = ingest_page(
-                    session=session,
-                    settings=target.settings,
-                    source=current,
-                    page=page,
-                    matcher=target.matcher,
-                    pipeline=target.pipeline,
-                    report=report,
-                    stream=stream.name,
-                    run_id=target.run_id,
-                )
-                save_state(session=session, source=current, stream=stream.name, state=stored.state)
-                session.execute(
-                    update(SyncRun)
-                    .where(SyncRun.id == target.run_id)
-                    .values(counts=_total(target.earlier, report), progress_at=utcnow())
-                    .execution_options(synchronize_session=False)
-                )
-                if growth.due(report.records + report.events):
+            page = _store_page(
+                database,
+                source,
+                stream.name,
+                screen_page(read, target.settings.max_value_length),
+                target,
+            )
+            if growth.due(report.records + report.events):
+                with database.unit_of_work() as session:
                     refresh_statistics(session, target.tables)
             if on_page is not None:
                 on_page(stream.name, page, report)
+
+
+def _store_page(
+    database: Database, source: Source, stream: str, page: Page, target: _Target
+) -> Page:
+    """Store a page with the state after it, in one transaction, and add what it did to the
+    run's report. A page that met a related change it must not wait for is stored again from
+    its start (``retry_contended``): what it counts is counted once."""
+
+    def attempt() -> tuple[Page, IngestReport]:
+        if cancel_requested(session=session, run_id=target.run_id):
+            raise _Cancelled  # this page is not stored, and read again next time
+        # A page lost to a database crash is lost with the state after it, so the next sync
+        # reads it again: its commit need not wait for the disk. The run's last commit (its
+        # status) waits for the disk, and with it every page before.
+        commit_without_waiting_for_disk(session)
+        # The source as loaded when the run began (no query a page): a run's settings and
+        # declared attributes do not change under it.
+        current = session.merge(source, load=False)
+        part = IngestReport()
+        stored = ingest_page(
+            session=session,
+            settings=target.settings,
+            source=current,
+            page=page,
+            matcher=target.matcher,
+            pipeline=target.pipeline,
+            report=part,
+            stream=stream,
+            run_id=target.run_id,
+        )
+        save_state(session=session, source=current, stream=stream, state=stored.state)
+        session.execute(
+            update(SyncRun)
+            .where(SyncRun.id == target.run_id)
+            .values(counts=_total(target.earlier, target.report, part), progress_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return stored, part
+
+    with database.session() as session:
+        stored, part = retry_contended(session, attempt)
+        session.commit()
+    target.report.add(part)
+    return stored
 
 
 def _start(session: Session, source: Source, full: bool, run_id: int | None) -> SyncRun:
@@ -271,10 +296,13 @@ def _start(session: Session, source: Source, full: bool, run_id: int | None) -> 
     return run
 
 
-def _total(earlier: dict[str, int], report: IngestReport) -> dict[str, int]:
+def _total(earlier: dict[str, int], *reports: IngestReport) -> dict[str, int]:
     """A run's counts: what it did before it was resumed, and since."""
-    now = report.counts()
-    return {key: earlier.get(key, 0) + now[key] for key in now}
+    total = dict(earlier)
+    for report in reports:
+        for key, count in report.counts().items():
+            total[key] = total.get(key, 0) + count
+    return total
 
 
 def _finish(

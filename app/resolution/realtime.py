@@ -16,7 +16,17 @@ from itertools import combinations
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
-from app.db import Reused, among, among_parameter, chunks, hold_identity_lock, read_rows
+from app.db import (
+    Reused,
+    among,
+    among_parameter,
+    chunks,
+    hold,
+    hold_identity_lock,
+    reach,
+    reach_everything,
+    read_rows,
+)
 from app.identity.clustering import RecordRow, apply_clustering
 from app.identity.service import detach
 from app.matching import Matcher
@@ -24,6 +34,7 @@ from app.matching.types import Clustering, PreparedRecord, RecordId, ScoredEdge
 from app.resolution.models import MatchEdge, MatchValues
 from app.resolution.service import ResolutionReport
 from app.resolution.store import (
+    Evidence,
     Limit,
     LiveRecord,
     edges_touching,
@@ -61,12 +72,14 @@ def resolve_records(
     changed = sorted(set(record_ids))
     if not changed:
         return ResolutionReport()
-    hold_identity_lock(session)
     rows, known, live = _changed_records(session, changed)
     # New records hold no evidence yet: only records resolved before have any to forget.
     old_keys = keys_of(session, known)
-    forget_evidence(session, known)
     evidence = prepare(matcher, live)
+    # Records that share a blocking key are candidates of each other, and records that share
+    # an identifier name the same customer's events: changes touching one wait for each other.
+    hold(session, _touched(old_keys, evidence))
+    forget_evidence(session, known)
     prepared = {p.id: p for p in evidence.prepared}
     # A page moves a key's count by at most the number of its records that hold or held it:
     # reading to past the cap by that much still tells whether the key crossed it, and how
@@ -107,6 +120,14 @@ def resolve_records(
     report.changes.moved += len(gone)
     report.records = len(changed)
     return report
+
+
+def _touched(old_keys: Mapping[RecordId, set[str]], evidence: Evidence) -> set[str]:
+    """The blocking keys that changed records held or hold, and the identifiers they hold."""
+    names = {f"key:{key}" for keys in old_keys.values() for key in keys}
+    names.update(f"key:{row['key']}" for row in evidence.keys)
+    names.update(f"subject:{row['kind']}:{row['value']}" for row in evidence.identifiers)
+    return names
 
 
 _CHANGED = Reused(
@@ -177,6 +198,8 @@ def follow_cap_crossings(
             falling.add(key)
     if not rising and not falling:
         return set(), None
+    # Holders of a key that crossed the cap gain or lose edges wherever they are.
+    reach_everything(session)
     crossed = ({k: counts[k] for k in rising}, falling)
     holders = key_holders(session, rising | falling)
     affected: set[RecordId] = set()
@@ -275,6 +298,36 @@ def _component(
     matcher: Matcher,
     seeds: set[RecordId],
     rows: Mapping[RecordId, RecordRow] | None = None,
+    *,
+    lock: bool = True,
+) -> _Component:
+    """The component around ``seeds`` (``rows``: records already read, the changed ones).
+
+    With ``lock``, the identities it reaches are taken (``reach``) before anything is written
+    to them; when it reached identities it did not hold, what it read of them may have been
+    changed meanwhile, so it is read again, now held.
+    """
+    while True:
+        component = _walk(session, matcher, seeds, rows)
+        if not lock or not _reach(session, component, rows or {}):
+            return component
+
+
+def _reach(session: Session, component: _Component, ours: Mapping[RecordId, RecordRow]) -> bool:
+    """Take the identities of the component and of the records its possible matches lead to
+    (their review items change too); returns whether any was not held before."""
+    outside = {r for e in component.possible for r in (e.left, e.right)} - component.rows.keys()
+    found = [*component.rows.values(), *record_rows(session, outside).values()]
+    if any(row.identity_id is None and row.id not in ours for row in found):
+        reach_everything(session)  # records not resolved yet: only resolve --full may
+    return reach(session, {f"identity:{r.identity_id}" for r in found if r.identity_id})
+
+
+def _walk(
+    session: Session,
+    matcher: Matcher,
+    seeds: set[RecordId],
+    rows: Mapping[RecordId, RecordRow] | None = None,
 ) -> _Component:
     members = set(seeds)
     frontier = set(seeds)
@@ -350,7 +403,7 @@ def clustering_around(
 ) -> Clustering:
     """How the component around these records clusters now, with the guards' refusals:
     what real time would decide, read only (nothing is written)."""
-    component = _component(session, matcher, set(record_ids))
+    component = _component(session, matcher, set(record_ids), lock=False)
     live = stored_prepared(session, matcher, component.members)
     constraints = links.within(component.constraints, set(live))
     return matcher.cluster([live[i] for i in sorted(live)], component.auto, constraints)

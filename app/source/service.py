@@ -383,6 +383,22 @@ def upsert_records(
     return result
 
 
+def identities_of(
+    *, session: Session, source: Source, external_ids: Iterable[str]
+) -> dict[str, int | None]:
+    """The identity of each of a source's records that exists, by external id."""
+    found: dict[str, int | None] = {}
+    for chunk in chunks(sorted(set(external_ids))):
+        rows = session.execute(
+            select(SourceRecord.external_id, SourceRecord.identity_id).where(
+                SourceRecord.source_id == source.id,
+                among(session, SourceRecord.external_id, chunk),
+            )
+        )
+        found.update((row.external_id, row.identity_id) for row in rows)
+    return found
+
+
 def get_record(*, session: Session, source_name: str, external_id: str) -> SourceRecord:
     """A record by its source's name and the source's id for it, or NotFound."""
     record = session.scalar(

@@ -8,7 +8,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from app.auth.guard import current_token, roles
-from app.db import get_session
+from app.db import get_session, retry_contended
 from app.errors import Forbidden
 from app.ingest import flows, worker
 from app.pagination import (
@@ -228,13 +228,17 @@ def push_records(batch: dict[str, Any], name: str) -> dict[str, Any]:
     if token.role == "connector" and token.source_id != source.id:
         raise Forbidden(f"this token may push only to its own source, not {name!r}")
     service.check_running(source)
-    report = flows.push_records(
-        session=session,
-        settings=get_settings(),
-        source=source,
-        items=batch["records"],
-        matcher=current_matcher(session),
-        batch_max=current_app.config["PUSH_BATCH_MAX"],
+    matcher = current_matcher(session)
+    report = retry_contended(
+        session,
+        lambda: flows.push_records(
+            session=session,
+            settings=get_settings(),
+            source=source,
+            items=batch["records"],
+            matcher=matcher,
+            batch_max=current_app.config["PUSH_BATCH_MAX"],
+        ),
     )
     session.commit()
     return {**report.counts(), "rejects": report.rejects}
