@@ -28,9 +28,10 @@ _GLOBAL = {
     "shared": text("SELECT pg_advisory_xact_lock_shared(:lock)"),
     "exclusive": text("SELECT pg_advisory_xact_lock(:lock)"),
 }
-# Lock names are hashed onto this many stripes, rows of ``lock_stripe``: row locks need no
-# room in PostgreSQL's shared lock table (a page of records takes thousands), and the table
-# stays small. Two names on one stripe only wait for each other needlessly, rarely.
+# Lock names are hashed onto this many stripes for each kind of name (see ``_stripe``), rows of
+# ``lock_stripe``: row locks need no room in PostgreSQL's shared lock table (a page of records
+# takes thousands), and the table stays small. Two names on one stripe only wait for each
+# other needlessly, rarely.
 STRIPES = 1 << 20
 _ENSURE = text(
     "INSERT INTO lock_stripe (stripe) SELECT s FROM unnest(CAST(:stripes AS BIGINT[])) AS s"
@@ -75,6 +76,7 @@ class _Held:
     transaction: object
     mode: str = ""  # "", "shared" or "exclusive"
     names: set[str] = field(default_factory=set)
+    top: int = -1  # the highest stripe held: waiting for one below it could deadlock
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +125,11 @@ def hold(session: Session, names: Iterable[str]) -> None:
     Unrelated changes run at the same time; changes that touch a name in common run one after
     the other, the second seeing what the first committed. Every change holds the whole store
     shared first (so that work on everything waits for changes in flight, and they for it),
-    then its names in one fixed order, before it writes anything that another change could
-    write too; anything it finds later it only ``reach``-es, without waiting. So no two
-    changes wait for each other in a circle.
+    then waits for stripes only in increasing order: records and identities before blocking
+    keys and identifiers, each in stripe order. A stripe below one it holds is only tried (as
+    ``reach`` does): waiting for it could close a circle. So no two changes ever wait for each
+    other in a circle; one that cannot have what it needs rolls back and starts again
+    (``retry_contended``), holding it from the start.
     """
     held = _held(session)
     if held is None:
@@ -139,9 +143,13 @@ def hold(session: Session, names: Iterable[str]) -> None:
         session.execute(_GLOBAL["shared"], {"lock": _IDENTITY_LOCK_ID})
         held.mode = "shared"
     wanted = (set(names) | plan.wanted) - held.names
-    if wanted:
-        _lock_stripes(session, wanted, wait=True)
-        held.names |= wanted
+    below = {name for name in wanted if _stripe(name) <= held.top}
+    if below and not _lock_stripes(session, below, wait=False):
+        raise Contended(below)
+    if above := wanted - below:
+        _lock_stripes(session, above, wait=True)
+    held.names |= wanted
+    held.top = max(held.top, *map(_stripe, wanted)) if wanted else held.top
 
 
 def reach(session: Session, names: Iterable[str]) -> bool:
@@ -159,6 +167,7 @@ def reach(session: Session, names: Iterable[str]) -> bool:
     if not _lock_stripes(session, wanted, wait=False):
         raise Contended(wanted)
     held.names |= wanted
+    held.top = max(held.top, *map(_stripe, wanted))
     return True
 
 
@@ -170,8 +179,13 @@ def reach_everything(session: Session) -> None:
         raise Contended(everything=True)
 
 
+# Records and identities are locked first, blocking keys and identifiers after: each on
+# stripes of its own, so that stripe order is that order too.
+_FIRST = ("record:", "identity:")
+
+
 def _stripe(name: str) -> int:
-    return lock_key(name) % STRIPES
+    return lock_key(name) % STRIPES + (0 if name.startswith(_FIRST) else STRIPES)
 
 
 def _lock_stripes(session: Session, names: set[str], *, wait: bool) -> bool:

@@ -1,6 +1,7 @@
 """Event intake: the one place events are written. Events pushed over the API (naming a
-customer by e-mail, phone, record or anonymous id), events a connector's page brings (naming
-its source's record), and the stitching of anonymous visitors to an identifier.
+customer by e-mail, phone, record or anonymous id), queued in batches and written by workers;
+events a connector's page brings (naming its source's record); and the stitching of anonymous
+visitors to an identifier.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from marshmallow import ValidationError
 from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from app.db import among, bulk_insert, chunks, utcnow
-from app.errors import InvalidInput
-from app.event.models import AnonymousLink, Event
+from app.errors import InvalidInput, NotFound
+from app.event.models import AnonymousLink, Event, EventBatch
 from app.event.schemas import EventInSchema
 from app.event.service import Subject, anonymous_key, check_own_record, subject_of
 from app.security.values import too_long
@@ -71,6 +73,13 @@ def _describe(error: ValidationError | InvalidInput) -> str:
     )
 
 
+def linked_subject(*, session: Session, anonymous_id: str) -> Subject | None:
+    """The subject an anonymous visitor is stitched to now, if any."""
+    return session.scalar(
+        select(AnonymousLink.subject).where(AnonymousLink.anonymous_id == anonymous_id)
+    )
+
+
 def link_anonymous(
     *, session: Session, anonymous_id: str, subject: Subject, source_id: int | None
 ) -> Subject | None:
@@ -86,7 +95,82 @@ def link_anonymous(
     return before
 
 
-def record_events(
+# -- batches queued over the API --------------------------------------------------------
+
+
+def queue_batch(
+    *, session: Session, source: Source, items: Sequence[Mapping[str, Any]], only_own: bool
+) -> EventBatch:
+    """Queue a batch of events for the workers, as it came (nothing is parsed twice)."""
+    batch = EventBatch(
+        source_id=source.id,
+        only_own=only_own,
+        items=orjson.dumps(list(items)).decode(),
+        queued=len(items),
+        status="queued",
+        outcome={},
+    )
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def get_batch(*, session: Session, batch_id: int, source: Source | None = None) -> EventBatch:
+    """One queued or written batch (of ``source`` only, when named), or NotFound."""
+    batch = session.get(EventBatch, batch_id)
+    if batch is None or (source is not None and batch.source_id != source.id):
+        raise NotFound(f"no event batch {batch_id}")
+    return batch
+
+
+def take_batches(*, session: Session, events: int) -> list[EventBatch]:
+    """The oldest queued batches, up to about ``events`` events, locked for this transaction;
+    batches another transaction holds are skipped, so workers take different ones."""
+    query = (
+        select(EventBatch)
+        .where(EventBatch.status == "queued")
+        .order_by(EventBatch.id)
+        .limit(max(1, events // 100))
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    taken: list[EventBatch] = []
+    total = 0
+    for batch in session.scalars(query):
+        if taken and total + batch.queued > events:
+            break
+        taken.append(batch)
+        total += batch.queued
+    return taken
+
+
+@dataclass(slots=True)
+class LoadedEvents:
+    """A batch's events read and checked, not yet stored: each with its place and subject,
+    and what was refused or dropped on the way."""
+
+    source: Source
+    events: list[tuple[str, dict[str, Any], Subject]] = field(default_factory=list)
+    report: IntakeReport = field(default_factory=IntakeReport)
+
+    def lock_names(self) -> set[str]:
+        """What storing them touches: their subjects (a customer's traits, an anonymous
+        visitor's link) and the events a resent id updates."""
+        names = {f"subject:{subject}" for _, _, subject in self.events}
+        names.update(
+            f"subject:anonymous:{anonymous_key(self.source.id, event['anonymous_id'])}"
+            for _, event, _ in self.events
+            if "anonymous_id" in event
+        )
+        names.update(
+            f"subject:event:{self.source.id}:{event['id']}"
+            for _, event, _ in self.events
+            if event["id"] is not None
+        )
+        return names
+
+
+def load_events(
     *,
     session: Session,
     settings: Settings,
@@ -94,14 +178,17 @@ def record_events(
     items: Sequence[Mapping[str, Any]],
     only_records_of: Source | None = None,
     suppressed: Callable[[Collection[Subject]], set[Subject]] | None = None,
-) -> IntakeReport:
-    """Store a batch of events from one source; invalid ones are rejected with their reason,
+    source_ids: Mapping[str, int] | None = None,
+) -> LoadedEvents:
+    """Read a batch of events from one source; invalid ones are rejected with their reason,
     and so is one holding a value over the settings' ``max_value_length`` characters, or naming a
     record of another source than ``only_records_of`` (a connector's own). Events whose subject
-    ``suppressed`` names (an erased person's) are dropped before anything is stored."""
-    report = IntakeReport()
+    ``suppressed`` names (an erased person's) are dropped. Nothing is written."""
+    loaded = LoadedEvents(source)
+    report = loaded.report
     parsed: list[tuple[str, dict[str, Any], Subject]] = []
-    source_ids = dict(session.execute(select(Source.name, Source.id)).all())
+    if source_ids is None:
+        source_ids = {row.name: row.id for row in session.execute(select(Source.name, Source.id))}
     for index, item in enumerate(items):
         if reason := too_long(item, settings.max_value_length):
             report.rejects.append(EventReject(str(index), reason))
@@ -121,11 +208,17 @@ def record_events(
             continue
         parsed.append((str(index), event, subject))
     erased = suppressed([subject for _, _, subject in parsed]) if suppressed else set()
-    loaded: list[tuple[str, dict[str, Any], Subject]] = []
-    for position, event, subject in parsed:
-        if subject in erased:
-            report.suppressed += 1
-            continue
+    report.suppressed = sum(subject in erased for _, _, subject in parsed)
+    loaded.events = [entry for entry in parsed if entry[2] not in erased]
+    return loaded
+
+
+def store_events(*, session: Session, loaded: LoadedEvents) -> IntakeReport:
+    """Store events read by ``load_events``: stitch the anonymous visitors they name with an
+    identifier, insert new events, update resent ones; returns the report, whose subjects are
+    those whose identities need fresh traits."""
+    source, report = loaded.source, loaded.report
+    for _position, event, subject in loaded.events:
         if "anonymous_id" in event and not subject.startswith("anonymous:"):
             before = link_anonymous(
                 session=session,
@@ -135,14 +228,24 @@ def record_events(
             )
             # Whoever the visitor was linked to before loses their events.
             report.subjects.update(s for s in (before,) if s is not None and s != subject)
-        loaded.append((position, event, subject))
-    if not loaded and not report.suppressed:
-        raise InvalidInput(
-            "no event in the batch is valid",
-            {"events": {r.position: [r.reason] for r in report.rejects}},
-        )
-    _store(session, source, loaded, report)
+    _store(session, source, loaded.events, report)
     return report
+
+
+def finish_batch(batch: EventBatch, report: IntakeReport) -> None:
+    """Keep what came of a batch; its events' text goes."""
+    counts = report.counts()
+    counts["rejects"] = [{"position": r.position, "reason": r.reason} for r in report.rejects]
+    batch.outcome = counts
+    batch.status = "done"
+    batch.items = None
+    batch.done_at = utcnow()
+
+
+def batch_items(batch: EventBatch) -> list[dict[str, Any]]:
+    """The events of a queued batch, as they came."""
+    items: list[dict[str, Any]] = orjson.loads(batch.items or "[]")
+    return items
 
 
 def _store(
@@ -170,6 +273,7 @@ def _store(
         )
     }
     now = utcnow()
+    inserts: list[dict[str, Any]] = []
     for event, subject in [*anonymous, *latest.values()]:
         report.subjects.add(subject)
         values = {
@@ -181,7 +285,9 @@ def _store(
         }
         current = existing.get(event["id"]) if event["id"] is not None else None
         if current is None:
-            session.add(Event(source_id=source.id, external_id=event["id"], **values))
+            inserts.append(
+                {"source_id": source.id, "external_id": event["id"], "received_at": now, **values}
+            )
             report.accepted += 1
         elif any(getattr(current, name) != value for name, value in values.items()):
             if current.subject is not None:
@@ -192,6 +298,8 @@ def _store(
         else:
             report.unchanged += 1
     session.flush()
+    # Page views come by the thousand: written in bulk, not an object each.
+    bulk_insert(session, Event.__table__, inserts)
 
 
 # -- events a connector brings ----------------------------------------------------------

@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -73,3 +73,28 @@ class AnonymousLink(Base):
     subject: Mapped[str] = mapped_column(String(300), index=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("source.id", ondelete="SET NULL"))
     linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EventBatch(Base):
+    """A batch of events a site or department sent, queued until a worker writes it to the
+    timeline (``POST /api/v1/events`` answers once it is committed here), then what came of it.
+
+    The events are kept as the JSON text that came in, read only by the worker: queueing does
+    not parse them twice. Once written, the text goes and the outcome stays.
+    """
+
+    __tablename__ = "event_batch"
+    __table_args__ = (Index("ix_event_batch_status", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id", ondelete="CASCADE"))
+    # A connector's batch names only its own source's records.
+    only_own: Mapped[bool] = mapped_column(default=False)
+    items: Mapped[str | None] = mapped_column(Text)
+    queued: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    outcome: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]

@@ -71,17 +71,24 @@ class EventRejectSchema(Schema):
     reason = fields.String()
 
 
-class EventResultSchema(Schema):
-    """What an event batch changed."""
+class EventBatchStatusSchema(Schema):
+    """A batch of events: queued, then written, with what came of it (the counts and rejects
+    appear once it is done)."""
 
-    accepted = fields.Integer()
-    updated = fields.Integer()
-    unchanged = fields.Integer()
+    id = fields.Integer()
+    status = fields.String(metadata={"description": "queued, then done"})
+    queued = fields.Integer(metadata={"description": "events in the batch"})
+    received_at = fields.AwareDateTime()
+    done_at = fields.AwareDateTime(allow_none=True)
+    accepted = fields.Integer(attribute="outcome.accepted")
+    updated = fields.Integer(attribute="outcome.updated")
+    unchanged = fields.Integer(attribute="outcome.unchanged")
     suppressed = fields.Integer(
-        metadata={"description": "events naming an erased person: dropped, nothing stored"}
+        attribute="outcome.suppressed",
+        metadata={"description": "events naming an erased person: dropped, nothing stored"},
     )
-    rejected = fields.Integer()
-    rejects = fields.List(fields.Nested(EventRejectSchema))
+    rejected = fields.Integer(attribute="outcome.rejected")
+    rejects = fields.List(fields.Nested(EventRejectSchema), attribute="outcome.rejects")
 
 
 class IdentifySchema(CustomerReferenceSchema):

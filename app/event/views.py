@@ -9,10 +9,12 @@ from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from app.auth.guard import current_token, roles
-from app.db import get_session
+from app.db import get_session, retry_contended
 from app.errors import Forbidden, InvalidInput
-from app.event.schemas import EventBatchSchema, EventResultSchema, IdentifySchema
-from app.ingest import flows
+from app.event import intake
+from app.event.models import EventBatch
+from app.event.schemas import EventBatchSchema, EventBatchStatusSchema, IdentifySchema
+from app.ingest import flows, worker
 from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import Source
@@ -40,11 +42,13 @@ def _records_limited_to(source: Source) -> Source | None:
 
 @blp.post("/events")
 @blp.arguments(EventBatchSchema())
-@blp.response(200, EventResultSchema)
+@blp.response(202, EventBatchStatusSchema)
 @roles("admin", "connector")
-def post_events(batch: dict[str, Any]) -> dict[str, Any]:
-    """Record events naming a customer by email, phone, record (SOURCE:EXTERNAL_ID) or
-    anonymous_id; invalid events are rejected with their reason, the rest are kept."""
+def post_events(batch: dict[str, Any]) -> EventBatch:
+    """Queue events naming a customer by email, phone, record (SOURCE:EXTERNAL_ID) or
+    anonymous_id, up to 1,000 a batch; answers 202 once the batch is safely stored. Workers
+    write it to the timeline within moments; GET .../events/batches/ID then tells what came of
+    each event (invalid ones are rejected with their reason, the rest are kept)."""
     largest = current_app.config["PUSH_BATCH_MAX"]
     if len(batch["events"]) > largest:
         raise InvalidInput(
@@ -52,15 +56,28 @@ def post_events(batch: dict[str, Any]) -> dict[str, Any]:
         )
     session = get_session()
     source = _source(session, batch["source"])
-    report = flows.track_events(
+    queued = intake.queue_batch(
         session=session,
-        settings=get_settings(),
         source=source,
         items=batch["events"],
-        only_records_of=_records_limited_to(source),
+        only_own=_records_limited_to(source) is not None,
     )
     session.commit()
-    return report.counts()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    worker.enqueue(app, "huella.events")
+    session.refresh(queued)  # written already when tasks run here (task_mode inline)
+    return queued
+
+
+@blp.get("/events/batches/<int:batch_id>")
+@blp.response(200, EventBatchStatusSchema)
+@roles("admin", "connector")
+def get_event_batch(batch_id: int) -> EventBatch:
+    """A batch of events: queued, or written with what came of each event."""
+    session = get_session()
+    token = current_token()
+    own = session.get_one(Source, token.source_id) if token.role == "connector" else None
+    return intake.get_batch(session=session, batch_id=batch_id, source=own)
 
 
 @blp.post("/identify")
@@ -74,13 +91,17 @@ def identify(body: dict[str, Any]) -> Response:
     ``anonymous:SOURCE:ID``."""
     session = get_session()
     source = _source(session, body.pop("source"))
-    flows.identify(
-        session=session,
-        settings=get_settings(),
-        anonymous_id=body.pop("anonymous_id"),
-        reference=body,
-        source=source,
-        only_records_of=_records_limited_to(source),
+    anonymous_id = body.pop("anonymous_id")
+    retry_contended(
+        session,
+        lambda: flows.identify(
+            session=session,
+            settings=get_settings(),
+            anonymous_id=anonymous_id,
+            reference=body,
+            source=source,
+            only_records_of=_records_limited_to(source),
+        ),
     )
     session.commit()
     return Response(status=202)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.customer import service as customers
-from app.db import bulk_load, chunks, hold, hold_identity_lock, reach, refresh_statistics
+from app.db import bulk_load, chunks, hold, reach, refresh_statistics
 from app.event import intake
 from app.event.models import Event
 from app.event.service import (
@@ -441,30 +441,49 @@ def remove_source(
 # -- events ----------------------------------------------------------------------------------
 
 
-def track_events(
-    *,
-    session: Session,
-    settings: Settings,
-    source: Source,
-    items: Sequence[Mapping[str, Any]],
-    only_records_of: Source | None = None,
-) -> intake.IntakeReport:
-    """Store a batch of events and refresh the traits of the customers they name. An event
-    holding a value over the settings' ``max_value_length`` characters, or naming a record of
-    another source than ``only_records_of`` (a connector's own), is rejected; one naming an
-    erased person is dropped (suppressed)."""
+def record_queued_events(*, session: Session, settings: Settings, events: int) -> int:
+    """Write the oldest queued event batches, about ``events`` events, to the timeline in one
+    transaction, keep what came of each, and refresh the traits of the customers they name;
+    returns how many events were taken (0: nothing was queued).
+
+    Queued batches are taken under row locks other workers skip, so workers write different
+    batches at the same time. Only what the events touch is held: their subjects and the
+    identities those belong to (see ``app.db.hold``).
+    """
+    batches = intake.take_batches(session=session, events=events)
+    if not batches:
+        return 0
     screen = open_screen(session=session, settings=settings)
-    hold_identity_lock(session)  # traits change: one writer at a time, as for resolution
-    report = intake.record_events(
-        session=session,
-        settings=settings,
-        source=source,
-        items=items,
-        only_records_of=only_records_of,
-        suppressed=lambda subjects: screen_subjects(screen, subjects),
+    own = {s.id: s for s in sources.list_sources(session=session)}
+    source_ids = {source.name: source.id for source in own.values()}
+    loads = [
+        intake.load_events(
+            session=session,
+            settings=settings,
+            source=own[batch.source_id],
+            items=intake.batch_items(batch),
+            only_records_of=own[batch.source_id] if batch.only_own else None,
+            suppressed=lambda subjects: screen_subjects(screen, subjects),
+            source_ids=source_ids,
+        )
+        for batch in batches
+    ]
+    subjects = {subject for loaded in loads for _, _, subject in loaded.events}
+    hold(
+        session,
+        [
+            *(f"identity:{i}" for i in identities_of_subjects(session=session, subjects=subjects)),
+            *(name for loaded in loads for name in loaded.lock_names()),
+        ],
     )
-    customers.refresh_after_events(session=session, settings=settings, subjects=report.subjects)
-    return report
+    changed: set[str] = set()
+    for queued, loaded in zip(batches, loads, strict=True):
+        report = intake.store_events(session=session, loaded=loaded)
+        intake.finish_batch(queued, report)
+        changed |= report.subjects
+    reach_identities(session, identities_of_subjects(session=session, subjects=changed))
+    customers.refresh_after_events(session=session, settings=settings, subjects=changed)
+    return sum(batch.queued for batch in batches)
 
 
 def identify(
@@ -482,15 +501,24 @@ def identify(
     (then nothing is linked)."""
     check_own_record(reference, only_records_of)
     screen = open_screen(session=session, settings=settings)
-    hold_identity_lock(session)
     subject = subject_of(session=session, settings=settings, reference=reference)
     if screen_subjects(screen, [subject]):
         return
+    visitor = anonymous_key(source.id, anonymous_id)
+    linked = intake.linked_subject(session=session, anonymous_id=visitor)
+    # Stitching moves the visitor's events from whoever they were linked to, to the customer
+    # the identifier names: both are held, not the whole store.
+    involved = {subject, f"anonymous:{visitor}", *([linked] if linked else [])}
+    hold(
+        session,
+        [
+            *(f"identity:{i}" for i in identities_of_subjects(session=session, subjects=involved)),
+            *(f"subject:{s}" for s in involved),
+        ],
+    )
     before = intake.link_anonymous(
-        session=session,
-        anonymous_id=anonymous_key(source.id, anonymous_id),
-        subject=subject,
-        source_id=source.id,
+        session=session, anonymous_id=visitor, subject=subject, source_id=source.id
     )
     affected = [subject] + ([before] if before else [])
+    reach_identities(session, identities_of_subjects(session=session, subjects=affected))
     customers.refresh_after_events(session=session, settings=settings, subjects=affected)

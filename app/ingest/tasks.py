@@ -10,13 +10,14 @@ the cursor its last page committed, and a finished run is not run twice.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import select
 
 from app.customer import service as customers
-from app.db import get_db, hold_identity_lock
+from app.db import get_db, hold_identity_lock, retry_contended
 from app.errors import Conflict
 from app.ingest import flows
 from app.ingest import sync as runner
@@ -32,6 +33,12 @@ log = logging.getLogger(__name__)
 
 ACTIVE_RUN = ("queued", "running")
 REFRESH_BATCH = 1000
+# Events written a transaction: large enough that a busy site's page views cost few commits
+# and trait refreshes, small enough that the first of them is on the timeline within moments.
+EVENTS_PER_ROUND = 5000
+EVENTS_SECONDS = 20.0
+AGAIN = "again"
+"""A task whose outcome holds this (true) is queued once more: it stopped with work left."""
 
 
 class Busy(Exception):
@@ -130,6 +137,27 @@ def retention() -> dict[str, Any]:
     }
 
 
+def write_events(*, events: int = EVENTS_PER_ROUND) -> dict[str, Any]:
+    """Write queued event batches to the timeline, about ``events`` events a transaction, until
+    none is queued or the round has run for ``EVENTS_SECONDS``; then it asks to run ``again``
+    (a worker is not held by one task for long, and other tasks get their turn)."""
+    database, settings = get_db(), get_settings()
+    started, written = time.monotonic(), 0
+    while time.monotonic() - started < EVENTS_SECONDS:
+        with database.session() as session:
+            taken = retry_contended(
+                session,
+                lambda: flows.record_queued_events(
+                    session=session, settings=settings, events=events
+                ),
+            )
+            session.commit()
+        if not taken:
+            return {"events": written}
+        written += taken
+    return {"events": written, AGAIN: True}
+
+
 Task = Callable[..., Mapping[str, Any]]
 TASKS: dict[str, Task] = {
     "huella.sync": sync_source,
@@ -137,5 +165,6 @@ TASKS: dict[str, Task] = {
     "huella.train": train,
     "huella.refresh_customers": refresh_customers,
     "huella.retention": retention,
+    "huella.events": write_events,
 }
 """Every task by the name it is queued under."""

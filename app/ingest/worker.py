@@ -28,7 +28,7 @@ from flask import Flask
 
 from app.db import claim, get_db
 from app.errors import ConfigError
-from app.ingest.tasks import TASKS, Busy
+from app.ingest.tasks import AGAIN, TASKS, Busy
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +82,13 @@ def make_celery(app: Flask) -> Celery:
                     try:
                         if not claimed:
                             raise Busy(f"another copy of task {task_id} is running")
-                        return self.run(*args, **kwargs)
+                        outcome = self.run(*args, **kwargs)
                     except Busy as busy:
                         log.info("task %s waits: %s", self.name, busy)
                         raise self.retry(countdown=RETRY_SECONDS, max_retries=None) from None
+                if isinstance(outcome, Mapping) and outcome.get(AGAIN):
+                    self.apply_async(args=args, kwargs=kwargs)
+                return outcome
 
         def _succeeded_before(self, task_id: str) -> bool:
             if isinstance(self.backend, DisabledBackend):
@@ -152,4 +155,5 @@ def run_here(app: Flask, name: str, arguments: Mapping[str, Any]) -> None:
                 raise
             return
         log.info("task %s done: %s", name, dict(outcome))
-        return
+        if not outcome.get(AGAIN):
+            return

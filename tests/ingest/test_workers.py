@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from app import create_app, migrate
 from app.auth import service as tokens
 from app.db import get_db
+from app.event.models import Event, EventBatch
 from app.identity.models import Identity
 from app.ingest.worker import celery_of
 from app.settings import get_settings
@@ -238,6 +239,65 @@ def test_a_sync_scheduled_every_second_runs_on_the_workers(
         assert sales["schedule"] == "1s" and sales["next_sync_at"] is not None
     finally:
         sandboxes.stop()
+
+
+@pytest.mark.slow
+def test_events_are_queued_at_once_and_a_killed_worker_loses_none(
+    database: tuple[str, Engine], workers: Callable[..., Workers], huella_app: Callable[..., Flask]
+) -> None:
+    require_broker(REDIS_URL)
+    url, engine = database
+    config = broker_config(REDIS_URL, redelivery_seconds=2)
+    app = huella_app(url, config)
+    with app.app_context(), get_db(app).unit_of_work() as session:
+        sources.create(session=session, name="web", kind="push", policy=get_settings(app).sources)
+        _, secret = tokens.create(
+            session=session,
+            name="site",
+            role="connector",
+            source=sources.get_by_name(session=session, name="web"),
+        )
+    headers = {"Authorization": f"Bearer {secret}"}
+    client = app.test_client()
+    batches, size = 12, 1000
+    for number in range(batches):
+        views = [
+            {"type": "page_view", "id": f"v-{number}-{i}", "anonymous_id": f"c-{i % 300}"}
+            for i in range(size)
+        ]
+        answer = client.post("/api/v1/events", json={"events": views}, headers=headers)
+        assert answer.status_code == 202, answer.get_json()
+        assert (answer.get_json()["status"], answer.get_json()["queued"]) == ("queued", size)
+
+    def written() -> int:
+        with engine.connect() as connection:
+            return int(connection.scalar(select(func.count()).select_from(Event)) or 0)
+
+    group = workers(url, config)
+    first = group.start("--pool=solo")
+    wait_for("the first worker to write some events", lambda: written() > 0, timeout=120)
+    first.kill()
+    assert written() < batches * size, "every event was written before the worker was killed"
+
+    group.start("--pool=solo")
+    wait_for(
+        "another worker to write every batch",
+        lambda: written() == batches * size,
+        timeout=180,
+        every=0.5,
+    )
+    with engine.connect() as connection:
+        outcomes = connection.execute(select(EventBatch.status, EventBatch.outcome)).all()
+        distinct = connection.scalar(select(func.count(func.distinct(Event.external_id))))
+    assert distinct == batches * size  # each event once
+    assert {status for status, _ in outcomes} == {"done"}
+    assert sum(outcome["accepted"] for _, outcome in outcomes) == batches * size
+    first_batch = client.get("/api/v1/events/batches/1", headers=headers).get_json()
+    assert (first_batch["status"], first_batch["accepted"], first_batch["rejected"]) == (
+        "done",
+        size,
+        0,
+    )
 
 
 @pytest.mark.parametrize(

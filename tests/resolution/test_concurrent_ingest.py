@@ -87,7 +87,7 @@ def test_an_event_about_a_customer_being_resolved_waits_and_counts_in_their_trai
         wait_until_blocked(live_app)
         assert answers == []
     thread.join(30)
-    assert answers == [200]
+    assert answers == [202]
     client = live_app.test_client()
     headers = {"Authorization": f"Bearer {secret}"}
     [found] = client.get(

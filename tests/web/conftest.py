@@ -150,7 +150,7 @@ def _seed(app: Flask, crm_file: Path, admin: dict[str, str]) -> None:
     sent = client.post(
         "/api/v1/events", json={"source": "support", "events": events}, headers=admin
     )
-    assert sent.status_code == 200, sent.get_json()
+    assert sent.status_code == 202, sent.get_json()
     assert sent.get_json()["rejected"] == 0, sent.get_json()
 
 
