@@ -79,6 +79,21 @@ def worker_command(
     celery.worker_main([*arguments, *celery_options])
 
 
+@click.command("ping-workers")
+@click.option("--name", default=None, help="Ask only this worker (its node name, celery@HOST).")
+@click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait for answers.")
+@with_appcontext
+def ping_workers_command(name: str | None, timeout: float) -> None:
+    """Ask the running workers to answer, for health checks: exits 1 when none does."""
+    _, celery = running_celery()
+    answers = celery.control.ping(destination=[name] if name else None, timeout=timeout)
+    names = sorted(node for answer in answers for node in answer)
+    if not names:
+        fail(f"no worker answered within {timeout:g}s")
+    for node in names:
+        click.echo(f"{node}: ok")
+
+
 @click.command("scheduler")
 @with_appcontext
 def scheduler_command() -> None:
@@ -110,4 +125,4 @@ def hand_to_workers(name: str, **arguments: Any) -> None:
     click.echo(f"queued {name} as task {task_id}")
 
 
-COMMANDS: tuple[click.Command, ...] = (worker_command, scheduler_command)
+COMMANDS: tuple[click.Command, ...] = (worker_command, scheduler_command, ping_workers_command)
