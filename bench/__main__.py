@@ -22,6 +22,7 @@ BENCHMARKS = {
     "agreement": "bench.agreement",
     "console": "bench.console",
     "erasure": "bench.erasure",
+    "scale": "bench.scale",
 }
 
 

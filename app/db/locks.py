@@ -47,6 +47,7 @@ _LOCK = {
         " ORDER BY stripe FOR UPDATE SKIP LOCKED"
     ),
 }
+_EXISTING = text("SELECT stripe FROM lock_stripe WHERE stripe = ANY(CAST(:stripes AS BIGINT[]))")
 # A deadlock the database detected and broke (it should not happen: see ``hold``), or a
 # serialization failure: the transaction is rolled back and tried again.
 _RETRIED_STATES = {"40P01", "40001"}
@@ -146,8 +147,8 @@ def hold(session: Session, names: Iterable[str]) -> None:
     below = {name for name in wanted if _stripe(name) <= held.top}
     if below and not _lock_stripes(session, below, wait=False):
         raise Contended(below)
-    if above := wanted - below:
-        _lock_stripes(session, above, wait=True)
+    if (above := wanted - below) and not _lock_stripes(session, above, wait=True):
+        raise Contended(above)
     held.names |= wanted
     held.top = max(held.top, *map(_stripe, wanted)) if wanted else held.top
 
@@ -189,16 +190,38 @@ def _stripe(name: str) -> int:
 
 
 def _lock_stripes(session: Session, names: set[str], *, wait: bool) -> bool:
-    """Lock the stripes of ``names``, in their order; without ``wait``, take none of those
-    another transaction holds and say whether every one was taken."""
+    """Lock the stripes of ``names`` in their order; without ``wait``, take none of those
+    another transaction holds. Returns whether every one was taken."""
     stripes = sorted({_stripe(name) for name in names})
-    # The rows are made on a connection of their own, committed at once: a row this
-    # transaction inserted would be invisible to others' locking until it commits.
+    taken = set(_lock(session, stripes, wait=wait))
+    missing = [s for s in stripes if s not in taken]
+    if not missing:
+        return True  # the usual case, once the stripes exist: one statement
+    # Stripes not made yet (a waiting lock returns every row that exists), or, without
+    # waiting, held by others: make the absent ones, then take them.
+    existing = set() if wait else set(session.execute(_EXISTING, {"stripes": missing}).scalars())
+    _ensure(session, [s for s in missing if s not in existing])
+    highest = max(taken, default=-1)
+    # Waiting only above every stripe taken keeps the order; below, only try.
+    taken.update(_lock(session, [s for s in missing if wait and s > highest], wait=True))
+    taken.update(_lock(session, [s for s in missing if not (wait and s > highest)], wait=False))
+    return len(taken) == len(stripes)
+
+
+def _lock(session: Session, stripes: list[int], *, wait: bool) -> list[int]:
+    if not stripes:
+        return []
+    return list(session.execute(_LOCK[wait], {"stripes": stripes}).scalars())
+
+
+def _ensure(session: Session, stripes: list[int]) -> None:
+    """Make stripe rows, on a connection of their own, committed at once: a row this
+    transaction inserted would be invisible to others' locking until it commits."""
+    if not stripes:
+        return
     with session.get_bind().engine.begin() as side:
         side.execute(text("SET LOCAL synchronous_commit = off"))  # rows, not data: no fsync
         side.execute(_ENSURE, {"stripes": stripes})
-    taken = session.execute(_LOCK[wait], {"stripes": stripes}).scalars().all()
-    return len(taken) == len(stripes)
 
 
 def retry_contended(session: Session, work: Callable[[], T], *, attempts: int = 4) -> T:
