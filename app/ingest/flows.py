@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.customer import service as customers
-from app.db import bulk_load, chunks, hold, reach, refresh_statistics
+from app.db import bulk_load, chunks, hold, hold_identity_lock, reach, refresh_statistics
 from app.event import intake
 from app.event.models import Event
 from app.event.service import (
@@ -383,7 +383,9 @@ def resolve_pending(
 ) -> ResolutionReport:
     """Resolve what changed since it was last resolved (after syncs with --no-resolve, or
     imports): in batch when that is a large share of the store, else in real time. When the
-    store has outgrown its model, it is fitted again first, and everything re-resolved."""
+    store has outgrown its model, it is fitted again first, and everything re-resolved. It
+    holds the whole store: what is pending may touch any of it."""
+    hold_identity_lock(session)
     refit = fit_when_due(
         session=session, settings=settings, matcher=matcher, actor=actor, progress=progress
     )
