@@ -19,7 +19,7 @@ from sqlalchemy import select
 from app.customer import service as customers
 from app.db import get_db, hold_identity_lock, retry_contended
 from app.errors import Conflict
-from app.ingest import flows
+from app.ingest import erasure, flows
 from app.ingest import sync as runner
 from app.ingest.retention import apply_retention
 from app.progress import QUIET, Progress
@@ -158,6 +158,20 @@ def write_events(*, events: int = EVENTS_PER_ROUND) -> dict[str, Any]:
     return {"events": written, AGAIN: True}
 
 
+def erase_person(*, reference: str, reason: str, actor: str) -> dict[str, Any]:
+    """Erase the person a reference names (as ``huella erase`` does), for ``actor``."""
+    with get_db().unit_of_work() as session:
+        report = erasure.erase(
+            session=session,
+            settings=get_settings(),
+            matcher=current_matcher(session),
+            reference=reference,
+            actor=actor,
+            reason=reason,
+        )
+    return {"status": report.status, "identity": report.identity}
+
+
 Task = Callable[..., Mapping[str, Any]]
 TASKS: dict[str, Task] = {
     "huella.sync": sync_source,
@@ -166,5 +180,6 @@ TASKS: dict[str, Task] = {
     "huella.refresh_customers": refresh_customers,
     "huella.retention": retention,
     "huella.events": write_events,
+    "huella.erase": erase_person,
 }
 """Every task by the name it is queued under."""

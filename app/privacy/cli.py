@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from app.commands import actor, unit_of_work
+from app.commands import actor, fail, unit_of_work
+from app.ingest.cli import enqueue_option, hand_to_workers
 from app.ingest.erasure import Erasure, erase
 from app.ingest.retention import apply_retention
 from app.ingest.screen import identifier_of
@@ -23,10 +24,16 @@ from app.settings import get_settings
 @click.argument("reference", metavar="REFERENCE")
 @click.option("--reason", required=True, help="Why (kept in the audit trail: no personal data).")
 @click.option("--dry-run", is_flag=True, help="List what would go, table by table; change nothing.")
+@enqueue_option
 @with_appcontext
-def erase_command(reference: str, reason: str, dry_run: bool) -> None:
+def erase_command(reference: str, reason: str, dry_run: bool, queued: bool) -> None:
     """Erase a person from every table and keep them out: REFERENCE is their customer id,
     email:..., phone:... or SOURCE:EXTERNAL_ID."""
+    if queued:
+        if dry_run:
+            fail("--dry-run answers here; --enqueue erases on the workers")
+        hand_to_workers("huella.erase", reference=reference, reason=reason, actor=actor())
+        return
     with unit_of_work() as session:
         report = erase(
             session=session,
