@@ -33,6 +33,7 @@ from connectors.sandbox import (
     start_sandboxes,
 )
 from tests.conftest import huella_config
+from tests.helpers import add_source
 from tests.workers import BROKERS, REDIS_URL, Workers, broker_config, require_broker, wait_for
 
 TOKEN_ENV = "HUELLA_SECRET_WORKER_TEST"
@@ -301,9 +302,18 @@ def test_events_are_queued_at_once_and_a_killed_worker_loses_none(
 
 
 @pytest.mark.parametrize(
-    "command", [["worker"], ["resolve", "--enqueue"], ["customers", "refresh", "--enqueue"]]
+    "command",
+    [
+        ["worker"],
+        ["ping-workers"],
+        ["resolve", "--enqueue"],
+        ["customers", "refresh", "--enqueue"],
+        ["sync", "crm", "--enqueue"],
+        ["erase", "cus_x", "--reason", "asked", "--enqueue"],
+    ],
 )
-def test_workers_need_a_broker(cli: FlaskCliRunner, command: list[str]) -> None:
+def test_workers_need_a_broker(cli: FlaskCliRunner, app: Flask, command: list[str]) -> None:
+    add_source(app, "crm")
     result = cli.invoke(args=command)
     assert result.exit_code == 1
     assert "no broker is configured" in result.output
