@@ -10,6 +10,7 @@ the cursor its last page committed, and a finished run is not run twice.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.customer import service as customers
-from app.db import get_db, hold_identity_lock, retry_contended
+from app.db import Database, get_db, hold_identity_lock, retry_contended
 from app.errors import Conflict
 from app.ingest import erasure, flows
 from app.ingest import sync as runner
@@ -25,7 +26,7 @@ from app.ingest.retention import apply_retention
 from app.progress import QUIET, Progress
 from app.resolution import service as resolution
 from app.resolution.runtime import current_matcher
-from app.settings import get_settings
+from app.settings import Settings, get_settings
 from app.source.models import Source
 from app.sync.models import SyncRun
 
@@ -141,8 +142,20 @@ def write_events(*, events: int = EVENTS_PER_ROUND) -> dict[str, Any]:
     """Write queued event batches to the timeline, about ``events`` events a transaction, until
     none is queued or the round has run for ``EVENTS_SECONDS``; then it asks to run ``again``
     (a worker is not held by one task for long, and other tasks get their turn)."""
-    database, settings = get_db(), get_settings()
-    started, written = time.monotonic(), 0
+    with _WRITING_EVENTS:
+        return _write_events(get_db(), get_settings(), events, time.monotonic())
+
+
+# One writer of events at a time in a process: without a broker, every batch posted starts a
+# thread, and on SQLite two would read the same queued batches (only PostgreSQL's row locks let
+# writers skip each other's); worker processes run one task at a time anyway.
+_WRITING_EVENTS = threading.Lock()
+
+
+def _write_events(
+    database: Database, settings: Settings, events: int, started: float
+) -> dict[str, Any]:
+    written = 0
     while time.monotonic() - started < EVENTS_SECONDS:
         with database.session() as session:
             taken = retry_contended(
