@@ -116,7 +116,7 @@ def store(request: pytest.FixtureRequest, fresh_database: Callable[[str], str]) 
     engine = create_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
-    application = create_app(huella_config(url, SYNC_MODE="inline"))
+    application = create_app(huella_config(url, TASK_MODE="inline"))
     yield application
     get_db(application).dispose()
 
