@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from app import create_app, migrate
 from app.db import get_db
+from app.event import intake
 from app.ingest import flows
 from app.ingest.erasure import erase
 from app.resolution.runtime import current_matcher
@@ -115,9 +116,12 @@ def add_events(app: Flask, busy: int, others: int) -> str:
             others_batch += batch
     batches += [others_batch[i : i + PAGE] for i in range(0, len(others_batch), PAGE)]
     for batch in batches:
+        # As POST /api/v1/events queues them and a worker writes them.
         with database.unit_of_work() as session:
             source = sources.get_by_name(session=session, name="sales")
-            flows.track_events(session=session, settings=settings, source=source, items=batch)
+            intake.queue_batch(session=session, source=source, items=batch, only_own=False)
+        with database.unit_of_work() as session:
+            flows.record_queued_events(session=session, settings=settings, events=len(batch))
     return target
 
 
