@@ -88,6 +88,8 @@ def demo_command(host: str | None, port: int | None, no_serve: bool) -> None:
         "starting sandbox CRM (sales), help desk (support), e-mail platform (marketing)", err=True
     )
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    # Erasure needs a suppression key in the server and in a second terminal alike.
+    key = demo.suppression_key(app)
     sandboxes = demo.start(app)
     try:
         with unit_of_work() as session:
@@ -106,6 +108,8 @@ def demo_command(host: str | None, port: int | None, no_serve: bool) -> None:
             tour[demo.token_env(get_settings().sources)] = SANDBOX_TOKEN
             hosts = [*app.config["CONNECTORS"]["allowed_hosts"], *(s.url for s in sandboxes)]
             tour["HUELLA_CONNECTORS"] = f"{{allowed_hosts = {json.dumps(hosts)}}}"
+            if key is not None:
+                tour[key[0]] = key[1]
         host, port = host or app.config["HOST"], port or app.config["PORT"]
         base = f"http://{host}:{port}"
         exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in sorted(tour.items()))

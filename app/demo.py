@@ -8,6 +8,7 @@ pulls them through its real connectors over HTTP.
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -162,3 +163,27 @@ def admin_token(*, session: Session, path: Path = TOKEN_FILE) -> tuple[str, bool
     path.touch(mode=0o600)
     path.write_text(secret + "\n")
     return secret, True
+
+
+# Where `make run` keeps the suppression key it made when the environment sets none.
+KEY_FILE = Path("var") / "demo-suppression-key"
+
+
+def suppression_key(app: Flask, *, path: Path = KEY_FILE) -> tuple[str, str] | None:
+    """The demo's suppression key, when the environment sets none: the one an earlier run kept,
+    else a new one (kept, readable by its owner only). It goes where every Huella process looks
+    for it, so that the demo's server can erase and a second terminal's commands share its key;
+    returns (variable, key) for the export line, or None when the environment sets a key."""
+    settings = get_settings(app)
+    if settings.privacy.suppression_key is not None:
+        return None
+    secret = path.read_text().strip() if path.is_file() else ""
+    if not secret:
+        secret = secrets.token_hex(32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secret + "\n")
+    privacy = replace(settings.privacy, suppression_key=secret.encode())
+    app.extensions[EXTENSION] = replace(settings, privacy=privacy)
+    os.environ[privacy.key_env] = secret
+    return privacy.key_env, secret

@@ -17,6 +17,7 @@ from flask import Flask
 from app import demo
 from app.auth import service as tokens
 from app.db import get_db
+from tests.conftest import SUPPRESSION_KEY_ENV
 
 
 def free_port() -> int:
@@ -28,7 +29,9 @@ def free_port() -> int:
 
 def test_demo_serves_a_customer_held_by_two_departments(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "HUELLA_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
+    # As a new user starts it: no suppression key set, so the demo makes its own.
+    env = {k: v for k, v in os.environ.items() if k != SUPPRESSION_KEY_ENV}
+    env["HUELLA_DATABASE_URL"] = f"sqlite:///{tmp_path / 'demo.db'}"
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "demo", "--port", str(port)],
         cwd=tmp_path,
@@ -82,6 +85,8 @@ def test_demo_serves_a_customer_held_by_two_departments(tmp_path: Path) -> None:
             )
             assert done.returncode == 0, (command, done.stdout, done.stderr)
             assert done.stdout.strip(), command
+        # ... and the customer's rights, each command as the README prints it
+        run_readme_rights(base, exported.group(1), tmp_path, env)
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -154,6 +159,60 @@ def run_readme_tour(base: str, exported: str, folder: Path) -> None:
         assert answer, (command, body)
         if isinstance(answer, dict) and "data" in answer:
             assert answer["data"], (command, "found nothing")
+
+
+def section_commands(heading: str) -> list[str]:
+    """The commands of a README section's ``sh`` blocks, in order, each on one line
+    (continuations joined), comments and blank lines left out."""
+    text = README.read_text()
+    section = text[text.index(heading) :]
+    section = section[: section.index("\n## ", len(heading))]
+    commands: list[str] = []
+    pending = ""
+    for block in section.split("```sh\n")[1:]:
+        for line in block[: block.index("```")].splitlines():
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            pending += line.split(" # ")[0].rstrip().removesuffix("\\")
+            if not line.rstrip().endswith("\\"):
+                commands.append(pending.strip())
+                pending = ""
+    return commands
+
+
+def run_readme_rights(base: str, exported: str, folder: Path, env: dict[str, str]) -> None:
+    """Run the README's section on the customer's rights in the second terminal of the tour, as
+    printed, in order: every command succeeds (curl fails on an HTTP error), the agent's read
+    is masked and audited, the erasure goes and stays gone, retention reports its counts."""
+    commands = section_commands("## Privacy: the customer's rights")
+    # The demo's export line carries its key: the line for a server of one's own is not run.
+    assert commands[0].startswith(f"export {SUPPRESSION_KEY_ENV}="), commands
+    huella = f"{sys.executable} -m app"
+    lines = [
+        "set -euo pipefail",
+        'curl() { command curl --fail-with-body "$@"; echo; }',
+        exported,
+        'export H="Authorization: Bearer $HUELLA_TOKEN"',
+        f"API={base}/api/v1",
+        *(c.replace(".venv/bin/huella", huella) for c in commands[1:]),
+    ]
+    done = subprocess.run(
+        ["bash", "-c", "\n".join(lines)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        env=env,
+        timeout=300,
+    )
+    said = done.stdout + done.stderr
+    assert done.returncode == 0, said
+    assert (folder / "subject.json").is_file()
+    assert '"masked": true' in done.stdout  # the agent's read
+    assert '"action":"reveal"' in done.stdout and "ticket 5120, address check" in done.stdout
+    assert "would erase cus_" in done.stdout and "erased cus_" in done.stdout
+    assert '"status": "already_erased"' in done.stdout or '"status":"already_erased"' in done.stdout
+    assert "lifted" in done.stdout and "events: deleted" in done.stdout
 
 
 def test_a_demo_without_a_server_leaves_a_running_demos_sources_alone(app: Flask) -> None:
