@@ -54,6 +54,7 @@ class Person:
             self.attributes["phone"],
             phone_digits,
             self.attributes["address_line1"],
+            self.attributes["birth_date"],
             *self.ids.values(),
             self.visitor,
             *self.event_words,
