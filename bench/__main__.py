@@ -23,6 +23,7 @@ BENCHMARKS = {
     "console": "bench.console",
     "erasure": "bench.erasure",
     "scale": "bench.scale",
+    "load": "bench.load",
 }
 
 

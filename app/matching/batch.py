@@ -23,12 +23,14 @@ from app.matching.model import probability
 from app.matching.scorer import ContributionColumn, Scorer
 from app.matching.train import train_frame
 from app.matching.types import (
+    UNREPORTED,
     Clustering,
     Conflict,
     Constraints,
     RecordId,
     Resolution,
     ScoredEdge,
+    Stages,
 )
 
 Ints = npt.NDArray[np.int64]
@@ -151,25 +153,34 @@ def resolve_frame(
     *,
     train: bool = False,
     calibrate: bool = False,
+    stages: Stages = UNREPORTED,
 ) -> Resolution:
     """Block, score and cluster every record of a frame, after fitting the model to it when
-    asked (``train``: m, u and prior; ``calibrate``: u and prior only)."""
+    asked (``train``: m, u and prior; ``calibrate``: u and prior only); each stage reports its
+    count to ``stages``."""
     model = None
     if train or calibrate:
         model = train_frame(scorer, frame) if train else calibrate_frame(scorer, frame)
         scorer = scorer.with_model(model)
     pipeline = scorer.pipeline
-    (left, right), generic = candidate_pairs(frame, pipeline.rules, pipeline.caps)
-    swap = frame.ids[left] > frame.ids[right]
-    left, right = np.where(swap, right, left), np.where(swap, left, right)
-    edges = _score(scorer, frame, left, right)
+    with stages.phase("blocking", unit="pairs") as meter:
+        (left, right), generic = candidate_pairs(frame, pipeline.rules, pipeline.caps)
+        swap = frame.ids[left] > frame.ids[right]
+        left, right = np.where(swap, right, left), np.where(swap, left, right)
+        meter.advance(len(left))
+    with stages.phase("scoring pairs", total=len(left), unit="pairs") as meter:
+        edges = _score(scorer, frame, left, right, meter.advance)
     del left, right
-    labels, conflicts = _cluster(scorer, frame, edges, constraints)
+    with stages.phase("clustering", total=len(frame)) as meter:
+        labels, conflicts = _cluster(scorer, frame, edges, constraints)
+        meter.advance(len(frame))
     clustering = Clustering(ClusterList(frame.ids, labels), tuple(conflicts))
     return Resolution(clustering, edges, generic, model)
 
 
-def _score(scorer: Scorer, frame: Frame, left: Ints, right: Ints) -> EdgeTable:
+def _score(
+    scorer: Scorer, frame: Frame, left: Ints, right: Ints, scored: Callable[[int], None]
+) -> EdgeTable:
     review = scorer.pipeline.config.review_threshold
     kept: list[
         tuple[Ints, Ints, npt.NDArray[np.float64], npt.NDArray[np.int8], npt.NDArray[np.bool_]]
@@ -180,6 +191,7 @@ def _score(scorer: Scorer, frame: Frame, left: Ints, right: Ints) -> EdgeTable:
         weights, _ = scorer.weights(levels, frame, a, crossed, b)
         keep = probability(weights) >= review
         kept.append((a[keep], b[keep], weights[keep], levels[keep], crossed[keep]))
+        scored(len(a))
     width = len(scorer.comparisons)
     if kept:
         a, b, w, lv, cr = (np.concatenate(parts) for parts in zip(*kept, strict=True))

@@ -35,6 +35,7 @@ from app.matching.scorer import Scorer
 from app.matching.train import ModelRefused, train_frame
 from app.matching.types import (
     NO_CONSTRAINTS,
+    UNREPORTED,
     AttributeName,
     AttributeType,
     BlockingKey,
@@ -46,6 +47,7 @@ from app.matching.types import (
     RecordId,
     Resolution,
     ScoredEdge,
+    Stages,
 )
 
 
@@ -339,9 +341,16 @@ class Matcher:
         frame = self.build_frame(records)
         return resolve_frame(self.scorer, frame, constraints, train=train, calibrate=calibrate)
 
-    def resolve_frame(self, frame: Frame, constraints: Constraints = NO_CONSTRAINTS) -> Resolution:
-        """Batch on records already in a frame: block, score and cluster every one of them."""
-        return resolve_frame(self.scorer, frame, constraints)
+    def resolve_frame(
+        self,
+        frame: Frame,
+        constraints: Constraints = NO_CONSTRAINTS,
+        *,
+        stages: Stages = UNREPORTED,
+    ) -> Resolution:
+        """Batch on records already in a frame: block, score and cluster every one of them,
+        each stage reported to ``stages`` with its count."""
+        return resolve_frame(self.scorer, frame, constraints, stages=stages)
 
 
 def _spans(sizes: Sequence[int]) -> Iterator[slice]:

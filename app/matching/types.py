@@ -6,9 +6,10 @@ computes (normalized values, blocking keys, edges) and hand it back later.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
 if TYPE_CHECKING:
     from app.matching.model import MatchModel
@@ -133,3 +134,37 @@ class Resolution:
     edges: Sequence[ScoredEdge]
     generic_keys: Mapping[BlockingKey, int] = field(default_factory=dict)
     model: MatchModel | None = None
+
+
+class Meter(Protocol):
+    """How far one stage of long work has got (a progress bar, or nothing)."""
+
+    def advance(self, count: int = 1) -> None:
+        """Count ``count`` more units done."""
+
+
+class Stages(Protocol):
+    """Where a batch reports its stages (block, score, cluster) with their counts: the caller's
+    progress display. The core knows nothing of how, or whether, they are shown."""
+
+    def phase(
+        self, label: str, *, total: int | None = None, unit: str = "records"
+    ) -> AbstractContextManager[Meter]:
+        """A meter for one stage, closed when the stage ends."""
+
+
+class _Unreported:
+    def advance(self, count: int = 1) -> None:
+        pass
+
+
+class _Silent:
+    @contextmanager
+    def phase(
+        self, label: str, *, total: int | None = None, unit: str = "records"
+    ) -> Iterator[Meter]:
+        yield _Unreported()
+
+
+UNREPORTED: Stages = _Silent()
+"""Stages reported nowhere: the default."""

@@ -55,9 +55,7 @@ def resolve_all(
         fitted = Fit(model, len(frame), trained=refused is None, refused=refused)
         keep_model(session=session, fitted=fitted)
         matcher = matcher.with_model(model)
-    # Blocking, scoring and clustering run in numpy, out of reach of a bar: one step, timed.
-    with progress.step("blocking, scoring, clustering"):
-        resolution = matcher.resolve_frame(frame, constraints)
+    resolution = matcher.resolve_frame(frame, constraints, stages=progress)
     edges = resolution.edges
     assert isinstance(edges, EdgeTable)  # a batch's edges are columns
     store_edge_table(session, edges, progress=progress)
