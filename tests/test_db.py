@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import bindparam, create_engine, delete, func, select, text
+from sqlalchemy import bindparam, column, create_engine, delete, func, select, table, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.customer.models import SearchToken
-from app.db import ArrayText, Database, bulk_insert, commit_without_waiting_for_disk
+from app.db import (
+    ArrayText,
+    Database,
+    bulk_insert,
+    commit_without_waiting_for_disk,
+    refresh_stale_statistics,
+)
 from app.identity.models import Identity
 
 
@@ -146,3 +152,29 @@ def test_lists_bound_as_array_text_arrive_intact(
     )
     with database.session() as session:
         assert session.scalar(statement, {"values": values}) == values
+
+
+def test_a_table_grown_from_nothing_gets_fresh_statistics_once(
+    fresh_database: Callable[[str], str],
+) -> None:
+    """The event workers' writes never end as a bulk load does: what they wrote since the
+    planner last looked calls for an ANALYZE once it doubled the table, and only then."""
+    engine = create_engine(fresh_database("postgresql"))
+    grows = table("grows", column("n"))
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE grows (n integer)"))
+            connection.execute(text("INSERT INTO grows SELECT generate_series(1, 100)"))
+        engine.dispose()  # a closing connection reports what it changed at once
+        assert refresh_stale_statistics(engine, [grows]) == []  # a few rows: not worth it
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO grows SELECT generate_series(1, 5000)"))
+        engine.dispose()
+        assert refresh_stale_statistics(engine, [grows]) == ["grows"]
+        assert refresh_stale_statistics(engine, [grows]) == []  # sampled: fresh again
+        with engine.connect() as connection:
+            assert connection.scalar(
+                text("SELECT reltuples FROM pg_class WHERE relname = 'grows'")
+            ) == pytest.approx(5100)
+    finally:
+        engine.dispose()

@@ -14,6 +14,7 @@ from app.db.bulk import (
     create_indexes,
     drop_indexes,
     insert_rows,
+    refresh_stale_statistics,
     refresh_statistics,
     stored_value,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "reach",
     "reach_everything",
     "read_rows",
+    "refresh_stale_statistics",
     "refresh_statistics",
     "retry_contended",
     "stored_value",

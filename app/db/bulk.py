@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import FromClause
 
+from app.db.locks import claim
 from app.db.statements import ArrayText
 
 # Rows from which a write goes behind, and PostgreSQL takes COPY: COPY costs extra round trips
@@ -371,6 +372,50 @@ def refresh_statistics(session: Session, tables: Sequence[FromClause]) -> None:
         return  # SQLite's planner prefers indexes without statistics
     names = ", ".join(f'"{cast(Table, table).name}"' for table in tables)
     connection.execute(text(f"ANALYZE {names}"))
+
+
+# The planner's view of a table is stale once this share of it changed since it was last
+# sampled (from ``_STALE_FROM`` changed rows on): the share autovacuum uses by default is 0.1,
+# but here nobody may run autovacuum, and the store often grows from nothing.
+_STALE_SHARE = 1.0
+_STALE_FROM = 2_000
+_STALE_TABLES = text(
+    "SELECT s.relname FROM pg_stat_user_tables AS s JOIN pg_class AS c ON c.oid = s.relid"
+    " WHERE s.relname = ANY(CAST(:names AS TEXT[]))"
+    " AND (s.n_mod_since_analyze >= GREATEST(:least, :share * GREATEST(c.reltuples, 0))"
+    # Never sampled, and not small (a copy, a restore: its changes were not counted here).
+    "  OR (c.reltuples < 0 AND pg_relation_size(c.oid) >= :bytes))"
+)
+
+
+def refresh_stale_statistics(engine: Engine, tables: Sequence[FromClause]) -> list[str]:
+    """ANALYZE those of ``tables`` that have changed by their own size since they were last
+    sampled (doubled, for a growing table); returns the names analyzed.
+
+    For writers that add rows a transaction at a time without end (the event workers), where
+    no bulk load ends to call ``refresh_statistics``. Without it the planner keeps believing a
+    table that grew from nothing is empty, and looks a thousand events up by scanning every
+    one of them. Run after a commit, on a connection of its own; a table another process is
+    analyzing is left to it.
+    """
+    if engine.dialect.name != "postgresql":
+        return []
+    names = [cast(Table, table).name for table in tables]
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        stale = list(
+            connection.scalars(
+                _STALE_TABLES,
+                {"names": names, "least": _STALE_FROM, "share": _STALE_SHARE, "bytes": 1 << 20},
+            )
+        )
+    analyzed: list[str] = []
+    for name in stale:
+        with claim(engine, f"analyze.{name}") as claimed:
+            if claimed:
+                with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as side:
+                    side.execute(text(f'ANALYZE "{name}"'))
+                analyzed.append(name)
+    return analyzed
 
 
 def commit_without_waiting_for_disk(session: Session) -> None:

@@ -235,9 +235,12 @@ def push_records(
     items: Sequence[Mapping[str, Any]],
     matcher: Matcher,
     batch_max: int,
+    fit: bool = True,
 ) -> IngestReport:
     """Ingest records a department pushed; invalid ones are rejected, the rest are kept (a
-    record holding a value over the settings' ``max_value_length`` characters is rejected)."""
+    record holding a value over the settings' ``max_value_length`` characters is rejected).
+    When the store has outgrown its model, it is fitted here, unless ``fit`` is False (the
+    caller hands that to a worker: see ``app.ingest.worker.fit_later``)."""
     page = sources.parse_push(
         source=source,
         items=items,
@@ -253,7 +256,8 @@ def push_records(
         matcher=matcher,
         report=report,
     )
-    fit_after(session=session, settings=settings, matcher=matcher, report=report)
+    if fit:
+        fit_after(session=session, settings=settings, matcher=matcher, report=report)
     return report
 
 

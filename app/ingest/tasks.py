@@ -18,8 +18,15 @@ from typing import Any
 from sqlalchemy import select
 
 from app.customer import service as customers
-from app.db import Database, get_db, hold_identity_lock, retry_contended
+from app.db import (
+    Database,
+    get_db,
+    hold_identity_lock,
+    refresh_stale_statistics,
+    retry_contended,
+)
 from app.errors import Conflict
+from app.event.models import Event, EventBatch
 from app.ingest import erasure, flows
 from app.ingest import sync as runner
 from app.ingest.retention import apply_retention
@@ -88,6 +95,18 @@ def resolve(*, full: bool = False) -> dict[str, Any]:
     return report.counts()
 
 
+def fit() -> dict[str, Any]:
+    """Fit the model when the store has outgrown it, and re-resolve everything with it; nothing
+    when it has not (a push asked, and another worker fitted it meanwhile)."""
+    with get_db().unit_of_work() as session:
+        matcher = current_matcher(session)
+        if not resolution.fit_due(session=session, matcher=matcher):
+            return {"fitted": False}
+        hold_identity_lock(session)  # then ask again: one fit, however many asked
+        refit = flows.fit_when_due(session=session, settings=get_settings(), matcher=matcher)
+    return {"fitted": refit is not None, **(refit[1].counts() if refit else {})}
+
+
 def train(*, seed: int = 0) -> dict[str, Any]:
     """Fit the match model to the store and re-resolve everything with it (as ``huella
     train``); a refused model leaves the current one, and says why."""
@@ -146,6 +165,8 @@ def write_events(*, events: int = EVENTS_PER_ROUND) -> dict[str, Any]:
         return _write_events(get_db(), get_settings(), events, time.monotonic())
 
 
+_EVENT_TABLES = (Event.__table__, EventBatch.__table__)
+
 # One writer of events at a time in a process: without a broker, every batch posted starts a
 # thread, and on SQLite two would read the same queued batches (only PostgreSQL's row locks let
 # writers skip each other's); worker processes run one task at a time anyway.
@@ -157,6 +178,10 @@ def _write_events(
 ) -> dict[str, Any]:
     written = 0
     while time.monotonic() - started < EVENTS_SECONDS:
+        # Events arrive without end, never as a bulk load that would refresh the planner's
+        # statistics when it ends: a table grown from nothing would be scanned whole for
+        # every lookup of a batch's ids (PostgreSQL's autovacuum may be off, or late).
+        refresh_stale_statistics(database.engine, _EVENT_TABLES)
         with database.session() as session:
             taken = retry_contended(
                 session,
@@ -190,6 +215,7 @@ TASKS: dict[str, Task] = {
     "huella.sync": sync_source,
     "huella.resolve": resolve,
     "huella.train": train,
+    "huella.fit": fit,
     "huella.refresh_customers": refresh_customers,
     "huella.retention": retention,
     "huella.events": write_events,

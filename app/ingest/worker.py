@@ -25,10 +25,13 @@ from typing import Any
 from celery import Celery, Task
 from celery.backends.base import DisabledBackend
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from app.db import claim, get_db
 from app.errors import ConfigError
 from app.ingest.tasks import AGAIN, TASKS, Busy
+from app.matching import Matcher
+from app.resolution.service import fit_due
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +139,23 @@ def enqueue(app: Flask, name: str, **arguments: Any) -> str | None:
             target=run_here, args=(app, name, arguments), name=name, daemon=True
         ).start()
     return None
+
+
+# How often a process asks the workers to fit the model at most: each push that finds the
+# store outgrown asks, and a fit takes a while.
+FIT_ASKED_EVERY = 60.0
+_fit_asked = [-FIT_ASKED_EVERY]
+
+
+def fit_later(app: Flask, *, session: Session, matcher: Matcher) -> str | None:
+    """When the store has outgrown its model, ask a worker to fit it (at most once a minute
+    from this process); returns the task's id when it asked. A web request never fits: that
+    reads every record and re-resolves them all, minutes on a large store."""
+    now = time.monotonic()
+    if now - _fit_asked[0] < FIT_ASKED_EVERY or not fit_due(session=session, matcher=matcher):
+        return None
+    _fit_asked[0] = now
+    return enqueue(app, "huella.fit")
 
 
 def run_here(app: Flask, name: str, arguments: Mapping[str, Any]) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import orjson
+
 from connectors import Page, Reject
 
 Path = tuple[str | int, ...]
@@ -39,10 +41,21 @@ def too_long(value: Any, max_length: int, path: Path = ()) -> str | None:
     characters, None when none is."""
     if isinstance(value, dict) and _flat_and_short(value, max_length):
         return None  # a file's row, most records: no walk
+    if _short_as_json(value, max_length):
+        return None  # an event, most nested values: no string inside can be longer
     for where, node in walk(value, path):
         if isinstance(node, str) and len(node) > max_length:
             return f"{dotted(where)} is {len(node)} characters long; at most {max_length}"
     return None
+
+
+def _short_as_json(value: Any, max_length: int) -> bool:
+    """Whether the value's JSON text is no longer than ``max_length`` bytes: then none of its
+    strings is longer than that many characters (one is never longer than its encoding)."""
+    try:
+        return len(orjson.dumps(value)) <= max_length
+    except (orjson.JSONEncodeError, TypeError):
+        return False  # not plain JSON (a key that is not a string): walked instead
 
 
 def _flat_and_short(mapping: dict[Any, Any], max_length: int) -> bool:

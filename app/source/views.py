@@ -229,6 +229,8 @@ def push_records(batch: dict[str, Any], name: str) -> dict[str, Any]:
         raise Forbidden(f"this token may push only to its own source, not {name!r}")
     service.check_running(source)
     matcher = current_matcher(session)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    on_workers = worker.celery_of(app) is not None
     report = retry_contended(
         session,
         lambda: flows.push_records(
@@ -238,7 +240,10 @@ def push_records(batch: dict[str, Any], name: str) -> dict[str, Any]:
             items=batch["records"],
             matcher=matcher,
             batch_max=current_app.config["PUSH_BATCH_MAX"],
+            fit=not on_workers,
         ),
     )
     session.commit()
+    if on_workers:  # fitting the model is long work: the workers do it
+        worker.fit_later(app, session=session, matcher=matcher)
     return {**report.counts(), "rejects": report.rejects}
