@@ -51,6 +51,7 @@ from app import create_app, migrate
 from app.auth import service as tokens
 from app.db import get_db, retry_contended
 from app.identity.models import Identity
+from app.ingest import tasks
 from app.ingest.flows import IngestReport, ingest_page
 from app.resolution.runtime import current_matcher
 from app.settings import get_settings
@@ -103,12 +104,32 @@ def _resolve_pages(
             matcher = current_matcher(session)
         start.wait()
         took: list[tuple[int, float]] = []
+        cpu = time.process_time()
         while (page := pages.get()) is not None:
             began = time.perf_counter()
             _resolve_one(database, matcher, page[0], page[1])
             took.append((len(page[1]), time.perf_counter() - began))
-    done.put((number, took))
+        cpu = time.process_time() - cpu
+        with database.engine.connect() as connection:
+            backends = list(
+                connection.scalars(
+                    text(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND pid <> pg_backend_pid()"
+                    )
+                )
+            )
+    done.put((number, took, cpu, {pid: _cpu_seconds(pid) for pid in backends}))
     database.dispose()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """The CPU seconds (user and system) a process of this machine has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _resolve_one(database: Any, matcher: Any, source_name: str, records: list[Any]) -> None:
@@ -133,13 +154,26 @@ def _partition(url: str) -> set[frozenset[tuple[str, str]]]:
     engine = create_engine(url)
     with engine.connect() as connection:
         rows = connection.execute(
-            select(Source.name, SourceRecord.external_id, SourceRecord.identity_id).join(Source)
+            select(Source.name, SourceRecord.external_id, SourceRecord.identity_id)
+            .join(Source)
+            .where(SourceRecord.deleted_at.is_(None))
         ).all()
     engine.dispose()
     groups: dict[int | None, set[tuple[str, str]]] = {}
     for name, external_id, identity_id in rows:
         groups.setdefault(identity_id, set()).add((name, external_id))
     return {frozenset(group) for group in groups.values()}
+
+
+def _database_cpu(url: str) -> float:
+    """CPU seconds used so far by the database's server processes serving ``url``'s database."""
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        pids = connection.scalars(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        ).all()
+    engine.dispose()
+    return sum(_cpu_seconds(pid) for pid in pids)
 
 
 def realtime(server: str, records: Sequence[DepartmentRecord], size: int, processes: int) -> Any:
@@ -159,10 +193,19 @@ def realtime(server: str, records: Sequence[DepartmentRecord], size: int, proces
     for child in children:
         child.start()
     time.sleep(3)  # every process has built its matcher before the clock starts
+    database_before = _database_cpu(url)
     began = time.perf_counter()
     start.set()
-    took = [page for _ in children for page in done.get()[1]]
+    reports = [done.get() for _ in children]
     wall = time.perf_counter() - began
+    took = [page for report in reports for page in report[1]]
+    workers_cpu = sum(report[2] for report in reports)
+    # Each backend's CPU, the highest reading of it (they are read at different moments).
+    backends: dict[int, float] = {}
+    for report in reports:
+        for pid, seconds in report[3].items():
+            backends[pid] = max(backends.get(pid, 0.0), seconds)
+    database_cpu = sum(backends.values()) - database_before
     for child in children:
         child.join()
     rate = len(records) / wall
@@ -170,7 +213,9 @@ def realtime(server: str, records: Sequence[DepartmentRecord], size: int, proces
     print(
         f"real time, {processes} worker process{'es' if processes > 1 else ''}: "
         f"{len(records)} records in pages of {size} in {wall:.1f} s = {rate:.0f} records/s; "
-        f"a page p50 {statistics.median(seconds):.0f} ms, p99 {_percentile(seconds, 0.99):.0f} ms",
+        f"a page p50 {statistics.median(seconds):.0f} ms, p99 {_percentile(seconds, 0.99):.0f} ms;"
+        f" CPU used: {(workers_cpu + database_cpu) / wall:.2f} cores "
+        f"(workers {workers_cpu / wall:.2f}, PostgreSQL {database_cpu / wall:.2f})",
         flush=True,
     )
     return rate, _partition(url)
@@ -226,8 +271,10 @@ class Stack:
 
 
 @contextmanager
-def stack(url: str, broker: str, folder: Path, *, workers: int, scheduler: bool) -> Iterator[str]:
-    """Serve the API as the README runs it, with workers; yields its base URL."""
+def stack(
+    url: str, broker: str, folder: Path, *, workers: int, scheduler: bool
+) -> Iterator[tuple[str, Stack]]:
+    """Serve the API as the README runs it, with workers; yields its base URL and processes."""
     bin_folder = Path(sys.executable).parent
     running = Stack(url, broker, folder)
     running.start(
@@ -260,7 +307,7 @@ def stack(url: str, broker: str, folder: Path, *, workers: int, scheduler: bool)
                     raise RuntimeError("the API did not start") from None
                 time.sleep(0.5)
         time.sleep(3)  # the workers connect to the broker
-        yield base
+        yield base, running
     finally:
         running.stop()
 
@@ -287,6 +334,8 @@ def call(base: str, token: str, method: str, path: str, body: Any = None) -> tup
             return response.status, orjson.loads(data) if data else None
     except urllib.error.HTTPError as error:
         return error.code, None
+    except OSError:  # no answer within a minute (a hang), or the connection dropped
+        return 0, None
 
 
 def pushes(
@@ -344,27 +393,45 @@ def _event_batch(number: int, size: int, emails: Sequence[str], rng: random.Rand
 
 
 def events(
-    base: str, token: str, engine: Engine, emails: Sequence[str], clients: int, seconds: float
-) -> None:
-    """Post batches of 1,000 events for ``seconds``; measure acceptance and visibility."""
+    base: str,
+    token: str,
+    engine: Engine,
+    emails: Sequence[str],
+    clients: int,
+    seconds: float,
+    *,
+    rate: float = 0,
+    first: int = 0,
+    kill: Any = None,
+) -> int:
+    """Post batches of 1,000 events for ``seconds`` (``rate`` events a second in all, or as
+    fast as the clients can when 0), numbered from ``first``; measure acceptance and the time
+    to the timeline. ``kill``, when given, is called half-way (to SIGKILL a worker). Returns
+    the next batch number."""
     accepted: dict[int, float] = {}
     visible: dict[int, float] = {}
+    batch_ids: dict[int, int] = {}
     lock = threading.Lock()
-    counter = iter(range(10**9))
+    counter = iter(range(first, 10**9))
     stop = threading.Event()
     errors: Counter[int] = Counter()
+    began = time.monotonic()
+    every = 1000 / rate if rate else 0.0
 
     def client(seed: int) -> None:
         rng = random.Random(seed)
         while not stop.is_set():
             number = next(counter)
+            # Paced: batch n is due n * every seconds after the start.
+            if every and stop.wait(max(0.0, began + (number - first) * every - time.monotonic())):
+                return
             batch = _event_batch(number, 1000, emails, rng)
-            status, _ = call(
+            status, answer = call(
                 base, token, "POST", "/api/v1/events", {"source": "web", "events": batch}
             )
             with lock:
                 if status == 202:
-                    accepted[number] = time.monotonic()
+                    accepted[number], batch_ids[number] = time.monotonic(), answer["id"]
                 else:
                     errors[status] += 1
 
@@ -389,20 +456,38 @@ def events(
     stopped = [0.0]
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     poller = threading.Thread(target=poll)
-    began = time.monotonic()
     for thread in [*threads, poller]:
         thread.start()
-    time.sleep(seconds)
+    for then in (kill, None):  # half the time, the kill, the other half
+        time.sleep(seconds / 2)
+        (then or (lambda: None))()
     stop.set()
     stopped[0] = time.monotonic()
     for thread in threads:
         thread.join()
     posting = time.monotonic() - began
     poller.join()
+    _print_events(clients, posting, rate, kill is not None, accepted, visible, began, errors)
+    _check_stored(engine, first, max(accepted, default=first), list(batch_ids.values()))
+    return max(accepted, default=first) + 1
+
+
+def _print_events(
+    clients: int,
+    posting: float,
+    rate: float,
+    killed: bool,
+    accepted: dict[int, float],
+    visible: dict[int, float],
+    began: float,
+    errors: Counter[int],
+) -> None:
     drained = max(visible.values(), default=began) - began
     delays = [(visible[n] - accepted[n]) * 1000 for n in accepted if n in visible]
+    offered = f"offered {rate:.0f}/s" if rate else "as fast as they can"
     print(
-        f"events, {clients} clients posting batches of 1000 for {posting:.0f} s: "
+        f"events, {clients} clients posting batches of 1000 for {posting:.0f} s ({offered}"
+        f"{', a worker process SIGKILLed half-way' if killed else ''}): "
         f"{len(accepted) * 1000 / posting:.0f} events/s accepted (target >= 5000); "
         f"written by {drained:.0f} s ({len(visible) * 1000 / max(drained, 1e-9):.0f} events/s); "
         f"202 to visible p50 {statistics.median(delays) if delays else float('nan'):.0f} ms, "
@@ -410,6 +495,51 @@ def events(
         f" {len(accepted) - len(visible)} batches never seen; errors {dict(errors)}",
         flush=True,
     )
+
+
+def _check_stored(engine: Engine, first: int, last: int, batch_ids: list[int]) -> None:
+    """Print whether the timeline holds every event of batches ``first`` to ``last`` once:
+    as many as the batches accepted (the rest were rejected, each with its reason)."""
+    with engine.connect() as connection:
+        stored, distinct = connection.execute(
+            text(
+                "SELECT count(*), count(DISTINCT external_id) FROM event"
+                " WHERE external_id LIKE 'b%' AND split_part(substr(external_id, 2), '-', 1)"
+                "::bigint BETWEEN :first AND :last"
+            ),
+            {"first": first, "last": last},
+        ).one()
+        done, kept, rejected = connection.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE status = 'done'),"
+                " coalesce(sum((outcome->>'accepted')::int), 0),"
+                " coalesce(sum((outcome->>'rejected')::int), 0)"
+                " FROM event_batch WHERE id = ANY(:ids)"
+            ),
+            {"ids": batch_ids},
+        ).one()
+    whole = stored == distinct == kept and done == len(batch_ids)
+    print(
+        f"  {done} of {len(batch_ids)} batches written; {stored} events on the timeline "
+        f"({distinct} distinct), the batches accepted {kept} and rejected {rejected} (invalid"
+        f" e-mails): {'nothing lost or doubled' if whole else 'LOST OR DOUBLED'}",
+        flush=True,
+    )
+
+
+def kill_a_worker_process(stack: Stack) -> Any:
+    """A function that SIGKILLs one pool process of ``huella worker`` (not its parent, which
+    starts another in its place), mid-task most likely."""
+
+    def kill() -> None:
+        worker = stack.processes[1]  # the API is first
+        path = Path(f"/proc/{worker.pid}/task/{worker.pid}/children")
+        children = path.read_text().split()
+        if children:
+            os.kill(int(children[0]), signal.SIGKILL)
+            print(f"  SIGKILLed worker process {children[0]}", flush=True)
+
+    return kill
 
 
 def deadlocks(engine: Engine) -> int:
@@ -440,12 +570,22 @@ class MixedLoad:
     failed: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def count(self, kind: str, status: int, good: int) -> None:
+    took: dict[str, list[float]] = field(default_factory=dict)
+
+    def count(self, kind: str, status: int, good: int, began: float) -> None:
         with self.lock:
+            self.took.setdefault(kind, []).append(time.perf_counter() - began)
             if status == good:
                 self.done[kind] += 1
             else:
                 self.failed[f"{kind} {status}"] += 1
+
+    def timed(self, kind: str, good: int, method: str, path: str, body: Any) -> Any:
+        """Make one call, count it under ``kind`` and keep how long it took; its body."""
+        began = time.perf_counter()
+        status, answer = call(self.base, self.token, method, path, body)
+        self.count(kind, status, good, began)
+        return answer if status == good else None
 
     def identities(self, number: int) -> list[str]:
         with self.engine.connect() as connection:
@@ -468,16 +608,14 @@ class MixedLoad:
                 "records": [{"external_id": record.external_id, "attributes": record.attributes}]
             }
             path = f"/api/v1/sources/{record.department}/records"
-            self.count("push", call(self.base, self.token, "POST", path, body)[0], 200)
+            self.timed("push", 200, "POST", path, body)
 
     def post_events(self) -> None:
         rng, number = random.Random(5), 0
         while not self.stop.is_set():
             number += 1
             batch = {"source": "web", "events": _event_batch(10**6 + number, 200, self.emails, rng)}
-            self.count(
-                "events", call(self.base, self.token, "POST", "/api/v1/events", batch)[0], 202
-            )
+            self.timed("events", 202, "POST", "/api/v1/events", batch)
             self.stop.wait(0.5)
 
     def decide(self) -> None:
@@ -486,18 +624,15 @@ class MixedLoad:
             if len(pair) < 2:
                 continue
             merge = {"identities": pair, "note": "bench"}
-            status, entry = call(self.base, self.token, "POST", "/api/v1/review/merges", merge)
-            self.count("merge", status, 201)
-            if status == 201 and entry:
-                undo = {"change": entry["id"]}
-                status, _ = call(self.base, self.token, "POST", "/api/v1/review/undos", undo)
-                self.count("undo", status, 201)
+            entry = self.timed("merge", 201, "POST", "/api/v1/review/merges", merge)
+            if entry:
+                self.timed("undo", 201, "POST", "/api/v1/review/undos", {"change": entry["id"]})
 
     def erase(self) -> None:
         while not self.stop.wait(10):
             for public_id in self.identities(1):
                 path, body = f"/api/v1/customers/{public_id}", {"reason": "bench"}
-                self.count("erasure", call(self.base, self.token, "DELETE", path, body)[0], 200)
+                self.timed("erasure", 200, "DELETE", path, body)
 
     def run(self, seconds: float) -> None:
         before = deadlocks(self.engine)
@@ -509,14 +644,74 @@ class MixedLoad:
         self.stop.set()
         for thread in threads:
             thread.join()
+        # Whatever was queued is written: nothing waits forever behind a lock.
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and self.queued_batches():
+            time.sleep(1)
         with self.engine.connect() as connection:
             runs = Counter(connection.scalars(text("SELECT status FROM sync_run")).all())
+        slowest = ", ".join(
+            f"{kind} p99 {_percentile(took, 0.99) * 1000:.0f} ms max {max(took) * 1000:.0f} ms"
+            for kind, took in sorted(self.took.items())
+        )
         print(
             f"mixed load for {seconds:.0f} s: done {dict(self.done)}; failed {dict(self.failed)}; "
-            f"scheduled syncs {dict(runs)}; deadlocks PostgreSQL broke: "
-            f"{deadlocks(self.engine) - before}",
+            f"scheduled syncs {dict(runs)}; event batches still queued "
+            f"{self.queued_batches()}; deadlocks PostgreSQL broke: "
+            f"{deadlocks(self.engine) - before}\n  {slowest}",
             flush=True,
         )
+
+    def queued_batches(self) -> int:
+        with self.engine.connect() as connection:
+            return int(
+                connection.scalar(text("SELECT count(*) FROM event_batch WHERE status = 'queued'"))
+                or 0
+            )
+
+
+def mixed(
+    app: Any,
+    base: str,
+    token: str,
+    engine: Engine,
+    records: list[DepartmentRecord],
+    emails: Sequence[str],
+    seconds: float,
+) -> None:
+    """Part 4: the mixed load, with a CRM sandbox that changes as the scheduler syncs it."""
+    sandboxes = start_sandboxes(2000, seed=9, faults=Faults(change_every_pages=3))
+    try:
+        with app.app_context(), get_db(app).unit_of_work() as session:
+            sources.create(
+                session=session,
+                name="crm",
+                kind="hubspot",
+                policy=get_settings().sources.allowing(sandboxes.hubspot.url),
+                settings={
+                    **connector_settings(sandboxes.hubspot, TOKEN_ENV, page_size=50),
+                    "rate_limit": 0,
+                    "schedule": "10s",
+                },
+            )
+        MixedLoad(base, token, engine, records, emails).run(seconds)
+    finally:
+        sandboxes.stop()
+
+
+def full_resolution_keeps(app: Any, url: str) -> None:
+    """Everything stopped: print whether one full resolution keeps what real time left."""
+    before = _partition(url)
+    with app.app_context():
+        tasks.resolve(full=True)
+    after = _partition(url)
+    print(
+        f"after the mixed load, huella resolve --full "
+        f"{'keeps the partition' if before == after else 'CHANGES the partition'} "
+        f"({len(before)} identities before, {len(after)} after; "
+        f"{len(before ^ after)} groups differ)",
+        flush=True,
+    )
 
 
 def _emails(records: Sequence[DepartmentRecord]) -> list[str]:
@@ -533,6 +728,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30, help="length of parts 2 and 3")
     parser.add_argument("--clients", type=int, default=20, help="pushing clients in part 2")
     parser.add_argument("--event-clients", type=int, default=4, help="posting clients, part 3")
+    parser.add_argument(
+        "--event-rate", type=float, default=5000, help="events/s offered in part 3's first run"
+    )
     parser.add_argument("--mixed", type=float, default=0, help="seconds of mixed load (part 4)")
     parser.add_argument("--skip", default="", help="parts to skip, e.g. 1,2")
     parser.add_argument("--server", default=DEFAULT_SERVER)
@@ -565,29 +763,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     token = _token(url)
     emails = _emails(first)
-    with stack(url, args.broker, folder, workers=2, scheduler=bool(args.mixed)) as base:
+    if "1" not in skip:
+        # As a store is after its first load: fitted (a push never fits on the web process,
+        # but a fit on the workers holds the store a while, and would be measured here).
+        began = time.perf_counter()
+        with app.app_context():
+            fitted = tasks.fit()
+        print(f"model fitted to the store in {time.perf_counter() - began:.0f} s: {fitted}")
+    with stack(url, args.broker, folder, workers=2, scheduler=bool(args.mixed)) as (base, run):
         if "2" not in skip:
             pushes(base, token, later[: len(later) // 2], args.clients, args.seconds)
         if "3" not in skip:
-            events(base, token, engine, emails, args.event_clients, args.seconds)
+            after = events(
+                base,
+                token,
+                engine,
+                emails,
+                args.event_clients,
+                args.seconds,
+                rate=args.event_rate,
+                kill=kill_a_worker_process(run),
+            )
+            events(base, token, engine, emails, args.event_clients, 10, first=after)
         if args.mixed:
-            sandboxes = start_sandboxes(2000, seed=9, faults=Faults(change_every_pages=3))
-            try:
-                with app.app_context(), get_db(app).unit_of_work() as session:
-                    sources.create(
-                        session=session,
-                        name="crm",
-                        kind="hubspot",
-                        policy=get_settings().sources.allowing(sandboxes.hubspot.url),
-                        settings={
-                            **connector_settings(sandboxes.hubspot, TOKEN_ENV, page_size=50),
-                            "rate_limit": 0,
-                            "schedule": "10s",
-                        },
-                    )
-                MixedLoad(base, token, engine, later[len(later) // 2 :], emails).run(args.mixed)
-            finally:
-                sandboxes.stop()
+            mixed(app, base, token, engine, later[len(later) // 2 :], emails, args.mixed)
+    if args.mixed:
+        full_resolution_keeps(app, url)
     print(f"logs of the API and workers: {folder}")
     get_db(app).dispose()
     engine.dispose()
