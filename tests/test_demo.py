@@ -74,15 +74,7 @@ def test_demo_serves_a_customer_held_by_two_departments(tmp_path: Path) -> None:
         # ... and, in that second terminal, the commands the README suggests there
         for command in ("huella explain $SALES $RECORD", "huella sync sales"):
             line = command.replace("huella", f"{sys.executable} -m app", 1)
-            done = subprocess.run(
-                ["bash", "-c", f"{exported.group(1)}\n{line}"],
-                check=False,
-                capture_output=True,
-                text=True,
-                cwd=tmp_path,
-                env=env,
-                timeout=300,
-            )
+            done = in_a_terminal(f"{exported.group(1)}\n{line}", tmp_path, env)
             assert done.returncode == 0, (command, done.stdout, done.stderr)
             assert done.stdout.strip(), command
         # ... and the customer's rights, each command as the README prints it
@@ -111,22 +103,43 @@ def test_make_run_reuses_its_admin_token_while_it_works(app: Flask, tmp_path: Pa
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def tour_commands() -> list[str]:
-    """The README's five-minute tour, as the shell runs it: its first code block, each command
-    on one line (continuations joined), comments and blank lines left out."""
+def in_a_terminal(
+    script: str, folder: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a script as a second terminal beside the demo would: bash, in ``folder``."""
+    return subprocess.run(
+        ["bash", "-c", script],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        env=env,
+        timeout=300,
+    )
+
+
+def section_commands(heading: str, blocks: int | None = None) -> list[str]:
+    """The commands of a README section's ``sh`` blocks (its first ``blocks`` of them), in
+    order, each on one line (continuations joined), comments and blank lines left out."""
     text = README.read_text()
-    tour = text[text.index("## A five-minute tour") :]
-    block = tour[tour.index("```sh\n") + 6 : tour.index("```\n", tour.index("```sh\n") + 6)]
+    section = text[text.index(heading) :]
+    section = section[: section.index("\n## ", len(heading))]
     commands: list[str] = []
     pending = ""
-    for line in block.splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        pending += line.split(" # ")[0].rstrip().removesuffix("\\")
-        if not line.rstrip().endswith("\\"):
-            commands.append(pending.strip())
-            pending = ""
+    for block in section.split("```sh\n")[1:][:blocks]:
+        for line in block[: block.index("```")].splitlines():
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            pending += line.split(" # ")[0].rstrip().removesuffix("\\")
+            if not line.rstrip().endswith("\\"):
+                commands.append(pending.strip())
+                pending = ""
     return commands
+
+
+def tour_commands() -> list[str]:
+    """The README's five-minute tour, as the shell runs it: its first code block."""
+    return section_commands("## A five-minute tour", blocks=1)
 
 
 def run_readme_tour(base: str, exported: str, folder: Path) -> None:
@@ -140,14 +153,7 @@ def run_readme_tour(base: str, exported: str, folder: Path) -> None:
     setup = [line.replace("http://127.0.0.1:5000", base) for line in setup]
     for command in curls:
         script = "\n".join([*setup, f"{command} -w '\\n%{{http_code}}'"])
-        done = subprocess.run(
-            ["bash", "-c", script],
-            check=False,
-            capture_output=True,
-            text=True,
-            cwd=folder,
-            timeout=60,
-        )
+        done = in_a_terminal(script, folder)
         assert done.returncode == 0, (command, done.stderr)
         body, _, status = done.stdout.rpartition("\n")
         without_token = "$H" not in command
@@ -159,25 +165,6 @@ def run_readme_tour(base: str, exported: str, folder: Path) -> None:
         assert answer, (command, body)
         if isinstance(answer, dict) and "data" in answer:
             assert answer["data"], (command, "found nothing")
-
-
-def section_commands(heading: str) -> list[str]:
-    """The commands of a README section's ``sh`` blocks, in order, each on one line
-    (continuations joined), comments and blank lines left out."""
-    text = README.read_text()
-    section = text[text.index(heading) :]
-    section = section[: section.index("\n## ", len(heading))]
-    commands: list[str] = []
-    pending = ""
-    for block in section.split("```sh\n")[1:]:
-        for line in block[: block.index("```")].splitlines():
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            pending += line.split(" # ")[0].rstrip().removesuffix("\\")
-            if not line.rstrip().endswith("\\"):
-                commands.append(pending.strip())
-                pending = ""
-    return commands
 
 
 def run_readme_rights(base: str, exported: str, folder: Path, env: dict[str, str]) -> None:
@@ -196,15 +183,7 @@ def run_readme_rights(base: str, exported: str, folder: Path, env: dict[str, str
         f"API={base}/api/v1",
         *(c.replace(".venv/bin/huella", huella) for c in commands[1:]),
     ]
-    done = subprocess.run(
-        ["bash", "-c", "\n".join(lines)],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=folder,
-        env=env,
-        timeout=300,
-    )
+    done = in_a_terminal("\n".join(lines), folder, env)
     said = done.stdout + done.stderr
     assert done.returncode == 0, said
     assert (folder / "subject.json").is_file()
