@@ -132,14 +132,18 @@ def fresh_database(
         _drop_postgres_database(server, name)
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, fresh_database: Callable[[str], str]) -> str:
-    """A migrated database of each backend, shared by the session's tests."""
-    url = fresh_database(request.param)
+def migrated(url: str) -> str:
+    """Bring a database to the newest schema; returns its URL."""
     engine = create_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
     return url
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, fresh_database: Callable[[str], str]) -> str:
+    """A migrated database of each backend, shared by the session's tests."""
+    return migrated(fresh_database(request.param))
 
 
 @pytest.fixture
@@ -169,10 +173,7 @@ def app(database_url: str, app_config: dict[str, Any]) -> Iterator[Flask]:
 def live_app(fresh_database: Callable[[str], str]) -> Iterator[Flask]:
     """The application on its own PostgreSQL database: every transaction commits for real
     (for tests of transactions running at the same time)."""
-    url = fresh_database("postgresql")
-    engine = create_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
+    url = migrated(fresh_database("postgresql"))
     application = create_app(huella_config(url, TASK_MODE="inline"))
     yield application
     get_db(application).dispose()

@@ -44,8 +44,8 @@ def record(external_id: str, **attributes: str) -> dict[str, Any]:
     return {"external_id": external_id, "attributes": attributes}
 
 
-def wait_until_blocked(app: Flask, timeout: float = 10.0) -> None:
-    """Wait until some session of the (PostgreSQL) database waits for a lock."""
+def wait_until_blocked(app: Flask, timeout: float = 10.0, sessions: int = 1) -> None:
+    """Wait until ``sessions`` sessions of the (PostgreSQL) database wait for a lock."""
     deadline = time.monotonic() + timeout
     with get_db(app).engine.connect() as probe:
         while time.monotonic() < deadline:
@@ -56,7 +56,7 @@ def wait_until_blocked(app: Flask, timeout: float = 10.0) -> None:
                 )
             ).scalar_one()
             probe.rollback()  # the activity view is a snapshot per transaction
-            if waiting:
+            if waiting >= sessions:
                 return
             time.sleep(0.02)
-    pytest.fail("the second session never waited for the first one's lock")
+    pytest.fail(f"never saw {sessions} sessions waiting for another one's lock")

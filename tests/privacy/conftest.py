@@ -9,9 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine
 
-from app import create_app, migrate
+from app import create_app
 from app.auth import service as tokens
 from app.db import get_db
 from app.settings import get_settings
@@ -24,7 +23,7 @@ from connectors.sandbox import (
     connector_settings,
     start_sandboxes,
 )
-from tests.conftest import BACKENDS, huella_config
+from tests.conftest import BACKENDS, huella_config, migrated
 from tests.connectors.sandbox_data import department_data
 
 TOKEN_ENV = "HUELLA_SECRET_PRIVACY_TEST"
@@ -113,10 +112,7 @@ def sandboxes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandboxes]:
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, fresh_database: Callable[[str], str]) -> Iterator[Flask]:
     """The application on a database of its own whose transactions commit for real."""
-    url = fresh_database(request.param)
-    engine = create_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
+    url = migrated(fresh_database(request.param))
     application = create_app(huella_config(url, TASK_MODE="inline"))
     yield application
     get_db(application).dispose()

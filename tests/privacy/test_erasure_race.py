@@ -5,10 +5,8 @@ at the end and the sync counts them as suppressed."""
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
-import pytest
 from flask import Flask
 from sqlalchemy import select, text
 
@@ -21,23 +19,11 @@ from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import SourceRecord
 from connectors.sandbox import Sandboxes, connector_settings
+from tests.helpers import wait_until_blocked
 from tests.privacy.conftest import TOKEN_ENV, XIMENA
 
 IDENTITY_LOCK = 0x4875656C  # app.db.locks: the lock every page that resolves takes
 SUPPRESSION_LOCK = 0x53757070  # app.db.locks: ingest holds it shared, erasure exclusively
-
-
-def waiting(app: Flask) -> int:
-    """How many sessions of the database wait for a lock."""
-    with get_db(app).engine.connect() as probe:
-        return int(
-            probe.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            ).scalar_one()
-        )
 
 
 def waiting_for_suppression_lock(app: Flask) -> int:
@@ -52,14 +38,6 @@ def waiting_for_suppression_lock(app: Flask) -> int:
                 {"lock": SUPPRESSION_LOCK},
             ).scalar_one()
         )
-
-
-def wait_for(app: Flask, sessions: int, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while waiting(app) < sessions:
-        if time.monotonic() > deadline:
-            pytest.fail(f"never saw {sessions} sessions waiting for a lock")
-        time.sleep(0.02)
 
 
 def test_an_erasure_during_a_sync_of_the_person_waits_and_the_person_stays_gone(
@@ -104,9 +82,9 @@ def test_an_erasure_during_a_sync_of_the_person_waits_and_the_person_stays_gone(
         # Hold the first page of the full sync in its transaction, past its suppression check.
         holder.execute(text("SELECT pg_advisory_lock(:lock)"), {"lock": IDENTITY_LOCK})
         syncing.start()
-        wait_for(app, 1)
+        wait_until_blocked(app, timeout=15)
         erasing.start()
-        wait_for(app, 2)
+        wait_until_blocked(app, timeout=15, sessions=2)
         # The erasure waits for the page being stored, which passed its suppression check.
         assert waiting_for_suppression_lock(app) == 1
         assert "erasure" not in outcome

@@ -31,6 +31,18 @@ from tests.helpers import add_source, push, record
 Headers = Callable[..., dict[str, str]]
 ROSA = {"first_name": "Rosa", "last_name": "Quintanilla", "birth_date": "1979-11-02"}
 ROSA_EMAIL = "rosa.quintanilla@example.net"
+FAMILY = "casa.ferro@example.net"  # the Ferros' e-mail
+
+
+def push_the_ferros(client: FlaskClient, crm: dict[str, str]) -> None:
+    """Ada and Ugo Ferro, two people who share the family's e-mail."""
+    push(
+        client,
+        crm,
+        "crm",
+        record("c-4", first_name="Ada", last_name="Ferro", birth_date="1950-01-01", email=FAMILY),
+        record("c-5", first_name="Ugo", last_name="Ferro", birth_date="1990-09-09", email=FAMILY),
+    )
 
 
 @pytest.fixture
@@ -119,15 +131,8 @@ def test_erasing_by_a_departments_id_or_a_phone_and_twice(
 def test_an_email_two_customers_hold_names_them_instead_of_erasing_both(
     client: FlaskClient, cli: FlaskCliRunner, crm: dict[str, str]
 ) -> None:
-    family = "casa.ferro@example.net"
-    push(
-        client,
-        crm,
-        "crm",
-        record("c-4", first_name="Ada", last_name="Ferro", birth_date="1950-01-01", email=family),
-        record("c-5", first_name="Ugo", last_name="Ferro", birth_date="1990-09-09", email=family),
-    )
-    result = cli.invoke(args=["erase", f"email:{family}", "--reason", "request 88"])
+    push_the_ferros(client, crm)
+    result = cli.invoke(args=["erase", f"email:{FAMILY}", "--reason", "request 88"])
     assert result.exit_code == 1
     assert "2 customers hold this email: erase each by its id (cus_" in result.output
 
@@ -161,14 +166,7 @@ def test_deleted_records_rejects_and_earlier_audit_entries_lose_the_persons_valu
 def test_stored_models_forget_the_persons_rare_values_and_keep_common_ones(
     app: Flask, client: FlaskClient, crm: dict[str, str], session: Session
 ) -> None:
-    family = "casa.ferro@example.net"
-    push(
-        client,
-        crm,
-        "crm",
-        record("c-4", first_name="Ada", last_name="Ferro", birth_date="1950-01-01", email=family),
-        record("c-5", first_name="Ugo", last_name="Ferro", birth_date="1990-09-09", email=family),
-    )
+    push_the_ferros(client, crm)
     with app.app_context():
         matcher = current_matcher(session)
         resolution.keep_model(
@@ -179,7 +177,7 @@ def test_stored_models_forget_the_persons_rare_values_and_keep_common_ones(
     tables = stored["term_frequencies"]
     assert "quintanilla" in tables["last_name"]["values"]
     assert "ferro" in tables["last_name"]["values"]  # Bruno, Ada and Ugo
-    assert value_digest(family) in tables["email"]["values"]  # two people, one e-mail
+    assert value_digest(FAMILY) in tables["email"]["values"]  # two people, one e-mail
 
     ada = customer_of(client, crm, "crm:c-4")
     assert erase(client, crm, customer_of(client, crm, f"email:{ROSA_EMAIL}"))[0] == 200
@@ -188,7 +186,7 @@ def test_stored_models_forget_the_persons_rare_values_and_keep_common_ones(
     tables = json.loads(session.scalars(select(ModelVersion.model)).one())["term_frequencies"]
     assert "quintanilla" not in tables["last_name"]["values"]
     assert "ferro" in tables["last_name"]["values"]  # still two other holders
-    assert value_digest(family) not in tables["email"].get("values", {})  # one holder left
+    assert value_digest(FAMILY) not in tables["email"].get("values", {})  # one holder left
 
 
 def test_a_lifted_suppression_lets_the_identifier_in_again_and_is_audited(
