@@ -15,10 +15,10 @@ from typing import overload
 import numpy as np
 import numpy.typing as npt
 
-from app.matching.blocking import candidate_pairs, group_pairs
+from app.matching.blocking import blocked_pairs, group_pairs
 from app.matching.calibrate import calibrate_frame
 from app.matching.cluster import PairEvidence, cluster_component
-from app.matching.frame import Frame, distinct
+from app.matching.frame import BlockedPairs, Frame, distinct
 from app.matching.model import probability
 from app.matching.scorer import ContributionColumn, Scorer
 from app.matching.train import train_frame
@@ -164,13 +164,14 @@ def resolve_frame(
         scorer = scorer.with_model(model)
     pipeline = scorer.pipeline
     with stages.phase("blocking", unit="pairs") as meter:
-        (left, right), generic = candidate_pairs(frame, pipeline.rules, pipeline.caps)
-        swap = frame.ids[left] > frame.ids[right]
-        left, right = np.where(swap, right, left), np.where(swap, left, right)
-        meter.advance(len(left))
-    with stages.phase("scoring pairs", total=len(left), unit="pairs") as meter:
-        edges = _score(scorer, frame, left, right, meter.advance)
-    del left, right
+        blocked = blocked_pairs(frame, pipeline.rules, pipeline.caps)
+        meter.advance(len(blocked.left))
+    with stages.phase("scoring pairs", total=len(blocked.left), unit="pairs") as meter:
+        edges = _score(scorer, frame, blocked, meter.advance)
+    generic = blocked.generic
+    # The pairs are scored: what is kept of them is in the edges.
+    frame.blocked = None
+    del blocked
     with stages.phase("clustering", total=len(frame)) as meter:
         labels, conflicts = _cluster(scorer, frame, edges, constraints)
         meter.advance(len(frame))
@@ -179,15 +180,20 @@ def resolve_frame(
 
 
 def _score(
-    scorer: Scorer, frame: Frame, left: Ints, right: Ints, scored: Callable[[int], None]
+    scorer: Scorer, frame: Frame, blocked: BlockedPairs, scored: Callable[[int], None]
 ) -> EdgeTable:
     review = scorer.pipeline.config.review_threshold
+    left, right = blocked.left, blocked.right
     kept: list[
         tuple[Ints, Ints, npt.NDArray[np.float64], npt.NDArray[np.int8], npt.NDArray[np.bool_]]
     ] = []
     for start in range(0, len(left), _CHUNK):
-        a, b = left[start : start + _CHUNK], right[start : start + _CHUNK]
-        levels, crossed = scorer.pipeline.levels(frame, a, b)
+        chunk = slice(start, start + _CHUNK)
+        a, b = left[chunk], right[chunk]
+        if blocked.levels is not None and blocked.crossed is not None:
+            levels, crossed = blocked.levels[chunk], blocked.crossed[chunk]
+        else:
+            levels, crossed = scorer.pipeline.levels(frame, a, b)
         weights, _ = scorer.weights(levels, frame, a, crossed, b)
         keep = probability(weights) >= review
         kept.append((a[keep], b[keep], weights[keep], levels[keep], crossed[keep]))

@@ -18,6 +18,7 @@ import numpy.typing as npt
 from app.matching.config import BlockingRule
 from app.matching.frame import (
     MISSING,
+    BlockedPairs,
     Codes,
     Frame,
     distinct,
@@ -196,6 +197,21 @@ def generic_groups(codes: Codes, cap: int) -> Iterator[tuple[int, int]]:
     _, first, counts = np.unique(codes[rows], return_index=True, return_counts=True)
     for index in np.flatnonzero(counts > cap):
         yield int(rows[first[index]]), int(counts[index])
+
+
+def blocked_pairs(
+    frame: Frame, rules: Sequence[BlockingRule], caps: Mapping[str, int]
+) -> BlockedPairs:
+    """:func:`candidate_pairs` of a frame, each pair with the lower record id on the left,
+    found once and kept on the frame: fitting a model and resolving with it read the same."""
+    key = (tuple(rules), tuple(sorted(caps.items())), len(frame))
+    if frame.blocked is None or frame.blocked.key != key:
+        (left, right), generic = candidate_pairs(frame, rules, caps)
+        swap = frame.ids[left] > frame.ids[right]
+        frame.blocked = BlockedPairs(
+            key, np.where(swap, right, left), np.where(swap, left, right), generic
+        )
+    return frame.blocked
 
 
 def candidate_pairs(

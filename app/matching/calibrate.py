@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from app.matching.blocking import candidate_pairs
+from app.matching.blocking import blocked_pairs
 from app.matching.compare import Comparison, Levels, Mask
 from app.matching.frame import Frame
 from app.matching.model import (
@@ -123,21 +123,28 @@ def calibrate(scorer: Scorer, frame: Frame, sample: Sample) -> MatchModel:
 
 def _candidates(scorer: Scorer, frame: Frame, limit: int) -> Candidates:
     """Blocking's candidate pairs in content order; above ``limit``, the ``limit`` pairs whose
-    content digests come first (a sample that does not depend on record ids)."""
-    (left, right), _ = candidate_pairs(frame, scorer.pipeline.rules, scorer.pipeline.caps)
-    total = len(left)
+    content digests come first (a sample that does not depend on record ids).
+
+    When every candidate is in the sample, their levels stay with the frame's blocked pairs:
+    resolving the frame compares the same pairs.
+    """
+    blocked = blocked_pairs(frame, scorer.pipeline.rules, scorer.pipeline.caps)
+    total = len(blocked.left)
     digests = frame.digests()
-    low = np.minimum(digests[left], digests[right])
-    high = np.maximum(digests[left], digests[right])
+    low = np.minimum(digests[blocked.left], digests[blocked.right])
+    high = np.maximum(digests[blocked.left], digests[blocked.right])
     # The pair's digest mixes both sides, so the sample is spread over the whole store.
     mixed = low * np.uint64(0x9E3779B97F4A7C15) + high
     order = np.lexsort((high, low, mixed))
     if total > limit:
         order = order[:limit]
-    left, right = left[order], right[order]
-    swap = frame.ids[left] > frame.ids[right]
-    left, right = np.where(swap, right, left), np.where(swap, left, right)
+    left, right = blocked.left[order], blocked.right[order]
     levels, crossed = pair_levels(scorer, frame, left, right)
+    if total <= limit:
+        blocked.levels = np.empty_like(levels)
+        blocked.levels[order] = levels
+        blocked.crossed = np.empty_like(crossed)
+        blocked.crossed[order] = crossed
     return Candidates(left, right, levels, crossed, len(left) / total if total else 1.0)
 
 

@@ -135,11 +135,28 @@ class Column:
 
 
 @dataclass(slots=True)
+class BlockedPairs:
+    """Blocking's candidate pairs of a frame (rows, the lower record id on the left) and its
+    generic keys; with their levels once fitting has compared every pair."""
+
+    key: object
+    """What they were found with (rules, caps, frame size): a change finds them again."""
+    left: npt.NDArray[np.int64]
+    right: npt.NDArray[np.int64]
+    generic: dict[str, int]
+    levels: npt.NDArray[np.int8] | None = None
+    crossed: npt.NDArray[np.bool_] | None = None
+
+
+@dataclass(slots=True)
 class Frame:
     """Prepared records as columns; row ``i`` is the record ``ids[i]``."""
 
     ids: npt.NDArray[np.int64]
     columns: dict[AttributeName, Column]
+    blocked: BlockedPairs | None = None
+    """Kept by :func:`app.matching.blocking.blocked_pairs`: fitting a model to a frame and
+    resolving the frame with it block and compare the same pairs, once."""
 
     def __len__(self) -> int:
         return len(self.ids)
