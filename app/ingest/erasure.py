@@ -1,7 +1,8 @@
 """Erasure: a person removed from every table that holds personal data, and kept out.
 
 One flow, in order: the suppression lock (exclusive: no ingest is between its check and its
-write meanwhile) and the identity lock → find the person (their identity, the identities merged
+write meanwhile) and the identity lock → write out the events still queued for the workers (their
+text may name the person) → find the person (their identity, the identities merged
 into it, their records, the deleted records that held their e-mails or phones) → remove their
 events and anonymous links, consents, review items and decisions, rejects holding their values,
 their ids in stream cursors, their values in stored models, resolution's evidence, the customer
@@ -32,6 +33,7 @@ from app.event import service as events
 from app.identity import service as identities
 from app.identity.identifiers import normalize_identifier
 from app.identity.models import Identity
+from app.ingest import flows
 from app.ingest.screen import record_identifier, reject_identifiers
 from app.ingest.subject import (
     Person,
@@ -58,6 +60,8 @@ from app.sync import service as sync
 _NAMED = ("first_name", "last_name", "full_name")
 # External ids shorter than this are too likely to occur in an unrelated text to look for.
 _ID_IN_TEXT_MIN = 6
+# Queued events written a round while an erasure writes out the queue before it looks.
+_EVENTS_A_ROUND = 5000
 
 
 @dataclass(slots=True)
@@ -106,6 +110,8 @@ def erase(
         raise InvalidInput("say why", {"reason": ["an erasure needs a reason"]})
     hold_suppression_lock(session, exclusive=True)
     hold_identity_lock(session)
+    if not dry_run:
+        _write_queued_events(session, settings)
     found = _find(session, settings, reference)
     if isinstance(found, Erasure):
         return found
@@ -148,6 +154,15 @@ def erase(
         session=session, settings=settings, subjects=subjects_of(person, held)
     )
     return report
+
+
+def _write_queued_events(session: Session, settings: Settings) -> None:
+    """Write out the events still queued for the workers: a queued batch keeps its events'
+    text, which may name the person, until it is written. Written now, the person's events are
+    erased with the rest. No worker is writing a batch meanwhile: each holds the suppression
+    lock (shared) while it writes, and this transaction holds it exclusively."""
+    while flows.record_queued_events(session=session, settings=settings, events=_EVENTS_A_ROUND):
+        pass
 
 
 # -- finding the person ----------------------------------------------------------------------

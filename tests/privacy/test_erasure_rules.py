@@ -10,19 +10,22 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import create_app
 from app.audit.models import AuditEntry
 from app.db import get_db
 from app.errors import ConfigError
+from app.event import intake
+from app.event.models import Event, EventBatch
 from app.matching.model import value_digest
 from app.privacy import suppression
 from app.privacy.models import Suppression
 from app.resolution import service as resolution
 from app.resolution.models import ModelVersion
 from app.resolution.runtime import current_matcher
+from app.source import service as sources
 from app.source.models import SourceRecord
 from app.sync.models import RecordReject
 from tests.conftest import SUPPRESSION_KEY_ENV, huella_config
@@ -247,3 +250,22 @@ def test_what_an_erased_person_sends_is_not_kept_even_as_a_reject(
     ).get_json()
     assert (answer["created"], answer["rejected"], answer["suppressed"]) == (1, 0, 1)
     assert session.scalar(select(RecordReject.id)) is None
+
+
+def test_events_still_queued_for_the_workers_are_erased_with_the_person(
+    app: Flask, client: FlaskClient, crm: dict[str, str], session: Session
+) -> None:
+    rosa = customer_of(client, crm, f"email:{ROSA_EMAIL}")
+    # A batch POST /api/v1/events answered 202 for, which no worker has written yet.
+    parcel = {"email": ROSA_EMAIL, "type": "order", "properties": {"to": "Quintanilla, C/ Olmo"}}
+    with app.app_context(), get_db(app).unit_of_work() as queueing:
+        source = sources.get_by_name(session=queueing, name="crm")
+        intake.queue_batch(session=queueing, source=source, items=[parcel], only_own=False)
+
+    status, report = erase(client, crm, rosa)
+    assert status == 200, report
+    assert report["tables"]["event"] == 1  # written out first, then erased with the rest
+    session.expire_all()
+    batches = session.scalars(select(EventBatch.items)).all()
+    assert [items for items in batches if items and "Quintanilla" in items] == []
+    assert session.scalar(select(func.count()).select_from(Event)) == 0
