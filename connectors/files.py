@@ -21,7 +21,8 @@ Settings:
                     like the column, lowercase), stored and shown but not compared
     delimiter       CSV delimiter (default ``,``)
     encoding        text encoding of the rows (default ``utf-8``)
-    page_size       rows per page (default 1000)
+    page_size       rows per page (default 5000: a file is read in bulk, and each page costs
+                    a commit and a look-up of the ids it holds)
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class FileSettings:
     updated_at_column: str | None = None
     delimiter: str = ","
     encoding: str = "utf-8"
-    page_size: int = 1000
+    page_size: int = 5000
     keep_extra: bool = False
 
     @classmethod
@@ -111,7 +112,7 @@ class FileSettings:
             updated_at_column=settings.get("updated_at_column") or None,
             delimiter=delimiter,
             encoding=encoding,
-            page_size=int_setting(settings, "page_size", 1000),
+            page_size=int_setting(settings, "page_size", 5000),
             keep_extra=bool(settings.get("keep_extra", False)),
         )
 

@@ -13,7 +13,6 @@ from datetime import date
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import geocoder
 
 from app.matching.config import MatchConfig, Normalization
 from app.matching.text import fold
@@ -352,4 +351,8 @@ def _country_names() -> dict[str, str]:
 
 
 def _region_name(code: str) -> str:
+    # Imported when first needed: its tables take a third of a second to load, which every
+    # command would pay at start, and most never read a country's name.
+    from phonenumbers import geocoder  # noqa: PLC0415
+
     return str(geocoder._region_display_name(code, "en") or "")
