@@ -242,3 +242,23 @@ def test_training_refuses_a_model_whose_weights_move_on_too_little_evidence(
     )
     with pytest.raises(ModelRefused, match=r"first_name .* bits on .* expected matches"):
         Matcher(strict, EXTRA_TYPES).train(febrl[:800])
+
+
+def test_resolving_the_frame_a_model_was_fitted_on_gives_what_a_fresh_frame_gives(
+    febrl: list[InputRecord], config: MatchConfig
+) -> None:
+    # Fitting keeps the levels of the pairs it compared on the frame, and resolving that frame
+    # scores them instead of comparing again: the edges and the partition must be the ones a
+    # frame that was never fitted on gives.
+    matcher = Matcher(config, EXTRA_TYPES)
+    fitted_on = matcher.build_frame(febrl)
+    model, _ = matcher.fit_frame(fitted_on)
+    assert fitted_on.blocked is not None and fitted_on.blocked.levels is not None
+    scoring = matcher.with_model(model)
+    reused = scoring.resolve_frame(fitted_on)
+    fresh = scoring.resolve_frame(scoring.build_frame(febrl))
+    assert [(e.left, e.right, e.weight) for e in reused.edges] == [
+        (e.left, e.right, e.weight) for e in fresh.edges
+    ]
+    assert len(reused.edges) > 1000
+    assert set(reused.clustering.clusters) == set(fresh.clustering.clusters)
