@@ -9,6 +9,7 @@ hashing guesses without the key.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Collection, Iterable
@@ -37,7 +38,16 @@ def digest(key: bytes, identifier: Identifier) -> str:
     kind, value = identifier
     if kind not in SUPPRESSED_KINDS:
         raise ValueError(f"unknown kind of identifier {kind!r}")
-    return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+    keyed = _keyed(key).copy()
+    keyed.update(f"{kind}:{value}".encode())
+    return keyed.hexdigest()
+
+
+@functools.lru_cache(maxsize=4)
+def _keyed(key: bytes) -> hmac.HMAC:
+    """The HMAC with its key set up once: a sync page digests thousands of identifiers, and
+    copying a keyed HMAC takes half the time of keying a new one each time."""
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def key_id(key: bytes) -> str:
