@@ -20,6 +20,8 @@ def test_an_agent_sees_masked_values_and_reveals_them_with_a_reason(
 ) -> None:
     page = signed_in("agent", f"/?q={ANA_EMAIL}")
     page.get_by_role("link", name="Ana Duarte").click()
+    expect(page).to_have_url(re.compile(r"/console/customers/cus_\w+$"))
+    ana = page.url.rsplit("/", 1)[1]
     golden = page.locator("table.golden")
     expect(golden).to_contain_text("a•••@example.com")
     expect(golden).to_contain_text("••••-02-14")  # her birth date, year hidden
@@ -40,10 +42,14 @@ def test_an_agent_sees_masked_values_and_reveals_them_with_a_reason(
     client: FlaskClient = console.app.test_client()
     reads = client.get("/api/v1/audit?kind=read&action=reveal", headers=admin).get_json()
     latest = reads["data"][0]
-    assert (latest["actor"], latest["reason"]) == (
+    assert (latest["actor"], latest["reason"], latest["identities"]) == (
         "console agent",
         "ticket 1234: parcel address check",
+        [ana],
     )
+    # ... and her masked profile, read before, is in the read audit too.
+    earlier = client.get("/api/v1/audit?kind=read&action=read", headers=admin).get_json()["data"]
+    assert any(r["actor"] == "console agent" and r["identities"] == [ana] for r in earlier)
 
 
 def test_an_admin_sees_every_value_and_no_reveal_form(signed_in: OpenAs) -> None:
