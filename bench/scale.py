@@ -571,6 +571,7 @@ class MixedLoad:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     took: dict[str, list[float]] = field(default_factory=dict)
+    pushed: int = 0
 
     def count(self, kind: str, status: int, good: int, began: float) -> None:
         with self.lock:
@@ -599,14 +600,16 @@ class MixedLoad:
             )
 
     def push(self) -> None:
+        """Push the records one at a time; once all are in, push them again under new ids
+        (the same people arriving through another channel), until the load stops."""
         while not self.stop.is_set():
             with self.lock:
-                if not self.records:
-                    return
-                record = self.records.pop()
-            body = {
-                "records": [{"external_id": record.external_id, "attributes": record.attributes}]
-            }
+                number = self.pushed
+                self.pushed += 1
+            record = self.records[number % len(self.records)]
+            again = number // len(self.records)
+            external_id = record.external_id + (f"-again{again}" if again else "")
+            body = {"records": [{"external_id": external_id, "attributes": record.attributes}]}
             path = f"/api/v1/sources/{record.department}/records"
             self.timed("push", 200, "POST", path, body)
 
