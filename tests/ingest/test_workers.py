@@ -4,12 +4,15 @@ which resumes it from the committed cursor: nothing lost, nothing doubled."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import orjson
 import pytest
+import redis
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import create_engine, func, select
@@ -21,6 +24,8 @@ from app.db import get_db
 from app.event.models import Event, EventBatch
 from app.identity.models import Identity
 from app.ingest.worker import celery_of
+from app.resolution.models import ModelVersion
+from app.settings import EXTENSION as SETTINGS
 from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import Source, SourceRecord
@@ -299,6 +304,43 @@ def test_events_are_queued_at_once_and_a_killed_worker_loses_none(
         size,
         0,
     )
+
+
+def test_a_push_that_finds_the_store_outgrown_asks_the_workers_to_fit_it(
+    database: tuple[str, Engine], huella_app: Callable[..., Flask]
+) -> None:
+    """Fitting reads every record and re-resolves them all (minutes on a large store): with
+    workers, the push that finds it due is answered at once and a worker fits."""
+    require_broker(REDIS_URL)
+    url, engine = database
+    config = broker_config(REDIS_URL)
+    app = huella_app(url, config)
+    settings = app.extensions[SETTINGS]
+    model = dataclasses.replace(settings.match.model, fit_from=3)
+    app.extensions[SETTINGS] = dataclasses.replace(
+        settings, match=dataclasses.replace(settings.match, model=model)
+    )
+    with app.app_context(), get_db(app).unit_of_work() as session:
+        sources.create(session=session, name="crm", kind="push", policy=get_settings(app).sources)
+        _, secret = tokens.create(session=session, name="admin", role="admin")
+    people = [
+        {"external_id": str(n), "attributes": {"email": f"p{n}@example.com", "first_name": name}}
+        for n, name in enumerate(["Ana", "Luis", "Marta", "Pablo"])
+    ]
+    answer = app.test_client().post(
+        "/api/v1/sources/crm/records",
+        json={"records": people},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["created"] == 4
+    with engine.connect() as connection:  # nothing fitted inside the request
+        assert connection.scalar(select(func.count()).select_from(ModelVersion)) == 0
+    options = config["BROKER_OPTIONS"]
+    queued = redis.Redis.from_url(REDIS_URL).lrange(
+        options["global_keyprefix"] + config["TASK_QUEUE"], 0, -1
+    )
+    assert [orjson.loads(message)["headers"]["task"] for message in queued] == ["huella.fit"]
 
 
 @pytest.mark.parametrize(
