@@ -12,8 +12,10 @@ duplicates, with ground truth) are written once to CSV. Then, each in its own ch
   identities are then exported (not timed) and scored.
 
 Wall time is measured around each child (interpreter start and imports included, on both
-sides); peak memory is the largest resident set of the child (``ru_maxrss`` from ``wait4``),
-the larger of the two commands for Huella. The PostgreSQL server runs apart and its memory is
+sides), and its CPU time (user and system, from ``wait4``: the figure that holds on a busy
+machine; DuckDB runs threads, so Splink's CPU time can exceed its wall time). Peak memory is
+the largest resident set of the child (``ru_maxrss`` from ``wait4``), the larger of the two
+commands for Huella. The PostgreSQL server runs apart and its memory is
 not counted, as no database server's would be; DuckDB runs inside Splink's process and is.
 Accuracy is pairwise precision, recall and F1 against the truth; a record that does not come
 out (rejected at import) counts as a singleton. Benchmarks assert nothing.
@@ -56,6 +58,7 @@ class Run:
     """One child process: how long it took, its peak memory, what it printed."""
 
     seconds: float
+    cpu: float
     peak_mb: float
     stdout: str
     stderr: str
@@ -67,6 +70,7 @@ class Result:
 
     side: str
     seconds: float
+    cpu: float
     peak_mb: float
     precision: float
     recall: float
@@ -106,7 +110,8 @@ def run(arguments: Sequence[str], env: dict[str, str] | None = None) -> Run:
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        done = Run(seconds, usage.ru_maxrss / 1024, out.read().decode(), err.read().decode())
+        cpu = usage.ru_utime + usage.ru_stime
+        done = Run(seconds, cpu, usage.ru_maxrss / 1024, out.read().decode(), err.read().decode())
     if child.returncode != 0:
         raise RuntimeError(f"{' '.join(arguments[:4])} failed:\n{done.stderr[-3000:]}")
     return done
@@ -140,7 +145,7 @@ def splink(path: Path, persons: np.ndarray) -> Result:
             key.split("|", 1)[1]: value for key, value in json.loads(labels.read_text()).items()
         }
     p, r, f1, missing = score(cluster, persons)
-    return Result("splink", done.seconds, done.peak_mb, p, r, f1, _missing(missing))
+    return Result("splink", done.seconds, done.cpu, done.peak_mb, p, r, f1, _missing(missing))
 
 
 def huella(
@@ -152,7 +157,7 @@ def huella(
         url = (
             f"sqlite:///{Path(folder) / 'huella.db'}"
             if store == "sqlite"
-            else fresh_database(server, BENCH_DATABASE)
+            else fresh_database(server, f"{BENCH_DATABASE}_{len(persons)}")
         )
         env = {**os.environ, "HUELLA_DATABASE_URL": url, "HUELLA_LOG_LEVEL": "WARNING"}
         env.pop("HUELLA_CONFIG", None)
@@ -170,12 +175,14 @@ def huella(
     cluster = {row["source_record_id"]: row["identity_id"] for row in rows}
     p, r, f1, missing = score(cluster, persons)
     notes = (
-        f"import {imported.seconds:.1f} s / {imported.peak_mb:.0f} MB, "
-        f"resolve {resolved.seconds:.1f} s / {resolved.peak_mb:.0f} MB{_missing(missing)}"
+        f"import {imported.seconds:.1f} s ({imported.cpu:.1f} s CPU) / {imported.peak_mb:.0f} MB, "
+        f"resolve {resolved.seconds:.1f} s ({resolved.cpu:.1f} s CPU) / "
+        f"{resolved.peak_mb:.0f} MB{_missing(missing)}"
     )
     return Result(
         f"huella {store}",
         imported.seconds + resolved.seconds,
+        imported.cpu + resolved.cpu,
         max(imported.peak_mb, resolved.peak_mb),
         p,
         r,
@@ -207,7 +214,7 @@ def main(argv: list[str]) -> int:
     stores = [s for s in args.stores.split(",") if s in STORES]
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     print(
-        f"{'size':>8} {'side':<18} {'seconds':>8} {'peak MB':>8} "
+        f"{'size':>8} {'side':<18} {'seconds':>8} {'CPU s':>8} {'peak MB':>8} "
         f"{'pw P':>7} {'pw R':>7} {'pw F1':>7}  notes",
         flush=True,
     )
@@ -225,7 +232,8 @@ def main(argv: list[str]) -> int:
             if base is not None and result is not base:
                 print(
                     f"{size:>8} {result.side:<18} vs splink: time "
-                    f"{result.seconds / base.seconds:.2f}x, memory "
+                    f"{result.seconds / base.seconds:.2f}x (CPU {result.cpu / base.cpu:.2f}x), "
+                    "memory "
                     f"{result.peak_mb / base.peak_mb:.2f}x, pw F1 {result.f1 - base.f1:+.4f}",
                     flush=True,
                 )
@@ -235,7 +243,8 @@ def main(argv: list[str]) -> int:
 
 def _print(size: int, result: Result) -> Result:
     print(
-        f"{size:>8} {result.side:<18} {result.seconds:>8.1f} {result.peak_mb:>8.0f} "
+        f"{size:>8} {result.side:<18} {result.seconds:>8.1f} {result.cpu:>8.1f} "
+        f"{result.peak_mb:>8.0f} "
         f"{result.precision:>7.4f} {result.recall:>7.4f} {result.f1:>7.4f}  {result.notes}",
         flush=True,
     )
