@@ -44,7 +44,8 @@ async function readBody(response) {
   if (!type.includes("json")) return null;
   try {
     return await response.json();
-  } catch {
+  } catch (e) {
+    if (e.name === "AbortError") throw e;
     return null;
   }
 }
