@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from app import create_app, migrate
 from app.db import get_db
 from app.event import intake
-from app.ingest import flows
+from app.ingest import event_flows, flows
 from app.ingest.erasure import erase
 from app.resolution.runtime import current_matcher
 from app.settings import get_settings
@@ -121,7 +121,7 @@ def add_events(app: Flask, busy: int, others: int) -> str:
             source = sources.get_by_name(session=session, name="sales")
             intake.queue_batch(session=session, source=source, items=batch, only_own=False)
         with database.unit_of_work() as session:
-            flows.record_queued_events(session=session, settings=settings, events=len(batch))
+            event_flows.record_queued_events(session=session, settings=settings, events=len(batch))
     return target
 
 

@@ -1,6 +1,6 @@
 """Reading the single customer view: profiles (golden record, records per department, consents,
-traits), lookup by a reference, search by name, and the timeline. What keeps it current is
-:mod:`app.customer.service`.
+traits), lookup by a reference, search by name (the timeline is :mod:`app.customer.timeline`).
+What keeps it current is :mod:`app.customer.service`.
 """
 
 from __future__ import annotations
@@ -494,45 +494,3 @@ def summaries_json(*, session: Session, settings: Settings, hits: Sequence[Searc
         }
         found.append(_merge_objects(json.dumps(head), row.document))
     return found
-
-
-# --- timeline ---------------------------------------------------------------------------------
-
-
-def source_ids(*, session: Session, names: Sequence[str]) -> list[int]:
-    """The ids of sources named; an unknown name is a 422."""
-    if not names:
-        return []
-    found = dict(
-        session.execute(select(Source.name, Source.id).where(Source.name.in_(names))).all()
-    )
-    unknown = sorted(set(names) - set(found))
-    if unknown:
-        raise InvalidInput(
-            "unknown source", {"source": [f"no source named {n!r}" for n in unknown]}
-        )
-    return [found[n] for n in names]
-
-
-def timeline(
-    *,
-    session: Session,
-    identity_id: int,
-    limit: int,
-    types: Sequence[str] = (),
-    sources: Sequence[str] = (),
-    before: tuple[datetime, int] | None = None,
-) -> tuple[list[events.TimelineEvent], tuple[datetime, int] | None]:
-    """A page of an identity's timeline, newest first, and the key to resume after."""
-    footprint = events.footprints(session=session, identity_ids=[identity_id])[identity_id]
-    found = events.timeline(
-        session=session,
-        footprint=footprint,
-        limit=limit + 1,
-        types=types,
-        source_ids=source_ids(session=session, names=sources),
-        before=before,
-    )
-    page = found[:limit]
-    more = len(found) > limit
-    return page, ((page[-1].occurred_at, page[-1].id) if more else None)

@@ -16,7 +16,7 @@ from flask_smorest import Blueprint
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.auth.guard import roles
-from app.customer import profiles
+from app.customer import profiles, timeline
 from app.customer.schemas import (
     CustomerPageSchema,
     CustomerSchema,
@@ -194,7 +194,7 @@ def get_timeline(query: dict[str, Any], public_id: str) -> BaseResponse:
     if survivor is not None:
         return _moved("customers.get_timeline", survivor)
     after = decode_typed(query["cursor"], aware_datetime, event_id)
-    found, following = profiles.timeline(
+    found, following = timeline.page(
         session=session,
         identity_id=identity_id,
         limit=page_limit(query["limit"]),

@@ -14,7 +14,7 @@ from app.errors import Forbidden, InvalidInput
 from app.event import intake
 from app.event.models import EventBatch
 from app.event.schemas import EventBatchSchema, EventBatchStatusSchema, IdentifySchema
-from app.ingest import flows, worker
+from app.ingest import event_flows, worker
 from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import Source
@@ -94,7 +94,7 @@ def identify(body: dict[str, Any]) -> Response:
     anonymous_id = body.pop("anonymous_id")
     retry_contended(
         session,
-        lambda: flows.identify(
+        lambda: event_flows.identify(
             session=session,
             settings=get_settings(),
             anonymous_id=anonymous_id,

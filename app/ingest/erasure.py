@@ -33,7 +33,7 @@ from app.event import service as events
 from app.identity import service as identities
 from app.identity.identifiers import normalize_identifier
 from app.identity.models import Identity
-from app.ingest import flows
+from app.ingest import event_flows
 from app.ingest.screen import record_identifier, reject_identifiers
 from app.ingest.subject import (
     Person,
@@ -161,7 +161,9 @@ def _write_queued_events(session: Session, settings: Settings) -> None:
     text, which may name the person, until it is written. Written now, the person's events are
     erased with the rest. No worker is writing a batch meanwhile: each holds the suppression
     lock (shared) while it writes, and this transaction holds it exclusively."""
-    while flows.record_queued_events(session=session, settings=settings, events=_EVENTS_A_ROUND):
+    while event_flows.record_queued_events(
+        session=session, settings=settings, events=_EVENTS_A_ROUND
+    ):
         pass
 
 

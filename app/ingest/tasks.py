@@ -27,7 +27,7 @@ from app.db import (
 )
 from app.errors import Conflict
 from app.event.models import Event, EventBatch
-from app.ingest import erasure, flows
+from app.ingest import erasure, event_flows, flows
 from app.ingest import sync as runner
 from app.ingest.retention import apply_retention
 from app.progress import QUIET, Progress
@@ -185,7 +185,7 @@ def _write_events(
         with database.session() as session:
             taken = retry_contended(
                 session,
-                lambda: flows.record_queued_events(
+                lambda: event_flows.record_queued_events(
                     session=session, settings=settings, events=events
                 ),
             )
