@@ -3,7 +3,6 @@ and ``huella history``: the review workflow for admins who work in a terminal.""
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -13,7 +12,7 @@ from flask.cli import with_appcontext
 
 from app.audit import service as audit
 from app.audit.models import AuditEntry
-from app.commands import unit_of_work
+from app.commands import actor, unit_of_work
 from app.identity import service as identities
 from app.ingest import decisions
 from app.ingest import undo as undoing
@@ -25,14 +24,6 @@ from app.review.models import REVIEW_KINDS, REVIEW_STATUSES
 from app.settings import get_settings
 
 CHOICES = {"merge": "merge", "keep-apart": "keep_apart", "dismiss": "dismiss"}
-
-
-def actor() -> str:
-    """Who a command acts as in the audit trail: ``cli:<user>``."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no user name in this environment
-        return "cli"
 
 
 def _minutes() -> float:

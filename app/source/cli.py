@@ -9,11 +9,10 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
-from app.commands import fail, unit_of_work
+from app.commands import actor, fail, unit_of_work
 from app.config import parse_value
 from app.ingest import flows
 from app.resolution.runtime import current_matcher
-from app.review.cli import actor
 from app.settings import get_settings
 from app.source import service as sources
 
