@@ -554,6 +554,7 @@ def kill_a_worker_process(stack: Stack) -> Any:
 
 
 def deadlocks(engine: Engine) -> int:
+    """Deadlocks PostgreSQL has broken in this database since its statistics were reset."""
     with engine.connect() as connection:
         return int(
             connection.scalar(

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Engine
 
 from app import create_app, migrate
@@ -20,6 +20,7 @@ from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import Source, SourceRecord
 from app.sync.models import SyncRun
+from bench.scale import deadlocks
 from connectors.sandbox import SANDBOX_TOKEN, Faults, connector_settings, start_sandboxes
 from tests.conftest import huella_config
 from tests.workers import REDIS_URL, Workers, broker_config, require_broker, wait_for
@@ -51,16 +52,6 @@ def partition(engine: Engine) -> Partition:
         assert identity_id is not None, f"{name}:{external_id} was left unresolved"
         groups.setdefault(identity_id, set()).add(f"{name}:{external_id}")
     return {frozenset(group) for group in groups.values()}
-
-
-def deadlocks(engine: Engine) -> int:
-    with engine.connect() as connection:
-        return int(
-            connection.scalar(
-                text("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
-            )
-            or 0
-        )
 
 
 @pytest.mark.slow
