@@ -7,7 +7,6 @@ from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
-from app.customer import service as customers
 from app.db import hold
 from app.event import intake
 from app.event.service import (
@@ -16,7 +15,7 @@ from app.event.service import (
     identities_of_subjects,
     subject_of,
 )
-from app.ingest.flows import reach_identities
+from app.ingest.flows import refresh_subjects
 from app.ingest.screen import open_screen, screen_subjects
 from app.settings import Settings
 from app.source import service as sources
@@ -63,8 +62,7 @@ def record_queued_events(*, session: Session, settings: Settings, events: int) -
         report = intake.store_events(session=session, loaded=loaded)
         intake.finish_batch(queued, report)
         changed |= report.subjects
-    reach_identities(session, identities_of_subjects(session=session, subjects=changed))
-    customers.refresh_after_events(session=session, settings=settings, subjects=changed)
+    refresh_subjects(session=session, settings=settings, subjects=changed)
     return sum(batch.queued for batch in batches)
 
 
@@ -102,5 +100,4 @@ def identify(
         session=session, anonymous_id=visitor, subject=subject, source_id=source.id
     )
     affected = [subject] + ([before] if before else [])
-    reach_identities(session, identities_of_subjects(session=session, subjects=affected))
-    customers.refresh_after_events(session=session, settings=settings, subjects=affected)
+    refresh_subjects(session=session, settings=settings, subjects=affected)

@@ -201,8 +201,7 @@ def ingest_page(
             for e in page.events
             if e.customer_external_id
         }
-        reach_identities(session, identities_of_subjects(session=session, subjects=subjects))
-        customers.refresh_after_events(session=session, settings=settings, subjects=subjects)
+        refresh_subjects(session=session, settings=settings, subjects=subjects)
     return page
 
 
@@ -220,9 +219,13 @@ def page_locks(session: Session, source: Source, page: Page) -> list[str]:
     ]
 
 
-def reach_identities(session: Session, identity_ids: Iterable[int]) -> None:
-    """Take the identities a change found on its way (see ``app.db.reach``)."""
+def refresh_subjects(*, session: Session, settings: Settings, subjects: Iterable[str]) -> None:
+    """Refresh the traits of the identities these subjects name now, after taking those
+    identities (a change found them on its way: see ``app.db.reach``); one lookup for both."""
+    session.flush()
+    identity_ids = identities_of_subjects(session=session, subjects=subjects)
     reach(session, (f"identity:{i}" for i in identity_ids))
+    customers.refresh_traits(session=session, settings=settings, identity_ids=identity_ids)
 
 
 def push_records(
