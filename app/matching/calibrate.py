@@ -253,9 +253,12 @@ def _exact_u(
             continue
         posterior = scored.posterior(without=index)
         column = candidates.levels[:, index]
-        exact = column == 0
+        codes = frame.columns[comparison.attribute].codes
+        # Pairs that share the value itself, as ``agreement`` counts them: a phone written two
+        # ways is at the exact level without being one value.
+        exact = (column == 0) & (codes[candidates.left] == codes[candidates.right])
         if (left_out := apart.get(comparison.attribute)) is not None:
-            exact &= ~left_out[frame.columns[comparison.attribute].codes[candidates.left]]
+            exact &= ~left_out[codes[candidates.left]]
         matched_agreeing = float(posterior[exact].sum()) / candidates.share
         matched_present = float(posterior[column != comparison.missing].sum()) / candidates.share
         others = max(agreement.present[index] - matched_present, 1.0)

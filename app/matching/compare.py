@@ -19,6 +19,7 @@ from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 from app.matching.config import LevelSpec, MatchConfig
 from app.matching.frame import Column, Frame, Vocabulary
+from app.matching.normalize import one_number
 from app.matching.types import AttributeName, AttributeType
 
 Rows = npt.NDArray[np.int64]
@@ -67,8 +68,16 @@ def build_comparisons(
 class _PairCache:
     """Similarities of unique value pairs of one column, computed once and reused by levels."""
 
-    def __init__(self, column: Column, left: Rows, right: Rows, nicknames: Nicknames) -> None:
+    def __init__(
+        self,
+        column: Column,
+        left: Rows,
+        right: Rows,
+        nicknames: Nicknames,
+        kind: AttributeType | None = None,
+    ) -> None:
         self.column = column
+        self.kind = kind
         self.nicknames = nicknames
         self.a = column.codes[left]
         self.b = column.codes[right]
@@ -116,6 +125,19 @@ class _PairCache:
         # Features carry one extra entry at the end, which code -1 (missing) reads.
         values = self.column.vocabulary.feature(name)
         return values[self.a], values[self.b]
+
+    def same_number(self) -> Mask:
+        """Whether two different phones are one number written two ways (see
+        :func:`one_number`): only pairs whose last seven digits agree can be."""
+        ua, ub, where = self.unique_pairs()
+        _, tails = self.column.vocabulary.derived("suffix7")
+        plus = self.column.vocabulary.feature("plus")
+        maybe = np.flatnonzero((tails[ua] == tails[ub]) & (tails[ua] >= 0) & (plus[ua] | plus[ub]))
+        # One entry per unique pair of different values, then a value with itself, then missing.
+        same = np.zeros(len(ua) + 2, dtype=np.bool_)
+        values = self.column.vocabulary.values
+        same[maybe] = [one_number(values[ua[i]], values[ub[i]]) for i in maybe.tolist()]
+        return same[where]
 
     def nickname(self) -> Mask:
         """Whether the two names are forms of one name (Bob and Robert)."""
@@ -181,6 +203,8 @@ def _mask(level: LevelSpec, cache: _PairCache) -> Any:
     a, b = cache.a, cache.b
     kind = level.kind
     if kind == "exact":
+        if cache.kind == "phone":
+            return (a == b) | cache.same_number()
         return a == b
     if kind == "jaro_winkler":
         ok = cache.score("jw", JaroWinkler.normalized_similarity) >= level.threshold
@@ -243,7 +267,7 @@ def compare_column(
     comparison: Comparison, column: Column, left: Rows, right: Rows, nicknames: Nicknames
 ) -> Levels:
     """The level index of every pair ``(left[i], right[i])`` on one attribute."""
-    cache = _PairCache(column, left, right, nicknames)
+    cache = _PairCache(column, left, right, nicknames, comparison.kind)
     levels = np.full(len(left), comparison.different, dtype=np.int8)
     missing = (cache.a < 0) | (cache.b < 0)
     levels[missing] = comparison.missing

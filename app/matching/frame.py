@@ -99,6 +99,8 @@ def _feature(values: list[str], name: str) -> npt.NDArray[Any]:
         return np.fromiter((ord(v[0]) if v else 0 for v in values), np.int32, len(values))
     if name == "has_numbers":
         return np.fromiter((any(c.isdigit() for c in v) for v in values), np.bool_, len(values))
+    if name == "plus":
+        return np.fromiter((v.startswith("+") for v in values), np.bool_, len(values))
     if name == "has_space":
         return np.fromiter((" " in v for v in values), dtype=np.bool_, count=len(values))
     if name in ("year", "month", "day"):

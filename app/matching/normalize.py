@@ -199,8 +199,8 @@ class Normalizer:
         country), else in the configured region.
 
         A number that does not read in that region (a Spanish mobile written nationally in a
-        US store) keeps its digits: it still agrees with the same number written in full on
-        its last digits, and with itself exactly.
+        US store) keeps its digits: it agrees exactly with itself, and with the same number
+        written in full (see :func:`one_number`).
         """
         region = region or self.rules.default_region
         number = _phone(raw, region, self.rules.missing_phones)
@@ -263,6 +263,42 @@ def _phone(raw: str, region: str, placeholders: frozenset[str]) -> str | None:
     if not phonenumbers.is_possible_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@lru_cache(maxsize=65536)
+def one_number(left: str, right: str) -> bool:
+    """Whether two different normalized phones are one number written two ways: one side's
+    national digits, read in the other side's country, are the other side's E.164 number.
+
+    The national digits are a number kept bare (it did not read where its record is), or
+    those of an E.164 number that is no valid number where it was read (written nationally,
+    it was read in the default region as a number no one can dial there). A French mobile
+    written "06 13 25 74 39" in a record without a country and "+33 6 13 25 74 39" in one
+    that names France are one number.
+
+    >>> one_number("0613257439", "+33613257439"), one_number("+10878658469", "+353878658469")
+    (True, True)
+    >>> one_number("0613257439", "+34613257439"), one_number("+16609955504", "+436609955504")
+    (False, False)
+    """
+    return _reads_as(left, right) or _reads_as(right, left)
+
+
+def _reads_as(written: str, number: str) -> bool:
+    if not number.startswith("+"):
+        return False
+    try:
+        if written.startswith("+"):
+            parsed = phonenumbers.parse(written, None)
+            # A valid number is that number, wherever else its digits would also read.
+            if phonenumbers.is_valid_number(parsed):
+                return False
+            written = phonenumbers.national_significant_number(parsed)
+        country_code = phonenumbers.parse(number, None).country_code or 0
+        read = phonenumbers.parse(written, phonenumbers.region_code_for_country_code(country_code))
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.format_number(read, phonenumbers.PhoneNumberFormat.E164) == number
 
 
 def parse_date(raw: str, order: str = "MDY") -> date | None:

@@ -132,10 +132,18 @@ def test_a_lookalike_email_never_matches_the_address_it_imitates(matcher: Matche
     assert not set(real.keys) & set(fake.keys)
 
 
-def test_a_nationally_written_foreign_number_still_agrees_with_itself_written_in_full(
-    matcher: Matcher,
+@pytest.mark.parametrize(
+    ("written", "full"),
+    [
+        ("712 849 718", "+34 712 849 718"),  # kept bare: no reading in the US
+        ("087 865 8469", "+353 87 865 8469"),  # read in the US as a number no one can dial
+    ],
+)
+def test_a_nationally_written_foreign_number_agrees_exactly_with_itself_written_in_full(
+    matcher: Matcher, written: str, full: str
 ) -> None:
-    national = matcher.prepare(InputRecord(1, "crm", {"phone": "712 849 718"}))
-    full = matcher.prepare(InputRecord(2, "shop", {"phone": "+34 712 849 718"}))
-    phone = next(c for c in matcher.compare(national, full).contributions if c.attribute == "phone")
-    assert phone.level == "suffix9" and phone.weight > 0
+    national = matcher.prepare(InputRecord(1, "crm", {"phone": written}))
+    other = matcher.prepare(InputRecord(2, "shop", {"phone": full}))
+    edge = matcher.compare(national, other)
+    phone = next(c for c in edge.contributions if c.attribute == "phone")
+    assert phone.level == "exact" and phone.weight > 0
