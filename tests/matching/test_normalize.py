@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from app.matching import InputRecord, Matcher
-from app.matching.normalize import Normalizer, parse_date, phonetic
+from app.matching.normalize import Normalizer, parse_date, phonetic, region_of_country
 from app.matching.types import AttributeType
 
 
@@ -147,3 +150,36 @@ def test_a_nationally_written_foreign_number_agrees_exactly_with_itself_written_
     edge = matcher.compare(national, other)
     phone = next(c for c in edge.contributions if c.attribute == "phone")
     assert phone.level == "exact" and phone.weight > 0
+
+
+@pytest.mark.parametrize(
+    ("written", "region"),
+    [
+        ("France", "FR"),
+        ("fr", "FR"),
+        ("  united   KINGDOM ", "GB"),
+        ("UK", "GB"),
+        ("Espana", "ES"),
+        ("España", "ES"),
+        ("Cote d'Ivoire", "CI"),
+        ("USA", "US"),
+        ("Atlantis", None),
+        ("XX", None),
+    ],
+)
+def test_a_country_is_read_by_its_code_or_its_name(written: str, region: str | None) -> None:
+    assert region_of_country(written) == region
+
+
+def test_reading_a_country_name_loads_no_geocoder() -> None:
+    # phonenumbers' geocoder holds every region's name in every language: a tenth of a
+    # gigabyte that a process which reads one country's name would carry to its end.
+    script = (
+        "import sys; from app.matching.normalize import region_of_country; "
+        "assert region_of_country('France') == 'FR'; "
+        "print('phonenumbers.geocoder' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"
