@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.auth import service as tokens
 from app.auth.service import TokenRefused
+from app.customer.survivorship import display_name
 from app.errors import NotFound
 from app.identity.models import RecordIdentifier
 from app.settings import EXTENSION, get_settings
@@ -112,8 +113,7 @@ def tour_values(*, session: Session) -> dict[str, str]:
     values: dict[str, str] = {"CUSTOMER": identity.public_id if identity else ""}
     for record in records:
         attributes = record.attributes
-        given = " ".join(attributes[k] for k in ("first_name", "last_name") if attributes.get(k))
-        values.setdefault("NAME", attributes.get("full_name") or given)
+        values.setdefault("NAME", display_name(attributes) or "")
         for name in ("phone", "email"):
             if attributes.get(name):
                 values.setdefault(name.upper(), attributes[name])

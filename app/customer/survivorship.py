@@ -162,6 +162,20 @@ def written_forward(name: str) -> str:
     return f"{given} {family}"
 
 
+def display_name(values: Mapping[str, Any]) -> str | None:
+    """The name to show for a record's attributes or a golden record: the full name (written
+    forward), else the first and last names; None when there is neither.
+
+    >>> display_name({"full_name": "Mueller, Renate"}), display_name({"first_name": "Ana"})
+    ('Renate Mueller', 'Ana')
+    """
+    full = written_forward(str(values.get("full_name") or "")).strip()
+    given = " ".join(
+        str(values[k]).strip() for k in ("first_name", "last_name") if values.get(k)
+    ).strip()
+    return full or given or None
+
+
 def _is_placeholder(text: str, placeholders: frozenset[str]) -> bool:
     return text.strip().casefold() in placeholders
 

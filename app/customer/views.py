@@ -26,6 +26,7 @@ from app.customer.schemas import (
     SearchPageSchema,
     SearchQuerySchema,
 )
+from app.customer.survivorship import display_name
 from app.db import get_read_session
 from app.event.schemas import TimelineQuerySchema, TimelineSchema
 from app.exports import EXPORT_MAX, csv_response
@@ -112,10 +113,9 @@ def export_search(query: dict[str, Any]) -> Response:
 
 def _export_row(customer: dict[str, Any]) -> list[Any]:
     golden = customer.get("golden") or {}
-    given = " ".join(str(golden[k]) for k in ("first_name", "last_name") if golden.get(k))
     return [
         customer["id"],
-        golden.get("full_name") or given,
+        display_name(golden) or "",
         golden.get("emails"),
         golden.get("phones"),
         golden.get("addresses"),

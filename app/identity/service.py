@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
@@ -119,6 +120,8 @@ class RecordState:
     reference: str
     identity_id: int | None
     live: bool
+    attributes: Mapping[str, Any] | None = field(default=None, compare=False)
+    """The record's attributes, when asked for (``record_states(..., attributes=True)``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,24 +132,34 @@ class Snapshot:
     redirects: dict[str, str]
 
 
-def record_states(session: Session, ids: Iterable[RecordId]) -> dict[RecordId, RecordState]:
-    """Records by id: reference, identity, whether the source still holds them."""
+def record_states(
+    session: Session, ids: Iterable[RecordId], *, attributes: bool = False
+) -> dict[RecordId, RecordState]:
+    """Records by id: reference, identity, whether the source still holds them (and, with
+    ``attributes``, what their department wrote)."""
     found: dict[RecordId, RecordState] = {}
+    columns = [
+        SourceRecord.id,
+        Source.name,
+        SourceRecord.external_id,
+        SourceRecord.identity_id,
+        SourceRecord.deleted_at,
+    ]
+    if attributes:
+        columns.append(SourceRecord.attributes)
     for chunk in chunks(sorted(set(ids))):
         query = (
-            select(
-                SourceRecord.id,
-                Source.name,
-                SourceRecord.external_id,
-                SourceRecord.identity_id,
-                SourceRecord.deleted_at,
-            )
+            select(*columns)
             .join(Source, SourceRecord.source_id == Source.id)
             .where(SourceRecord.id.in_(chunk))
         )
         for row in session.execute(query):
             found[row.id] = RecordState(
-                row.id, f"{row.name}:{row.external_id}", row.identity_id, row.deleted_at is None
+                row.id,
+                f"{row.name}:{row.external_id}",
+                row.identity_id,
+                row.deleted_at is None,
+                (row.attributes or {}) if attributes else None,
             )
     return found
 

@@ -9,14 +9,14 @@ from then on (:mod:`app.review.constraints`); carrying it out crosses domains, s
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.customer.survivorship import written_forward
+from app.customer.survivorship import display_name
 from app.db import among, chunks, delete_where, utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.identity.models import Identity
@@ -274,22 +274,25 @@ def describe_items(
 ) -> list[dict[str, Any]]:
     """Items as the queue shows them: records by reference, the identities holding them now."""
     states = record_states(
-        session, {r for i in items for r in (i.left_record_id, i.right_record_id) if r}
+        session,
+        {r for i in items for r in (i.left_record_id, i.right_record_id) if r},
+        attributes=True,
     )
     public = public_ids_of(session, {s.identity_id for s in states.values() if s.identity_id})
-    people = _who(session, states)
 
     def side(record_id: int | None) -> dict[str, Any] | None:
         state = states.get(record_id or 0)
         if state is None:
             return None
         identity = public.get(state.identity_id or 0) if state.live else None
+        written = state.attributes or {}  # who the record is, as its department wrote it
         return {
             "reference": state.reference,
             "identity": identity,
             "live": state.live,
             "source": state.reference.partition(":")[0],
-            **people.get(state.id, {}),
+            "name": display_name(written),
+            "email": written.get("email") or None,
         }
 
     return [
@@ -313,24 +316,6 @@ def describe_items(
         }
         for item in items
     ]
-
-
-def _who(session: Session, states: Mapping[RecordId, Any]) -> dict[RecordId, dict[str, Any]]:
-    """Who each record is, as its department wrote it: name and e-mail, for the queue."""
-    found: dict[RecordId, dict[str, Any]] = {}
-    for chunk in chunks(sorted(states)):
-        query = select(SourceRecord.id, SourceRecord.attributes).where(SourceRecord.id.in_(chunk))
-        for record_id, attributes in session.execute(query):
-            values = attributes or {}
-            given = " ".join(
-                str(values[k]).strip() for k in ("first_name", "last_name") if values.get(k)
-            )
-            full = written_forward(str(values.get("full_name") or ""))
-            found[record_id] = {
-                "name": (full or given).strip() or None,
-                "email": values.get("email") or None,
-            }
-    return found
 
 
 # -- decisions ---------------------------------------------------------------------------------
