@@ -6,12 +6,13 @@ What keeps it current is :mod:`app.customer.service`.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Row,
     Select,
     Text,
@@ -35,6 +36,7 @@ from app.customer.service import (
 from app.db import (
     Reused,
     among,
+    among_parameter,
     chunks,
     json_text,
     read_rows,
@@ -262,16 +264,13 @@ def subject_of_reference(*, session: Session, settings: Settings, reference: str
     return events.subject_of(session=session, settings=settings, reference=named)
 
 
-def _holder_profiles(dialect: str) -> Select[Any]:
-    """Profiles of the identities holding an e-mail or phone, a page at a time, in one query."""
+def _holder_profiles(dialect: str, value: ColumnElement[bool]) -> Select[Any]:
+    """Profiles of the identities holding an identifier of a kind whose ``value`` condition
+    holds, a page at a time, in one query."""
     holders = (
         select(SourceRecord.identity_id)
         .join(RecordIdentifier, RecordIdentifier.record_id == SourceRecord.id)
-        .where(
-            RecordIdentifier.kind == bindparam("kind"),
-            RecordIdentifier.value == bindparam("value"),
-            SourceRecord.deleted_at.is_(None),
-        )
+        .where(RecordIdentifier.kind == bindparam("kind"), value, SourceRecord.deleted_at.is_(None))
     )
     return (
         _profile_select(dialect)
@@ -281,7 +280,15 @@ def _holder_profiles(dialect: str) -> Select[Any]:
     )
 
 
-_HOLDER_PROFILES = Reused(_holder_profiles)
+# Holders of one e-mail or phone (``value``), or of any of several phones (``values``).
+_HOLDER_PROFILES = Reused(
+    lambda dialect: _holder_profiles(dialect, RecordIdentifier.value == bindparam("value"))
+)
+_HOLDERS_OF_ANY = Reused(
+    lambda dialect: _holder_profiles(
+        dialect, among_parameter(dialect, RecordIdentifier.value, "values")
+    )
+)
 
 
 def lookup(
@@ -305,17 +312,14 @@ def lookup(
                 f"not a valid phone{where}", {"phone": [f"not a valid phone{where}"]}
             )
         if len(readings) > 1:
-            return _holders_of_any(session, settings, readings, after, limit)
+            named = {"kind": "phone", "values": list(readings)}
+            return _holders_page(session, settings, _HOLDERS_OF_ANY, named, after, limit)
         reference = f"phone:{readings[0]}"
     subject = subject_of_reference(session=session, settings=settings, reference=reference)
     kind, _, value = subject.partition(":")
     if kind in ("email", "phone"):
-        statement = _HOLDER_PROFILES(session)
-        parameters = {"kind": kind, "value": value, "after": after or 0, "limit": limit + 1}
-        rows = list(read_rows(session, statement, parameters))
-        page = rows[:limit]
-        following = page[-1].id if len(rows) > limit else None
-        return [_profile_json(row, settings) for row in page], following
+        named = {"kind": kind, "value": value}
+        return _holders_page(session, settings, _HOLDER_PROFILES, named, after, limit)
     found = sorted(events.identities_of_subjects(session=session, subjects=[subject]))
     found = [i for i in found if after is None or i > after]
     ids = found[:limit]
@@ -324,30 +328,20 @@ def lookup(
     )
 
 
-def _holders_of_any(
-    session: Session, settings: Settings, phones: Sequence[str], after: int | None, limit: int
+def _holders_page(
+    session: Session,
+    settings: Settings,
+    statement: Reused,
+    named: Mapping[str, Any],
+    after: int | None,
+    limit: int,
 ) -> tuple[list[str], int | None]:
-    """Profiles of the identities holding any of these phones, by id after ``after``."""
-    holders = (
-        select(SourceRecord.identity_id)
-        .join(RecordIdentifier, RecordIdentifier.record_id == SourceRecord.id)
-        .where(
-            RecordIdentifier.kind == "phone",
-            RecordIdentifier.value.in_(phones),
-            SourceRecord.deleted_at.is_(None),
-        )
-    )
-    query = (
-        _profile_select(session.get_bind().dialect.name)
-        .where(Identity.id.in_(holders), Identity.id > (after or 0))
-        .order_by(Identity.id)
-        .limit(limit + 1)
-    )
-    rows = list(session.execute(query))
+    """A page of holders' profiles by id after ``after``, and the id to resume after."""
+    parameters = {**named, "after": after or 0, "limit": limit + 1}
+    rows = list(read_rows(session, statement(session), parameters))
     page = rows[:limit]
-    return [_profile_json(row, settings) for row in page], page[-1].id if len(
-        rows
-    ) > limit else None
+    following = page[-1].id if len(rows) > limit else None
+    return [_profile_json(row, settings) for row in page], following
 
 
 @dataclass(frozen=True, slots=True)
