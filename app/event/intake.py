@@ -14,10 +14,10 @@ from typing import Any
 
 import orjson
 from marshmallow import ValidationError
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from app.db import among, bulk_insert, chunks, utcnow
+from app.db import among, bulk_insert, chunks, delete_where, utcnow
 from app.errors import InvalidInput, NotFound
 from app.event.models import AnonymousLink, Event, EventBatch
 from app.event.schemas import EventInSchema
@@ -329,10 +329,8 @@ def upsert_source_events(session: Session, source: Source, events: Sequence[Even
     gone = [key for key, event in latest.items() if event.deleted]
     removed = 0
     for chunk in chunks(gone):
-        deleted = session.execute(
-            delete(table).where(table.c.source_id == source.id, table.c.external_id.in_(chunk))
-        )
-        removed += int(getattr(deleted, "rowcount", 0) or 0)
+        named = and_(table.c.source_id == source.id, among(session, table.c.external_id, chunk))
+        removed += delete_where(session, table, named)
     latest = {key: event for key, event in latest.items() if not event.deleted}
     if not latest:
         return removed
