@@ -49,14 +49,17 @@ def apply_retention(
         dry_run=dry_run,
     )
     if (cutoff := cutoffs["events"]) is not None:
-        hold_identity_lock(session)  # traits change
-        records, subjects = events.named_before(session=session, cutoff=cutoff)
-        report.events = events.delete_before(session=session, cutoff=cutoff, dry_run=dry_run)
-        if report.events and not dry_run:
-            refreshed = customers.refresh_after_events(
-                session=session, settings=settings, record_ids=records, subjects=subjects
-            )
-            report.customers = len(refreshed)
+        if dry_run:  # counting changes nothing: no lock, no reading of whom the events named
+            report.events = events.delete_before(session=session, cutoff=cutoff, dry_run=True)
+        else:
+            hold_identity_lock(session)  # traits change
+            records, subjects = events.named_before(session=session, cutoff=cutoff)
+            report.events = events.delete_before(session=session, cutoff=cutoff)
+            if report.events:
+                refreshed = customers.refresh_after_events(
+                    session=session, settings=settings, record_ids=records, subjects=subjects
+                )
+                report.customers = len(refreshed)
     if (cutoff := cutoffs["rejects"]) is not None:
         report.rejects = sync.delete_rejects_before(session=session, cutoff=cutoff, dry_run=dry_run)
     if (cutoff := cutoffs["reads"]) is not None:

@@ -10,14 +10,17 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.audit.models import ReadEntry
-from app.db import get_db, utcnow
+from app.db import get_db, hold_identity_lock, utcnow
 from app.errors import ConfigError
 from app.event.models import Event
+from app.ingest.retention import apply_retention
 from app.ingest.tasks import TASKS
+from app.settings import get_settings
 from app.settings.privacy import load_privacy_config
 from app.source import service as sources
 from app.sync.models import RecordReject
@@ -107,3 +110,16 @@ def test_a_retention_that_does_not_read_stops_the_start(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"\[retention\] events, logs: one of events_days"):
         load_privacy_config(config, environ={})
+
+
+def test_a_dry_run_does_not_wait_for_a_change_to_identities(live_app: Flask) -> None:
+    """A dry run only counts: it goes on while another transaction holds the identities (a
+    batch resolution, an erasure), where the real run waits its turn."""
+    database = get_db(live_app)
+    with live_app.app_context(), database.session() as busy, database.session() as counting:
+        hold_identity_lock(busy)
+        counting.execute(text("SET LOCAL lock_timeout = '2s'"))
+        report = apply_retention(session=counting, settings=get_settings(live_app), dry_run=True)
+        assert report.dry_run and report.events == 0
+        with pytest.raises(OperationalError):
+            apply_retention(session=counting, settings=get_settings(live_app))
