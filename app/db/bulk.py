@@ -111,16 +111,19 @@ def _writer(
         return write_copy
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     insert = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join([mark] * len(columns))})'
+    return lambda: _execute_many(connection, driver, insert, rows)
 
-    def write_insert() -> None:
-        with _as_store_errors(connection, insert):
-            cursor = driver.cursor()
-            try:
-                cursor.executemany(insert, rows)
-            finally:
-                cursor.close()
 
-    return write_insert
+def _execute_many(
+    connection: Connection, driver: Any, statement: str, rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Run one prepared statement over every row through the driver's own cursor."""
+    with _as_store_errors(connection, statement):
+        cursor = driver.cursor()
+        try:
+            cursor.executemany(statement, rows)
+        finally:
+            cursor.close()
 
 
 def stored_value(session: Session, column: ColumnElement[Any], value: Any) -> Any:
@@ -290,14 +293,7 @@ def bulk_update(
         by_id = f'UPDATE "{table.name}" SET "{column}" = ? WHERE id = ?'
         convert = _bind_processor(table.c[column].type, connection.dialect)
         rows = [(value if convert is None else convert(value), key) for key, value in items]
-        driver = connection.connection.driver_connection
-        assert driver is not None
-        with _as_store_errors(connection, by_id):
-            cursor = driver.cursor()
-            try:
-                cursor.executemany(by_id, rows)
-            finally:
-                cursor.close()
+        _execute_many(connection, connection.connection.driver_connection, by_id, rows)
         return
     kind = table.c[column].type.compile(dialect=connection.dialect)
     as_text = ["ids", *(["values"] if isinstance(table.c[column].type, Integer | String) else [])]
