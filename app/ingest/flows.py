@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -94,19 +94,10 @@ class IngestReport:
 
     def add(self, other: IngestReport) -> None:
         """Fold another report (a page's) into this one."""
-        for name in (
-            "pages",
-            "created",
-            "updated",
-            "deleted",
-            "unchanged",
-            "suppressed",
-            "events",
-            "identities_created",
-            "merges",
-            "splits",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for counter in fields(self):
+            if counter.type == "int":  # every count (the lists and the fit follow)
+                name = counter.name
+                setattr(self, name, getattr(self, name) + getattr(other, name))
         self.rejects.extend(other.rejects)
         self.problems.update(other.problems)
         self.fitted = other.fitted or self.fitted
