@@ -409,9 +409,21 @@ def resolve_pending(
     return report
 
 
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """What removing a department did: how many live records it held, and their re-resolution."""
+
+    records: int
+    report: ResolutionReport
+
+    def counts(self) -> dict[str, int]:
+        """The re-resolution's counts, ``records`` being the records removed."""
+        return {**self.report.counts(), "records": self.records}
+
+
 def remove_source(
     *, session: Session, settings: Settings, matcher: Matcher, source: Source, actor: str
-) -> ResolutionReport:
+) -> Removal:
     """Remove a department: its records go (tombstoned, then re-resolved, so every identity
     they were part of is re-clustered and its golden record and traits refreshed without
     them), one audit entry names the identities it touched, then the source and all it held
@@ -433,4 +445,4 @@ def remove_source(
     sources.delete(session=session, source=source)
     # Its events went with it: the traits of the customers it held follow.
     customers.refresh_traits(session=session, settings=settings, identity_ids=held)
-    return report
+    return Removal(len(record_ids), report)

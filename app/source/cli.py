@@ -143,23 +143,22 @@ def source_resume(name: str) -> None:
 def source_remove(name: str, yes: bool) -> None:
     """Remove a department: its records go, the identities they were part of are re-resolved
     without them, and the removal is audited; its events, runs and tokens go too."""
-    with unit_of_work() as session:
-        source = sources.get_by_name(session=session, name=name)
-        count = len(sources.live_record_ids(session=session, source=source))
     if not yes:
+        with unit_of_work() as session:
+            source = sources.get_by_name(session=session, name=name)
+            count = len(sources.live_record_ids(session=session, source=source))
         click.confirm(f"remove {name} and its {count} records?", abort=True, err=True)
     with unit_of_work() as session:
-        report = flows.remove_source(
+        counts = flows.remove_source(
             session=session,
             settings=get_settings(),
             matcher=current_matcher(session),
             source=sources.get_by_name(session=session, name=name),
             actor=actor(),
-        )
-    counts = report.counts()
+        ).counts()
     click.echo(
-        f"removed {name}: {count} records gone; {counts['identities_created']} identities "
-        f"created, {counts['splits']} splits, {counts['records_moved']} records moved"
+        f"removed {name}: {counts['records']} records gone; {counts['identities_created']} "
+        f"identities created, {counts['splits']} splits, {counts['records_moved']} records moved"
     )
 
 

@@ -128,17 +128,15 @@ def remove_source(name: str) -> dict[str, Any]:
     """Remove a department: its records go, the identities they were part of are re-resolved
     without them, and the removal is audited; its events, runs and tokens go too."""
     session = get_session()
-    source = service.get_by_name(session=session, name=name)
-    records = len(service.live_record_ids(session=session, source=source))
-    report = flows.remove_source(
+    removal = flows.remove_source(
         session=session,
         settings=get_settings(),
         matcher=current_matcher(session),
-        source=source,
+        source=service.get_by_name(session=session, name=name),
         actor=current_token().name,
     )
     session.commit()
-    return {**report.counts(), "source": name, "records": records}
+    return {**removal.counts(), "source": name}
 
 
 @blp.post("/<name>/sync")
