@@ -150,8 +150,7 @@ def admin_token(*, session: Session, path: Path = TOKEN_FILE) -> tuple[str, bool
     """The demo's admin token: the one an earlier run kept, while it still works, else a new
     one (kept for the next run, readable by its owner only). Returns the secret and whether it
     is new, so every `make run` does not add a token."""
-    if path.is_file():
-        secret = path.read_text().strip()
+    if secret := _kept(path):
         try:
             tokens.authenticate(session=session, secret=secret)
         except TokenRefused:
@@ -159,10 +158,20 @@ def admin_token(*, session: Session, path: Path = TOKEN_FILE) -> tuple[str, bool
         else:
             return secret, False
     _, secret = tokens.create(session=session, name="demo admin", role="admin")
+    _keep(path, secret)
+    return secret, True
+
+
+def _kept(path: Path) -> str:
+    """The secret an earlier run kept in ``path`` ("" when none)."""
+    return path.read_text().strip() if path.is_file() else ""
+
+
+def _keep(path: Path, secret: str) -> None:
+    """Keep a secret for the next run, readable by its owner only."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     path.write_text(secret + "\n")
-    return secret, True
 
 
 # Where `make run` keeps the suppression key it made when the environment sets none.
@@ -177,12 +186,10 @@ def suppression_key(app: Flask, *, path: Path = KEY_FILE) -> tuple[str, str] | N
     settings = get_settings(app)
     if settings.privacy.suppression_key is not None:
         return None
-    secret = path.read_text().strip() if path.is_file() else ""
+    secret = _kept(path)
     if not secret:
         secret = secrets.token_hex(32)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secret + "\n")
+        _keep(path, secret)
     privacy = replace(settings.privacy, suppression_key=secret.encode())
     app.extensions[EXTENSION] = replace(settings, privacy=privacy)
     os.environ[privacy.key_env] = secret
