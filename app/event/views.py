@@ -65,7 +65,8 @@ def post_events(batch: dict[str, Any]) -> EventBatch:
     session.commit()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     worker.enqueue(app, "huella.events")
-    session.refresh(queued)  # written already when tasks run here (task_mode inline)
+    if worker.runs_inline(app):
+        session.refresh(queued)  # written already: the answer tells what came of each event
     return queued
 
 

@@ -132,13 +132,19 @@ def enqueue(app: Flask, name: str, **arguments: Any) -> str | None:
     celery = celery_of(app)
     if celery is not None:
         return str(celery.tasks[name].apply_async(kwargs=arguments).id)
-    if app.config.get("TASK_MODE") == "inline":
+    if runs_inline(app):
         run_here(app, name, arguments)
     else:
         threading.Thread(
             target=run_here, args=(app, name, arguments), name=name, daemon=True
         ).start()
     return None
+
+
+def runs_inline(app: Flask) -> bool:
+    """Whether ``enqueue`` runs a task in the caller, done when it returns: no broker, and
+    ``task_mode`` inline."""
+    return celery_of(app) is None and app.config.get("TASK_MODE") == "inline"
 
 
 # How often a process asks the workers to fit the model at most: each push that finds the
