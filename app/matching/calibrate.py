@@ -49,6 +49,7 @@ Ints = npt.NDArray[np.int64]
 Flags = npt.NDArray[np.bool_]
 _U_FLOOR = 0.1
 _CALIBRATION_ROUNDS = 3
+_U_SETTLED = 1e-3
 _PRIOR_ITERATIONS = 60
 
 
@@ -117,8 +118,21 @@ def calibrate(scorer: Scorer, frame: Frame, sample: Sample) -> MatchModel:
         scored = _expected_matches(scorer, model, frame, sample.candidates)
         model = replace(model, duplicates=scored.prior * (len(frame) - 1))
         exact_u = _exact_u(comparisons, agreement, sample.candidates, scored, frame, apart)
-        u = _fuzzy_u(scorer, sample.random_levels, exact_u)
+        previous, u = u, _fuzzy_u(scorer, sample.random_levels, exact_u)
+        # A round's prior and u follow from the u it scored with alone: when they come back
+        # unchanged, another round (a rescoring of every candidate) would give this one's.
+        if _settled(previous, u):
+            break
     return with_parameters(model, comparisons, m, u)
+
+
+def _settled(before: Sequence[Sequence[float]], after: Sequence[Sequence[float]]) -> bool:
+    """Whether no u moved by more than ``_U_SETTLED`` of itself."""
+    return all(
+        abs(b - a) <= _U_SETTLED * max(a, b)
+        for old, new in zip(before, after, strict=True)
+        for a, b in zip(old, new, strict=True)
+    )
 
 
 def _candidates(scorer: Scorer, frame: Frame, limit: int) -> Candidates:
@@ -320,23 +334,26 @@ def _expected_matches(
     pairs = n * (n - 1) / 2
     scale = 1.0 / (candidates.share * scorer.pipeline.config.model.blocking_recall * pairs)
     prior = fixed_point(evidence, np.ones(len(evidence)), scale, 1.0 / pairs)
-    return _Scored(evidence, shares.astype(np.float32), prior)
+    return _Scored(evidence, shares, prior)
 
 
-def _weights(scorer: Scorer, candidates: Candidates, frame: Frame) -> tuple[Floats, Floats]:
-    parts = [
-        scorer.weights(
+def _weights(
+    scorer: Scorer, candidates: Candidates, frame: Frame
+) -> tuple[Floats, npt.NDArray[np.float32]]:
+    """Every candidate's weight and each comparison's share of it, a chunk at a time into
+    arrays made once (shares as float32: a million candidates' would take 0.1 GB as float64)."""
+    n = len(candidates.left)
+    weights = np.empty(n, dtype=np.float64)
+    shares = np.empty((n, len(scorer.comparisons)), dtype=np.float32)
+    for i in range(0, n, CHUNK):
+        weights[i : i + CHUNK], shares[i : i + CHUNK] = scorer.weights(
             candidates.levels[i : i + CHUNK],
             frame,
             candidates.left[i : i + CHUNK],
             candidates.crossed[i : i + CHUNK],
             candidates.right[i : i + CHUNK],
         )
-        for i in range(0, len(candidates.left), CHUNK)
-    ]
-    if not parts:
-        return np.empty(0), np.empty((0, len(scorer.comparisons)))
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    return weights, shares
 
 
 def with_parameters(
