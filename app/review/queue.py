@@ -6,7 +6,7 @@ are created.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -140,49 +140,69 @@ def _close_pairs(
 def _asked_identity_pairs(session: Session, identity_ids: set[int]) -> set[IdentityPair]:
     """Pairs of these identities that an open possible match already asks about, or that a
     person keeps apart."""
-    left, right = aliased(SourceRecord), aliased(SourceRecord)
     asked = _kept_apart_pairs(session, identity_ids)
+    asked.update(pair for _, _, pair in _open_matches_about(session, identity_ids))
+    return asked
+
+
+def _open_matches_about(
+    session: Session, identity_ids: set[int]
+) -> Iterator[tuple[int, float | None, IdentityPair]]:
+    """The open possible matches with a record in one of these identities: id, probability,
+    and the pair of identities each asks about."""
+    left, right = aliased(SourceRecord), aliased(SourceRecord)
     for chunk in chunks(sorted(identity_ids)):
+        # Their records first, by the identity index: the queue is not joined to every record.
+        held = select(SourceRecord.id).where(SourceRecord.identity_id.in_(chunk))
         query = (
-            select(left.identity_id, right.identity_id)
-            .select_from(ReviewItem)
+            select(ReviewItem.id, ReviewItem.probability, left.identity_id, right.identity_id)
             .join(left, left.id == ReviewItem.left_record_id)
             .join(right, right.id == ReviewItem.right_record_id)
             .where(
                 ReviewItem.kind == "possible_match",
                 ReviewItem.status == "open",
-                or_(left.identity_id.in_(chunk), right.identity_id.in_(chunk)),
+                or_(ReviewItem.left_record_id.in_(held), ReviewItem.right_record_id.in_(held)),
             )
         )
-        asked.update(_identity_pair(a, b) for a, b in session.execute(query))
-    return asked
+        for item_id, probability, a, b in session.execute(query):
+            yield item_id, probability, _identity_pair(a, b)
 
 
-def close_settled(*, session: Session) -> int:
-    """Close the open items that no longer ask anything: their records are one customer now
-    (someone merged them), a person keeps their customers apart, a record was deleted, or
-    another open item asks about the same two customers (the strongest stays). Returns the
-    items closed; each says why in its detail's ``closed``."""
+def close_settled(*, session: Session, item_ids: Iterable[int]) -> int:
+    """Close those of these open items that no longer ask anything: their records are one
+    customer now (someone merged them), a person keeps their customers apart, a record was
+    deleted, or another open item asks about the same two customers (the strongest stays).
+    Returns the items closed; each says why in its detail's ``closed``.
+
+    It looks only at the items named (the page a person is about to see) and the items about
+    their customers: the queue as a whole is never read."""
     left, right = aliased(SourceRecord), aliased(SourceRecord)
-    rows = session.execute(
-        select(
-            ReviewItem.id,
-            ReviewItem.kind,
-            ReviewItem.probability,
-            left.identity_id.label("left_identity"),
-            right.identity_id.label("right_identity"),
-            (left.deleted_at.is_not(None) | right.deleted_at.is_not(None)).label("deleted"),
-        )
-        .join(left, left.id == ReviewItem.left_record_id)
-        .join(right, right.id == ReviewItem.right_record_id)
-        .where(ReviewItem.status == "open", ReviewItem.kind.in_(("possible_match", "conflict")))
-        .order_by(ReviewItem.probability.desc(), ReviewItem.id)
-    ).all()
-    apart = _kept_apart_pairs(
-        session, {i for r in rows for i in (r.left_identity, r.right_identity) if i is not None}
-    )
+    rows: list[Any] = []
+    for chunk in chunks(sorted(set(item_ids))):
+        rows += session.execute(
+            select(
+                ReviewItem.id,
+                ReviewItem.kind,
+                left.identity_id.label("left_identity"),
+                right.identity_id.label("right_identity"),
+                (left.deleted_at.is_not(None) | right.deleted_at.is_not(None)).label("deleted"),
+            )
+            .join(left, left.id == ReviewItem.left_record_id)
+            .join(right, right.id == ReviewItem.right_record_id)
+            .where(
+                ReviewItem.id.in_(chunk),
+                ReviewItem.status == "open",
+                ReviewItem.kind.in_(("possible_match", "conflict")),
+            )
+        ).all()
+    identities = {i for r in rows for i in (r.left_identity, r.right_identity) if i is not None}
+    apart = _kept_apart_pairs(session, identities)
+    # The item that stays for each pair of customers: the strongest, the oldest among equals.
+    strongest: dict[IdentityPair, tuple[float, int]] = {}
+    for item_id, probability, pair in _open_matches_about(session, identities):
+        rank = (-(probability or 0.0), item_id)
+        strongest[pair] = min(strongest.get(pair, rank), rank)
     closed: dict[int, str] = {}
-    seen: set[IdentityPair] = set()
     for row in rows:
         pair = _identity_pair(row.left_identity, row.right_identity)
         if row.deleted:
@@ -191,10 +211,8 @@ def close_settled(*, session: Session) -> int:
             closed[row.id] = "the records are one customer now"
         elif pair in apart:
             closed[row.id] = "a decision keeps these customers apart"
-        elif row.kind == "possible_match" and pair in seen:
+        elif row.kind == "possible_match" and strongest.get(pair, (0.0, row.id))[1] != row.id:
             closed[row.id] = "another item asks about these two customers"
-        if row.kind == "possible_match":
-            seen.add(pair)
     now = utcnow()
     for item in session.scalars(select(ReviewItem).where(ReviewItem.id.in_(sorted(closed)))):
         item.status = "obsolete"

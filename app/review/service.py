@@ -30,6 +30,8 @@ from app.settings import Settings
 from app.source.models import Source, SourceRecord
 
 DECISIONS = ("merge", "keep_apart", "dismiss")
+# Items read at a time to find the first ones still asking something (see ``_unsettled``).
+SETTLED_WINDOW = 50
 
 
 # -- the queue ---------------------------------------------------------------------------------
@@ -114,10 +116,8 @@ def list_items(
     after: tuple[float, int] | None = None,
 ) -> list[ReviewItem]:
     """Review items, the ones whose decision matters most first (``after``: the priority and
-    id of the last item of the previous page). Items that no longer ask anything are closed
-    first (see :func:`app.review.queue.close_settled`)."""
-    if status in (None, "open") and after is None:
-        close_settled(session=session)
+    id of the last item of the previous page). Items of the first page that no longer ask
+    anything are closed first (see :func:`app.review.queue.close_settled`)."""
     refresh_priorities(session=session, matcher=matcher, status=status)
     query = _filtered(kind, source, status).order_by(
         ReviewItem.priority.desc(), ReviewItem.id.desc()
@@ -130,7 +130,19 @@ def list_items(
                 and_(ReviewItem.priority == priority, ReviewItem.id < item_id),
             )
         )
-    return list(session.scalars(query.limit(limit)))
+    if after is not None or status not in (None, "open"):
+        return list(session.scalars(query.limit(limit)))
+    return _unsettled(session, query, limit)
+
+
+def _unsettled(session: Session, query: Select[Any], limit: int) -> list[ReviewItem]:
+    """The first ``limit`` items the query finds, once those of them that no longer ask
+    anything are closed: the queue is settled only where people look, a page at a time."""
+    window = max(limit, SETTLED_WINDOW)
+    while True:
+        items = list(session.scalars(query.limit(window)))
+        if not close_settled(session=session, item_ids=[i.id for i in items if i.status == "open"]):
+            return items[:limit]
 
 
 def _filtered(kind: str | None, source: str | None, status: str | None) -> Select[Any]:
@@ -173,7 +185,6 @@ def next_item(
     """The open item to work on next: the most important one nobody else holds, or the one
     that follows item ``after`` in the queue's order (``backwards``: the one before it). An
     item decided meanwhile has left the queue, so its next is the queue's first."""
-    close_settled(session=session)
     refresh_priorities(session=session, matcher=matcher, status="open")
     query = _filtered(kind, source, "open").where(_free_for(actor, utcnow(), minutes))
     current = session.get(ReviewItem, after) if after is not None else None
@@ -191,8 +202,8 @@ def next_item(
         query = query.where(ReviewItem.id != (after or 0)).order_by(
             ReviewItem.priority.desc(), ReviewItem.id.desc()
         )
-    found: ReviewItem | None = session.scalar(query.limit(1))
-    return found
+    found = _unsettled(session, query, 1)
+    return found[0] if found else None
 
 
 def get_item(*, session: Session, item_id: int) -> ReviewItem:
