@@ -251,12 +251,21 @@ def _refusal(item: ReviewItem, minutes: float) -> Conflict:
 def claim(*, session: Session, item_id: int, actor: str, minutes: float) -> ReviewItem:
     """Claim an open item for a while, so other admins leave it alone (claiming again renews)."""
     now = utcnow()
+    return _write_if_free(session, item_id, actor, minutes, now, claimed_by=actor, claimed_at=now)
+
+
+def _write_if_free(
+    session: Session, item_id: int, actor: str, minutes: float, now: datetime, **values: Any
+) -> ReviewItem:
+    """Write these values to the item if it is open and nobody else holds it, in one
+    statement (of two admins racing, one wins); the item as stored now, or the Conflict that
+    says why it was refused."""
     won = session.scalar(
         update(ReviewItem)
         .where(
             ReviewItem.id == item_id, ReviewItem.status == "open", _free_for(actor, now, minutes)
         )
-        .values(claimed_by=actor, claimed_at=now)
+        .values(**values)
         .returning(ReviewItem.id)
         .execution_options(synchronize_session=False)
     )
@@ -345,27 +354,20 @@ def take_item(
         )
     now = utcnow()
     # Written before anything else: the loser of a race stops here, having written nothing.
-    won = session.scalar(
-        update(ReviewItem)
-        .where(
-            ReviewItem.id == item_id, ReviewItem.status == "open", _free_for(actor, now, minutes)
-        )
-        .values(
-            status="decided",
-            decision=decision,
-            decided_by=actor,
-            decided_at=now,
-            claimed_by=actor,
-            claimed_at=now,
-            updated_at=now,
-        )
-        .returning(ReviewItem.id)
-        .execution_options(synchronize_session=False)
+    return _write_if_free(
+        session,
+        item_id,
+        actor,
+        minutes,
+        now,
+        status="decided",
+        decision=decision,
+        decided_by=actor,
+        decided_at=now,
+        claimed_by=actor,
+        claimed_at=now,
+        updated_at=now,
     )
-    item = get_item(session=session, item_id=item_id)
-    if won is None:
-        raise _refusal(item, minutes)
-    return item
 
 
 # -- manual merges and splits ------------------------------------------------------------------
