@@ -321,6 +321,11 @@ class HttpConnector(Connector):
         """A client with this vendor's authentication."""
         raise NotImplementedError
 
+    def client_factory(self) -> HttpClient:
+        """The shared client, for streams to call when they first read (so a missing secret
+        fails the read, not the construction)."""
+        return self.client
+
     def close(self) -> None:
         """Release the client's connections."""
         if self._client is not None:

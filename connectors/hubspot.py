@@ -121,10 +121,6 @@ class HubSpotConnector(HttpConnector):
             HubSpotDeals(self.client_factory),
         ]
 
-    def client_factory(self) -> HttpClient:
-        """The shared client (streams call this lazily)."""
-        return self.client
-
 
 class HubSpotContacts(Stream):
     """Contacts changed since the last read, then contacts archived since then."""

@@ -111,10 +111,6 @@ class MailchimpConnector(HttpConnector):
             MailchimpActivity(self.client_factory, list_id, page_size),
         ]
 
-    def client_factory(self) -> HttpClient:
-        """The shared client (streams call this lazily)."""
-        return self.client
-
 
 class MailchimpMembers(Stream):
     """Members changed since the last read, with their consent."""

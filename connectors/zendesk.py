@@ -106,10 +106,6 @@ class ZendeskConnector(HttpConnector):
             ZendeskTickets(self.client_factory, start, page_size),
         ]
 
-    def client_factory(self) -> HttpClient:
-        """The shared client (streams call this lazily)."""
-        return self.client
-
 
 class _CursorExport(Stream):
     """One cursor-based incremental export: ``start_time`` first, then ``after_cursor``."""
