@@ -26,6 +26,7 @@ from app import create_app, migrate
 from app.db import Database, get_db, utcnow
 from app.errors import Conflict
 from app.ingest import decisions, flows
+from app.ingest import undo as undoing
 from app.resolution import explain
 from app.resolution.runtime import current_matcher
 from app.review import service as review
@@ -157,7 +158,7 @@ def _run(app: Flask, args: argparse.Namespace) -> None:
             continue
         deciding.append(took)
         changes.append(entry.id)
-    undoing = [
+    undone = [
         _timed(
             database,
             lambda s, c=change: undoing.undo_entry(
@@ -172,7 +173,7 @@ def _run(app: Flask, args: argparse.Namespace) -> None:
     ]
     print(
         f"[{args.backend}] {_figures('side by side', showing)}; "
-        f"{_figures('merge decision', deciding)}; {_figures('undo', undoing)} "
+        f"{_figures('merge decision', deciding)}; {_figures('undo', undone)} "
         f"({len(deciding)} decisions, {moot} items made moot by earlier merges)",
         flush=True,
     )
