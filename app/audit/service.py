@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, Text, cast, or_, select
+from sqlalchemy import Select, Table, Text, cast, or_, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry, AuditSubject, ReadEntry, ReadSubject
@@ -100,19 +100,32 @@ def list_entries(
     before: int | None = None,
 ) -> list[AuditEntry]:
     """Entries newest first, optionally only those concerning some identities (public ids)."""
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-    if identities is not None:
-        concerning = select(AuditSubject.entry_id).where(
-            AuditSubject.identity_public_id.in_(list(identities))
-        )
-        query = query.where(AuditEntry.id.in_(concerning))
-    if action is not None:
-        query = query.where(AuditEntry.action == action)
-    if actor is not None:
-        query = query.where(AuditEntry.actor == actor)
-    if before is not None:
-        query = query.where(AuditEntry.id < before)
+    query = _newest_first(AuditEntry, AuditSubject, limit, identities, action, actor, before)
     return list(session.scalars(query))
+
+
+def _newest_first(
+    entry: type[AuditEntry] | type[ReadEntry],
+    subject: type[AuditSubject] | type[ReadSubject],
+    limit: int | None,
+    identities: Sequence[str] | None,
+    action: str | None,
+    actor: str | None,
+    before: int | None,
+) -> Select[Any]:
+    """Entries of the trail (changes or reads) newest first, filtered: about some customers
+    (public ids, through the trail's subjects), of an action, by an actor, before an id."""
+    query = select(entry).order_by(entry.id.desc()).limit(limit)
+    if identities is not None:
+        about = select(subject.entry_id).where(subject.identity_public_id.in_(list(identities)))
+        query = query.where(entry.id.in_(about))
+    if action is not None:
+        query = query.where(entry.action == action)
+    if actor is not None:
+        query = query.where(entry.actor == actor)
+    if before is not None:
+        query = query.where(entry.id < before)
+    return query
 
 
 # -- reads ------------------------------------------------------------------------------------
@@ -146,19 +159,11 @@ def list_reads(
 ) -> list[ReadEntry]:
     """Reads newest first (``limit`` of them, or all), optionally only those that showed some
     customers (public ids)."""
-    query = select(ReadEntry).order_by(ReadEntry.id.desc()).limit(limit)
-    if identities is not None:
-        showing = select(ReadSubject.entry_id).where(
-            ReadSubject.identity_public_id.in_(list(identities))
+    return list(
+        session.scalars(
+            _newest_first(ReadEntry, ReadSubject, limit, identities, action, actor, before)
         )
-        query = query.where(ReadEntry.id.in_(showing))
-    if action is not None:
-        query = query.where(ReadEntry.action == action)
-    if actor is not None:
-        query = query.where(ReadEntry.actor == actor)
-    if before is not None:
-        query = query.where(ReadEntry.id < before)
-    return list(session.scalars(query))
+    )
 
 
 def delete_reads_before(*, session: Session, cutoff: datetime, dry_run: bool = False) -> int:
