@@ -20,10 +20,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from app import create_app, migrate
-from app.db import Database, get_db, utcnow
+from app.db import Database, get_db
 from app.errors import Conflict
 from app.ingest import decisions, flows
 from app.ingest import undo as undoing
@@ -33,8 +33,7 @@ from app.review import service as review
 from app.review.models import ReviewItem
 from app.settings import get_settings
 from app.settings.sources import SourcePolicy
-from app.source import service as sources
-from app.source.models import SourceRecord
+from bench.realtime import store_unresolved
 from bench.sync import DEFAULT_SERVER, fresh_database
 from connectors.sandbox.people import generate_records
 
@@ -48,27 +47,8 @@ def _url(backend: str) -> str:
 
 
 def _load(database: Database, policy: SourcePolicy, count: int, seed: int) -> None:
-    now = utcnow()
     with database.unit_of_work() as session:
-        source_ids = {
-            name: sources.create(session=session, name=name, kind="push", policy=policy).id
-            for name in ("sales", "support", "marketing")
-        }
-        session.execute(
-            insert(SourceRecord.__table__),  # type: ignore[arg-type]
-            [
-                {
-                    "source_id": source_ids[r.department],
-                    "external_id": r.external_id,
-                    "raw": dict(r.attributes),
-                    "attributes": dict(r.attributes),
-                    "content_hash": str(n),
-                    "first_seen_at": now,
-                    "updated_at": now,
-                }
-                for n, r in enumerate(generate_records(count, seed=seed))
-            ],
-        )
+        store_unresolved(session, policy, generate_records(count, seed=seed))
 
 
 def _timed(database: Database, work: Callable[[Any], Any]) -> tuple[float, Any]:
