@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -77,13 +78,20 @@ def phonetic(word: str) -> str:
 
 def name_keys(name: str) -> set[str]:
     """The keys one name answers to: each word longer than an initial, and its sound."""
-    keys = set()
+    keys: set[str] = set()
     for word in words(name):
-        if len(word) > 1:
-            keys.add(f"n:{word}"[:TOKEN_MAX])
-            if code := phonetic(word):
-                keys.add(f"p:{code}"[:TOKEN_MAX])
+        keys |= _word_keys(word)
     return keys
+
+
+# Names repeat across customers (a store holds far fewer first names and surnames than
+# records): a word's keys are made once, not once per record that holds it.
+@lru_cache(maxsize=65536)
+def _word_keys(word: str) -> frozenset[str]:
+    if len(word) <= 1:
+        return frozenset()
+    code = phonetic(word)
+    return frozenset((f"n:{word}"[:TOKEN_MAX], *((f"p:{code}"[:TOKEN_MAX],) if code else ())))
 
 
 def query_word_keys(query: str) -> list[set[str]]:
@@ -127,27 +135,43 @@ def record_names(attributes: Mapping[str, str]) -> set[str]:
     """The full names a record gives: its full name, and its first and last name together."""
     names = set()
     if full := attributes.get("full_name"):
-        names.add(" ".join(words(full)))
+        names.add(_spelled(full))
     combined = " ".join(
         part for part in (attributes.get("first_name"), attributes.get("last_name")) if part
     )
     if combined:
-        names.add(" ".join(words(combined)))
+        names.add(_spelled(combined))
     return {n for n in names if n}
 
 
-def record_keys(attributes: Mapping[str, str]) -> set[str]:
-    """Every search key one record gives its identity."""
+def record_keys(attributes: Mapping[str, str], names: Iterable[str] | None = None) -> set[str]:
+    """Every search key one record gives its identity (``names``: its ``record_names``, when
+    the caller has them already)."""
     keys: set[str] = set()
-    for name in record_names(attributes):
+    for name in record_names(attributes) if names is None else names:
         keys |= name_keys(name)
     if city := attributes.get("city"):
-        keys.add(city_key(city))
+        keys.add(_city_key(city))
     if postcode := attributes.get("postcode"):
-        keys.add(postcode_key(postcode))
+        keys.add(_postcode_key(postcode))
     if birth := attributes.get("birth_date"):
-        keys |= birth_date_keys(birth)
+        keys |= _birth_date_keys(birth)
     return {k for k in keys if len(k) > 2}
+
+
+# Cities, postcodes and birth dates repeat across records too: their keys, once per value.
+@lru_cache(maxsize=65536)
+def _spelled(name: str) -> str:
+    return " ".join(words(name))
+
+
+_city_key = lru_cache(maxsize=65536)(city_key)
+_postcode_key = lru_cache(maxsize=65536)(postcode_key)
+
+
+@lru_cache(maxsize=65536)
+def _birth_date_keys(text: str) -> frozenset[str]:
+    return frozenset(birth_date_keys(text))
 
 
 def name_score(query: str, names: Iterable[str]) -> float:

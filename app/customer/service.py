@@ -34,9 +34,11 @@ from app.customer.survivorship import (
 )
 from app.customer.traits import EventFact, compute_traits
 from app.db import (
+    Repeated,
     Reused,
     among,
     among_parameter,
+    as_stored,
     chunks,
     delete_among,
     insert_rows,
@@ -222,19 +224,65 @@ def live_records_where(session: Session, condition: ColumnElement[bool]) -> list
     return [loaded_record(row) for row in read_rows(session, _loaded_where(condition))]
 
 
+# The live records of many identities: times read as stored, converted once per distinct
+# value, and each source's columns read once, not once per record (see ``_load_records``).
+_TIMES = (SourceRecord.first_seen_at, SourceRecord.updated_at, SourceRecord.source_updated_at)
 _LOADED_OF_IDENTITIES = Reused(
-    lambda dialect: _loaded_where(among_parameter(dialect, SourceRecord.identity_id, "ids"))
+    lambda dialect: (
+        select(
+            SourceRecord.id,
+            SourceRecord.identity_id,
+            SourceRecord.source_id,
+            SourceRecord.external_id,
+            SourceRecord.attributes,
+            SourceRecord.problems,
+            *map(as_stored, _TIMES),
+        )
+        .where(
+            among_parameter(dialect, SourceRecord.identity_id, "ids"),
+            SourceRecord.deleted_at.is_(None),
+        )
+        .order_by(SourceRecord.id)
+    )
 )
 
 
 def _load_records(session: Session, identity_ids: Sequence[int]) -> dict[int, list[LoadedRecord]]:
+    """The live records of these identities, as ``live_records_where`` reads them, for a
+    refresh of thousands of identities at once."""
     loaded: dict[int, list[LoadedRecord]] = defaultdict(list)
     if not identity_ids:
         return loaded
     rows = read_rows(session, _LOADED_OF_IDENTITIES(session), {"ids": list(identity_ids)})
-    for record in map(loaded_record, rows):
-        if record.identity_id is not None:
-            loaded[record.identity_id].append(record)
+    first_seen, updated, source_updated = (Repeated(session, column) for column in _TIMES)
+    sources: dict[int, Row[Any]] = {}
+    for record_id, identity_id, source_id, external_id, attributes, problems, *times in rows:
+        source = sources.get(source_id)
+        if source is None:
+            source = sources[source_id] = session.execute(
+                select(Source.name, Source.priority, Source.attribute_types).where(
+                    Source.id == source_id
+                )
+            ).one()
+        updated_at, source_updated_at = updated(times[1]), source_updated(times[2])
+        loaded[identity_id].append(
+            LoadedRecord(
+                SourcedRecord(
+                    record_id=record_id,
+                    source=source.name,
+                    priority=source.priority,
+                    external_id=external_id,
+                    attributes=attributes,
+                    attribute_types=source.attribute_types,
+                    observed_at=source_updated_at or updated_at,
+                    first_seen_at=first_seen(times[0]),
+                ),
+                updated_at,
+                source_updated_at,
+                identity_id,
+                problems or {},
+            )
+        )
     return loaded
 
 
@@ -390,8 +438,9 @@ def _write_golden(
         names: set[str] = set()
         tokens: set[str] = set()
         for record in held:
-            names |= keys.record_names(record.sourced.attributes)
-            tokens |= keys.record_keys(record.sourced.attributes)
+            spoken = keys.record_names(record.sourced.attributes)
+            names |= spoken
+            tokens |= keys.record_keys(record.sourced.attributes, spoken)
         golden_rows.append((identity_id, json_text(summary), "\n".join(sorted(names)), computed_at))
         token_rows.extend((t, identity_id) for t in sorted(tokens))
     insert_rows(session, GoldenRecord.__table__, _GOLDEN, golden_rows)

@@ -141,6 +141,8 @@ class Golden:
 @lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Case-, accent- and space-insensitive form of a text, for telling equal values apart."""
+    if text.isascii():  # nothing to decompose, no accent to drop (most values of most stores)
+        return " ".join(text.casefold().split())
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
 
@@ -306,6 +308,8 @@ def _multi_candidates(
                 key = "|".join(fold(parts.get(p, "")) for p in spec.parts)
                 found.append(Candidate(parts, key, record))
             continue
+        if spec.type not in record.attributes and spec.type not in record.attribute_types.values():
+            continue  # no value of this type (most records hold no phone, or no e-mail)
         region = record_region(record.attributes) if spec.type == "phone" else None
         for name, text in sorted(record.attributes.items()):
             if name == spec.type or record.attribute_types.get(name) == spec.type:
@@ -343,22 +347,29 @@ def identifier_keys(
 def _addresses_that_say_more(chosen: list[Chosen]) -> list[Chosen]:
     """Leave out an address whose every part another address repeats (a city alone, beside a
     full address in that city); ranks follow."""
+    kept = _saying_more([entry.value for entry in chosen])
+    return [replace(chosen[i], rank=rank) for rank, i in enumerate(kept, start=1)]
 
-    def parts(entry: Chosen) -> dict[str, str]:
-        value = entry.value if isinstance(entry.value, dict) else {}
-        return {name: fold(text) for name, text in value.items()}
 
-    def says_less(entry: Chosen) -> bool:
-        mine = parts(entry)
+def _saying_more(addresses: list[Value]) -> list[int]:
+    """Where the addresses are that no other address repeats every part of, in their order."""
+    if len(addresses) < 2:  # nothing to compare it with
+        return list(range(len(addresses)))
+    folded = [
+        {name: fold(text) for name, text in value.items()} if isinstance(value, dict) else {}
+        for value in addresses
+    ]
+
+    def says_less(index: int) -> bool:
+        mine = folded[index]
         return any(
-            other is not entry
-            and len(parts(other)) > len(mine)
-            and all(parts(other).get(name) == text for name, text in mine.items())
-            for other in chosen
+            other != index
+            and len(folded[other]) > len(mine)
+            and all(folded[other].get(name) == text for name, text in mine.items())
+            for other in range(len(addresses))
         )
 
-    kept = [entry for entry in chosen if not says_less(entry)]
-    return [replace(entry, rank=rank) for rank, entry in enumerate(kept, start=1)]
+    return [index for index in range(len(addresses)) if not says_less(index)]
 
 
 def _shared_last(
@@ -437,9 +448,12 @@ def plain_golden(
     """``choose_golden(records, ...).plain()``: the golden values alone. An identity of one
     record (most of a store's) takes the short path: its values as the golden record shows them
     (a name in reading order, a date in one format), placeholders left out where the rules
-    ignore them; nothing to rank, unless it holds a value many customers share."""
-    if len(records) != 1 or (shared and identifier_keys(records, config, match) & shared):
+    ignore them; nothing to rank, unless it holds a value many customers share. An identity of
+    several records holding none takes the winners without ranking every candidate."""
+    if shared and identifier_keys(records, config, match) & shared:
         return choose_golden(records, config, match, shared).plain()
+    if len(records) != 1:
+        return _plain_of_several(records, config, match)
     record = records[0]
     consumed = _consumed_by_multi(config.multi)
     values: dict[str, Any] = {}
@@ -462,3 +476,77 @@ def plain_golden(
             if not (drop and _placeholder_value(c.value, config.placeholders))
         ]
     return values
+
+
+def _plain_of_several(
+    records: Sequence[SourcedRecord], config: SurvivorshipConfig, match: MatchConfig
+) -> dict[str, Any]:
+    """``choose_golden(records, ...).plain()`` of records holding no value many customers
+    share, without what only the verbose view shows: the winner of each attribute is the best
+    of its candidates (no full ranking, no deciding rule, no provenance)."""
+    consumed = _consumed_by_multi(config.multi)
+    single: dict[str, list[Candidate]] = {}
+    for record in records:
+        for name, text in record.attributes.items():
+            if not consumed(record, name):
+                single.setdefault(name, []).append(_single_candidate(name, text, record, match))
+    values: dict[str, Any] = {}
+    for name in sorted(single):
+        winner = _best(single[name], config.rules_for(name), config.placeholders)
+        if winner is not None:
+            values[name] = winner.value
+    for spec in config.multi:
+        candidates = _multi_candidates(spec, records, match)
+        distinct = _distinct_ranked(candidates, spec.rules, config.placeholders)
+        if spec.type == "address":
+            distinct = [distinct[i] for i in _saying_more(distinct)]
+        values[spec.name] = distinct
+    return values
+
+
+def _live(
+    candidates: Sequence[Candidate], rules: tuple[Rule, ...], placeholders: frozenset[str]
+) -> tuple[list[Candidate], tuple[Rule, ...], Counts]:
+    """The candidates that rank (placeholders left out where the rules ignore them), the
+    ranking rules, and how many records give each value: as ``_ranked`` counts them."""
+    ranking, drop = _ranking(rules)
+    live = [c for c in candidates if not (drop and _placeholder_value(c.value, placeholders))]
+    counts: Counts = {}
+    for candidate in live:
+        counts[candidate.key] = counts.get(candidate.key, 0) + 1
+    return live, ranking, counts
+
+
+def _order(ranking: tuple[Rule, ...], counts: Counts) -> Callable[[Candidate], tuple[Any, ...]]:
+    """``_ranked``'s order among live candidates."""
+
+    def order(c: Candidate) -> tuple[Any, ...]:
+        ranks = tuple(_rule_key(rule, c, counts) for rule in ranking)
+        return (*ranks, c.record.first_seen_at, c.record.record_id)
+
+    return order
+
+
+def _best(
+    candidates: Sequence[Candidate], rules: tuple[Rule, ...], placeholders: frozenset[str]
+) -> Candidate | None:
+    """The winner ``choose_single`` would choose (a record gives one candidate of a
+    single-valued attribute, so the order has no ties)."""
+    live, ranking, counts = _live(candidates, rules, placeholders)
+    if len(live) < 2:  # nothing to rank
+        return live[0] if live else None
+    return min(live, key=_order(ranking, counts))
+
+
+def _distinct_ranked(
+    candidates: Sequence[Candidate], rules: tuple[Rule, ...], placeholders: frozenset[str]
+) -> list[Value]:
+    """The distinct values ``choose_multi`` would choose, best first (the sort is stable, as
+    there: a record's candidates that rank alike keep the record's order)."""
+    live, ranking, counts = _live(candidates, rules, placeholders)
+    if len(live) > 1:
+        live = sorted(live, key=_order(ranking, counts))
+    distinct: dict[str, Value] = {}
+    for candidate in live:
+        distinct.setdefault(candidate.key, candidate.value)
+    return list(distinct.values())

@@ -19,11 +19,13 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    type_coerce,
 )
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql import Executable
+from sqlalchemy.types import NullType
 
 T = TypeVar("T")
 
@@ -172,3 +174,27 @@ def delete_among(
     for chunk in chunks(sorted(set(values))):
         removed += delete_where(session, table, among(session, column, chunk), dry_run=dry_run)
     return removed
+
+
+def as_stored(column: QueryableAttribute[Any]) -> ColumnElement[Any]:
+    """A column read as the driver gives it, unconverted (convert it with :class:`Repeated`)."""
+    return type_coerce(column, NullType()).label(column.key)
+
+
+class Repeated:
+    """Converts the stored values of one column (read ``as_stored``) as its type would, once
+    per distinct value: the times of a bulk load repeat across thousands of rows, and
+    converting each (SQLite's text into an aware datetime) costs more than reading it."""
+
+    def __init__(self, session: Session, column: QueryableAttribute[Any]) -> None:
+        dialect = session.get_bind().dialect
+        self._convert = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        self._seen: dict[Any, Any] = {}
+
+    def __call__(self, stored: Any) -> Any:
+        """The value as a read of the column would give it."""
+        try:
+            return self._seen[stored]
+        except KeyError:
+            value = self._seen[stored] = self._convert(stored) if self._convert else stored
+            return value

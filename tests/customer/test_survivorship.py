@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.config import load_config
-from app.customer.survivorship import SourcedRecord, choose_golden, plain_golden
+from app.customer.survivorship import SourcedRecord, choose_golden, identifier_keys, plain_golden
 from app.matching import MatchConfig
 from app.settings import load_settings
 from app.settings.customer import CustomerConfig, Rule, SurvivorshipConfig
@@ -223,3 +223,34 @@ def test_an_identity_of_one_record_takes_the_short_path_to_the_same_golden_value
     for config in (SETTINGS.customer.survivorship, single_rule("source_priority")):
         expected = choose_golden([record], config, US).plain()
         assert plain_golden([record], config, US) == expected
+
+
+_MORE = st.sampled_from(["1984-03-12", "12/03/1984", "Mueller, Renate", "ANA", "Ana  "])
+_RECORDS = st.lists(
+    st.tuples(
+        st.sampled_from([1, 5, 100]),
+        st.integers(0, 3),
+        st.dictionaries(st.sampled_from((*_NAMES, "birth_date", "full_name")), _VALUES | _MORE),
+    ),
+    min_size=2,
+    max_size=4,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(held=_RECORDS, share=st.booleans())
+def test_an_identity_of_several_records_gets_the_golden_values_the_full_ranking_gives(
+    held: list[tuple[int, int, dict[str, str]]], share: bool
+) -> None:
+    records = [
+        replace(
+            rec(number, ("crm", "desk")[number % 2], priority, days),
+            attributes=attributes,
+            attribute_types={"work_mail": "email", "mobile": "phone"},
+        )
+        for number, (priority, days, attributes) in enumerate(held, start=1)
+    ]
+    for config in (SETTINGS.customer.survivorship, single_rule("most_frequent", "most_recent")):
+        shared = set(sorted(identifier_keys(records, config, US))[:1]) if share else None
+        expected = choose_golden(records, config, US, shared).plain()
+        assert plain_golden(records, config, US, shared) == expected
