@@ -533,7 +533,7 @@ def _best(
     """The winner ``choose_single`` would choose (a record gives one candidate of a
     single-valued attribute, so the order has no ties)."""
     live, ranking, counts = _live(candidates, rules, placeholders)
-    if len(live) < 2:  # nothing to rank
+    if len(live) < 2 or all(c.value == live[0].value for c in live):  # nothing to rank
         return live[0] if live else None
     return min(live, key=_order(ranking, counts))
 
@@ -544,7 +544,7 @@ def _distinct_ranked(
     """The distinct values ``choose_multi`` would choose, best first (the sort is stable, as
     there: a record's candidates that rank alike keep the record's order)."""
     live, ranking, counts = _live(candidates, rules, placeholders)
-    if len(live) > 1:
+    if len(live) > 1 and any(c.value != live[0].value for c in live):  # else one value
         live = sorted(live, key=_order(ranking, counts))
     distinct: dict[str, Value] = {}
     for candidate in live:
