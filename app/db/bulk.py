@@ -52,13 +52,14 @@ def bulk_insert(session: Session, table: FromClause, rows: Sequence[Mapping[str,
 def _driver_values(
     dialect: Dialect, table: FromClause, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
 ) -> list[tuple[Any, ...]]:
-    """Rows as tuples of what the driver takes, converted by their columns' types."""
-    types = [cast(Table, table).c[name].type for name in columns]
-    convert = [_once_for_shared(_bind_processor(kind, dialect)) for kind in types]
-    return [
-        tuple(v if f is None else f(v) for f, v in zip(convert, row.values(), strict=True))
-        for row in rows
-    ]
+    """Rows as tuples of what the driver takes, converted by their columns' types: a column
+    at a time (one ``map`` a column, not a generator a row)."""
+    converted: list[list[Any]] = []
+    for name in columns:
+        values = [row[name] for row in rows]
+        convert = _once_for_shared(_bind_processor(cast(Table, table).c[name].type, dialect))
+        converted.append(values if convert is None else list(map(convert, values)))
+    return list(zip(*converted, strict=True))
 
 
 def insert_rows(
