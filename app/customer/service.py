@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -286,13 +287,24 @@ def _load_records(session: Session, identity_ids: Sequence[int]) -> dict[int, li
     return loaded
 
 
+def _iso(moment: datetime) -> str:
+    return _iso_in(moment, moment.tzinfo)
+
+
+# The records of a load share a few times: each one's text is made once, not once a record
+# (by zone too: equal instants in two zones are equal datetimes, written apart).
+@lru_cache(maxsize=4096)
+def _iso_in(moment: datetime, _zone: tzinfo | None) -> str:
+    return moment.isoformat()
+
+
 def _records_json(records: Sequence[LoadedRecord], verbose: bool) -> dict[str, list[Any]]:
     grouped: dict[str, list[Any]] = {}
     for record in sorted(records, key=lambda r: (r.sourced.source, r.sourced.external_id)):
         entry: dict[str, Any] = {
             "external_id": record.sourced.external_id,
-            "first_seen_at": record.sourced.first_seen_at.isoformat(),
-            "updated_at": record.updated_at.isoformat(),
+            "first_seen_at": _iso(record.sourced.first_seen_at),
+            "updated_at": _iso(record.updated_at),
         }
         if record.problems:
             entry["problems"] = dict(sorted(record.problems.items()))
