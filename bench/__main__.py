@@ -23,6 +23,7 @@ BENCHMARKS = {
     "console": "bench.console",
     "erasure": "bench.erasure",
     "scale": "bench.scale",
+    "push": "bench.push",
     "load": "bench.load",
 }
 

@@ -44,14 +44,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import Engine
 
 from app import create_app, migrate
 from app.auth import service as tokens
-from app.db import get_db, retry_contended
+from app.db import get_db, retry_contended, utcnow
 from app.identity.models import Identity
-from app.ingest import tasks
+from app.ingest import flows, tasks
 from app.ingest.flows import IngestReport, ingest_page
 from app.resolution.runtime import current_matcher
 from app.settings import get_settings
@@ -87,6 +87,43 @@ def _prepare(server: str) -> str:
             sources.create(session=session, name=name, kind="push", policy=get_settings().sources)
     get_db(app).dispose()
     return url
+
+
+def _loaded(server: str, records: Sequence[DepartmentRecord]) -> None:
+    """Without part 1: the store as part 1 leaves it (its records stored and resolved), made in
+    one batch, fitted (in seconds, not part 1's minutes)."""
+    url = _prepare(server)
+    app = _quiet_app(url)
+    database = get_db(app)
+    with app.app_context():
+        with database.unit_of_work() as session:
+            rows = [(r.department, r.external_id, dict(r.attributes)) for r in records]
+            ids = {s.name: s.id for s in session.scalars(select(Source))}
+            now = utcnow()
+            session.execute(
+                insert(SourceRecord.__table__),  # type: ignore[arg-type]
+                [
+                    {
+                        "source_id": ids[name],
+                        "external_id": external_id,
+                        "raw": attributes,
+                        "attributes": attributes,
+                        "content_hash": str(n),
+                        "first_seen_at": now,
+                        "updated_at": now,
+                    }
+                    for n, (name, external_id, attributes) in enumerate(rows)
+                ],
+            )
+        with database.unit_of_work() as session:
+            flows.resolve_all(
+                session=session,
+                settings=get_settings(),
+                matcher=current_matcher(session),
+                fit=True,
+            )
+    print(f"{len(records)} records stored and resolved in batch (part 1 skipped)", flush=True)
+    database.dispose()
 
 
 # -- 1. real time in worker processes -------------------------------------------------------
@@ -776,7 +813,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "1" not in skip:
         in_turn(args.server, first, args.page, args.repeat)
     else:
-        _prepare(args.server)
+        _loaded(args.server, first)
     url = (
         create_engine(args.server)
         .url.set(database=BENCH_DATABASE)

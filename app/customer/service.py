@@ -19,6 +19,7 @@ from sqlalchemy import (
     ColumnElement,
     Row,
     Select,
+    bindparam,
     delete,
     func,
     select,
@@ -327,24 +328,38 @@ def shared_identifiers(
     least: dict[str, int] = {s.type: s.shared_by for s in survivorship.multi if s.shared_by}
     if not wanted:
         return set()
-    holders = func.count(func.distinct(SourceRecord.identity_id))
+    # One statement for every kind: the values of all of them, held by at least the fewest
+    # customers any kind asks for; each kind's own bar is applied here.
+    kinds = sorted({kind for kind, _ in wanted})
+    fewest = min(least[kind] for kind in kinds)
     shared: set[tuple[str, str]] = set()
-    for kind in sorted({kind for kind, _ in wanted}):
-        values = sorted(value for k, value in wanted if k == kind)
-        for chunk in chunks(values):
-            query = (
-                select(RecordIdentifier.value)
-                .join(SourceRecord, SourceRecord.id == RecordIdentifier.record_id)
-                .where(
-                    RecordIdentifier.kind == kind,
-                    RecordIdentifier.value.in_(chunk),
-                    SourceRecord.deleted_at.is_(None),
-                )
-                .group_by(RecordIdentifier.value)
-                .having(holders >= least[kind])
-            )
-            shared.update((kind, value) for value in session.scalars(query))
+    for chunk in chunks(sorted({value for _, value in wanted})):
+        parameters = {"kinds": kinds, "values": chunk, "least": fewest}
+        shared.update(
+            (kind, value)
+            for kind, value, holders in read_rows(session, _SHARED(session), parameters)
+            if (kind, value) in wanted and holders >= least[kind]
+        )
     return shared
+
+
+_SHARED = Reused(
+    lambda dialect: (
+        select(
+            RecordIdentifier.kind,
+            RecordIdentifier.value,
+            func.count(func.distinct(SourceRecord.identity_id)),
+        )
+        .join(SourceRecord, SourceRecord.id == RecordIdentifier.record_id)
+        .where(
+            RecordIdentifier.kind.in_(bindparam("kinds", expanding=True)),
+            among_parameter(dialect, RecordIdentifier.value, "values"),
+            SourceRecord.deleted_at.is_(None),
+        )
+        .group_by(RecordIdentifier.kind, RecordIdentifier.value)
+        .having(func.count(func.distinct(SourceRecord.identity_id)) >= bindparam("least"))
+    )
+)
 
 
 def golden_document(

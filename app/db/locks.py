@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy import BigInteger, Connection, Engine, text
+from sqlalchemy import URL, BigInteger, Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -33,8 +33,11 @@ _GLOBAL = {
 # takes thousands), and the table stays small. Two names on one stripe only wait for each
 # other needlessly, rarely.
 STRIPES = 1 << 20
+# Run on a connection of its own in autocommit: the statement is its transaction, and it need
+# not wait for the disk (stripes are rows, not data: one lost in a crash is made again).
 _ENSURE = text(
-    "INSERT INTO lock_stripe (stripe) SELECT s FROM unnest(CAST(:stripes AS BIGINT[])) AS s"
+    "WITH quick AS (SELECT set_config('synchronous_commit', 'off', true))"
+    " INSERT INTO lock_stripe (stripe) SELECT s FROM unnest(CAST(:stripes AS BIGINT[])) AS s, quick"
     " ORDER BY s ON CONFLICT DO NOTHING"
 )
 _LOCK = {
@@ -193,14 +196,18 @@ def _lock_stripes(session: Session, names: set[str], *, wait: bool) -> bool:
     """Lock the stripes of ``names`` in their order; without ``wait``, take none of those
     another transaction holds. Returns whether every one was taken."""
     stripes = sorted({_stripe(name) for name in names})
+    made = _made_stripes(session)
+    # Stripes this process has not seen made are made first (one statement, on a connection of
+    # its own), so that the lock below finds every row: a new customer brings new names.
+    _ensure(session, [s for s in stripes if not made[s >> 3] & (1 << (s & 7))], made)
     taken = set(_lock(session, stripes, wait=wait))
     missing = [s for s in stripes if s not in taken]
     if not missing:
-        return True  # the usual case, once the stripes exist: one statement
-    # Stripes not made yet (a waiting lock returns every row that exists), or, without
-    # waiting, held by others: make the absent ones, then take them.
-    existing = set() if wait else set(session.execute(_EXISTING, {"stripes": missing}).scalars())
-    _ensure(session, [s for s in missing if s not in existing])
+        return True  # the usual case: one statement
+    # Without waiting, held by others; or stripes gone since this process saw them made (a
+    # store dropped and made again): make the absent ones, then take them.
+    existing = set(session.execute(_EXISTING, {"stripes": missing}).scalars())
+    _ensure(session, [s for s in missing if s not in existing], made)
     highest = max(taken, default=-1)
     # Waiting only above every stripe taken keeps the order; below, only try.
     taken.update(_lock(session, [s for s in missing if wait and s > highest], wait=True))
@@ -214,14 +221,31 @@ def _lock(session: Session, stripes: list[int], *, wait: bool) -> list[int]:
     return list(session.execute(_LOCK[wait], {"stripes": stripes}).scalars())
 
 
-def _ensure(session: Session, stripes: list[int]) -> None:
-    """Make stripe rows, on a connection of their own, committed at once: a row this
-    transaction inserted would be invisible to others' locking until it commits."""
+# The stripes each database (by URL) is known to hold, one bit a stripe (2 x STRIPES bits: 256
+# KiB a database), as this process made or found them: rows are never deleted, so a known one
+# needs no statement to make it.
+_made: dict[URL, bytearray] = {}
+
+
+def _made_stripes(session: Session) -> bytearray:
+    url = session.get_bind().engine.url
+    made = _made.get(url)
+    if made is None:
+        made = _made[url] = bytearray(2 * STRIPES // 8)
+    return made
+
+
+def _ensure(session: Session, stripes: list[int], made: bytearray) -> None:
+    """Make stripe rows, on a connection of their own, committed at once (a row this
+    transaction inserted would be invisible to others' locking until it commits), and note
+    them made."""
     if not stripes:
         return
-    with session.get_bind().engine.begin() as side:
-        side.execute(text("SET LOCAL synchronous_commit = off"))  # rows, not data: no fsync
+    engine = session.get_bind().engine
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as side:
         side.execute(_ENSURE, {"stripes": stripes})
+    for stripe in stripes:
+        made[stripe >> 3] |= 1 << (stripe & 7)
 
 
 def retry_contended(session: Session, work: Callable[[], T], *, attempts: int = 4) -> T:

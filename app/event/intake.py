@@ -16,8 +16,9 @@ import orjson
 from marshmallow import ValidationError
 from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
-from app.db import among, bulk_insert, chunks, delete_where, utcnow
+from app.db import Reused, among, among_parameter, bulk_insert, chunks, delete_where, utcnow
 from app.errors import InvalidInput, NotFound
 from app.event.models import AnonymousLink, Event, EventBatch
 from app.event.schemas import EventInSchema
@@ -380,8 +381,7 @@ def upsert_source_events(session: Session, source: Source, events: Sequence[Even
     return len(inserts) + len(updates) + removed
 
 
-def link_waiting_events(session: Session, source: Source, external_ids: list[str]) -> None:
-    """Events that arrived before their customer's record now point at it."""
+def _link_waiting(dialect: str) -> Executable:
     record_id = (
         select(SourceRecord.id)
         .where(
@@ -390,13 +390,23 @@ def link_waiting_events(session: Session, source: Source, external_ids: list[str
         )
         .scalar_subquery()
     )
-    session.execute(
+    return (
         update(Event)
         .where(
-            Event.source_id == source.id,
+            Event.source_id == bindparam("source"),
             Event.record_id.is_(None),
-            among(session, Event.customer_external_id, external_ids),
+            among_parameter(dialect, Event.customer_external_id, "ids"),
         )
         .values(record_id=record_id)
         .execution_options(synchronize_session=False)
     )
+
+
+# Every page that creates records runs it: built once.
+_LINK_WAITING = Reused(_link_waiting)
+
+
+def link_waiting_events(session: Session, source: Source, external_ids: list[str]) -> None:
+    """Events that arrived before their customer's record now point at it."""
+    for chunk in chunks(external_ids):
+        session.execute(_LINK_WAITING(session), {"source": source.id, "ids": chunk})

@@ -200,9 +200,12 @@ _LINKS = Reused(
 )
 
 
+_ANY = Reused(lambda _dialect: select(Event.id).limit(1))
+
+
 def any_events(*, session: Session) -> bool:
     """Whether the store holds any event at all (a store after its first load holds none)."""
-    return session.scalar(select(Event.id).limit(1)) is not None
+    return session.scalar(_ANY(session)) is not None
 
 
 def footprints(*, session: Session, identity_ids: Iterable[int]) -> dict[int, Footprint]:

@@ -79,6 +79,8 @@ class IngestReport:
     splits: int = 0
     fitted: resolution.Fit | None = None
     """The model fitted to the store when this ingest made it outgrow the last one."""
+    newest: int = 0
+    """The highest id of a record this ingest created (0: it created none)."""
 
     @property
     def records(self) -> int:
@@ -101,6 +103,7 @@ class IngestReport:
         self.rejects.extend(other.rejects)
         self.problems.update(other.problems)
         self.fitted = other.fitted or self.fitted
+        self.newest = max(self.newest, other.newest)
 
     def counts(self) -> dict[str, int]:
         """Counts for reports and API responses."""
@@ -174,6 +177,7 @@ def ingest_page(
     sync.keep_rejects(session, source, page.rejects, stream, run_id)
     report.pages += 1
     report.created += len(upserted.created)
+    report.newest = max([report.newest, *(r.id for r in upserted.created)])
     report.updated += len(upserted.updated)
     report.deleted += len(upserted.deleted)
     report.unchanged += upserted.unchanged
@@ -249,16 +253,27 @@ def push_records(
         report=report,
     )
     if fit:
-        fit_after(session=session, settings=settings, matcher=matcher, report=report)
+        fit_after(session=session, settings=settings, matcher=matcher, report=report, newest=True)
     return report
 
 
 def fit_after(
-    *, session: Session, settings: Settings, matcher: Matcher, report: IngestReport
+    *,
+    session: Session,
+    settings: Settings,
+    matcher: Matcher,
+    report: IngestReport,
+    newest: bool = False,
 ) -> None:
     """After an ingest: fit the model when the store has outgrown it (see ``fit_when_due``),
-    and add what re-resolving with it changed to the report."""
-    refit = fit_when_due(session=session, settings=settings, matcher=matcher)
+    and add what re-resolving with it changed to the report. ``newest``: judge by the newest
+    record the ingest created (see ``resolution.fit_due``), not by the store's."""
+    refit = fit_when_due(
+        session=session,
+        settings=settings,
+        matcher=matcher,
+        newest=report.newest if newest else None,
+    )
     if refit is None:
         return
     report.fitted, resolved = refit
@@ -352,10 +367,12 @@ def fit_when_due(
     matcher: Matcher,
     actor: str = audit.SYSTEM_ACTOR,
     progress: Progress = QUIET,
+    newest: int | None = None,
 ) -> tuple[resolution.Fit, ResolutionReport] | None:
     """When the store has outgrown its model (a first bulk load, or doubled since), fit a new
-    one to it and re-resolve everything with it; None when not due."""
-    if not resolution.fit_due(session=session, matcher=matcher):
+    one to it and re-resolve everything with it; None when not due (``newest``: see
+    ``resolution.fit_due``)."""
+    if not resolution.fit_due(session=session, matcher=matcher, newest=newest):
         return None
     report = resolve_all(
         session=session,

@@ -153,12 +153,17 @@ FIT_ASKED_EVERY = 60.0
 _fit_asked = [-FIT_ASKED_EVERY]
 
 
-def fit_later(app: Flask, *, session: Session, matcher: Matcher) -> str | None:
+def fit_later(
+    app: Flask, *, session: Session, matcher: Matcher, newest: int | None = None
+) -> str | None:
     """When the store has outgrown its model, ask a worker to fit it (at most once a minute
     from this process); returns the task's id when it asked. A web request never fits: that
-    reads every record and re-resolves them all, minutes on a large store."""
+    reads every record and re-resolves them all, minutes on a large store. ``newest``: the
+    highest record id the caller created (see ``fit_due``)."""
     now = time.monotonic()
-    if now - _fit_asked[0] < FIT_ASKED_EVERY or not fit_due(session=session, matcher=matcher):
+    if now - _fit_asked[0] < FIT_ASKED_EVERY or not fit_due(
+        session=session, matcher=matcher, newest=newest
+    ):
         return None
     _fit_asked[0] = now
     return enqueue(app, "huella.fit")

@@ -5,11 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from app.db import among, bulk_insert, chunks, delete_among, utcnow
+from app.db import (
+    Reused,
+    among,
+    among_parameter,
+    bulk_insert,
+    chunks,
+    delete_among,
+    read_rows,
+    utcnow,
+)
 from app.privacy.models import Consent
 
 
@@ -58,17 +69,31 @@ def erase_consents(*, session: Session, record_ids: Sequence[int], dry_run: bool
     return delete_among(session, Consent, Consent.record_id, record_ids, dry_run=dry_run)
 
 
+def _choices(dialect: str, *, of_purposes: bool) -> Select[Any]:
+    query: Select[Any] = select(  # type: ignore[assignment]
+        Consent.record_id, Consent.purpose, Consent.granted, Consent.observed_at
+    )
+    query = query.where(among_parameter(dialect, Consent.record_id, "ids"))
+    if of_purposes:
+        query = query.where(Consent.purpose.in_(bindparam("purposes", expanding=True)))
+    return query
+
+
+# Every refresh of a customer reads its records' choices: built once.
+_CHOICES = {
+    of_purposes: Reused(partial(_choices, of_purposes=of_purposes)) for of_purposes in (False, True)
+}
+
+
 def choices_of(
     *, session: Session, record_ids: Sequence[int], purposes: Sequence[str] | None = None
 ) -> dict[int, list[tuple[str, bool, datetime]]]:
     """Each record's recorded choices (of these purposes; None: of every one), as (purpose,
     granted, observed at)."""
     found: dict[int, list[tuple[str, bool, datetime]]] = {}
+    statement = _CHOICES[purposes is not None](session)
     for chunk in chunks(sorted(set(record_ids))):
-        query = select(Consent.record_id, Consent.purpose, Consent.granted, Consent.observed_at)
-        query = query.where(among(session, Consent.record_id, chunk))
-        if purposes is not None:
-            query = query.where(Consent.purpose.in_(list(purposes)))
-        for record_id, purpose, granted, observed_at in session.execute(query):
+        parameters = {"ids": chunk, "purposes": list(purposes or ())}
+        for record_id, purpose, granted, observed_at in read_rows(session, statement, parameters):
             found.setdefault(record_id, []).append((purpose, bool(granted), observed_at))
     return found

@@ -70,16 +70,23 @@ class Checker:
         return {digest(key, identifier): identifier for identifier in identifiers}
 
 
+_PROBE = Reused(
+    lambda _dialect: select(
+        select(Suppression.digest).limit(1).scalar_subquery(),
+        select(Suppression.key_id)
+        .where(Suppression.key_id != bindparam("mine"))
+        .limit(1)
+        .scalar_subquery(),
+    )
+)
+
+
 def open_checker(*, session: Session, key: bytes | None, key_env: str) -> Checker:
     """A checker for this transaction. ConfigError when the list holds digests but the key is
     missing or another one: ingest must stop rather than let erased people back in."""
     # One round trip a page: whether the list holds anything, and any digest of another key.
     mine = key_id(key) if key is not None else ""
-    listed = select(Suppression.digest).limit(1).scalar_subquery()
-    foreign = (
-        select(Suppression.key_id).where(Suppression.key_id != mine).limit(1).scalar_subquery()
-    )
-    any_digest, other_key = session.execute(select(listed, foreign)).one()
+    any_digest, other_key = session.execute(_PROBE(session), {"mine": mine}).one()
     if any_digest is None:
         return Checker(key, active=False)
     if key is None:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from app.db import among
+from app.db import Reused, among
 from app.identity.clustering import IdentityChanges
 from app.identity.models import Identity, RecordIdentifier
 from app.matching import MatchConfig, Matcher
@@ -89,10 +89,22 @@ class ResolutionReport:
 # -- the matcher of the store ----------------------------------------------------------------
 
 
+# Read by every request and job that resolves (see ``build_matcher``): built once.
+_DECLARED = Reused(lambda _dialect: select(Source.attribute_types).order_by(Source.id))
+_ACTIVE_VERSION = Reused(
+    lambda _dialect: (
+        select(ModelVersion.id, ModelVersion.created_at)
+        .where(ModelVersion.active)
+        .order_by(ModelVersion.id.desc())
+        .limit(1)
+    )
+)
+
+
 def attribute_types(*, session: Session) -> dict[str, AttributeType]:
     """The extra attributes every source declares, with their types."""
     declared: dict[str, AttributeType] = {}
-    for types in session.scalars(select(Source.attribute_types).order_by(Source.id)):
+    for types in session.scalars(_DECLARED(session)):
         declared.update(types)
     return declared
 
@@ -117,12 +129,7 @@ def build_matcher(*, session: Session, config: MatchConfig) -> Matcher:
     process: models never change once stored, and building one (parsing the model, compiling
     comparisons and rules) cost more than a page of real time's own queries.
     """
-    row = session.execute(
-        select(ModelVersion.id, ModelVersion.created_at)
-        .where(ModelVersion.active)
-        .order_by(ModelVersion.id.desc())
-        .limit(1)
-    ).one_or_none()
+    row = session.execute(_ACTIVE_VERSION(session)).one_or_none()
     declared = attribute_types(session=session)
     key = (
         id(config),
@@ -166,15 +173,21 @@ def live_record_count(session: Session) -> int:
     )
 
 
-def fit_due(*, session: Session, matcher: Matcher) -> bool:
+def fit_due(*, session: Session, matcher: Matcher, newest: int | None = None) -> bool:
     """Whether the store has outgrown its model: never fitted and holding ``fit_from``
-    records, or doubled since it was last fitted."""
+    records, or doubled since it was last fitted.
+
+    ``newest``: the highest record id the caller just created (0 when it created none), for
+    callers that ask after each write of theirs (a push): the write that creates the record
+    whose id reaches the threshold is the one that finds the store outgrown, and no other
+    needs to read the store's highest id. None: read it."""
     model = matcher.model
     threshold = 2 * model.calibrated_on or matcher.config.model.fit_from
     # Ids only grow, so a store whose highest id is below the threshold holds fewer records:
     # most calls need no count.
-    highest = session.scalar(select(func.max(SourceRecord.id))) or 0
-    return highest >= threshold and live_record_count(session) >= threshold
+    if newest is None:
+        newest = session.scalar(select(func.max(SourceRecord.id))) or 0
+    return newest >= threshold and live_record_count(session) >= threshold
 
 
 def fit(

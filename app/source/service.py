@@ -90,9 +90,12 @@ LOADED_COLUMNS = (
 )
 
 
+_BY_NAME = Reused(lambda _dialect: select(Source).where(Source.name == bindparam("name")))
+
+
 def get_by_name(*, session: Session, name: str) -> Source:
     """The source with this name, or NotFound."""
-    source = session.scalar(select(Source).where(Source.name == name))
+    source: Source | None = session.scalar(_BY_NAME(session), {"name": name})
     if source is None:
         raise NotFound(f"no source named {name!r}")
     return source
@@ -384,14 +387,17 @@ def identities_of(
     """The identity of each of a source's records that exists, by external id."""
     found: dict[str, int | None] = {}
     for chunk in chunks(sorted(set(external_ids))):
-        rows = session.execute(
-            select(SourceRecord.external_id, SourceRecord.identity_id).where(
-                SourceRecord.source_id == source.id,
-                among(session, SourceRecord.external_id, chunk),
-            )
-        )
+        rows = read_rows(session, _IDENTITIES_OF(session), {"source": source.id, "ids": chunk})
         found.update((row.external_id, row.identity_id) for row in rows)
     return found
+
+
+_IDENTITIES_OF = Reused(
+    lambda dialect: select(SourceRecord.external_id, SourceRecord.identity_id).where(
+        SourceRecord.source_id == bindparam("source"),
+        among_parameter(dialect, SourceRecord.external_id, "ids"),
+    )
+)
 
 
 def get_record(*, session: Session, source_name: str, external_id: str) -> SourceRecord:

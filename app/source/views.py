@@ -243,5 +243,5 @@ def push_records(batch: dict[str, Any], name: str) -> dict[str, Any]:
     )
     session.commit()
     if on_workers:  # fitting the model is long work: the workers do it
-        worker.fit_later(app, session=session, matcher=matcher)
+        worker.fit_later(app, session=session, matcher=matcher, newest=report.newest)
     return {**report.counts(), "rejects": report.rejects}
