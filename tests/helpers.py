@@ -60,3 +60,17 @@ def wait_until_blocked(app: Flask, timeout: float = 10.0, sessions: int = 1) -> 
                 return
             time.sleep(0.02)
     pytest.fail(f"never saw {sessions} sessions waiting for another one's lock")
+
+
+def job_of(
+    client: FlaskClient, headers: dict[str, str], answer: Any, timeout: float = 60.0
+) -> dict[str, Any]:
+    """The job a 202 answer names (Location), once it ended (tests run tasks inline, so at
+    once; a real worker takes a moment)."""
+    assert answer.status_code == 202, answer.get_json()
+    deadline = time.monotonic() + timeout
+    while True:
+        job: dict[str, Any] = client.get(answer.headers["Location"], headers=headers).get_json()
+        if job["status"] not in ("queued", "running") or time.monotonic() > deadline:
+            return job
+        time.sleep(0.2)

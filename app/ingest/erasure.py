@@ -20,6 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -106,8 +107,7 @@ def erase(
     erased person answers ``already_erased``.
     """
     key = settings.privacy.require_key()
-    if not reason.strip():
-        raise InvalidInput("say why", {"reason": ["an erasure needs a reason"]})
+    _require_reason(reason)
     hold_suppression_lock(session, exclusive=True)
     hold_identity_lock(session)
     if not dry_run:
@@ -115,10 +115,7 @@ def erase(
     found = _find(session, settings, reference)
     if isinstance(found, Erasure):
         return found
-    names = {s.id: s for s in session.scalars(select(Source))}
-    person = with_tombstones(session, settings, found, names)
-    held = identifiers_of(settings, person, names)
-    _refuse_personal(reason, _texts(person, held))
+    person, held, names = _examined(session, settings, found, reason)
     report = Erasure(
         reference=reference,
         identity=person.survivor,
@@ -154,6 +151,52 @@ def erase(
         session=session, settings=settings, subjects=subjects_of(person, held)
     )
     return report
+
+
+def check(*, session: Session, settings: Settings, reference: str, reason: str) -> Erasure | None:
+    """What a request checks before it hands an erasure to the workers, reading only: None
+    when it can go ahead, the answer when the person was erased already. Raises what
+    ``erase`` would (no key, no reason or one naming the person, nobody by that reference)."""
+    settings.privacy.require_key()
+    _require_reason(reason)
+    found = _find(session, settings, reference)
+    if isinstance(found, Erasure):
+        return found
+    _examined(session, settings, found, reason)
+    return None
+
+
+def outcome(report: Erasure) -> dict[str, Any]:
+    """An erasure's report as a job keeps it: without the reference it was asked by (an
+    e-mail, a phone) and its values only as counts."""
+    return {
+        "status": report.status,
+        "identity": report.identity,
+        "merged": report.merged,
+        "records": report.records,
+        "tables": report.tables,
+        "suppressed": report.suppressed,
+        "also_held_by": report.also_held_by,
+        "erased_at": report.erased_at.isoformat() if report.erased_at else None,
+        "entry_id": report.entry_id,
+    }
+
+
+def _require_reason(reason: str) -> None:
+    if not reason.strip():
+        raise InvalidInput("say why", {"reason": ["an erasure needs a reason"]})
+
+
+def _examined(
+    session: Session, settings: Settings, found: Person, reason: str
+) -> tuple[Person, set[Identifier], dict[int, Source]]:
+    """The person with their deleted records, their identifiers and the sources, once the
+    reason is known not to name them."""
+    names = {s.id: s for s in session.scalars(select(Source))}
+    person = with_tombstones(session, settings, found, names)
+    held = identifiers_of(settings, person, names)
+    _refuse_personal(reason, _texts(person, held))
+    return person, held, names
 
 
 def _write_queued_events(session: Session, settings: Settings) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.customer import service as customers
 from app.db import (
@@ -25,7 +26,7 @@ from app.db import (
     refresh_stale_statistics,
     retry_contended,
 )
-from app.errors import Conflict
+from app.errors import Conflict, HuellaError
 from app.event.models import Event, EventBatch
 from app.ingest import erasure, event_flows, flows
 from app.ingest import sync as runner
@@ -34,7 +35,9 @@ from app.progress import QUIET, Progress
 from app.resolution import service as resolution
 from app.resolution.runtime import current_matcher
 from app.settings import Settings, get_settings
+from app.source import service as sources
 from app.source.models import Source
+from app.sync import service as sync
 from app.sync.models import SyncRun
 
 log = logging.getLogger(__name__)
@@ -196,9 +199,13 @@ def _write_events(
     return {"events": written, AGAIN: True}
 
 
-def erase_person(*, reference: str, reason: str, actor: str) -> dict[str, Any]:
-    """Erase the person a reference names (as ``huella erase`` does), for ``actor``."""
-    with get_db().unit_of_work() as session:
+def erase_person(
+    *, reference: str, reason: str, actor: str, job: int | None = None
+) -> dict[str, Any]:
+    """Erase the person a reference names (as ``huella erase`` does), for ``actor``; as the
+    ``job`` an API request queued, when it names one (see ``_as_job``)."""
+
+    def work(session: Session) -> dict[str, Any]:
         report = erasure.erase(
             session=session,
             settings=get_settings(),
@@ -207,7 +214,56 @@ def erase_person(*, reference: str, reason: str, actor: str) -> dict[str, Any]:
             actor=actor,
             reason=reason,
         )
-    return {"status": report.status, "identity": report.identity}
+        return erasure.outcome(report)
+
+    if job is not None:
+        return _as_job(job, work)
+    with get_db().unit_of_work() as session:
+        outcome = work(session)
+    return {"status": outcome["status"], "identity": outcome["identity"]}
+
+
+def remove_source(*, job: int, source: str, actor: str) -> dict[str, Any]:
+    """Remove a department and all it held (as ``huella source remove`` does), as the ``job``
+    an API request queued."""
+
+    def work(session: Session) -> dict[str, Any]:
+        removal = flows.remove_source(
+            session=session,
+            settings=get_settings(),
+            matcher=current_matcher(session),
+            source=sources.get_by_name(session=session, name=source),
+            actor=actor,
+        )
+        return {**removal.counts(), "source": source}
+
+    return _as_job(job, work)
+
+
+def _as_job(job_id: int, work: Callable[[Session], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``work`` as a job an API request queued: marked running, then its outcome kept in
+    the transaction of the work itself (the job says succeeded exactly when the work
+    committed). A domain error (the customer or source gone meanwhile, a refused reason) ends
+    the job failed, with the problem the request would have answered. A job that already
+    ended (its task delivered again) is left as it is."""
+    database = get_db()
+    with database.unit_of_work() as session:
+        if not sync.start_job(session=session, job=sync.get_job(session=session, job_id=job_id)):
+            return {"job": job_id, "ran": "before"}
+    try:
+        with database.unit_of_work() as session:
+            result = work(session)
+            job = sync.finish_job(
+                session=session, job=sync.get_job(session=session, job_id=job_id), result=result
+            )
+            return {"job": job_id, "status": job.status}
+    except HuellaError as error:
+        problem = {"status": error.status, "title": error.title, "detail": error.detail}
+        with database.unit_of_work() as session:
+            job = sync.get_job(session=session, job_id=job_id)
+            sync.finish_job(session=session, job=job, error=problem)
+        log.warning("job %s (%s) failed: %s", job_id, job.kind, error.detail)
+        return {"job": job_id, "status": "failed"}
 
 
 Task = Callable[..., Mapping[str, Any]]
@@ -220,5 +276,6 @@ TASKS: dict[str, Task] = {
     "huella.retention": retention,
     "huella.events": write_events,
     "huella.erase": erase_person,
+    "huella.remove_source": remove_source,
 }
 """Every task by the name it is queued under."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, redirect, url_for
+from flask import Response, current_app, redirect, url_for
 from flask_smorest import Blueprint
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -16,6 +16,7 @@ from app.customer.footprint import footprint
 from app.customer.schemas import CustomerSchema
 from app.db import get_session
 from app.errors import NotFound
+from app.ingest import erasure, worker
 from app.ingest.consent import consents_of, record_choice
 from app.ingest.erasure import Erasure, erase
 from app.ingest.subject import export_subject
@@ -30,7 +31,10 @@ from app.privacy.schemas import (
     SubjectExportSchema,
 )
 from app.resolution.runtime import current_matcher
+from app.resolution.views import accepted
 from app.settings import get_settings
+from app.source.schemas import JobSchema
+from app.sync import service as sync
 
 blp = Blueprint(
     "privacy",
@@ -43,27 +47,47 @@ blp = Blueprint(
 @blp.delete("/<public_id>")
 @blp.arguments(ErasureRequestSchema())
 @blp.response(200, ErasureSchema)
+@blp.alt_response(
+    202, schema=JobSchema, description="queued for the workers: follow the job at Location"
+)
 @roles("admin")
-def erase_customer(body: dict[str, Any], public_id: str) -> Erasure:
+def erase_customer(body: dict[str, Any], public_id: str) -> Erasure | Response:
     """Erase a customer from every table that holds personal data (every department's records,
     events, consents, what resolution and the customer view keep, review items, rejects) and put
     digests of their record ids, e-mails and phones on the suppression list, which every sync,
     push, import and event checks first. The audit trail keeps the fact, nothing personal.
-    ``dry_run`` counts what would go. Erasing an erased customer answers ``already_erased``."""
+
+    The request checks what it can (the customer, the reason) and answers 202 with the job the
+    workers run, whose result is the erasure's report. ``dry_run`` answers the counts of what
+    would go at once (200); so does erasing an erased customer (``already_erased``)."""
     if ":" in public_id:
         raise NotFound(f"no customer {public_id!r}")  # only ids here: no e-mail in addresses
-    session = get_session()
-    report = erase(
-        session=session,
-        settings=get_settings(),
-        matcher=current_matcher(session),
-        reference=public_id,
-        actor=current_token().name,
-        reason=body["reason"],
-        dry_run=body["dry_run"],
+    session, settings, actor = get_session(), get_settings(), current_token().name
+    if body["dry_run"]:
+        report = erase(
+            session=session,
+            settings=settings,
+            matcher=current_matcher(session),
+            reference=public_id,
+            actor=actor,
+            reason=body["reason"],
+            dry_run=True,
+        )
+        session.commit()
+        return report
+    answered = erasure.check(
+        session=session, settings=settings, reference=public_id, reason=body["reason"]
     )
+    if answered is not None:
+        return answered
+    job = sync.queue_job(session=session, kind="erase", subject=public_id, actor=actor)
     session.commit()
-    return report
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    worker.enqueue(
+        app, "huella.erase", reference=public_id, reason=body["reason"], actor=actor, job=job.id
+    )
+    session.refresh(job)
+    return accepted(job)
 
 
 @blp.post("/<public_id>/reveal")

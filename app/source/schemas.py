@@ -39,16 +39,6 @@ class SourceUpdateSchema(Schema):
     priority = fields.Integer(validate=validate.Range(min=0, max=1_000_000), load_default=None)
 
 
-class RemovalSchema(Schema):
-    """What removing a source did."""
-
-    source = fields.String()
-    records = fields.Integer(metadata={"description": "its live records, now gone"})
-    identities_created = fields.Integer()
-    merges = fields.Integer()
-    splits = fields.Integer()
-
-
 class ScheduleSchema(Schema):
     """A source's schedule: an interval (30s, 15m, 6h, 1d), a cron expression in UTC, or null
     to sync only when asked."""
@@ -160,6 +150,27 @@ class SyncRunSchema(Schema):
     )
     error = fields.String(allow_none=True)
     cancel_requested_at = fields.AwareDateTime(allow_none=True)
+
+
+class JobSchema(Schema):
+    """Work a request handed to the workers (an erasure, a source's removal), and how it went."""
+
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "erase or remove_source"})
+    subject = fields.String(metadata={"description": "the customer's id, or the source's name"})
+    actor = fields.String()
+    status = fields.String(metadata={"description": "queued, running, succeeded or failed"})
+    created_at = fields.AwareDateTime()
+    started_at = fields.AwareDateTime(allow_none=True)
+    finished_at = fields.AwareDateTime(allow_none=True)
+    result = fields.Dict(
+        allow_none=True,
+        metadata={"description": "what it did, once succeeded (as the request used to answer)"},
+    )
+    error = fields.Dict(
+        allow_none=True,
+        metadata={"description": "the problem (status, title, detail) it failed with"},
+    )
 
 
 class SyncRunListSchema(Schema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import Response, current_app
 from flask_smorest import Blueprint
 
 from app.auth.guard import current_token, roles
@@ -21,14 +21,15 @@ from app.pagination import (
     source_name,
 )
 from app.resolution.runtime import current_matcher
+from app.resolution.views import accepted
 from app.settings import get_settings
 from app.source import service
 from app.source.models import Source
 from app.source.schemas import (
+    JobSchema,
     PushBatchSchema,
     PushResultSchema,
     RejectListSchema,
-    RemovalSchema,
     ScheduleSchema,
     SourceCreateSchema,
     SourceListSchema,
@@ -122,21 +123,22 @@ def _set_paused(name: str, *, paused: bool) -> Source:
 
 
 @blp.delete("/<name>")
-@blp.response(200, RemovalSchema)
+@blp.response(202, JobSchema)
 @roles("admin")
-def remove_source(name: str) -> dict[str, Any]:
+def remove_source(name: str) -> Response:
     """Remove a department: its records go, the identities they were part of are re-resolved
-    without them, and the removal is audited; its events, runs and tokens go too."""
+    without them, and the removal is audited; its events, runs and tokens go too. The workers
+    do it: the answer is the job (Location), whose result says what went."""
     session = get_session()
-    removal = flows.remove_source(
-        session=session,
-        settings=get_settings(),
-        matcher=current_matcher(session),
-        source=service.get_by_name(session=session, name=name),
-        actor=current_token().name,
+    source = service.get_by_name(session=session, name=name)
+    job = sync.queue_job(
+        session=session, kind="remove_source", subject=source.name, actor=current_token().name
     )
     session.commit()
-    return {**removal.counts(), "source": name}
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    worker.enqueue(app, "huella.remove_source", job=job.id, source=name, actor=job.actor)
+    session.refresh(job)
+    return accepted(job)
 
 
 @blp.post("/<name>/sync")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.db import chunks, delete_among, delete_where, utcnow
 from app.errors import Conflict, NotFound
 from app.source.models import Source
-from app.sync.models import ACTIVE_STATUSES, RecordReject, StreamState, SyncRun
+from app.sync.models import ACTIVE_STATUSES, Job, RecordReject, StreamState, SyncRun
 from connectors import Reject, State
 
 CANCELLED = "cancelled by request"
@@ -242,3 +242,45 @@ def scrub_states(
 def delete_rejects_before(*, session: Session, cutoff: datetime, dry_run: bool = False) -> int:
     """Remove (or, in a dry run, count) the rejects kept before ``cutoff``."""
     return delete_where(session, RecordReject, RecordReject.created_at < cutoff, dry_run=dry_run)
+
+
+# -- jobs: work handed to the workers by a request ------------------------------------------
+
+
+def queue_job(*, session: Session, kind: str, subject: str, actor: str) -> Job:
+    """Record work about to be handed to the workers."""
+    job = Job(kind=kind, subject=subject, actor=actor, status="queued")
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get_job(*, session: Session, job_id: int) -> Job:
+    """One job, or NotFound."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id}")
+    return job
+
+
+def start_job(*, session: Session, job: Job) -> bool:
+    """Mark a job running; False when it already ended (a task delivered again after it ran)."""
+    if job.status not in ("queued", "running"):
+        return False
+    job.status, job.started_at = "running", utcnow()
+    return True
+
+
+def finish_job(
+    *,
+    session: Session,
+    job: Job,
+    result: Mapping[str, Any] | None = None,
+    error: Mapping[str, Any] | None = None,
+) -> Job:
+    """Mark a job ended: succeeded with its ``result``, or failed with its ``error``."""
+    job.status = "failed" if error is not None else "succeeded"
+    job.finished_at = utcnow()
+    job.result = dict(result) if result is not None else None
+    job.error = dict(error) if error is not None else None
+    return job

@@ -38,7 +38,7 @@ from connectors.sandbox import (
     start_sandboxes,
 )
 from tests.conftest import huella_config
-from tests.helpers import add_source
+from tests.helpers import add_source, job_of, push, record
 from tests.workers import BROKERS, REDIS_URL, Workers, broker_config, require_broker, wait_for
 
 TOKEN_ENV = "HUELLA_SECRET_WORKER_TEST"
@@ -360,3 +360,58 @@ def test_workers_need_a_broker(cli: FlaskCliRunner, app: Flask, command: list[st
     assert result.exit_code == 1
     assert "no broker is configured" in result.output
     assert "HUELLA_BROKER_URL" in result.output
+
+
+@pytest.mark.slow
+def test_an_erasure_and_a_source_removal_asked_over_the_api_run_on_a_worker(
+    database: tuple[str, Engine],
+    workers: Callable[..., Workers],
+    huella_app: Callable[..., Flask],
+) -> None:
+    """The web process only queues them (202 and the job to follow); a worker erases the
+    customer and removes the department, and the job says how it went."""
+    require_broker(REDIS_URL)
+    url, engine = database
+    config = broker_config(REDIS_URL)
+    app = huella_app(url, config)
+    client = app.test_client()
+    for name in ("crm", "desk"):
+        add_source(app, name)
+    with app.app_context(), get_db(app).unit_of_work() as session:
+        _, secret = tokens.create(session=session, name="admin", role="admin")
+    headers = {"Authorization": f"Bearer {secret}"}
+    ana = {"email": "ana.duarte@example.com", "first_name": "Ana", "last_name": "Duarte"}
+    luis = {"email": "luis.ortega@example.net", "first_name": "Luis", "last_name": "Ortega"}
+    push(client, headers, "crm", record("1", **ana), record("2", **luis))
+    push(client, headers, "desk", record("9", **luis))
+    [found] = client.get("/api/v1/customers/lookup/crm:1", headers=headers).get_json()["data"]
+
+    erased = client.delete(
+        f"/api/v1/customers/{found['id']}", json={"reason": "request 12"}, headers=headers
+    )
+    removed = client.delete("/api/v1/sources/desk", headers=headers)
+    for answer in (erased, removed):
+        assert answer.status_code == 202, answer.get_json()
+        assert answer.get_json()["status"] == "queued"  # nobody runs it in the web process
+    assert client.get(erased.headers["Location"], headers=headers).get_json()["status"] == "queued"
+
+    worker = workers(url, config).start("--pool=solo")
+    jobs = [job_of(client, headers, answer, timeout=90) for answer in (erased, removed)]
+    assert [(j["kind"], j["status"]) for j in jobs] == [
+        ("erase", "succeeded"),
+        ("remove_source", "succeeded"),
+    ], jobs
+    assert jobs[0]["result"]["records"] == {"crm": 1}
+    assert (jobs[1]["result"]["source"], jobs[1]["result"]["records"]) == ("desk", 1)
+    assert "huella.erase" in worker.output() and "huella.remove_source" in worker.output()
+    assert stored_records(engine) == [("crm", "2")]
+    lookup = client.get("/api/v1/customers/lookup/crm:1", headers=headers).get_json()
+    assert lookup["data"] == []
+
+
+def stored_records(engine: Engine) -> list[tuple[str, str]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Source.name, SourceRecord.external_id).join(Source).order_by(Source.name)
+        ).all()
+    return [(row.name, row.external_id) for row in rows]

@@ -16,7 +16,7 @@ from app.audit.models import AuditEntry
 from app.db import utcnow
 from app.source.models import SourceRecord
 from app.sync import service as sync
-from tests.helpers import add_source, push, record
+from tests.helpers import add_source, job_of, push, record
 
 Headers = dict[str, str]
 ANA = {"first_name": "Ana", "last_name": "Ruiz", "email": "ana@example.org"}
@@ -121,9 +121,10 @@ def test_removing_a_department_takes_its_records_and_re_resolves_its_customers(
     (ana,) = client.get("/api/v1/customers/lookup/crm:1", headers=admin).get_json()["data"]
     assert set(ana["records"]) == {"crm", "desk"}
 
-    removed = client.delete("/api/v1/sources/desk", headers=admin)
-    assert removed.status_code == 200, removed.get_json()
-    assert removed.get_json()["records"] == 1
+    # The workers remove it (here inline): the answer is the job, its result what went.
+    job = job_of(client, admin, client.delete("/api/v1/sources/desk", headers=admin))
+    assert (job["kind"], job["subject"], job["status"]) == ("remove_source", "desk", "succeeded")
+    assert job["result"]["records"] == 1 and job["result"]["source"] == "desk"
     assert client.get("/api/v1/sources/desk", headers=admin).status_code == 404
     (ana,) = client.get("/api/v1/customers/lookup/crm:1", headers=admin).get_json()["data"]
     assert set(ana["records"]) == {"crm"}  # the golden record is hers without desk's record

@@ -1,16 +1,17 @@
-// Sources: every connected department, how its last syncs went, what it rejected, and (admins)
-// a Sync button. The source list (every page of it) is what the page waits for; runs follow
-// per source.
+// Sources: each department, its last syncs and rejects, and (admins) its controls. The page
+// waits for the source list; runs follow per source.
 
 import { api, query, seg } from "./api.js";
 import { announce, fill, h, loadMore, problemBox, table, when } from "./ui.js";
 
 const RUNNING = new Set(["queued", "running"]);
+const muted = (tag, text) => h(tag, { class: "muted" }, text);
+const btn = (attrs, ...kids) => h("button", { type: "button", ...attrs }, ...kids);
 const COUNT_ORDER = ["created", "updated", "deleted", "unchanged", "rejected", "events", "identities_created", "merges", "splits"];
 const COUNT_LABEL = { created: "new", identities_created: "new identities" };
 
 function status(run) {
-  if (!run) return h("span", { class: "muted" }, "never synced");
+  if (!run) return muted("span", "never synced");
   return h("span", { class: `status status-${run.status}` }, run.status);
 }
 
@@ -37,7 +38,7 @@ function runsTable(runs) {
 }
 
 function rejectsPanel(name, signal) {
-  const body = h("div", {}, h("p", { class: "muted" }, "Loading…"));
+  const body = h("div", {}, muted("p", "Loading…"));
   const panel = h("details", { class: "panel" }, h("summary", {}, "Rejects"), body);
   let loaded = false;
   panel.addEventListener("toggle", async () => {
@@ -47,7 +48,7 @@ function rejectsPanel(name, signal) {
     try {
       let page = await fetchPage(null);
       if (!page.data.length) {
-        fill(body, h("p", { class: "muted" }, "Nothing rejected: every record and event was ingested."));
+        fill(body, muted("p", "Nothing rejected: every record and event was ingested."));
         return;
       }
       const rows = (items) => items.map((item) => [item.position || "—", item.stream, item.reason, when(item.created_at)]);
@@ -73,15 +74,24 @@ function sleep(ms, signal) {
   });
 }
 
+// A removal answers the job the workers run: wait for it.
+async function finished(job, signal) {
+  while (RUNNING.has(job?.status)) {
+    await sleep(500, signal);
+    job = await api(`/api/v1/admin/jobs/${job.id}`, { signal });
+  }
+  if (job?.error) throw { problem: job.error };
+}
+
 function sourceRow(source, { admin, signal }) {
-  const last = h("td", { class: "last-run" }, admin ? h("span", { class: "muted" }, "…") : h("span", { class: "muted" }, "admins see syncs"));
+  const last = h("td", { class: "last-run" }, muted("span", admin ? "…" : "admins see syncs"));
   const changes = h("td", {});
   const history = h("div", {});
   const message = h("div", { class: "status-line", "aria-live": "polite" });
   const show = (runs) => {
     fill(last, lastRunCell(runs[0]));
     fill(changes, counts(runs[0]));
-    fill(history, runs.length ? runsTable(runs) : h("p", { class: "muted" }, "No sync yet."));
+    fill(history, runs.length ? runsTable(runs) : muted("p", "No sync yet."));
   };
   const refresh = async () => {
     const page = await api(`/api/v1/sources/${seg(source.name)}/runs?limit=10`, { signal });
@@ -89,13 +99,14 @@ function sourceRow(source, { admin, signal }) {
     return page.data;
   };
   const sync = async (full, button) => {
-    for (const each of button.parentElement.querySelectorAll("button")) each.disabled = true;
-    fill(message, h("span", { class: "muted" }, `Starting a ${full ? "full " : ""}sync of ${source.name}…`));
+    const hold = (on) => { for (const each of button.parentElement.querySelectorAll("button")) each.disabled = on; };
+    hold(true);
+    fill(message, muted("span", `Starting a ${full ? "full " : ""}sync of ${source.name}…`));
     try {
       const run = await api(`/api/v1/sources/${seg(source.name)}/sync`, { method: "POST", body: { full }, signal });
       let latest = run;
       for (let waited = 0; RUNNING.has(latest.status) && waited < 600; waited += 1) {
-        fill(message, h("span", { class: "muted" }, `Sync #${run.id} ${latest.status}…`));
+        fill(message, muted("span", `Sync #${run.id} ${latest.status}…`));
         await sleep(1000, signal);
         latest = (await refresh()).find((each) => each.id === run.id) || latest;
       }
@@ -106,14 +117,14 @@ function sourceRow(source, { admin, signal }) {
     } catch (error) {
       if (error.name !== "AbortError") fill(message, problemBox(error));
     } finally {
-      for (const each of button.parentElement.querySelectorAll("button")) each.disabled = false;
+      hold(false);
     }
   };
   // A push source has nothing to pull; a paused one waits to be resumed.
   const pulled = source.kind !== "push" && !source.paused;
   const actions = admin ? h("td", { class: "actions" },
-    pulled ? h("button", { type: "button", "aria-label": `Sync ${source.name}`, onclick: (event) => sync(false, event.currentTarget) }, "Sync") : null,
-    pulled ? h("button", { type: "button", class: "quiet", "aria-label": `Full sync of ${source.name}`, title: "read everything again, not only what changed", onclick: (event) => sync(true, event.currentTarget) }, "Full sync") : null,
+    pulled ? btn({ "aria-label": `Sync ${source.name}`, onclick: (event) => sync(false, event.currentTarget) }, "Sync") : null,
+    pulled ? btn({ class: "quiet", "aria-label": `Full sync of ${source.name}`, title: "read everything again, not only what changed", onclick: (event) => sync(true, event.currentTarget) }, "Full sync") : null,
     adminControls(source, signal, message), message) : null;
   const row = h("tr", { dataset: { source: source.name } },
     h("th", { scope: "row" }, source.name, source.paused ? h("span", { class: "chip shared" }, "paused") : null), h("td", {}, source.kind), h("td", {}, String(source.priority)), last, changes, actions);
@@ -126,19 +137,20 @@ function sourceRow(source, { admin, signal }) {
 
 /** Pause or resume, edit the settings, remove. */
 function adminControls(source, signal, message) {
-  const base = `/api/v1/sources/${seg(source.name)}`;
+  const { name, paused } = source;
+  const base = `/api/v1/sources/${seg(name)}`;
   const act = async (request, done) => {
     try {
-      await request();
+      await finished(await request(), signal);
       announce(done);
       navigateHere();
     } catch (error) {
       if (error.name !== "AbortError") fill(message, problemBox(error));
     }
   };
-  const settings = h("textarea", { name: "settings", rows: 4, "aria-label": `Settings of ${source.name}` }, JSON.stringify(source.settings || {}, null, 1));
+  const settings = h("textarea", { name: "settings", rows: 4, "aria-label": `Settings of ${name}` }, JSON.stringify(source.settings || {}, null, 1));
   const edit = h("form", { class: "decide", hidden: true }, settings,
-    h("div", { class: "buttons" }, h("button", { type: "submit" }, `Save ${source.name}`)));
+    h("div", { class: "buttons" }, h("button", { type: "submit" }, `Save ${name}`)));
   edit.addEventListener("submit", (event) => {
     event.preventDefault();
     let parsed;
@@ -150,22 +162,22 @@ function adminControls(source, signal, message) {
     }
     const gone = Object.keys(source.settings || {}).filter((key) => !(key in parsed));
     const body = { settings: { ...parsed, ...Object.fromEntries(gone.map((key) => [key, null])) } };
-    act(() => api(base, { method: "PATCH", body, signal }), `${source.name} saved`);
+    act(() => api(base, { method: "PATCH", body, signal }), `${name} saved`);
   });
-  const remove = h("button", { type: "button", class: "danger", hidden: true, onclick: () => act(() => api(base, { method: "DELETE", signal }), `${source.name} removed`) },
-    `Remove ${source.name} and its records`);
+  const remove = btn({ class: "danger", hidden: true, onclick: () => act(() => api(base, { method: "DELETE", signal }), `${name} removed`) },
+    `Remove ${name} and its records`);
   return h("span", { class: "source-admin" },
-    h("button", { type: "button", class: "quiet", onclick: () => act(() => api(`${base}/${source.paused ? "resume" : "pause"}`, { method: "POST", signal }), `${source.name} ${source.paused ? "resumed" : "paused"}`) },
-      source.paused ? `Resume ${source.name}` : `Pause ${source.name}`),
-    h("button", { type: "button", class: "quiet", onclick: () => { edit.hidden = !edit.hidden; } }, "Settings…"),
-    h("button", { type: "button", class: "quiet", onclick: () => { remove.hidden = !remove.hidden; } }, "Remove…"),
+    btn({ class: "quiet", onclick: () => act(() => api(`${base}/${paused ? "resume" : "pause"}`, { method: "POST", signal }), `${name} ${paused ? "resumed" : "paused"}`) },
+      paused ? `Resume ${name}` : `Pause ${name}`),
+    btn({ class: "quiet", onclick: () => { edit.hidden = !edit.hidden; } }, "Settings…"),
+    btn({ class: "quiet", onclick: () => { remove.hidden = !remove.hidden; } }, "Remove…"),
     remove, edit);
 }
 
 let navigateHere = () => {};
 
 function genericValuesPanel(signal) {
-  const body = h("div", {}, h("p", { class: "muted" }, "Loading…"));
+  const body = h("div", {}, muted("p", "Loading…"));
   const panel = h("details", { class: "panel" }, h("summary", {}, "Values too common to match on"), body);
   panel.addEventListener("toggle", async () => {
     if (!panel.open) return;
@@ -175,7 +187,7 @@ function genericValuesPanel(signal) {
         h("p", { class: "hint" }, `A blocking value shared by more than ${generic.cap} records (a shared office phone, test@example.com) finds no candidates.`),
         generic.data.length
           ? table("Generic values", ["Value", "Records"], generic.data.map((item) => [item.key, String(item.records)]))
-          : h("p", { class: "muted" }, "None."));
+          : muted("p", "None."));
     } catch (error) {
       if (error.name !== "AbortError") fill(body, problemBox(error));
     }
