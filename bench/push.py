@@ -80,14 +80,16 @@ def _stored(app: Any, database: Any, records: Any, count: int) -> str:
 
 
 def _counting(database: Any) -> list[str]:
-    """The statements sent to the store from now on (those the driver runs for bulk inserts
-    too, which pass no engine event), appended as they go."""
+    """The statements sent to the store from now on, on both engines (reads outside a
+    transaction have their own: the token's, on PostgreSQL), and those the driver runs for
+    bulk inserts, which pass no engine event; appended as they go."""
     sent: list[str] = []
-    event.listen(
-        database.engine,
-        "before_cursor_execute",
-        lambda _conn, _cursor, statement, *_: sent.append(statement),
-    )
+    for engine in {database.engine, database.read_engine}:
+        event.listen(
+            engine,
+            "before_cursor_execute",
+            lambda _conn, _cursor, statement, *_: sent.append(statement),
+        )
     writer = bulk._writer
 
     def counted_writer(connection: Any, table: Any, columns: Any, rows: Any) -> Any:

@@ -37,7 +37,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -386,10 +386,35 @@ def call(base: str, token: str, method: str, path: str, body: Any = None) -> tup
         return 0, None
 
 
+def _process_tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and its children (gunicorn's master and workers)."""
+    children = [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and _parent(int(entry.name)) == pid
+    ]
+    return _cpu_seconds(pid) + sum(_cpu_seconds(child) for child in children)
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def pushes(
-    base: str, token: str, records: Sequence[DepartmentRecord], clients: int, seconds: float
+    base: str,
+    token: str,
+    records: Sequence[DepartmentRecord],
+    clients: int,
+    seconds: float,
+    api: Callable[[], float] = lambda: 0.0,
+    database: Callable[[], float] = lambda: 0.0,
 ) -> None:
-    """``clients`` threads each push one customer at a time for ``seconds``."""
+    """``clients`` threads each push one customer at a time for ``seconds``; then the CPU a
+    push cost the API processes (``api``: their CPU seconds so far), PostgreSQL
+    (``database``) and this load generator: on a busy machine, what holds when times do not."""
     queue = list(records)
     lock = threading.Lock()
     latencies: list[float] = []
@@ -416,14 +441,21 @@ def pushes(
                     errors[status] += 1
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
+    before = (api(), database(), time.process_time(), os.getloadavg()[0])
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    spent = [
+        (after - began) * 1000 / max(len(latencies), 1)
+        for after, began in zip((api(), database(), time.process_time()), before, strict=False)
+    ]
     print(
         f"pushes, {clients} clients for {seconds:.0f} s: {len(latencies)} pushes "
         f"({len(latencies) / seconds:.0f}/s), p50 {statistics.median(latencies):.0f} ms, "
-        f"p99 {_percentile(latencies, 0.99):.0f} ms (target <= 500 ms); errors {dict(errors)}",
+        f"p99 {_percentile(latencies, 0.99):.0f} ms (target <= 500 ms); errors {dict(errors)}; "
+        f"CPU a push: API {spent[0]:.1f} ms, PostgreSQL {spent[1]:.1f} ms, clients "
+        f"{spent[2]:.1f} ms; load {before[3]:.1f} -> {os.getloadavg()[0]:.1f}",
         flush=True,
     )
 
@@ -836,7 +868,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"model fitted to the store in {time.perf_counter() - began:.0f} s: {fitted}")
     with stack(url, args.broker, folder, workers=2, scheduler=bool(args.mixed)) as (base, run):
         if "2" not in skip:
-            pushes(base, token, later[: len(later) // 2], args.clients, args.seconds)
+            pushes(
+                base,
+                token,
+                later[: len(later) // 2],
+                args.clients,
+                args.seconds,
+                api=lambda: _process_tree_cpu(run.processes[0].pid),
+                database=lambda: _database_cpu(url),
+            )
         if "3" not in skip:
             after = events(
                 base,
