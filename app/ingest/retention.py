@@ -2,7 +2,8 @@
 ``huella retention apply`` or the scheduler's daily ``huella.retention`` task.
 
 Old events go with a recount of the traits of the customers they named (orders, tickets and
-affinities are computed from events); old rejects and reads of the audit simply go.
+affinities are computed from events); old rejects, reads of the audit and finished jobs simply
+go.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from app.customer import service as customers
 from app.db import hold_identity_lock, utcnow
 from app.event import service as events
 from app.settings import Settings
+from app.settings.privacy import RETAINED
 from app.sync import service as sync
 
 
@@ -27,6 +29,7 @@ class Retention:
     events: int = 0
     rejects: int = 0
     reads: int = 0
+    jobs: int = 0
     customers: int = 0
     """Customers whose traits were recounted without their deleted events."""
     before: dict[str, str | None] = field(default_factory=dict)
@@ -37,12 +40,11 @@ class Retention:
 def apply_retention(
     *, session: Session, settings: Settings, now: datetime | None = None, dry_run: bool = False
 ) -> Retention:
-    """Delete the events, rejects and reads older than their configured retention."""
+    """Delete the events, rejects, reads and finished jobs older than their configured retention."""
     moment = now or utcnow()
     days = settings.privacy.retention_days
     cutoffs = {
-        kind: moment - timedelta(days=days[kind]) if days.get(kind) else None
-        for kind in ("events", "rejects", "reads")
+        kind: moment - timedelta(days=days[kind]) if days.get(kind) else None for kind in RETAINED
     }
     report = Retention(
         before={kind: c.isoformat() if c else None for kind, c in cutoffs.items()},
@@ -64,4 +66,6 @@ def apply_retention(
         report.rejects = sync.delete_rejects_before(session=session, cutoff=cutoff, dry_run=dry_run)
     if (cutoff := cutoffs["reads"]) is not None:
         report.reads = audit.delete_reads_before(session=session, cutoff=cutoff, dry_run=dry_run)
+    if (cutoff := cutoffs["jobs"]) is not None:
+        report.jobs = sync.delete_jobs_before(session=session, cutoff=cutoff, dry_run=dry_run)
     return report

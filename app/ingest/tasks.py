@@ -149,13 +149,15 @@ def refresh_customers(*, batch: int = REFRESH_BATCH, progress: Progress = QUIET)
 
 
 def retention() -> dict[str, Any]:
-    """Delete the events, rejects and reads older than their retention (config/privacy.toml)."""
+    """Delete the events, rejects, reads and finished jobs older than their retention
+    (config/privacy.toml)."""
     with get_db().unit_of_work() as session:
         report = apply_retention(session=session, settings=get_settings())
     return {
         "events": report.events,
         "rejects": report.rejects,
         "reads": report.reads,
+        "jobs": report.jobs,
         "customers": report.customers,
     }
 

@@ -18,6 +18,7 @@ from app.ingest.subject import export_subject
 from app.privacy import suppression
 from app.resolution.runtime import current_matcher
 from app.settings import get_settings
+from app.settings.privacy import RETAINED
 
 
 @click.command("erase")
@@ -143,12 +144,13 @@ def retention_group() -> None:
 @click.option("--dry-run", is_flag=True, help="Count what would go; delete nothing.")
 @with_appcontext
 def retention_apply(dry_run: bool) -> None:
-    """Delete the events, rejects and reads of the audit older than their retention, and
-    recount the traits of the customers who lose events (the scheduler runs it daily)."""
+    """Delete the events, rejects, reads of the audit and finished jobs older than their
+    retention, and recount the traits of the customers who lose events (the scheduler runs it
+    daily)."""
     with unit_of_work() as session:
         report = apply_retention(session=session, settings=get_settings(), dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
-    for kind in ("events", "rejects", "reads"):
+    for kind in RETAINED:
         cutoff = report.before.get(kind)
         when = f"from before {cutoff[:10]}" if cutoff else "none: kept for ever"
         click.echo(f"{kind}: {verb} {getattr(report, kind)} ({when})")

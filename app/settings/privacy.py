@@ -18,7 +18,7 @@ from app.errors import ConfigError
 # Shorter secrets could be guessed, and every digest of the list with them.
 KEY_MIN_LENGTH = 32
 MASKS = ("email", "last_digits", "no_year", "hidden")
-RETAINED = ("events", "rejects", "reads")
+RETAINED = ("events", "rejects", "reads", "jobs")
 """What retention deletes when it is older than configured."""
 """How a value may be masked (see app.privacy.masking)."""
 

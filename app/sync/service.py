@@ -247,6 +247,12 @@ def delete_rejects_before(*, session: Session, cutoff: datetime, dry_run: bool =
 # -- jobs: work handed to the workers by a request ------------------------------------------
 
 
+def delete_jobs_before(*, session: Session, cutoff: datetime, dry_run: bool = False) -> int:
+    """Remove (or, in a dry run, count) the jobs that finished before ``cutoff``; queued and
+    running ones stay, whatever their age."""
+    return delete_where(session, Job, Job.finished_at < cutoff, dry_run=dry_run)
+
+
 def queue_job(*, session: Session, kind: str, subject: str, actor: str) -> Job:
     """Record work about to be handed to the workers."""
     job = Job(kind=kind, subject=subject, actor=actor, status="queued")

@@ -1,4 +1,5 @@
-"""Retention: events, rejects and reads older than config/privacy.toml keeps are deleted by
+"""Retention: events, rejects, reads and finished jobs older than config/privacy.toml keeps are
+deleted by
 `huella retention apply` (and the scheduler's daily task), and the traits recounted."""
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from app.ingest.tasks import TASKS
 from app.settings import get_settings
 from app.settings.privacy import load_privacy_config
 from app.source import service as sources
-from app.sync.models import RecordReject
+from app.sync.models import Job, RecordReject
 from tests.helpers import add_source, push, record
 
 Headers = Callable[..., dict[str, str]]
@@ -32,8 +33,9 @@ YEARS_AGO = utcnow() - timedelta(days=3 * 365)
 
 @pytest.fixture
 def store(app: Flask, client: FlaskClient, make_token: Headers) -> str:
-    """A customer with two orders of three years ago and one of last week, an old reject and
-    an old read of the audit; the customer's id."""
+    """A customer with two orders of three years ago and one of last week, an old reject, an
+    old read of the audit, and two jobs of three years ago, one finished and one still running
+    (its worker is slow, not gone); the customer's id."""
     add_source(app, "shop")
     admin = make_token("admin")
     push(client, admin, "shop", record("s-1", first_name="Ole", email="ole@example.dk"))
@@ -56,16 +58,29 @@ def store(app: Flask, client: FlaskClient, make_token: Headers) -> str:
             )
         )
         session.add(ReadEntry(actor="an agent", action="read", route="GET /x", at=YEARS_AGO))
+        for status, finished in (("succeeded", YEARS_AGO), ("running", None)):
+            session.add(
+                Job(
+                    kind="remove_source",
+                    subject="old-shop",
+                    actor="an admin",
+                    status=status,
+                    created_at=YEARS_AGO,
+                    started_at=YEARS_AGO,
+                    finished_at=finished,
+                )
+            )
     found = client.get("/api/v1/customers/lookup/email:ole@example.dk", headers=admin)
     return str(found.get_json()["data"][0]["id"])
 
 
-def counts(session: Session) -> tuple[int, int, int]:
+def counts(session: Session) -> tuple[int, int, int, int]:
     session.expire_all()
     return (
         session.scalar(select(func.count()).select_from(Event)) or 0,
         session.scalar(select(func.count()).select_from(RecordReject)) or 0,
         session.scalar(select(func.count()).select_from(ReadEntry)) or 0,
+        session.scalar(select(func.count()).select_from(Job)) or 0,
     )
 
 
@@ -76,13 +91,14 @@ def test_retention_deletes_what_is_older_than_kept_and_recounts_traits(
     assert dry.exit_code == 0, dry.output
     assert "events: would delete 2 (from before " in dry.output
     assert "rejects: would delete 1" in dry.output and "reads: would delete 1" in dry.output
-    assert counts(session) == (3, 1, 1)
+    assert "jobs: would delete 1" in dry.output
+    assert counts(session) == (3, 1, 1, 2)
 
     done = cli.invoke(args=["retention", "apply"])
     assert done.exit_code == 0, done.output
     assert "events: deleted 2" in done.output
     assert "traits recounted for 1 customers" in done.output
-    assert counts(session) == (1, 0, 0)
+    assert counts(session) == (1, 0, 0, 1)
     admin = make_token("admin")
     traits = client.get(f"/api/v1/customers/{store}", headers=admin).get_json()["traits"]
     assert traits["orders"]["count"] == 1
@@ -96,9 +112,10 @@ def test_the_scheduler_runs_retention_as_a_task(app: Flask, session: Session, st
             "events": 2,
             "rejects": 1,
             "reads": 1,
+            "jobs": 1,
             "customers": 1,
         }
-    assert counts(session) == (1, 0, 0)
+    assert counts(session) == (1, 0, 0, 1)
     assert "huella.retention" in app.config["SCHEDULER"]["tasks"]
 
 
