@@ -257,15 +257,15 @@ def _load_records(session: Session, identity_ids: Sequence[int]) -> dict[int, li
         return loaded
     rows = read_rows(session, _LOADED_OF_IDENTITIES(session), {"ids": list(identity_ids)})
     first_seen, updated, source_updated = (Repeated(session, column) for column in _TIMES)
-    sources: dict[int, Row[Any]] = {}
+    # Every source in one read (a handful of rows), not one query per source per chunk.
+    sources = {
+        row.id: row
+        for row in session.execute(
+            select(Source.id, Source.name, Source.priority, Source.attribute_types)
+        )
+    }
     for record_id, identity_id, source_id, external_id, attributes, problems, *times in rows:
-        source = sources.get(source_id)
-        if source is None:
-            source = sources[source_id] = session.execute(
-                select(Source.name, Source.priority, Source.attribute_types).where(
-                    Source.id == source_id
-                )
-            ).one()
+        source = sources[source_id]
         updated_at, source_updated_at = updated(times[1]), source_updated(times[2])
         loaded[identity_id].append(
             LoadedRecord(

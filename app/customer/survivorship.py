@@ -220,12 +220,8 @@ def _ranked(
             counts[candidate.key] = counts.get(candidate.key, 0) + 1
     if len(marked) == 1:  # most attributes of most identities: nothing to rank
         return marked, ranking, counts
-
-    def order(c: Candidate) -> tuple[Any, ...]:
-        ranks = tuple(_rule_key(rule, c, counts) for rule in ranking)
-        return (c.placeholder, *ranks, c.record.first_seen_at, c.record.record_id)
-
-    return sorted(marked, key=order), ranking, counts
+    order = _order(ranking, counts)
+    return sorted(marked, key=lambda c: (c.placeholder, *order(c))), ranking, counts
 
 
 def _placeholder_value(value: Value, placeholders: frozenset[str]) -> bool:
@@ -518,7 +514,7 @@ def _live(
 
 
 def _order(ranking: tuple[Rule, ...], counts: Counts) -> Callable[[Candidate], tuple[Any, ...]]:
-    """``_ranked``'s order among live candidates."""
+    """The order of candidates that rank: by the rules, then the oldest record first."""
 
     def order(c: Candidate) -> tuple[Any, ...]:
         ranks = tuple(_rule_key(rule, c, counts) for rule in ranking)

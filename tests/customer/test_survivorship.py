@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.config import load_config
-from app.customer.survivorship import SourcedRecord, choose_golden, identifier_keys, plain_golden
+from app.customer.survivorship import SourcedRecord, choose_golden, plain_golden
 from app.matching import MatchConfig
 from app.settings import load_settings
 from app.settings.customer import CustomerConfig, Rule, SurvivorshipConfig
@@ -250,7 +250,9 @@ def test_an_identity_of_several_records_gets_the_golden_values_the_full_ranking_
         )
         for number, (priority, days, attributes) in enumerate(held, start=1)
     ]
+    # A value many customers share that these records do not hold: the short path still runs
+    # (one they hold sends plain_golden to choose_golden itself, which could not differ).
+    shared = {("email", "front-desk@example.org")} if share else None
     for config in (SETTINGS.customer.survivorship, single_rule("most_frequent", "most_recent")):
-        shared = set(sorted(identifier_keys(records, config, US))[:1]) if share else None
         expected = choose_golden(records, config, US, shared).plain()
         assert plain_golden(records, config, US, shared) == expected
