@@ -97,7 +97,8 @@ class IngestReport:
     def add(self, other: IngestReport) -> None:
         """Fold another report (a page's) into this one."""
         for counter in fields(self):
-            if counter.type == "int":  # every count (the lists and the fit follow)
+            # Every count adds up; ``newest`` is an id (its max follows, as the lists and the fit).
+            if counter.type == "int" and counter.name != "newest":
                 name = counter.name
                 setattr(self, name, getattr(self, name) + getattr(other, name))
         self.rejects.extend(other.rejects)
