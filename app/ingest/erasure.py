@@ -20,7 +20,6 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -164,22 +163,6 @@ def check(*, session: Session, settings: Settings, reference: str, reason: str) 
         return found
     _examined(session, settings, found, reason)
     return None
-
-
-def outcome(report: Erasure) -> dict[str, Any]:
-    """An erasure's report as a job keeps it: without the reference it was asked by (an
-    e-mail, a phone) and its values only as counts."""
-    return {
-        "status": report.status,
-        "identity": report.identity,
-        "merged": report.merged,
-        "records": report.records,
-        "tables": report.tables,
-        "suppressed": report.suppressed,
-        "also_held_by": report.also_held_by,
-        "erased_at": report.erased_at.isoformat() if report.erased_at else None,
-        "entry_id": report.entry_id,
-    }
 
 
 def _require_reason(reason: str) -> None:

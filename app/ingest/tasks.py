@@ -31,6 +31,7 @@ from app.event.models import Event, EventBatch
 from app.ingest import erasure, event_flows, flows
 from app.ingest import sync as runner
 from app.ingest.retention import apply_retention
+from app.privacy.schemas import ErasureSchema
 from app.progress import QUIET, Progress
 from app.resolution import service as resolution
 from app.resolution.runtime import current_matcher
@@ -216,7 +217,8 @@ def erase_person(
             actor=actor,
             reason=reason,
         )
-        return erasure.outcome(report)
+        # The answer DELETE /customers/<id> gave when it erased in the request: no reference.
+        return dict(ErasureSchema().dump(report))
 
     if job is not None:
         return _as_job(job, work)

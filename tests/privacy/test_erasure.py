@@ -108,6 +108,8 @@ def test_an_erased_person_is_gone_from_every_table_and_no_door_brings_them_back(
     assert report["tables"]["event"] == 6
     assert report["tables"]["anonymous_link"] == 1
     assert report["suppressed"] >= 5  # three record ids, the e-mail, the phone
+    # The answer an erasure in the request gave: its audit entry, and that it was no dry run.
+    assert report["dry_run"] is False and isinstance(report["audit_entry"], int)
     again = client.delete(
         f"/api/v1/customers/{customer}", json={"reason": "ticket 4711"}, headers=admin
     )
