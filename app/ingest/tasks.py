@@ -263,11 +263,31 @@ def _as_job(job_id: int, work: Callable[[Session], dict[str, Any]]) -> dict[str,
             return {"job": job_id, "status": job.status}
     except HuellaError as error:
         problem = {"status": error.status, "title": error.title, "detail": error.detail}
-        with database.unit_of_work() as session:
-            job = sync.get_job(session=session, job_id=job_id)
-            sync.finish_job(session=session, job=job, error=problem)
-        log.warning("job %s (%s) failed: %s", job_id, job.kind, error.detail)
+        _end_failed(database, job_id, problem)
+        log.warning("job %s failed: %s", job_id, error.detail)
         return {"job": job_id, "status": "failed"}
+    except Busy:
+        raise  # run again later: the job stays running until then
+    except Exception:
+        # Anything else (a bug, the store gone): the job ends failed rather than running for
+        # ever (retention keeps running jobs), and the task fails as it would have.
+        _end_failed(database, job_id, _UNEXPECTED)
+        log.exception("job %s failed", job_id)
+        raise
+
+
+_UNEXPECTED = {
+    "status": 500,
+    "title": "Internal Server Error",
+    "detail": "the work failed unexpectedly; the workers' log says why",
+}
+
+
+def _end_failed(database: Database, job_id: int, problem: Mapping[str, Any]) -> None:
+    with database.unit_of_work() as session:
+        sync.finish_job(
+            session=session, job=sync.get_job(session=session, job_id=job_id), error=problem
+        )
 
 
 Task = Callable[..., Mapping[str, Any]]
