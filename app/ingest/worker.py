@@ -24,7 +24,7 @@ from typing import Any
 
 from celery import Celery, Task
 from celery.backends.base import DisabledBackend
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from app.db import claim, get_db
@@ -32,6 +32,7 @@ from app.errors import ConfigError
 from app.ingest.tasks import AGAIN, TASKS, Busy
 from app.matching import Matcher
 from app.resolution.service import fit_due
+from app.sync.models import Job
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,16 @@ def enqueue(app: Flask, name: str, **arguments: Any) -> str | None:
             target=run_here, args=(app, name, arguments), name=name, daemon=True
         ).start()
     return None
+
+
+def hand_over(session: Session, job: Job, task: str, **arguments: Any) -> None:
+    """Commit the ``job`` a request queued and hand its ``task`` to the workers; read the job
+    back only when the task ran in this request (inline), as it has ended then."""
+    session.commit()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    enqueue(app, task, job=job.id, **arguments)
+    if runs_inline(app):
+        session.refresh(job)
 
 
 def runs_inline(app: Flask) -> bool:

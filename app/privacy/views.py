@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, redirect, url_for
+from flask import Response, redirect, url_for
 from flask_smorest import Blueprint
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -81,12 +81,9 @@ def erase_customer(body: dict[str, Any], public_id: str) -> Erasure | Response:
     if answered is not None:
         return answered
     job = sync.queue_job(session=session, kind="erase", subject=public_id, actor=actor)
-    session.commit()
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    worker.enqueue(
-        app, "huella.erase", reference=public_id, reason=body["reason"], actor=actor, job=job.id
+    worker.hand_over(
+        session, job, "huella.erase", reference=public_id, reason=body["reason"], actor=actor
     )
-    session.refresh(job)
     return accepted(job)
 
 

@@ -134,10 +134,7 @@ def remove_source(name: str) -> Response:
     job = sync.queue_job(
         session=session, kind="remove_source", subject=source.name, actor=current_token().name
     )
-    session.commit()
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    worker.enqueue(app, "huella.remove_source", job=job.id, source=name, actor=job.actor)
-    session.refresh(job)
+    worker.hand_over(session, job, "huella.remove_source", source=name, actor=job.actor)
     return accepted(job)
 
 
