@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from app import create_app, migrate
 from app.auth import service as tokens
@@ -32,8 +32,8 @@ from app.db import bulk, get_db
 from app.ingest import flows
 from app.resolution.runtime import current_matcher
 from app.settings import get_settings
+from bench.measure import backends_cpu
 from bench.realtime import _load, _percentile, _vacuum
-from bench.scale import _cpu_seconds
 from bench.sync import DEFAULT_SERVER, fresh_database
 from connectors.sandbox.people import generate_records
 
@@ -46,14 +46,6 @@ def _shape(statement: str) -> str:
     return re.sub(
         r"\(\s*(%\(\w+\)s|\?|\$\d+)(\s*,\s*(%\(\w+\)s|\?|\$\d+))*\s*\)", "(...)", one_line
     )
-
-
-def _backends_cpu(app: Any) -> float:
-    with get_db(app).engine.connect() as connection:
-        pids = connection.scalars(
-            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-        ).all()
-    return sum(_cpu_seconds(pid) for pid in pids)
 
 
 def _stored(app: Any, database: Any, records: Any, count: int) -> str:
@@ -130,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     counts: list[int] = []
     kinds: Counter[str] = Counter()
     profiler = cProfile.Profile(time.process_time) if args.profile else None
-    database_before = _backends_cpu(app)
+    database_before = backends_cpu(database.engine)
     for record in arriving:
         body = {"records": [{"external_id": record.external_id, "attributes": record.attributes}]}
         del sent[:]
@@ -147,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise SystemExit(f"push answered {answer.status_code}: {answer.get_data(as_text=True)}")
         counts.append(len(sent))
         kinds.update(_shape(s) for s in sent)
-    database_cpu = (_backends_cpu(app) - database_before) * 1000 / len(arriving)
+    database_cpu = (backends_cpu(database.engine) - database_before) * 1000 / len(arriving)
     print(
         f"{len(arriving)} pushes of one customer onto {args.stored} records: CPU of a push "
         f"(the API process) p50 {statistics.median(cpu):.1f} ms, mean {statistics.mean(cpu):.1f}"

@@ -46,6 +46,7 @@ from typing import Any
 import orjson
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 
 from app import create_app, migrate
 from app.auth import service as tokens
@@ -57,6 +58,7 @@ from app.resolution.runtime import current_matcher
 from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import Source, SourceRecord
+from bench.measure import backend_pids, backends_cpu, cpu_seconds, cpu_wait, deadlocks
 from bench.realtime import _department_pages, _percentile, _record_in
 from bench.sync import DEFAULT_SERVER, fresh_database
 from connectors import Page
@@ -141,41 +143,15 @@ def _resolve_pages(
             matcher = current_matcher(session)
         start.wait()
         took: list[tuple[int, float]] = []
-        cpu, queued = time.process_time(), _cpu_wait()
+        cpu, queued = time.process_time(), cpu_wait()
         while (page := pages.get()) is not None:
             began = time.perf_counter()
             _resolve_one(database, matcher, page[0], page[1])
             took.append((len(page[1]), time.perf_counter() - began))
-        cpu, queued = time.process_time() - cpu, _cpu_wait() - queued
-        with database.engine.connect() as connection:
-            backends = list(
-                connection.scalars(
-                    text(
-                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND pid <> pg_backend_pid()"
-                    )
-                )
-            )
-    done.put((number, took, cpu, {pid: _cpu_seconds(pid) for pid in backends}, queued))
+        cpu, queued = time.process_time() - cpu, cpu_wait() - queued
+        backends = backend_pids(database.engine, but_this_one=True)
+    done.put((number, took, cpu, {pid: cpu_seconds(pid) for pid in backends}, queued))
     database.dispose()
-
-
-def _cpu_wait() -> float:
-    """Seconds this process has spent ready to run but waiting for a CPU (Linux's schedstat):
-    time lost to whatever else the machine runs, not to Huella's own waits."""
-    try:
-        return int(Path("/proc/self/schedstat").read_text().split()[1]) / 1e9
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def _cpu_seconds(pid: int) -> float:
-    """The CPU seconds (user and system) a process of this machine has used so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _resolve_one(database: Any, matcher: Any, source_name: str, records: list[Any]) -> None:
@@ -211,17 +187,6 @@ def _partition(url: str) -> set[frozenset[tuple[str, str]]]:
     return {frozenset(group) for group in groups.values()}
 
 
-def _database_cpu(url: str) -> float:
-    """CPU seconds used so far by the database's server processes serving ``url``'s database."""
-    engine = create_engine(url)
-    with engine.connect() as connection:
-        pids = connection.scalars(
-            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-        ).all()
-    engine.dispose()
-    return sum(_cpu_seconds(pid) for pid in pids)
-
-
 def realtime(server: str, records: Sequence[DepartmentRecord], size: int, processes: int) -> Any:
     """Resolve the records in pages with ``processes`` worker processes; prints and returns
     records/s and the partition."""
@@ -239,7 +204,8 @@ def realtime(server: str, records: Sequence[DepartmentRecord], size: int, proces
     for child in children:
         child.start()
     time.sleep(3)  # every process has built its matcher before the clock starts
-    database_before = _database_cpu(url)
+    # NullPool: the question's connection closes after it, and is no idle backend in the run.
+    database_before = backends_cpu(create_engine(url, poolclass=NullPool))
     began = time.perf_counter()
     start.set()
     reports = [done.get() for _ in children]
@@ -393,7 +359,7 @@ def _process_tree_cpu(pid: int) -> float:
         for entry in Path("/proc").iterdir()
         if entry.name.isdigit() and _parent(int(entry.name)) == pid
     ]
-    return _cpu_seconds(pid) + sum(_cpu_seconds(child) for child in children)
+    return cpu_seconds(pid) + sum(cpu_seconds(child) for child in children)
 
 
 def _parent(pid: int) -> int:
@@ -620,17 +586,6 @@ def kill_a_worker_process(stack: Stack) -> Any:
             print(f"  SIGKILLed worker process {children[0]}", flush=True)
 
     return kill
-
-
-def deadlocks(engine: Engine) -> int:
-    """Deadlocks PostgreSQL has broken in this database since its statistics were reset."""
-    with engine.connect() as connection:
-        return int(
-            connection.scalar(
-                text("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
-            )
-            or 0
-        )
 
 
 # -- 4. the mixed load ------------------------------------------------------------------------
@@ -875,7 +830,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.clients,
                 args.seconds,
                 api=lambda: _process_tree_cpu(run.processes[0].pid),
-                database=lambda: _database_cpu(url),
+                database=lambda: backends_cpu(engine),
             )
         if "3" not in skip:
             after = events(

@@ -20,7 +20,7 @@ from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import Source, SourceRecord
 from app.sync.models import SyncRun
-from bench.scale import deadlocks
+from bench.measure import deadlocks
 from connectors.sandbox import SANDBOX_TOKEN, Faults, connector_settings, start_sandboxes
 from tests.conftest import huella_config
 from tests.workers import REDIS_URL, Workers, broker_config, require_broker, wait_for
