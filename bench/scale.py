@@ -44,13 +44,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
 from app import create_app, migrate
 from app.auth import service as tokens
-from app.db import get_db, retry_contended, utcnow
+from app.db import get_db, retry_contended
 from app.identity.models import Identity
 from app.ingest import flows, tasks
 from app.ingest.flows import IngestReport, ingest_page
@@ -59,7 +59,7 @@ from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import Source, SourceRecord
 from bench.measure import backend_pids, backends_cpu, cpu_seconds, cpu_wait, deadlocks
-from bench.realtime import _department_pages, _percentile, _record_in
+from bench.realtime import _department_pages, _percentile, _record_in, store_unresolved
 from bench.sync import DEFAULT_SERVER, fresh_database
 from connectors import Page
 from connectors.sandbox import SANDBOX_TOKEN, Faults, connector_settings, start_sandboxes
@@ -77,12 +77,18 @@ def _quiet_app(url: str) -> Any:
     )
 
 
-def _prepare(server: str) -> str:
-    """A fresh, migrated store with the three departments' push sources."""
+def _migrated(server: str) -> str:
+    """A fresh, migrated store."""
     url = fresh_database(server, BENCH_DATABASE)
     engine = create_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
+    return url
+
+
+def _prepare(server: str) -> str:
+    """A fresh, migrated store with the three departments' push sources."""
+    url = _migrated(server)
     app = _quiet_app(url)
     with app.app_context(), get_db(app).unit_of_work() as session:
         for name in DEPARTMENTS:
@@ -94,29 +100,12 @@ def _prepare(server: str) -> str:
 def _loaded(server: str, records: Sequence[DepartmentRecord]) -> None:
     """Without part 1: the store as part 1 leaves it (its records stored and resolved), made in
     one batch, fitted (in seconds, not part 1's minutes)."""
-    url = _prepare(server)
+    url = _migrated(server)
     app = _quiet_app(url)
     database = get_db(app)
     with app.app_context():
         with database.unit_of_work() as session:
-            rows = [(r.department, r.external_id, dict(r.attributes)) for r in records]
-            ids = {s.name: s.id for s in session.scalars(select(Source))}
-            now = utcnow()
-            session.execute(
-                insert(SourceRecord.__table__),  # type: ignore[arg-type]
-                [
-                    {
-                        "source_id": ids[name],
-                        "external_id": external_id,
-                        "raw": attributes,
-                        "attributes": attributes,
-                        "content_hash": str(n),
-                        "first_seen_at": now,
-                        "updated_at": now,
-                    }
-                    for n, (name, external_id, attributes) in enumerate(rows)
-                ],
-            )
+            store_unresolved(session, get_settings().sources, records)
         with database.unit_of_work() as session:
             flows.resolve_all(
                 session=session,
