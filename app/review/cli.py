@@ -3,12 +3,13 @@ and ``huella history``: the review workflow for admins who work in a terminal.""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.audit.models import AuditEntry
@@ -23,11 +24,24 @@ from app.review import service
 from app.review.models import REVIEW_KINDS, REVIEW_STATUSES
 from app.settings import get_settings
 
+Decided = TypeVar("Decided")
 CHOICES = {"merge": "merge", "keep-apart": "keep_apart", "dismiss": "dismiss"}
 
 
 def _minutes() -> float:
     return float(current_app.config["REVIEW_CLAIM_MINUTES"])
+
+
+def _decided(session: Session, action: Callable[..., Decided], /, **arguments: Any) -> Decided:
+    """Make a decision (decide, merge, split, undo) in the command's session as its user, with
+    the app's settings and matcher."""
+    return action(
+        session=session,
+        settings=get_settings(),
+        matcher=current_matcher(session),
+        actor=actor(),
+        **arguments,
+    )
 
 
 def _identity_list(members: Mapping[str, Sequence[str]]) -> str:
@@ -212,13 +226,11 @@ def review_decide(items_and_decision: tuple[str, ...], note: str) -> None:
     if not items or not all(item.isdigit() for item in items):
         raise click.UsageError("name the items to decide by their numbers, then the decision")
     with unit_of_work() as session:
-        decided, refused = decisions.decide_many(
-            session=session,
-            settings=get_settings(),
-            matcher=current_matcher(session),
+        decided, refused = _decided(
+            session,
+            decisions.decide_many,
             item_ids=[int(item) for item in items],
             decision=CHOICES[decision],
-            actor=actor(),
             note=note,
             minutes=_minutes(),
         )
@@ -247,14 +259,7 @@ def merge_command(identity_ids: tuple[str, ...], note: str, dry_run: bool) -> No
             )
             _print_preview(preview)
             return
-        entry = decisions.merge(
-            session=session,
-            settings=get_settings(),
-            matcher=current_matcher(session),
-            public_ids=identity_ids,
-            actor=actor(),
-            note=note,
-        )
+        entry = _decided(session, decisions.merge, public_ids=identity_ids, note=note)
         print_change(entry)
 
 
@@ -280,15 +285,7 @@ def split_command(identity_id: str, parts: tuple[str, ...], note: str, dry_run: 
             for part in preview["parts"]:
                 click.echo(f"{part['identity'] or 'new identity'}: {', '.join(part['records'])}")
             return
-        entry = decisions.split(
-            session=session,
-            settings=get_settings(),
-            matcher=current_matcher(session),
-            public_id=identity_id,
-            parts=groups,
-            actor=actor(),
-            note=note,
-        )
+        entry = _decided(session, decisions.split, public_id=identity_id, parts=groups, note=note)
         print_change(entry)
 
 
@@ -299,14 +296,7 @@ def split_command(identity_id: str, parts: tuple[str, ...], note: str, dry_run: 
 def undo_command(change_id: int, note: str) -> None:
     """Undo a merge, split or decision (a change id from the audit trail)."""
     with unit_of_work() as session:
-        entry = undoing.undo_entry(
-            session=session,
-            settings=get_settings(),
-            matcher=current_matcher(session),
-            entry_id=change_id,
-            actor=actor(),
-            note=note,
-        )
+        entry = _decided(session, undoing.undo_entry, entry_id=change_id, note=note)
         print_change(entry)
 
 

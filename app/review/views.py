@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import current_app
 from flask_smorest import Blueprint
@@ -36,11 +37,28 @@ from app.review.schemas import (
 )
 from app.settings import get_settings
 
+Decided = TypeVar("Decided")
+
 blp = Blueprint("review", __name__, url_prefix="/api/v1/review", description="Review")
 
 
 def _claim_minutes() -> float:
     return float(current_app.config["REVIEW_CLAIM_MINUTES"])
+
+
+def _decided(action: Callable[..., Decided], /, **arguments: Any) -> Decided:
+    """Make a decision (decide, merge, split, undo) as the signed-in admin, with the app's
+    settings and matcher, and commit it."""
+    session = get_session()
+    outcome = action(
+        session=session,
+        settings=get_settings(),
+        matcher=current_matcher(session),
+        actor=current_token().name,
+        **arguments,
+    )
+    session.commit()
+    return outcome
 
 
 def _described(item: Any) -> dict[str, Any]:
@@ -143,18 +161,13 @@ def release_item(item_id: int) -> dict[str, Any]:
 def decide(body: dict[str, Any], item_id: int) -> dict[str, Any]:
     """Decide an item: merge (must-link), keep_apart (cannot-link) or dismiss, with a note.
     Every later resolution honours the decision; 409 when the item is decided or claimed."""
-    session = get_session()
-    item, change = decisions.decide(
-        session=session,
-        settings=get_settings(),
-        matcher=current_matcher(session),
+    item, change = _decided(
+        decisions.decide,
         item_id=item_id,
         decision=body["decision"],
-        actor=current_token().name,
         note=body["note"],
         minutes=_claim_minutes(),
     )
-    session.commit()
     return {"item": _described(item), "change": change}
 
 
@@ -165,18 +178,13 @@ def decide(body: dict[str, Any], item_id: int) -> dict[str, Any]:
 def decide_many(body: dict[str, Any]) -> dict[str, Any]:
     """Decide several items the same way (merge, keep_apart or dismiss) with one note. Items
     that cannot be decided are listed in ``refused`` with the reason; the others are decided."""
-    session = get_session()
-    decided, refused = decisions.decide_many(
-        session=session,
-        settings=get_settings(),
-        matcher=current_matcher(session),
+    decided, refused = _decided(
+        decisions.decide_many,
         item_ids=body["items"],
         decision=body["decision"],
-        actor=current_token().name,
         note=body["note"],
         minutes=_claim_minutes(),
     )
-    session.commit()
     return {
         "decided": [{"item": _described(item), "change": change} for item, change in decided],
         "refused": refused,
@@ -189,17 +197,7 @@ def decide_many(body: dict[str, Any]) -> dict[str, Any]:
 @roles("admin")
 def merge(body: dict[str, Any]) -> AuditEntry:
     """Merge identities: the oldest id survives, the others redirect to it, and they stay one."""
-    session = get_session()
-    change = decisions.merge(
-        session=session,
-        settings=get_settings(),
-        matcher=current_matcher(session),
-        public_ids=body["identities"],
-        actor=current_token().name,
-        note=body["note"],
-    )
-    session.commit()
-    return change
+    return _decided(decisions.merge, public_ids=body["identities"], note=body["note"])
 
 
 @blp.post("/merges/preview")
@@ -220,18 +218,9 @@ def preview_merge(body: dict[str, Any]) -> dict[str, Any]:
 def split(body: dict[str, Any]) -> AuditEntry:
     """Split an identity by choosing which records go where (those left out form one more
     part); the largest part keeps the id, and the parts stay apart."""
-    session = get_session()
-    change = decisions.split(
-        session=session,
-        settings=get_settings(),
-        matcher=current_matcher(session),
-        public_id=body["identity"],
-        parts=body["parts"],
-        actor=current_token().name,
-        note=body["note"],
+    return _decided(
+        decisions.split, public_id=body["identity"], parts=body["parts"], note=body["note"]
     )
-    session.commit()
-    return change
 
 
 @blp.post("/splits/preview")
@@ -251,14 +240,4 @@ def preview_split(body: dict[str, Any]) -> dict[str, Any]:
 @roles("admin")
 def undo(body: dict[str, Any]) -> AuditEntry:
     """Undo a merge, split or decision (an audit entry): ids, members and redirects come back."""
-    session = get_session()
-    change = undoing.undo_entry(
-        session=session,
-        settings=get_settings(),
-        matcher=current_matcher(session),
-        entry_id=body["change"],
-        actor=current_token().name,
-        note=body["note"],
-    )
-    session.commit()
-    return change
+    return _decided(undoing.undo_entry, entry_id=body["change"], note=body["note"])
