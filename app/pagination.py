@@ -104,6 +104,13 @@ class PageArgsSchema(Schema):
     cursor = fields.String(load_default=None)
 
 
+class PageSchema(Schema):
+    """A page of every list endpoint: ``data`` (each subclass names what it holds) and the
+    cursor of the next page, null on the last."""
+
+    next_cursor = fields.String(allow_none=True)
+
+
 def id_page(rows: list[Any], limit: int) -> dict[str, Any]:
     """A page of rows fetched with ``limit + 1`` and ordered by descending id."""
     more = len(rows) > limit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from app.pagination import PageArgsSchema
+from app.pagination import PageArgsSchema, PageSchema
 
 
 class AuditEntrySchema(Schema):
@@ -31,11 +31,10 @@ class AuditEntrySchema(Schema):
     undone_by = fields.Integer(attribute="undone_by_id", allow_none=True)
 
 
-class AuditListSchema(Schema):
+class AuditListSchema(PageSchema):
     """A page of audit entries, newest first."""
 
     data = fields.List(fields.Nested(AuditEntrySchema))
-    next_cursor = fields.String(allow_none=True)
 
 
 class AuditQuerySchema(PageArgsSchema):

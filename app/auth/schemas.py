@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from app.auth.models import ROLES, ApiToken
 from app.auth.service import parse_lifetime
 from app.db import utcnow
+from app.pagination import PageSchema
 
 
 class MeSchema(Schema):
@@ -41,11 +42,10 @@ class TokenSchema(Schema):
         return token.state(utcnow())
 
 
-class TokenListSchema(Schema):
+class TokenListSchema(PageSchema):
     """A page of tokens, newest first."""
 
     data = fields.List(fields.Nested(TokenSchema))
-    next_cursor = fields.String(allow_none=True)
 
 
 class TokenCreateSchema(Schema):

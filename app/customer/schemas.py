@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from app.pagination import PageArgsSchema
+from app.pagination import PageArgsSchema, PageSchema
 
 
 class SearchQuerySchema(PageArgsSchema):
@@ -92,11 +92,10 @@ class CustomerSchema(Schema):
     traits = fields.Dict(allow_none=True)
 
 
-class CustomerPageSchema(Schema):
+class CustomerPageSchema(PageSchema):
     """A page of profiles."""
 
     data = fields.List(fields.Nested(CustomerSchema))
-    next_cursor = fields.String(allow_none=True)
 
 
 class SearchHitSchema(Schema):
@@ -112,8 +111,7 @@ class SearchHitSchema(Schema):
     records = fields.Dict()
 
 
-class SearchPageSchema(Schema):
+class SearchPageSchema(PageSchema):
     """A page of search results, best first."""
 
     data = fields.List(fields.Nested(SearchHitSchema))
-    next_cursor = fields.String(allow_none=True)

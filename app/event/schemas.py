@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.fields import Instant
-from app.pagination import PageArgsSchema
+from app.pagination import PageArgsSchema, PageSchema
 
 IDENTIFIERS = ("email", "phone", "record")
 
@@ -125,8 +125,7 @@ class TimelineEventSchema(Schema):
     properties = fields.Dict()
 
 
-class TimelineSchema(Schema):
+class TimelineSchema(PageSchema):
     """A page of a customer's timeline, newest first."""
 
     data = fields.List(fields.Nested(TimelineEventSchema))
-    next_cursor = fields.String(allow_none=True)

@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from app.audit.schemas import AuditEntrySchema
 from app.fields import ROW_ID_MAX, row_id
-from app.pagination import PageArgsSchema
+from app.pagination import PageArgsSchema, PageSchema
 from app.resolution.schemas import ContributionSchema, EdgeSchema
 from app.review.models import REVIEW_KINDS, REVIEW_STATUSES
 from app.review.service import DECISIONS
@@ -87,11 +87,10 @@ class NextItemSchema(Schema):
     item = fields.Nested(ReviewItemSchema, allow_none=True)
 
 
-class ReviewItemListSchema(Schema):
+class ReviewItemListSchema(PageSchema):
     """A page of the queue."""
 
     data = fields.List(fields.Nested(ReviewItemSchema))
-    next_cursor = fields.String(allow_none=True)
 
 
 class SideRecordSchema(Schema):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from app.fields import ROW_ID_MAX, Instant
+from app.pagination import PageSchema
 
 
 class SourceSchema(Schema):
@@ -46,11 +47,10 @@ class ScheduleSchema(Schema):
     schedule = fields.String(required=True, allow_none=True, validate=validate.Length(max=100))
 
 
-class SourceListSchema(Schema):
+class SourceListSchema(PageSchema):
     """A page of sources, by name."""
 
     data = fields.List(fields.Nested(SourceSchema))
-    next_cursor = fields.String(allow_none=True)
 
 
 class PushedRecordSchema(Schema):
@@ -173,11 +173,10 @@ class JobSchema(Schema):
     )
 
 
-class SyncRunListSchema(Schema):
+class SyncRunListSchema(PageSchema):
     """A page of sync runs."""
 
     data = fields.List(fields.Nested(SyncRunSchema))
-    next_cursor = fields.String(allow_none=True)
 
 
 class StoredRejectSchema(Schema):
@@ -192,8 +191,7 @@ class StoredRejectSchema(Schema):
     created_at = fields.AwareDateTime()
 
 
-class RejectListSchema(Schema):
+class RejectListSchema(PageSchema):
     """A page of rejects."""
 
     data = fields.List(fields.Nested(StoredRejectSchema))
-    next_cursor = fields.String(allow_none=True)
