@@ -26,65 +26,48 @@ class HuellaError(Exception):
     slug: ClassVar[str] = "internal-error"
     title: ClassVar[str] = "Internal error"
 
+    def __init_subclass__(
+        cls, *, status: int = 0, slug: str = "", title: str = "", **rest: Any
+    ) -> None:
+        """A subclass names its problem on its class line (``class NotFound(HuellaError,
+        status=404, slug="not-found", title="Not found")``); what it leaves out, it inherits."""
+        super().__init_subclass__(**rest)
+        cls.status = status or cls.status
+        cls.slug = slug or cls.slug
+        cls.title = title or cls.title
+
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
 
 
-class ConfigError(HuellaError):
+class ConfigError(HuellaError, slug="configuration", title="Configuration error"):
     """The configuration is missing or wrong."""
 
-    slug = "configuration"
-    title = "Configuration error"
 
-
-class BadRequest(HuellaError):
+class BadRequest(HuellaError, status=400, slug="bad-request", title="Bad request"):
     """The request cannot be understood."""
 
-    status = 400
-    slug = "bad-request"
-    title = "Bad request"
 
-
-class Unauthorized(HuellaError):
+class Unauthorized(HuellaError, status=401, slug="unauthorized", title="Unauthorized"):
     """No valid credentials came with the request."""
 
-    status = 401
-    slug = "unauthorized"
-    title = "Unauthorized"
 
-
-class Forbidden(HuellaError):
+class Forbidden(HuellaError, status=403, slug="forbidden", title="Forbidden"):
     """The credentials are valid but do not allow this."""
 
-    status = 403
-    slug = "forbidden"
-    title = "Forbidden"
 
-
-class NotFound(HuellaError):
+class NotFound(HuellaError, status=404, slug="not-found", title="Not found"):
     """The thing asked for does not exist."""
 
-    status = 404
-    slug = "not-found"
-    title = "Not found"
 
-
-class Conflict(HuellaError):
+class Conflict(HuellaError, status=409, slug="conflict", title="Conflict"):
     """The request clashes with the current state."""
 
-    status = 409
-    slug = "conflict"
-    title = "Conflict"
 
-
-class InvalidInput(HuellaError):
+class InvalidInput(HuellaError, status=422, slug="validation", title="Invalid input"):
     """Input failed validation; ``errors`` maps each offending field to its messages."""
-
-    status = 422
-    slug = "validation"
-    title = "Invalid input"
 
     def __init__(self, detail: str, errors: Mapping[str, Any] | None = None) -> None:
         super().__init__(detail, errors=dict(errors or {}))

@@ -26,20 +26,12 @@ from app.security.values import dotted, walk
 _UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
-class PayloadTooLarge(HuellaError):
+class PayloadTooLarge(HuellaError, status=413, slug="payload-too-large", title="Payload too large"):
     """The request's body is larger than the configured cap."""
 
-    status = 413
-    slug = "payload-too-large"
-    title = "Payload too large"
 
-
-class AddressTooLong(HuellaError):
+class AddressTooLong(HuellaError, status=414, slug="uri-too-long", title="URI too long"):
     """The request's address (path and query) is longer than the configured cap."""
-
-    status = 414
-    slug = "uri-too-long"
-    title = "URI too long"
 
 
 class RowIdConverter(IntegerConverter):
