@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app
@@ -154,19 +155,26 @@ def start_sync(body: dict[str, Any], name: str) -> SyncRun:
     return run
 
 
+def _newest_page(
+    listing: Callable[..., list[Any]], name: str, args: dict[str, Any]
+) -> dict[str, Any]:
+    """A page of what ``listing`` keeps of the source (its runs, its rejects), newest first."""
+    session = get_session()
+    source = service.get_by_name(session=session, name=name)
+    limit = page_limit(args["limit"])
+    rows = listing(
+        session=session, source=source, limit=limit + 1, before=before_id(args["cursor"])
+    )
+    return id_page(rows, limit)
+
+
 @blp.get("/<name>/runs")
 @blp.arguments(PageArgsSchema(), location="query")
 @blp.response(200, SyncRunListSchema)
 @roles("admin")
 def list_runs(args: dict[str, Any], name: str) -> dict[str, Any]:
     """The source's sync runs, newest first."""
-    session = get_session()
-    source = service.get_by_name(session=session, name=name)
-    limit = page_limit(args["limit"])
-    rows = sync.list_runs(
-        session=session, source=source, limit=limit + 1, before=before_id(args["cursor"])
-    )
-    return id_page(rows, limit)
+    return _newest_page(sync.list_runs, name, args)
 
 
 @blp.post("/<name>/runs/<int:run_id>/cancel")
@@ -204,13 +212,7 @@ def set_schedule(body: dict[str, Any], name: str) -> Source:
 @roles("admin")
 def list_rejects(args: dict[str, Any], name: str) -> dict[str, Any]:
     """What the source sent that could not be ingested, with where and why, newest first."""
-    session = get_session()
-    source = service.get_by_name(session=session, name=name)
-    limit = page_limit(args["limit"])
-    rows = sync.list_rejects(
-        session=session, source=source, limit=limit + 1, before=before_id(args["cursor"])
-    )
-    return id_page(rows, limit)
+    return _newest_page(sync.list_rejects, name, args)
 
 
 @blp.post("/<name>/records")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -169,22 +169,29 @@ def record_outcome(
             source.next_sync_at = max(source.next_sync_at, earliest)
 
 
+_Kept = TypeVar("_Kept", SyncRun, RecordReject)
+
+
+def _newest_first(
+    model: type[_Kept], *, session: Session, source: Source, limit: int, before: int | None
+) -> list[_Kept]:
+    """What the store keeps of a source in ``model``, newest first, keyset-paged by id."""
+    query = select(model).where(model.source_id == source.id)
+    if before is not None:
+        query = query.where(model.id < before)
+    return list(session.scalars(query.order_by(model.id.desc()).limit(limit)))
+
+
 def list_runs(*, session: Session, source: Source, limit: int, before: int | None) -> list[SyncRun]:
     """A source's runs, newest first, keyset-paged by run id."""
-    query = select(SyncRun).where(SyncRun.source_id == source.id)
-    if before is not None:
-        query = query.where(SyncRun.id < before)
-    return list(session.scalars(query.order_by(SyncRun.id.desc()).limit(limit)))
+    return _newest_first(SyncRun, session=session, source=source, limit=limit, before=before)
 
 
 def list_rejects(
     *, session: Session, source: Source, limit: int, before: int | None
 ) -> list[RecordReject]:
     """What a source sent that could not be ingested, newest first, keyset-paged by id."""
-    query = select(RecordReject).where(RecordReject.source_id == source.id)
-    if before is not None:
-        query = query.where(RecordReject.id < before)
-    return list(session.scalars(query.order_by(RecordReject.id.desc()).limit(limit)))
+    return _newest_first(RecordReject, session=session, source=source, limit=limit, before=before)
 
 
 # -- erasure ---------------------------------------------------------------------------------
