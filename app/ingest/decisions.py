@@ -128,6 +128,41 @@ def record_change(
     return entry
 
 
+@dataclass(frozen=True, slots=True)
+class _Deciding:
+    """Who decides, why, and with what: what every step of one decision is written with."""
+
+    session: Session
+    settings: Settings
+    matcher: Matcher
+    actor: str
+    note: str
+
+    def record(
+        self,
+        action: str,
+        before: Snapshot,
+        records: Iterable[RecordId],
+        constraints: links.ConstraintChange,
+        extra: Mapping[str, Any] | None = None,
+        recluster: bool = True,
+    ) -> AuditEntry:
+        """:func:`record_change` as this decision's actor, with its note."""
+        return record_change(
+            self.session,
+            self.settings,
+            self.matcher,
+            action=action,
+            actor=self.actor,
+            note=self.note,
+            before=before,
+            records=records,
+            constraints=constraints,
+            extra=extra,
+            recluster=recluster,
+        )
+
+
 def decide(
     *,
     session: Session,
@@ -144,17 +179,13 @@ def decide(
     same time gets a Conflict and nothing of theirs is written."""
     if decision not in DECISIONS:
         raise InvalidInput("unknown decision", {"decision": [f"one of {', '.join(DECISIONS)}"]})
+    deciding = _Deciding(session, settings, matcher, actor, note)
     with serialized(session):
         item = take_item(
             session=session, item_id=item_id, decision=decision, actor=actor, minutes=minutes
         )
         extra = {"review_item": item.id, "decision": decision}
-        if decision == "dismiss":
-            entry = _dismiss(session, settings, matcher, item, actor, note, extra)
-        elif decision == "merge":
-            entry = _merge_item(session, settings, matcher, item, actor, note, extra)
-        else:
-            entry = _keep_apart(session, settings, matcher, item, actor, note, extra)
+        entry = _OUTCOMES[decision](deciding, item, extra)
         session.execute(
             update(ReviewItem)
             .where(ReviewItem.id == item.id)
@@ -209,8 +240,13 @@ def decide_many(
     return decided, refused
 
 
+def _pair(item: ReviewItem) -> list[RecordId]:
+    """The records an item is about (one, for a generic value; two, for a pair)."""
+    return [r for r in (item.left_record_id, item.right_record_id) if r is not None]
+
+
 def _pair_states(session: Session, item: ReviewItem) -> tuple[RecordState, RecordState]:
-    pair = [r for r in (item.left_record_id, item.right_record_id) if r is not None]
+    pair = _pair(item)
     states = record_states(session, pair)
     left, right = (states[r] for r in pair)
     for state in (left, right):
@@ -221,47 +257,21 @@ def _pair_states(session: Session, item: ReviewItem) -> tuple[RecordState, Recor
     return left, right
 
 
-def _merge_item(
-    session: Session,
-    settings: Settings,
-    matcher: Matcher,
-    item: ReviewItem,
-    actor: str,
-    note: str,
-    extra: Mapping[str, Any],
-) -> AuditEntry:
-    left, right = _pair_states(session, item)
+def _merge_item(deciding: _Deciding, item: ReviewItem, extra: Mapping[str, Any]) -> AuditEntry:
+    left, right = _pair_states(deciding.session, item)
     if left.identity_id == right.identity_id:
         raise Conflict(f"{left.reference} and {right.reference} are one identity already")
-    identity_ids = sorted({left.identity_id or 0, right.identity_id or 0})
-    return _merge(session, settings, matcher, identity_ids, actor, note, extra)
+    return _merge(deciding, sorted({left.identity_id or 0, right.identity_id or 0}), extra)
 
 
-def _keep_apart(
-    session: Session,
-    settings: Settings,
-    matcher: Matcher,
-    item: ReviewItem,
-    actor: str,
-    note: str,
-    extra: Mapping[str, Any],
-) -> AuditEntry:
+def _keep_apart(deciding: _Deciding, item: ReviewItem, extra: Mapping[str, Any]) -> AuditEntry:
+    session = deciding.session
     left, right = _pair_states(session, item)
-    identity_ids = {left.identity_id or 0, right.identity_id or 0}
-    before = take_snapshot(session, identity_ids)
-    constraints = links.set_pair(session, left.id, right.id, "cannot", actor, note)
-    entry = record_change(
-        session,
-        settings,
-        matcher,
-        action="keep_apart",
-        actor=actor,
-        note=note,
-        before=before,
-        records=[left.id, right.id],
-        constraints=constraints,
-        extra=extra,
+    before = take_snapshot(session, {left.identity_id or 0, right.identity_id or 0})
+    constraints = links.set_pair(
+        session, left.id, right.id, "cannot", deciding.actor, deciding.note
     )
+    entry = deciding.record("keep_apart", before, [left.id, right.id], constraints, extra)
     now = record_states(session, [left.id, right.id])
     if now[left.id].identity_id == now[right.id].identity_id:
         raise Conflict(
@@ -271,31 +281,18 @@ def _keep_apart(
     return entry
 
 
-def _dismiss(
-    session: Session,
-    settings: Settings,
-    matcher: Matcher,
-    item: ReviewItem,
-    actor: str,
-    note: str,
-    extra: Mapping[str, Any],
-) -> AuditEntry:
-    pair = [r for r in (item.left_record_id, item.right_record_id) if r is not None]
-    states = record_states(session, pair)
+def _dismiss(deciding: _Deciding, item: ReviewItem, extra: Mapping[str, Any]) -> AuditEntry:
+    pair = _pair(item)
+    states = record_states(deciding.session, pair)
     identity_ids = {s.identity_id for s in states.values() if s.live and s.identity_id}
-    return record_change(
-        session,
-        settings,
-        matcher,
-        action="dismiss",
-        actor=actor,
-        note=note,
-        before=take_snapshot(session, identity_ids),
-        records=pair,
-        constraints=links.ConstraintChange(),
-        extra=extra,
-        recluster=False,
+    before = take_snapshot(deciding.session, identity_ids)
+    return deciding.record(
+        "dismiss", before, pair, links.ConstraintChange(), extra, recluster=False
     )
+
+
+# What each decision does to the item's records and identities.
+_OUTCOMES = {"merge": _merge_item, "keep_apart": _keep_apart, "dismiss": _dismiss}
 
 
 def merge(
@@ -313,37 +310,19 @@ def merge(
         identity_ids = survivor_ids(session, list(dict.fromkeys(public_ids)))
         if len(identity_ids) < 2:
             raise Conflict("these ids already name one identity; nothing to merge")
-        return _merge(session, settings, matcher, identity_ids, actor, note)
+        return _merge(_Deciding(session, settings, matcher, actor, note), identity_ids)
 
 
 def _merge(
-    session: Session,
-    settings: Settings,
-    matcher: Matcher,
-    identity_ids: Sequence[int],
-    actor: str,
-    note: str,
-    extra: Mapping[str, Any] | None = None,
+    deciding: _Deciding, identity_ids: Sequence[int], extra: Mapping[str, Any] | None = None
 ) -> AuditEntry:
+    session = deciding.session
     before = take_snapshot(session, identity_ids)
     records = live_members(session, identity_ids)
-    constraints = links.partition(session, [records], actor, note)
-    entry = record_change(
-        session,
-        settings,
-        matcher,
-        action="merge",
-        actor=actor,
-        note=note,
-        before=before,
-        records=records,
-        constraints=constraints,
-        extra={
-            "identity": public_ids_of(session, [min(identity_ids)])[min(identity_ids)],
-            **(extra or {}),
-        },
-    )
-    return entry
+    constraints = links.partition(session, [records], deciding.actor, deciding.note)
+    survivor = min(identity_ids)
+    extra = {"identity": public_ids_of(session, [survivor])[survivor], **(extra or {})}
+    return deciding.record("merge", before, records, constraints, extra)
 
 
 def split(
@@ -359,21 +338,13 @@ def split(
     """Split an identity into parts of its records (records not named form one more part) and
     keep them apart: must-links inside each part, cannot-links between parts. The largest part
     keeps the id."""
+    deciding = _Deciding(session, settings, matcher, actor, note)
     with serialized(session):
         identity_id = live_identity(session, public_id)
         groups = split_parts(session, identity_id, parts)
         before = take_snapshot(session, [identity_id])
         constraints = links.partition(session, groups, actor, note)
-        entry = record_change(
-            session,
-            settings,
-            matcher,
-            action="split",
-            actor=actor,
-            note=note,
-            before=before,
-            records=[r for g in groups for r in g],
-            constraints=constraints,
-        )
+        records = [r for g in groups for r in g]
+        entry = deciding.record("split", before, records, constraints)
         queue.settle_items_between(session, groups, actor, entry)
         return entry
