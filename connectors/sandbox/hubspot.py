@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
+from connectors.hubspot import DEFAULT_PROPERTIES
 from connectors.sandbox.common import (
     HttpError,
     Request,
@@ -27,21 +28,6 @@ from connectors.sandbox.common import (
 )
 from connectors.values import isoformat_z, parse_timestamp
 
-PROPERTY_OF_ATTRIBUTE: dict[str, str] = {
-    "first_name": "firstname",
-    "last_name": "lastname",
-    "full_name": "full_name",
-    "email": "email",
-    "phone": "phone",
-    "birth_date": "date_of_birth",
-    "address_line1": "address",
-    "address_line2": "address2",
-    "city": "city",
-    "postcode": "zip",
-    "region": "state",
-    "country": "country",
-    "company": "company",
-}
 LIST_LIMIT = 100
 SEARCH_LIMIT = 200
 SEARCH_WINDOW = 10_000
@@ -78,9 +64,9 @@ class HubSpotSandbox(SandboxServer):
     def render(self, record: SandboxRecord) -> dict[str, Any]:
         """A contact object."""
         properties = {
-            PROPERTY_OF_ATTRIBUTE[name]: value
+            DEFAULT_PROPERTIES[name]: value
             for name, value in record.attributes.items()
-            if name in PROPERTY_OF_ATTRIBUTE
+            if name in DEFAULT_PROPERTIES
         }
         properties |= {
             "hs_email_optout": "true" if record.status == "unsubscribed" else "false",

@@ -27,19 +27,8 @@ from connectors.sandbox.common import (
     opaque,
     unopaque,
 )
+from connectors.zendesk import DEFAULT_USER_FIELDS
 
-USER_FIELD_OF_ATTRIBUTE: dict[str, str] = {
-    "first_name": "first_name",
-    "last_name": "last_name",
-    "birth_date": "birthday",
-    "address_line1": "address_line1",
-    "address_line2": "address_line2",
-    "city": "city",
-    "postcode": "postcode",
-    "region": "region",
-    "country": "country",
-    "company": "company",
-}
 PER_PAGE = 1000
 
 
@@ -103,7 +92,7 @@ class ZendeskSandbox(SandboxServer):
     def render(self, record: SandboxRecord) -> dict[str, Any]:
         """A user object."""
         attributes = record.attributes
-        user_fields = {key: attributes.get(name) for name, key in USER_FIELD_OF_ATTRIBUTE.items()}
+        user_fields = {key: attributes.get(name) for name, key in DEFAULT_USER_FIELDS.items()}
         return {
             "id": int(record.external_id),
             "url": f"{self.url}/api/v2/users/{record.external_id}.json",
