@@ -25,6 +25,7 @@ from app import create_app, migrate
 from app.auth import service as tokens
 from app.config import load_config
 from app.db import get_db
+from connectors.sandbox import SANDBOX_TOKEN, Sandboxes, start_sandboxes
 
 # Real brokers and worker processes, for the tests of tasks (tests/workers.py).
 pytest_plugins = ["tests.workers"]
@@ -225,3 +226,20 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             if f"[{backend}" in report.nodeid or f"-{backend}" in report.nodeid
         )
         terminalreporter.write_line(f"{backend}: {count} database tests passed")
+
+
+@pytest.fixture
+def department_sandboxes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Sandboxes]]:
+    """Starts the departments' sandboxes (``start_sandboxes``'s arguments after the first), with
+    their token in the environment variable the first argument names; they stop with the
+    test."""
+    running: list[Sandboxes] = []
+
+    def start(token_env: str, *args: Any, **kwargs: Any) -> Sandboxes:
+        monkeypatch.setenv(token_env, SANDBOX_TOKEN)
+        running.append(start_sandboxes(*args, **kwargs))
+        return running[-1]
+
+    yield start
+    for sandboxes in running:
+        sandboxes.stop()

@@ -16,12 +16,10 @@ from app.db import get_db
 from app.settings import get_settings
 from app.source import service as sources
 from connectors.sandbox import (
-    SANDBOX_TOKEN,
     Sandboxes,
     SandboxEvent,
     SandboxRecord,
     connector_settings,
-    start_sandboxes,
 )
 from tests.conftest import BACKENDS, huella_config, migrated
 from tests.connectors.sandbox_data import department_data
@@ -101,12 +99,9 @@ def _with_person(person: Person) -> dict[str, tuple[list[SandboxRecord], list[Sa
 
 
 @pytest.fixture
-def sandboxes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandboxes]:
+def sandboxes(department_sandboxes: Callable[..., Sandboxes]) -> Sandboxes:
     """The three departments, each holding Ximena among a dozen others."""
-    monkeypatch.setenv(TOKEN_ENV, SANDBOX_TOKEN)
-    running = start_sandboxes(data=_with_person(XIMENA), seed=18)
-    yield running
-    running.stop()
+    return department_sandboxes(TOKEN_ENV, data=_with_person(XIMENA), seed=18)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
@@ -17,17 +16,14 @@ from app.identity.models import Identity
 from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import SourceRecord
-from connectors.sandbox import SANDBOX_TOKEN, Sandboxes, connector_settings, start_sandboxes
+from connectors.sandbox import Sandboxes, connector_settings
 
 TOKEN_ENV = "HUELLA_SECRET_TICKET_TEST"
 
 
 @pytest.fixture
-def sandboxes() -> Iterator[Sandboxes]:
-    os.environ[TOKEN_ENV] = SANDBOX_TOKEN
-    running = start_sandboxes(60, seed=7)
-    yield running
-    running.stop()
+def sandboxes(department_sandboxes: Callable[..., Sandboxes]) -> Sandboxes:
+    return department_sandboxes(TOKEN_ENV, 60, seed=7)
 
 
 def customer_of_ticket(session: Session, number: int) -> str:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
@@ -15,17 +14,14 @@ from app.db import get_db
 from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import Source, SourceRecord
-from connectors.sandbox import SANDBOX_TOKEN, Sandboxes, connector_settings, start_sandboxes
+from connectors.sandbox import Sandboxes, connector_settings
 
 TOKEN_ENV = "HUELLA_SECRET_DELETION_TEST"
 
 
 @pytest.fixture
-def sandboxes() -> Iterator[Sandboxes]:
-    os.environ[TOKEN_ENV] = SANDBOX_TOKEN
-    running = start_sandboxes(120, seed=4)
-    yield running
-    running.stop()
+def sandboxes(department_sandboxes: Callable[..., Sandboxes]) -> Sandboxes:
+    return department_sandboxes(TOKEN_ENV, 120, seed=4)
 
 
 def connect(app: Flask, sandboxes: Sandboxes) -> None:

@@ -3,7 +3,7 @@ it stored, records the failure, and the next sync finishes the job from there.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
@@ -18,19 +18,14 @@ from app.settings import get_settings
 from app.source import service as sources
 from app.source.models import SourceRecord
 from connectors import Page
-from connectors.sandbox import SANDBOX_TOKEN, Sandboxes, connector_settings, start_sandboxes
+from connectors.sandbox import Sandboxes, connector_settings
 
 TOKEN_ENV = "HUELLA_SECRET_FAILED_SYNC"
 
 
 @pytest.fixture
-def sandboxes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandboxes]:
-    monkeypatch.setenv(TOKEN_ENV, SANDBOX_TOKEN)
-    started = start_sandboxes(120, seed=5)
-    try:
-        yield started
-    finally:
-        started.stop()
+def sandboxes(department_sandboxes: Callable[..., Sandboxes]) -> Sandboxes:
+    return department_sandboxes(TOKEN_ENV, 120, seed=5)
 
 
 def stored_count(session: Session) -> int:

@@ -5,7 +5,7 @@ runs), runs that show their progress, and runs that can be cancelled."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,13 +31,8 @@ VENDOR = {"base_url": "https://api.hubapi.com", "token_env": TOKEN_ENV}
 
 
 @pytest.fixture
-def sandboxes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandboxes]:
-    monkeypatch.setenv(TOKEN_ENV, SANDBOX_TOKEN)
-    started = start_sandboxes(40, seed=5)
-    try:
-        yield started
-    finally:
-        started.stop()
+def sandboxes(department_sandboxes: Callable[..., Sandboxes]) -> Sandboxes:
+    return department_sandboxes(TOKEN_ENV, 40, seed=5)
 
 
 def parse(moment: str | None) -> datetime:
