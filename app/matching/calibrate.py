@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from app.matching.blocking import blocked_pairs
 from app.matching.compare import Comparison, Levels, Mask
+from app.matching.config import MatchConfig
 from app.matching.frame import Frame
 from app.matching.model import (
     LevelParameters,
@@ -35,7 +36,7 @@ from app.matching.model import (
     value_digest,
 )
 from app.matching.scorer import Scorer
-from app.matching.types import AttributeName
+from app.matching.types import SOURCE, AttributeName
 from app.matching.values import (
     CHUNK,
     generic_values,
@@ -113,21 +114,56 @@ def calibrate(scorer: Scorer, frame: Frame, sample: Sample) -> MatchModel:
     agreement = _exact_agreement(comparisons, frame, apart)
     m = [list(p.m) for p in scorer.parameters]
     u = _fuzzy_u(scorer, sample.random_levels, [p.u[0] for p in scorer.parameters])
+    source = next((i for i, c in enumerate(comparisons) if c.attribute == SOURCE), None)
     for _ in range(_CALIBRATION_ROUNDS):
         model = with_parameters(model, comparisons, m, u)
         scored = _expected_matches(scorer, model, frame, sample.candidates)
         model = replace(model, duplicates=scored.prior * (len(frame) - 1))
         exact_u = _exact_u(comparisons, agreement, sample.candidates, scored, frame, apart)
-        previous, u = u, _fuzzy_u(scorer, sample.random_levels, exact_u)
-        # A round's prior and u follow from the u it scored with alone: when they come back
-        # unchanged, another round (a rescoring of every candidate) would give this one's.
-        if _settled(previous, u):
+        previous, u = [*u, *m], _fuzzy_u(scorer, sample.random_levels, exact_u)
+        if source is not None:
+            m[source], u[source] = _source_parameters(
+                source, frame, sample.candidates, scored, scorer.pipeline.config
+            )
+        # A round's prior and u (and the sources' m) follow from the u and m it scored with
+        # alone: when they come back unchanged, another round (a rescoring of every candidate)
+        # would give this one's.
+        if _settled(previous, [*u, *m]):
             break
     return with_parameters(model, comparisons, m, u)
 
 
+def _source_parameters(
+    index: int, frame: Frame, candidates: Candidates, scored: _Scored, config: MatchConfig
+) -> tuple[list[float], list[float]]:
+    """m and u of the comparison of sources (one source, different sources), measured.
+
+    u is the chance that two random records come from one source: the sum over sources of
+    n (n - 1), over N (N - 1); 1 in a store of one source. m is the share of one-source pairs
+    among the candidates that the other attributes make matches (at the auto threshold, judged
+    without the sources, so that they do not prove themselves), pulled toward u by
+    ``m_prior_matches`` pseudo-matches: on little evidence, and in a store of one source, m is
+    u and the sources weigh nothing.
+
+    Counting every candidate by its probability instead would count the relatives and
+    colleagues a department holds side by side (hundreds of pairs in doubt each) among the
+    matches, and measure m several times too high.
+    """
+    codes = frame.columns[SOURCE].codes
+    counts = np.bincount(codes[codes >= 0]).astype(np.float64)
+    pairs = float(counts.sum() * (counts.sum() - 1))
+    same_u = float((counts * (counts - 1)).sum() / pairs) if pairs else 1.0
+    levels = candidates.levels[:, index]
+    certain = (scored.posterior(without=index) >= config.auto_threshold) & (levels <= 1)
+    matches = float(certain.sum()) / candidates.share
+    together = float((certain & (levels == 0)).sum()) / candidates.share
+    strength = config.model.m_prior_matches
+    same_m = (together + strength * same_u) / (matches + strength)
+    return [same_m, 1.0 - same_m], [same_u, 1.0 - same_u]
+
+
 def _settled(before: Sequence[Sequence[float]], after: Sequence[Sequence[float]]) -> bool:
-    """Whether no u moved by more than ``_U_SETTLED`` of itself."""
+    """Whether no parameter moved by more than ``_U_SETTLED`` of itself."""
     return all(
         abs(b - a) <= _U_SETTLED * max(a, b)
         for old, new in zip(before, after, strict=True)

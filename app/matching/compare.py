@@ -20,7 +20,7 @@ from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 from app.matching.config import LevelSpec, MatchConfig
 from app.matching.frame import Column, Frame, Vocabulary
 from app.matching.normalize import one_number
-from app.matching.types import AttributeName, AttributeType
+from app.matching.types import SOURCE, AttributeName, AttributeType, ComparisonKind
 
 Rows = npt.NDArray[np.int64]
 Levels = npt.NDArray[np.int8]
@@ -34,7 +34,7 @@ class Comparison:
     """How one attribute is compared: its graded levels, best first."""
 
     attribute: AttributeName
-    kind: AttributeType
+    kind: ComparisonKind
     levels: tuple[LevelSpec, ...]
 
     @property
@@ -53,16 +53,30 @@ class Comparison:
         return len(self.levels) + 1
 
 
+# Two records' sources are the same or different.
+_SAME = (LevelSpec("exact"),)
+
+
 def build_comparisons(
     config: MatchConfig, attribute_types: Mapping[AttributeName, AttributeType]
 ) -> tuple[Comparison, ...]:
-    """Every compared attribute, in a stable order: canonical first, then declared extras."""
+    """Every compared attribute, in a stable order: canonical first, then declared extras,
+    then the records' sources when config compares them."""
     types = {**config.attributes, **attribute_types}
-    return tuple(
+    compared = tuple(
         Comparison(name, kind, config.levels.get(kind, ()))
         for name, kind in types.items()
         if name not in config.skip
     )
+    if not compares_sources(config, types):
+        return compared
+    return (*compared, Comparison(SOURCE, "source", config.levels.get("source", _SAME)))
+
+
+def compares_sources(config: MatchConfig, types: Mapping[AttributeName, AttributeType]) -> bool:
+    """Whether records' sources are compared: config asks for it and no attribute is named
+    like the comparison (an attribute of that name keeps its own)."""
+    return config.compare_sources and SOURCE not in types
 
 
 class _PairCache:
@@ -74,7 +88,7 @@ class _PairCache:
         left: Rows,
         right: Rows,
         nicknames: Nicknames,
-        kind: AttributeType | None = None,
+        kind: ComparisonKind | None = None,
     ) -> None:
         self.column = column
         self.kind = kind

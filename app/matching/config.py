@@ -149,6 +149,7 @@ class MatchConfig:
     shared_values: tuple[str, ...] = ()
     groups: tuple[tuple[str, ...], ...] = ()
     overlaps: tuple[Overlap, ...] = ()
+    compare_sources: bool = False
     personal: tuple[str, ...] = ()
     household: tuple[str, ...] = ()
     conflict_weight: float = -2.0
@@ -198,6 +199,7 @@ class MatchConfig:
                 )
                 for rule in options.get("overlaps", [])
             ),
+            compare_sources=bool(options.get("compare_sources", False)),
             personal=tuple(options.get("personal", [])),
             household=tuple(options.get("household", [])),
             conflict_weight=float(options.get("conflict_weight", -2.0)),

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.matching.normalize import derive
-from app.matching.types import AttributeName, RecordId
+from app.matching.types import SOURCE, AttributeName, RecordId
 
 Codes = npt.NDArray[np.int32]
 MISSING = -1
@@ -168,10 +168,13 @@ class Frame:
         return {name: v for name, c in self.columns.items() if (v := c.value(row)) is not None}
 
     def digests(self) -> npt.NDArray[np.uint64]:
-        """:func:`record_digest` of every row: what orders records by content, not by id."""
+        """:func:`record_digest` of every row: what orders records by content, not by id.
+
+        The source is not content: a prepared record's digest is of its values alone."""
         total = np.zeros(len(self), dtype=np.uint64)
         for name, column in self.columns.items():
-            total += column.vocabulary.digests(name)[column.codes]
+            if name != SOURCE:
+                total += column.vocabulary.digests(name)[column.codes]
         return total
 
 
@@ -191,9 +194,18 @@ def record_digest(values: Mapping[AttributeName, str]) -> int:
 
 
 class FrameBuilder:
-    """Appends records one at a time into compact arrays; never keeps the raw records."""
+    """Appends records one at a time into compact arrays; never keeps the raw records.
 
-    def __init__(self, attributes: Iterable[AttributeName], shared: Iterable[str] = ()) -> None:
+    With ``sources``, the frame also holds each record's source in a column named
+    :data:`SOURCE` (missing where none was given)."""
+
+    def __init__(
+        self,
+        attributes: Iterable[AttributeName],
+        shared: Iterable[str] = (),
+        *,
+        sources: bool = False,
+    ) -> None:
         shared_vocabulary = Vocabulary()
         shared_names = set(shared)
         self._vocabularies = {
@@ -201,18 +213,35 @@ class FrameBuilder:
         }
         self._codes = {name: array("i") for name in self._vocabularies}
         self._ids = array("q")
+        self._sources = Vocabulary() if sources else None
+        self._source_codes = array("i")
 
-    def add(self, record_id: RecordId, values: Mapping[AttributeName, str]) -> None:
-        """Append one record's normalized values."""
+    def add(
+        self, record_id: RecordId, values: Mapping[AttributeName, str], source: str | None = None
+    ) -> None:
+        """Append one record's normalized values (and its source)."""
         self._ids.append(record_id)
         for name, codes in self._codes.items():
             value = values.get(name)
             codes.append(MISSING if value is None else self._vocabularies[name].code(value))
+        if self._sources is not None:
+            self._source_codes.append(MISSING if not source else self._sources.code(source))
 
-    def extend(self, records: Sequence[tuple[RecordId, Mapping[AttributeName, str]]]) -> None:
+    def extend(
+        self,
+        records: Sequence[tuple[RecordId, Mapping[AttributeName, str]]],
+        sources: Sequence[str] | None = None,
+    ) -> None:
         """Append many records' values a column at a time: what ``add`` does for each, at a
-        fraction of the calls (real time builds a frame of a few thousand records a page)."""
+        fraction of the calls (real time builds a frame of a few thousand records a page);
+        ``sources``: each record's source, in the same order."""
         self._ids.extend(record_id for record_id, _ in records)
+        if self._sources is not None:
+            named = self._sources
+            self._source_codes.extend(
+                named.code(source) if source else MISSING
+                for source in (sources if sources is not None else [""] * len(records))
+            )
         for name, codes in self._codes.items():
             vocabulary = self._vocabularies[name]
             index, known = vocabulary.index, len(vocabulary.index)
@@ -231,6 +260,9 @@ class FrameBuilder:
             name: Column(self._vocabularies[name], np.frombuffer(codes, dtype=np.int32).copy())
             for name, codes in self._codes.items()
         }
+        if self._sources is not None:
+            codes = np.frombuffer(self._source_codes, dtype=np.int32).copy()
+            columns[SOURCE] = Column(self._sources, codes)
         return Frame(np.frombuffer(self._ids, dtype=np.int64).copy(), columns)
 
 

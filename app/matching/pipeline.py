@@ -21,7 +21,14 @@ import numpy.typing as npt
 
 from app.matching.blocking import expand_rules, record_keys
 from app.matching.cluster import Guards
-from app.matching.compare import Comparison, Levels, Nicknames, Rows, build_comparisons
+from app.matching.compare import (
+    Comparison,
+    Levels,
+    Nicknames,
+    Rows,
+    build_comparisons,
+    compares_sources,
+)
 from app.matching.compare import compare_frame as _compare_frame
 from app.matching.config import BlockingRule, MatchConfig
 from app.matching.frame import Frame, FrameBuilder
@@ -139,13 +146,19 @@ class Pipeline:
     # -- frames ----------------------------------------------------------------------------
 
     def frame_builder(self) -> FrameBuilder:
-        """An empty columnar frame for this pipeline's attributes."""
-        return FrameBuilder(self.types, shared=self.swap)
+        """An empty columnar frame for this pipeline's attributes (and the records' sources,
+        when they are compared)."""
+        return FrameBuilder(
+            self.types, shared=self.swap, sources=compares_sources(self.config, self.types)
+        )
 
     def frame(self, records: Sequence[PreparedRecord]) -> Frame:
         """The frame of prepared records, in the order given."""
         builder = self.frame_builder()
-        builder.extend([(record.id, record.values) for record in records])
+        builder.extend(
+            [(record.id, record.values) for record in records],
+            [record.source for record in records],
+        )
         return builder.build()
 
     def build_frame(self, records: Iterable[InputRecord]) -> Frame:
@@ -153,7 +166,7 @@ class Pipeline:
         builder = self.frame_builder()
         normalize = self.cached_normalize()
         for record in records:
-            builder.add(record.id, normalize(record.attributes))
+            builder.add(record.id, normalize(record.attributes), record.source)
         return builder.build()
 
     def cached_normalize(

@@ -34,6 +34,7 @@ from app.matching.model import (
     probability,
 )
 from app.matching.scorer import Scorer
+from app.matching.types import SOURCE
 
 
 class ModelRefused(ValueError):
@@ -90,6 +91,10 @@ def _expectation_maximisation(
         weighted = patterns.counts * probability(evidence + np.log2(prior / (1.0 - prior)))
         previous = [x.copy() for x in m]
         for index, comparison in enumerate(comparisons):
+            if comparison.attribute == SOURCE:
+                # Calibration measures the sources' m, judging matches without them: fitted
+                # here, their own weight would count toward the matches that fit it.
+                continue
             rows = patterns.eligible[:, index] & (patterns.levels[:, index] != comparison.missing)
             counts = np.bincount(
                 patterns.levels[rows, index], weights=weighted[rows], minlength=comparison.missing

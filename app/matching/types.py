@@ -38,6 +38,13 @@ AttributeType = Literal[
 # The same names at run time, for validating what a user declares.
 ATTRIBUTE_TYPES: tuple[AttributeType, ...] = get_args(AttributeType)
 
+ComparisonKind = AttributeType | Literal["source"]
+"""What a comparison compares: an attribute of a type, or the records' sources."""
+
+SOURCE: AttributeName = "source"
+"""The comparison of the two records' sources (the departments that hold them), and the frame
+column it reads: not an attribute of the record, but where the record comes from."""
+
 NormalizedValue = str
 """A normalized value: lower-case text, ISO date, E.164 phone, ..."""
 

@@ -52,7 +52,7 @@ def load_frame(session: Session, matcher: Matcher, *, progress: Progress = QUIET
     with progress.phase("reading records", total=live) as bar:
         for record in bar.iterate(live_records(session)):
             normalized = normalize(record.record.attributes)
-            builder.add(record.record.id, normalized)
+            builder.add(record.record.id, normalized, record.record.source)
             values.append(
                 (record.record.id, record.source_id, json_text(normalized), record.content_hash)
             )

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
+from itertools import combinations
 
 import numpy as np
 import pytest
 
-from app.matching import InputRecord, MatchConfig, Matcher, MatchModel, train
+from app.matching import (
+    Contribution,
+    InputRecord,
+    MatchConfig,
+    Matcher,
+    MatchModel,
+    ScoredEdge,
+    train,
+)
 from app.matching.train import ModelRefused
 from bench.febrl import EXTRA_TYPES, generate
 from bench.metrics import bcubed, pairwise
+from connectors.sandbox.people import generate_records
 
 
 @pytest.fixture(scope="module")
@@ -262,3 +273,102 @@ def test_resolving_the_frame_a_model_was_fitted_on_gives_what_a_fresh_frame_give
     ]
     assert len(reused.edges) > 1000
     assert set(reused.clustering.clusters) == set(fresh.clustering.clusters)
+
+
+# -- the records' sources ---------------------------------------------------------------------
+
+
+def _source_weights(model: MatchModel) -> tuple[float, float]:
+    """What one source, and two different ones, weigh under a model (bits)."""
+    source = next(p for p in model.parameters if p.attribute == "source")
+    same, different, _ = source.weights().tolist()
+    return same, different
+
+
+def _department_records(count: int, seed: int) -> tuple[list[InputRecord], float]:
+    """Synthetic department records (sales, support, marketing) and the share of one person's
+    pairs of records that one department holds (the truth the source's m should find)."""
+    people = list(generate_records(count, seed=seed))
+    records = [InputRecord(i, r.department, r.attributes) for i, r in enumerate(people)]
+    departments: dict[str, list[str]] = {}
+    for r in people:
+        departments.setdefault(r.person_id, []).append(r.department)
+    pairs = [pair for held in departments.values() for pair in combinations(held, 2)]
+    return records, sum(a == b for a, b in pairs) / len(pairs)
+
+
+def test_sources_weigh_nothing_before_the_model_is_fitted(matcher: Matcher) -> None:
+    ana = {"first_name": "Ana", "last_name": "Ruiz", "postcode": "28001"}
+
+    def scored(left: str, right: str) -> ScoredEdge:
+        return matcher.compare(
+            matcher.prepare(InputRecord(1, left, ana)), matcher.prepare(InputRecord(2, right, ana))
+        )
+
+    one, two = scored("crm", "crm"), scored("crm", "shop")
+    assert one.weight == two.weight
+    # Explanations show the comparison all the same.
+    assert one.contributions[-1] == Contribution("source", "exact", 0.0, "crm", "crm")
+    assert two.contributions[-1] == Contribution("source", "different", 0.0, "crm", "shop")
+
+
+def test_a_store_of_one_source_resolves_as_if_sources_were_not_compared(
+    febrl: list[InputRecord], model: MatchModel, config: MatchConfig, truth: dict[int, int]
+) -> None:
+    # One file deduplicated (FEBRL 1-3): every pair comes from the one source, which says
+    # nothing about who is who.
+    assert _source_weights(model) == (0.0, 0.0)
+    blind = dataclasses.replace(config, compare_sources=False)
+    partitions = [
+        set(Matcher(c, EXTRA_TYPES).resolve(febrl, train=True).clustering.clusters)
+        for c in (config, blind)
+    ]
+    assert partitions[0] == partitions[1]
+    assert len(partitions[0]) < len(febrl)
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_two_records_of_one_department_weigh_less_than_two_of_different_ones(
+    config: MatchConfig, train: bool
+) -> None:
+    # A department rarely holds one person twice: two of its records sharing a name are
+    # relatives or colleagues far more often. Fitting measures it: u is the share of random
+    # pairs that one department holds, m the share among the pairs the rest makes matches.
+    records, truth = _department_records(3000, seed=3)
+    model, _ = Matcher(config).fit(records, train=train)
+    source = next(p for p in model.parameters if p.attribute == "source")
+    counts = Counter(r.source for r in records).values()
+    assert source.u[0] == pytest.approx(sum(n * (n - 1) for n in counts) / (3000 * 2999))
+    assert truth <= source.m[0] <= 3 * truth
+    same, different = _source_weights(model)
+    assert same < -2.5 and different > 0.4
+    matcher = Matcher(config, model=model)
+    relatives = {"first_name": "Dana", "last_name": "Whitfield", "postcode": "02139"}
+    edges = [
+        matcher.compare(
+            matcher.prepare(InputRecord(1, "sales", relatives)),
+            matcher.prepare(InputRecord(2, other, relatives)),
+        )
+        for other in ("sales", "marketing")
+    ]
+    assert edges[1].weight - edges[0].weight == pytest.approx(different - same)
+
+
+def test_two_files_of_one_person_each_keep_pairs_of_one_file_far_apart(
+    config: MatchConfig,
+) -> None:
+    # A link of two files that each hold a person once (FEBRL4): no pair of one file is a
+    # match, and the fitted model says so strongly.
+    people: dict[int, list[dict[str, str]]] = {}
+    for r in generate(3000, seed=5):
+        people.setdefault(r.person_id, []).append(r.canonical())
+    pairs = [held[:2] for held in people.values() if len(held) > 1]
+    records = [
+        InputRecord(2 * n + side, "ab"[side], values)
+        for n, pair in enumerate(pairs)
+        for side, values in enumerate(pair)
+    ]
+    model, _ = Matcher(config, EXTRA_TYPES).fit(records)
+    same, different = _source_weights(model)
+    # u is a half either way; m of one file is only what the pseudo-matches pull it to.
+    assert same < -4 and 0.9 < different < 1.0

@@ -18,6 +18,7 @@ from app.resolution.models import ModelVersion
 from app.settings import EXTENSION
 from app.source.models import SourceRecord
 from bench.febrl import generate
+from connectors.sandbox.people import DEPARTMENT_ATTRIBUTES, generate_records
 
 COLUMNS = ("first_name", "last_name", "address_line2", "city", "postcode", "region")
 COLUMNS += ("birth_date", "soc_sec_id")
@@ -55,6 +56,9 @@ def test_a_first_bulk_load_fits_the_model_and_a_doubled_store_fits_it_again(
     assert version.active and version.summary["records"] == 1200 and version.summary["trained"]
     model = MatchModel.from_json(version.model)
     assert model.calibrated_on == 1200 and model.trained_on == 1200
+    # One source (one file deduplicated): where a record comes from tells nothing.
+    source = next(p for p in model.parameters if p.attribute == "source")
+    assert source.m == source.u
     # The store's own prior: FEBRL-like people have duplicates, far more than one in 100,000.
     assert model.prior > 10 * MatchModel(parameters=()).prior
 
@@ -140,3 +144,34 @@ def test_explain_names_the_guard_that_keeps_two_records_apart(
     assert explained.exit_code == 0, explained.output
     assert "same person (auto-match); not linked now" in explained.stdout
     assert "kept apart by the ambiguity guard" in explained.stdout
+
+
+def test_a_store_fed_by_departments_weighs_where_records_come_from(
+    cli: FlaskCliRunner, session: Session, tmp_path: Path
+) -> None:
+    # A department rarely holds one person twice: once the model is fitted, two records of one
+    # department weigh less than two of different departments, and explain says so.
+    records = list(generate_records(1500, seed=3))
+    for department, columns in DEPARTMENT_ATTRIBUTES.items():
+        path = tmp_path / f"{department}.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(("id", *columns))
+            for r in records:
+                if r.department == department:
+                    writer.writerow((r.external_id, *(r.attributes.get(c, "") for c in columns)))
+        options = ["--source", department, "--id-column", "id", "--no-fit"]
+        assert cli.invoke(args=["import", str(path), *options]).exit_code == 0
+    trained = cli.invoke(args=["train"])
+    assert trained.exit_code == 0, trained.output
+    sales = [r.external_id for r in records if r.department == "sales"]
+    marketing = next(r.external_id for r in records if r.department == "marketing")
+    lines = {}
+    for other in (f"sales:{sales[1]}", f"marketing:{marketing}"):
+        explained = cli.invoke(args=["explain", f"sales:{sales[0]}", other])
+        assert explained.exit_code == 0, explained.output
+        (line,) = [x for x in explained.stdout.splitlines() if x.startswith("source ")]
+        lines[other.partition(":")[0]] = line.split()
+    assert lines["sales"][1:3] == ["the", "same"] and float(lines["sales"][3]) < -2
+    assert lines["marketing"][1] == "different" and float(lines["marketing"][2]) > 0
+    assert lines["marketing"][-3:] == ["sales", "|", "marketing"]

@@ -167,6 +167,9 @@ def test_explain_shows_the_evidence_of_an_identity_and_of_any_pair(
     assert edge["joins"] is True
     levels = {c["attribute"]: c["level"] for c in edge["contributions"]}
     assert levels["email"] == "exact"
+    # Where each record comes from is compared too (it weighs nothing before fitting).
+    (source,) = [c for c in edge["contributions"] if c["attribute"] == "source"]
+    assert (source["left"], source["right"], source["weight"]) == ("crm", "desk", 0.0)
     words = {c["attribute"]: c["described"] for c in edge["contributions"]}
     assert words["email"] == "the same"
     pair = cli.invoke(args=["explain", "crm:1", "desk:7"])
