@@ -8,7 +8,7 @@ served it. CPU seconds hold on a busy machine where wall times do not; `bench sc
 the latency under 20 concurrent clients.
 
     .venv/bin/python -m bench push [--stored 6000] [--pushes 300] [--server URL]
-        [--statements] [--profile FILE]
+        [--statements] [--profile FILE] [--database huella_bench_push]
 """
 
 from __future__ import annotations
@@ -98,6 +98,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stored", type=int, default=6000, help="records stored first")
     parser.add_argument("--pushes", type=int, default=300, help="customers pushed, one a push")
     parser.add_argument("--server", default=DEFAULT_SERVER)
+    parser.add_argument(
+        "--database",
+        default=BENCH_DATABASE,
+        help="the database it drops and makes (one of its own when others run it at once)",
+    )
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument(
         "--statements", action="store_true", help="list the statements of a push by kind"
@@ -106,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--profile", metavar="FILE", help="profile the pushes (CPU time) into FILE, and print"
     )
     args = parser.parse_args(argv)
-    url = fresh_database(args.server, BENCH_DATABASE)
+    url = fresh_database(args.server, args.database)
     app = create_app(
         {"DATABASE_URL": url, "LOG_LEVEL": "WARNING", "RATE_LIMITS": {"enabled": False}}
     )

@@ -17,6 +17,7 @@ the targets of the 2-core machine; asserts nothing.
 
     .venv/bin/python -m bench scale [--records 6000] [--page 20] [--seconds 30]
         [--mixed 0] [--server URL] [--broker redis://127.0.0.1:6379/0]
+        [--database huella_bench_scale] [--port 5091]
 
 Every process shares the machine's two cores with the database, the broker and the load
 generator itself: figures are those of one small machine, and noisy when others run on it.
@@ -44,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, make_url, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
@@ -77,18 +78,18 @@ def _quiet_app(url: str) -> Any:
     )
 
 
-def _migrated(server: str) -> str:
-    """A fresh, migrated store."""
-    url = fresh_database(server, BENCH_DATABASE)
+def _migrated(server: str, database: str) -> str:
+    """A fresh, migrated store in ``database``."""
+    url = fresh_database(server, database)
     engine = create_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
     return url
 
 
-def _prepare(server: str) -> str:
-    """A fresh, migrated store with the three departments' push sources."""
-    url = _migrated(server)
+def _prepare(server: str, database: str) -> str:
+    """A fresh, migrated store in ``database`` with the three departments' push sources."""
+    url = _migrated(server, database)
     app = _quiet_app(url)
     with app.app_context(), get_db(app).unit_of_work() as session:
         for name in DEPARTMENTS:
@@ -97,10 +98,10 @@ def _prepare(server: str) -> str:
     return url
 
 
-def _loaded(server: str, records: Sequence[DepartmentRecord]) -> None:
+def _loaded(server: str, records: Sequence[DepartmentRecord], database: str) -> None:
     """Without part 1: the store as part 1 leaves it (its records stored and resolved), made in
     one batch, fitted (in seconds, not part 1's minutes)."""
-    url = _migrated(server)
+    url = _migrated(server, database)
     app = _quiet_app(url)
     database = get_db(app)
     with app.app_context():
@@ -176,10 +177,12 @@ def _partition(url: str) -> set[frozenset[tuple[str, str]]]:
     return {frozenset(group) for group in groups.values()}
 
 
-def realtime(server: str, records: Sequence[DepartmentRecord], size: int, processes: int) -> Any:
-    """Resolve the records in pages with ``processes`` worker processes; prints and returns
-    records/s and the partition."""
-    url = _prepare(server)
+def realtime(
+    server: str, records: Sequence[DepartmentRecord], size: int, processes: int, database: str
+) -> Any:
+    """Resolve the records in pages with ``processes`` worker processes, in ``database``;
+    prints and returns records/s and the partition."""
+    url = _prepare(server, database)
     context = multiprocessing.get_context("spawn")
     pages, done, start = context.Queue(), context.Queue(), context.Event()
     for page in _department_pages(records, size):
@@ -241,7 +244,8 @@ class Stack:
             **os.environ,
             "HUELLA_DATABASE_URL": self.url,
             "HUELLA_BROKER_URL": self.broker,
-            "HUELLA_TASK_QUEUE": "bench-scale",
+            # A queue of its own per database: two runs at once do not take each other's tasks.
+            "HUELLA_TASK_QUEUE": f"bench-{make_url(self.url).database}",
             "HUELLA_LOG_LEVEL": "WARNING",
             "HUELLA_RATE_LIMITS": "{enabled = false}",
             "HUELLA_SECRET_SUPPRESSION_KEY": "bench-" + "k" * 40,
@@ -275,7 +279,7 @@ class Stack:
 
 @contextmanager
 def stack(
-    url: str, broker: str, folder: Path, *, workers: int, scheduler: bool
+    url: str, broker: str, folder: Path, *, workers: int, scheduler: bool, port: int = PORT
 ) -> Iterator[tuple[str, Stack]]:
     """Serve the API as the README runs it, with workers; yields its base URL and processes."""
     bin_folder = Path(sys.executable).parent
@@ -290,7 +294,7 @@ def stack(
         "--threads",
         "2",
         "-b",
-        f"127.0.0.1:{PORT}",
+        f"127.0.0.1:{port}",
         "app:create_app()",
     )
     huella = str(bin_folder / "huella")
@@ -298,7 +302,7 @@ def stack(
         running.start("worker", huella, "worker", f"--concurrency={workers}")
     if scheduler:
         running.start("scheduler", huella, "scheduler")
-    base = f"http://127.0.0.1:{PORT}"
+    base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -742,13 +746,15 @@ def full_resolution_keeps(app: Any, url: str) -> None:
     )
 
 
-def in_turn(server: str, records: Sequence[DepartmentRecord], page: int, repeat: int) -> None:
+def in_turn(
+    server: str, records: Sequence[DepartmentRecord], page: int, repeat: int, database: str
+) -> None:
     """Part 1: one process, then two, ``repeat`` times in turn (on a machine others share, the
     load drifts between runs; pairs taken one after the other see about the same load)."""
     ratios = []
     for _ in range(repeat):
-        one, alone = realtime(server, records, page, 1)
-        two, together = realtime(server, records, page, 2)
+        one, alone = realtime(server, records, page, 1, database)
+        two, together = realtime(server, records, page, 2, database)
         ratios.append(two / one)
         print(
             f"2 processes: {two / one:.2f}x the records/s of one (target >= 1.6x); "
@@ -763,8 +769,7 @@ def _emails(records: Sequence[DepartmentRecord]) -> list[str]:
     return sorted({r.attributes["email"] for r in records if "@" in r.attributes.get("email", "")})
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark and print its figures."""
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench scale", description=__doc__.split("\n")[0]
     )
@@ -780,19 +785,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--mixed", type=float, default=0, help="seconds of mixed load (part 4)")
     parser.add_argument("--skip", default="", help="parts to skip, e.g. 1,2")
     parser.add_argument("--server", default=DEFAULT_SERVER)
+    parser.add_argument(
+        "--database",
+        default=BENCH_DATABASE,
+        help="the database it drops and makes (one of its own when others run it at once)",
+    )
+    parser.add_argument("--port", type=int, default=PORT, help="where gunicorn listens")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--seed", type=int, default=3)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark and print its figures."""
+    args = _arguments(argv)
     skip = set(args.skip.split(","))
     everyone = list(generate_records(args.records * 2, seed=args.seed))
     first, later = everyone[: args.records], everyone[args.records :]
     if "1" not in skip:
-        in_turn(args.server, first, args.page, args.repeat)
+        in_turn(args.server, first, args.page, args.repeat, args.database)
     else:
-        _loaded(args.server, first)
+        _loaded(args.server, first, args.database)
     url = (
         create_engine(args.server)
-        .url.set(database=BENCH_DATABASE)
+        .url.set(database=args.database)
         .render_as_string(hide_password=False)
     )
     engine = create_engine(url)
@@ -810,7 +826,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with app.app_context():
             fitted = tasks.fit()
         print(f"model fitted to the store in {time.perf_counter() - began:.0f} s: {fitted}")
-    with stack(url, args.broker, folder, workers=2, scheduler=bool(args.mixed)) as (base, run):
+    with stack(url, args.broker, folder, workers=2, scheduler=bool(args.mixed), port=args.port) as (
+        base,
+        run,
+    ):
         if "2" not in skip:
             pushes(
                 base,
