@@ -6,8 +6,9 @@ the targets of the 2-core machine; asserts nothing.
    each (as syncs and pushes bring them), each page stored and resolved in its own transaction
    by whichever process takes it, on a fresh store each time: records/s, and p99 of a page.
    The two partitions are compared. Target: 2 processes >= 1.6x the records/s of one.
-2. Pushes: the API under gunicorn (4 workers x 2 threads, as the README runs it), 20 clients
-   each pushing one new customer at a time: p50/p99 latency. Target: p99 <= 500 ms.
+2. Pushes: the API under gunicorn as the README runs it (``app.security.gunicorn``'s settings;
+   ``GUNICORN_CMD_ARGS`` tries others), 20 clients each pushing one new customer at a time:
+   p50/p99 latency. Target: p99 <= 500 ms.
 3. Events: clients post batches of 1,000 (page views, some orders by e-mail) while `huella
    worker --concurrency 2` writes them: events/s accepted, and p50/p99 from the 202 to the
    batch's last event on the timeline. Targets: >= 5,000/s accepted, p99 <= 2 s.
@@ -289,10 +290,6 @@ def stack(
         str(bin_folder / "gunicorn"),
         "-c",
         "python:app.security.gunicorn",
-        "-w",
-        "4",
-        "--threads",
-        "2",
         "-b",
         f"127.0.0.1:{port}",
         "app:create_app()",

@@ -88,7 +88,7 @@ def served(
         process = subprocess.Popen(
             [
                 sys.executable, "-m", "gunicorn", "-c", "python:app.security.gunicorn",
-                "-w", "3", "--threads", "2", "-b", f"127.0.0.1:{port}",
+                "-w", "3", "-b", f"127.0.0.1:{port}",
                 "--access-logfile", str(access), "--error-logfile", str(errors),
                 "app:create_app()",
             ],
