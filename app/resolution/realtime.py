@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import String, cast, delete, null, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from app.db import (
@@ -52,6 +52,7 @@ from app.resolution.store import (
     stored_prepared,
 )
 from app.review import constraints as links
+from app.review.models import LinkConstraint
 from app.review.queue import Findings
 from app.source.models import Source, SourceRecord
 from app.source.service import LOADED_COLUMNS
@@ -337,14 +338,14 @@ def _walk(
     known_rows = dict(rows or {})
     while frontier:
         reached: set[RecordId] = set()
-        ids = sorted(frontier)
-        for edge in edges_touching(session, ids, matcher.config.review_threshold):
+        edges, links_found = _touching(session, sorted(frontier), matcher.config.review_threshold)
+        for edge in edges:
             if matcher.is_auto(edge):
                 auto[(edge.left, edge.right)] = edge
                 reached.update((edge.left, edge.right))
             else:
                 possible[(edge.left, edge.right)] = edge
-        for left, right, kind in links.links_touching(session, ids):
+        for left, right, kind in links_found:
             constraints.add((left, right, kind))
             if kind == "must":
                 reached.update((left, right))
@@ -362,6 +363,44 @@ def _walk(
         sorted(constraints),
         known_rows,
     )
+
+
+# A step of the walk reads the edges and people's links around its frontier in one statement
+# (links are rare; a second statement for them cost as much as the edges' own): the edges
+# carry no kind, the links no weight.
+_TOUCHING = Reused(
+    lambda dialect: union_all(
+        select(
+            MatchEdge.left_id,
+            MatchEdge.right_id,
+            MatchEdge.weight,
+            MatchEdge.probability,
+            cast(null(), String).label("kind"),
+        ).where(edges_touching(dialect)),
+        select(
+            LinkConstraint.left_id, LinkConstraint.right_id, null(), null(), LinkConstraint.kind
+        ).where(links.links_touching(dialect)),
+    )
+)
+
+
+def _touching(
+    session: Session, ids: Sequence[RecordId], floor: float
+) -> tuple[list[ScoredEdge], list[tuple[RecordId, RecordId, str]]]:
+    """The stored edges at or above ``floor`` with an end among ``ids`` (no explanations),
+    and every must- and cannot-link with an end among them."""
+    edges: list[ScoredEdge] = []
+    found: list[tuple[RecordId, RecordId, str]] = []
+    for chunk in chunks(ids):
+        parameters = {"lefts": chunk, "rights": chunk, "floor": floor}
+        for left, right, weight, probability, kind in read_rows(
+            session, _TOUCHING(session), parameters
+        ):
+            if kind is None:
+                edges.append(ScoredEdge(left, right, weight, probability))
+            else:
+                found.append((left, right, kind))
+    return edges, found
 
 
 def _recluster(

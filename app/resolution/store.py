@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, or_, select, text
+from sqlalchemy import ColumnElement, Row, and_, bindparam, delete, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.db import (
@@ -242,26 +242,16 @@ def identity_members(session: Session, rows: Iterable[RecordRow]) -> set[RecordI
     return members
 
 
-_EDGES = Reused(
-    lambda dialect: select(
-        MatchEdge.left_id, MatchEdge.right_id, MatchEdge.weight, MatchEdge.probability
-    ).where(
+def edges_touching(dialect: str) -> ColumnElement[bool]:
+    """The stored edges at or above the parameter ``floor`` with either end among the
+    parameters ``lefts`` and ``rights`` (the same list), in a statement for ``dialect``."""
+    return and_(
         or_(
             among_parameter(dialect, MatchEdge.left_id, "lefts"),
             among_parameter(dialect, MatchEdge.right_id, "rights"),
         ),
         MatchEdge.probability >= bindparam("floor"),
     )
-)
-
-
-def edges_touching(session: Session, ids: Sequence[RecordId], floor: float) -> list[ScoredEdge]:
-    """Stored edges at or above ``floor`` with either end among ``ids`` (no explanations)."""
-    found: list[ScoredEdge] = []
-    for chunk in chunks(ids):
-        parameters = {"lefts": chunk, "rights": chunk, "floor": floor}
-        found.extend(ScoredEdge(*row) for row in read_rows(session, _EDGES(session), parameters))
-    return found
 
 
 def stored_pairs(session: Session, ids: set[RecordId]) -> set[tuple[RecordId, RecordId]]:

@@ -11,10 +11,10 @@ from datetime import datetime
 from itertools import combinations
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.orm import Session
 
-from app.db import Reused, among_parameter, chunks, read_rows
+from app.db import among_parameter, chunks
 from app.identity.service import record_states
 from app.matching.types import Constraints, RecordId
 from app.review.models import LinkConstraint
@@ -22,27 +22,13 @@ from app.review.models import LinkConstraint
 # -- reading, for resolution ---------------------------------------------------------------------
 
 
-_CONSTRAINTS = Reused(
-    lambda dialect: select(
-        LinkConstraint.left_id, LinkConstraint.right_id, LinkConstraint.kind
-    ).where(
-        or_(
-            among_parameter(dialect, LinkConstraint.left_id, "lefts"),
-            among_parameter(dialect, LinkConstraint.right_id, "rights"),
-        )
+def links_touching(dialect: str) -> ColumnElement[bool]:
+    """Every must- and cannot-link with an end among the parameters ``lefts`` and ``rights``
+    (the same list), in a statement for ``dialect``: real time reads them with the edges."""
+    return or_(
+        among_parameter(dialect, LinkConstraint.left_id, "lefts"),
+        among_parameter(dialect, LinkConstraint.right_id, "rights"),
     )
-)
-
-
-def links_touching(
-    session: Session, ids: Sequence[RecordId]
-) -> list[tuple[RecordId, RecordId, str]]:
-    """Every must- and cannot-link with an end among ``ids``."""
-    found: list[tuple[RecordId, RecordId, str]] = []
-    for chunk in chunks(ids):
-        rows = read_rows(session, _CONSTRAINTS(session), {"lefts": chunk, "rights": chunk})
-        found.extend((left, right, kind) for left, right, kind in rows)
-    return found
 
 
 def within(links: Iterable[tuple[RecordId, RecordId, str]], ids: set[RecordId]) -> Constraints:
