@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, Select, func, literal, select, true, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.db import Reused, among
@@ -89,24 +89,29 @@ class ResolutionReport:
 # -- the matcher of the store ----------------------------------------------------------------
 
 
-# Read by every request and job that resolves (see ``build_matcher``): built once.
-_DECLARED = Reused(lambda _dialect: select(Source.attribute_types).order_by(Source.id))
-_ACTIVE_VERSION = Reused(
-    lambda _dialect: (
+def _matcher_inputs(_dialect: str) -> Select[Any]:
+    """The active model version (id and time) beside each source's declared attributes: one
+    row a source, or a single row with no attributes when there is none."""
+    active = (
         select(ModelVersion.id, ModelVersion.created_at)
         .where(ModelVersion.active)
         .order_by(ModelVersion.id.desc())
         .limit(1)
+        .subquery()
     )
-)
+    one = select(literal(1).label("one")).subquery()
+    return (
+        select(active.c.id, active.c.created_at, Source.attribute_types)
+        .select_from(one)
+        .outerjoin(Source, true())
+        .outerjoin(active, true())
+        .order_by(Source.id)
+    )
 
 
-def attribute_types(*, session: Session) -> dict[str, AttributeType]:
-    """The extra attributes every source declares, with their types."""
-    declared: dict[str, AttributeType] = {}
-    for types in session.scalars(_DECLARED(session)):
-        declared.update(types)
-    return declared
+# Read by every request and job that resolves (see ``build_matcher``): built once, and one
+# statement, not one for the model and one for the attributes.
+_MATCHER_INPUTS = Reused(_matcher_inputs)
 
 
 def active_model(*, session: Session) -> ModelVersion | None:
@@ -129,12 +134,15 @@ def build_matcher(*, session: Session, config: MatchConfig) -> Matcher:
     process: models never change once stored, and building one (parsing the model, compiling
     comparisons and rules) cost more than a page of real time's own queries.
     """
-    row = session.execute(_ACTIVE_VERSION(session)).one_or_none()
-    declared = attribute_types(session=session)
+    rows = session.execute(_MATCHER_INPUTS(session)).all()
+    version_id, created_at = rows[0].id, rows[0].created_at
+    declared: dict[str, AttributeType] = {}
+    for row in rows:
+        declared.update(row.attribute_types or {})
     key = (
         id(config),
-        row.id if row is not None else None,
-        row.created_at.isoformat() if row is not None else None,
+        version_id,
+        created_at.isoformat() if created_at is not None else None,
         tuple(sorted(declared.items())),
     )
     cached = _matchers.get(key)
@@ -142,7 +150,7 @@ def build_matcher(*, session: Session, config: MatchConfig) -> Matcher:
         return cached[1]
     if len(_matchers) >= _MATCHERS_KEPT:
         _matchers.clear()
-    version = session.get(ModelVersion, row.id) if row is not None else None
+    version = session.get(ModelVersion, version_id) if version_id is not None else None
     model = MatchModel.from_json(version.model) if version is not None else None
     matcher = Matcher(config, attribute_types=declared, model=model)
     _matchers[key] = (config, matcher)
