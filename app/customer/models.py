@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, utcnow
+from app.db import WITHOUT_ROWID, Base, utcnow
 
 
 class GoldenRecord(Base):
@@ -44,6 +44,7 @@ class SearchToken(Base):
     ``c:`` city, ``z:`` postcode, ``b:`` birth date. Narrows a fuzzy search to a few candidates."""
 
     __tablename__ = "search_token"
+    __table_args__ = (WITHOUT_ROWID,)
 
     token: Mapped[str] = mapped_column(String(100), primary_key=True)
     # An identity's id; no foreign key (see "Derived tables" in app/db/base.py).

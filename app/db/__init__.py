@@ -3,7 +3,15 @@
 statistics), ``locks`` (the identity lock, claims on work) and ``statements`` (list
 parameters, statements built once per dialect, plain reads)."""
 
-from app.db.base import Base, JsonType, UtcDateTime, json_bytes, json_text, utcnow
+from app.db.base import (
+    WITHOUT_ROWID,
+    Base,
+    JsonType,
+    UtcDateTime,
+    json_bytes,
+    json_text,
+    utcnow,
+)
 from app.db.bulk import (
     GrowthWatch,
     bulk_insert,
@@ -55,6 +63,7 @@ from app.db.statements import (
 
 __all__ = [
     "IN_CHUNK",
+    "WITHOUT_ROWID",
     "ArrayText",
     "Base",
     "Contended",

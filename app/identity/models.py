@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, utcnow
+from app.db import WITHOUT_ROWID, Base, utcnow
 
 if TYPE_CHECKING:
     from app.source.models import SourceRecord
@@ -55,4 +55,4 @@ class RecordIdentifier(Base):
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     value: Mapped[str] = mapped_column(String(255), primary_key=True)
 
-    __table_args__ = (Index("ix_record_identifier_lookup", "kind", "value"),)
+    __table_args__ = (Index("ix_record_identifier_lookup", "kind", "value"), WITHOUT_ROWID)

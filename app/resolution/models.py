@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, utcnow
+from app.db import WITHOUT_ROWID, Base, utcnow
 
 
 class BlockingKey(Base):
@@ -24,7 +24,10 @@ class BlockingKey(Base):
 
     __tablename__ = "blocking_key"
     # Holders are read by key: with the record id in the index, without visiting the table.
-    __table_args__ = (Index("ix_blocking_key_key_record_id", "key", "record_id"),)
+    __table_args__ = (
+        Index("ix_blocking_key_key_record_id", "key", "record_id"),
+        WITHOUT_ROWID,
+    )
 
     # A record's id; no foreign key (see "Derived tables" in app/db/base.py).
     record_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
