@@ -27,6 +27,7 @@ Settings:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -294,6 +295,7 @@ class FileRowsStream(Stream):
 
     def __init__(self, config: FileSettings) -> None:
         self.config = config
+        self._columns = _ColumnPlans(config)
 
     def read(self, state: State | None) -> Iterator[Page]:
         """Yield pages of records and rejects from ``state`` (None: the first row)."""
@@ -310,32 +312,46 @@ class FileRowsStream(Stream):
         if reader is not None and start == 0:
             start, first_row = reader.header_end, 1
         handle.seek(start)
-        records: list[RecordIn] = []
-        rejects: list[Reject] = []
         quoted = self.config.delimiter.encode() if reader else b""
-        row, offset = first_row, start
         # The row each id was first read on: a later row with the same id is named, not
         # silently taken over the first (within one read; a resumed read starts afresh).
         first_of: dict[str, int] = {}
+        rows: list[tuple[int, bytes]] = []
         for row, raw, offset in _raw_rows(handle, first_row, start, quoted=quoted):
+            rows.append((row, raw))
+            if len(rows) >= self.config.page_size:
+                yield self._page(reader, rows, first_of, _state(handle, offset, row))
+                rows = []
+        if rows:
+            yield self._page(reader, rows, first_of, _state(handle, offset, row))
+
+    def _page(
+        self,
+        reader: _CsvRows | None,
+        rows: list[tuple[int, bytes]],
+        first_of: dict[str, int],
+        state: State,
+    ) -> Page:
+        """The records and rejects of a page's rows, read together (one CSV parse a page)."""
+        raws = [raw for _, raw in rows]
+        parsed = reader.fields_of(raws) if reader else _json_rows(raws, self.config)
+        records: list[RecordIn] = []
+        rejects: list[Reject] = []
+        for (row, raw), fields in zip(rows, parsed, strict=True):
             try:
-                fields = reader.fields(raw) if reader else _json_fields(raw, self.config)
-                if fields is not None:
-                    record = _record(fields, self.config)
-                    if record.external_id in first_of:
-                        raise RowError(
-                            f"duplicate id {record.external_id!r}: row "
-                            f"{first_of[record.external_id]} has it already, and is the one kept"
-                        )
-                    first_of[record.external_id] = row
-                    records.append(record)
+                if isinstance(fields, RowError):
+                    raise fields
+                record = _record(fields, self.config, self._columns)
+                if record.external_id in first_of:
+                    raise RowError(
+                        f"duplicate id {record.external_id!r}: row "
+                        f"{first_of[record.external_id]} has it already, and is the one kept"
+                    )
+                first_of[record.external_id] = row
+                records.append(record)
             except RowError as error:
                 rejects.append(Reject(f"row {row}", str(error), raw.decode("utf-8", "replace")))
-            if len(records) + len(rejects) >= self.config.page_size:
-                yield Page(_state(handle, offset, row), records=records, rejects=rejects)
-                records, rejects = [], []
-        if records or rejects:
-            yield Page(_state(handle, offset, row), records=records, rejects=rejects)
+        return Page(state, records=records, rejects=rejects)
 
 
 def _resume_point(handle: BinaryIO, state: State | None) -> tuple[int, int]:
@@ -437,13 +453,48 @@ class _CsvRows:
                 f"(columns: {', '.join(self.columns)})"
             )
 
-    def fields(self, raw: bytes) -> dict[str, Any] | None:
-        text = _decode(raw, self.config.encoding)
+    def fields_of(self, raws: Sequence[bytes]) -> list[dict[str, Any] | RowError]:
+        """Each row's fields by column, or the error that rejects it.
+
+        The rows that decode and close their quotes go through one CSV reader: each is a
+        whole row, so the reader gives one row for each (a reader a row cost more than the
+        parse). Should the reader still stop on a row, the page is read a row at a time to
+        name that row alone.
+        """
+        decoded = [self._text(raw) for raw in raws]
+        texts = [text for text in decoded if isinstance(text, str)]
+        parsed: list[list[str] | RowError] = []
+        with contextlib.suppress(csv.Error):
+            parsed.extend(csv.reader(texts, delimiter=self.config.delimiter))
+        if len(parsed) != len(texts):
+            parsed = [self._values(text) for text in texts]
+        values = iter(parsed)
+        return [self._named(next(values)) if isinstance(t, str) else t for t in decoded]
+
+    def _text(self, raw: bytes) -> str | RowError:
+        """A row's text, or the error that rejects it before it is split."""
+        try:
+            text = _decode(raw, self.config.encoding)
+        except RowError as error:
+            return error
         if b'"' in raw and _inside_quotes(raw, self.config.delimiter.encode()):
-            raise RowError("a quoted field is never closed")
-        values = next(csv.reader([text], delimiter=self.config.delimiter), [])
+            return RowError("a quoted field is never closed")
+        return text
+
+    def _values(self, text: str) -> list[str] | RowError:
+        """One row's values alone, or the error that rejects it."""
+        try:
+            return next(csv.reader([text], delimiter=self.config.delimiter), [])
+        except csv.Error as error:
+            if "new-line" in str(error):  # the reader's own words suggest a file mode
+                return RowError("a line break (carriage return) inside an unquoted field")
+            return RowError(f"not a CSV row: {error}")
+
+    def _named(self, values: list[str] | RowError) -> dict[str, Any] | RowError:
+        if isinstance(values, RowError):
+            return values
         if len(values) != len(self.columns):
-            raise RowError(f"expected {len(self.columns)} columns, found {len(values)}")
+            return RowError(f"expected {len(self.columns)} columns, found {len(values)}")
         return dict(zip(self.columns, values, strict=True))
 
 
@@ -457,6 +508,16 @@ def _decode(raw: bytes, encoding: str) -> str:
         ) from None
 
 
+def _json_rows(raws: Sequence[bytes], config: FileSettings) -> list[dict[str, Any] | RowError]:
+    out: list[dict[str, Any] | RowError] = []
+    for raw in raws:
+        try:
+            out.append(_json_fields(raw, config))
+        except RowError as error:
+            out.append(error)
+    return out
+
+
 def _json_fields(raw: bytes, config: FileSettings) -> dict[str, Any]:
     text = _decode(raw.removeprefix(_BOM), config.encoding)
     try:
@@ -468,24 +529,52 @@ def _json_fields(raw: bytes, config: FileSettings) -> dict[str, Any]:
     return value
 
 
-def _record(fields: Mapping[str, Any], config: FileSettings) -> RecordIn:
+class _ColumnPlans:
+    """Which column each attribute reads, and which columns ``keep_extra`` keeps, worked out
+    once per set of columns: a CSV has one, JSONL rows seldom more than a few."""
+
+    _MOST = 256
+
+    def __init__(self, config: FileSettings) -> None:
+        self.config = config
+        self._plans: dict[tuple[str, ...], _ColumnPlan] = {}
+
+    def of(self, columns: tuple[str, ...]) -> _ColumnPlan:
+        plan = self._plans.get(columns)
+        if plan is None:
+            if len(self._plans) >= self._MOST:
+                self._plans.clear()
+            mapped = tuple(self.config.columns_by_attribute(columns).items())
+            extra: tuple[tuple[str, str], ...] = ()
+            if self.config.keep_extra:
+                extra = tuple((extra_name(c), c) for c in self.config.unmapped(columns))
+            plan = self._plans[columns] = _ColumnPlan(mapped, extra)
+        return plan
+
+
+@dataclass(frozen=True, slots=True)
+class _ColumnPlan:
+    mapped: tuple[tuple[str, str], ...]  # (attribute, column)
+    extra: tuple[tuple[str, str], ...]  # (attribute named after the column, column)
+
+
+def _record(fields: Mapping[str, Any], config: FileSettings, plans: _ColumnPlans) -> RecordIn:
     external_id = _text(fields.get(config.id_column), config.id_column)
     if not external_id:
         raise RowError(f"missing id (column {config.id_column!r} is empty)")
+    plan = plans.of(tuple(fields))
     attributes: dict[str, str] = {}
     # Every value is kept as written: one that does not read as its type (a birth date of
     # 1955-11-92) is flagged and left out of matching by the store, never a reason to lose
     # the row.
-    for attribute, column in config.columns_by_attribute(list(fields)).items():
+    for attribute, column in plan.mapped:
         value = _text(fields.get(column), column)
         if value:
             attributes[attribute] = value
-    if config.keep_extra:
-        for column in config.unmapped(list(fields)):
-            value = _text(fields.get(column), column)
-            name = extra_name(column)
-            if value and name and name not in attributes:
-                attributes[name] = value
+    for name, column in plan.extra:
+        value = _text(fields.get(column), column)
+        if value and name and name not in attributes:
+            attributes[name] = value
     updated_at = None
     if config.updated_at_column:
         stamp = fields.get(config.updated_at_column)
@@ -505,6 +594,8 @@ def extra_name(column: str) -> str:
 
 
 def _text(value: Any, column: str) -> str:
+    if type(value) is str:  # every CSV value, and most JSON ones: the check that costs least
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, dict | list):

@@ -91,6 +91,18 @@ def test_wrong_column_count_is_rejected(tmp_path: Path) -> None:
     assert (reject.position, reject.reason) == ("row 3", "expected 6 columns, found 3")
 
 
+def test_a_stray_carriage_return_rejects_its_row_alone(tmp_path: Path) -> None:
+    # A page's rows are split by one CSV reader; the row it cannot split is named, and the
+    # rows before and after it on the page are read.
+    path = tmp_path / "sales.csv"
+    write_customers(path, 3, {2: b"c2,Ana,Pe\rrez,ana2@example.com,1990-01-01,L\n"})
+    pages = read_all(csv_settings(path))
+    assert [r.external_id for r in records(pages)] == ["c1", "c3"]
+    (reject,) = rejects(pages)
+    assert reject.position == "row 3"
+    assert reject.reason == "a line break (carriage return) inside an unquoted field"
+
+
 def test_declared_date_attributes_are_kept_as_written(tmp_path: Path) -> None:
     # The file's reader keeps what the row says; the store flags a date that does not read.
     path = tmp_path / "sales.csv"
