@@ -90,6 +90,7 @@ def init_app(app: Flask) -> None:
     from app.resolution.views import blp as admin  # noqa: PLC0415
     from app.review.views import blp as review  # noqa: PLC0415
     from app.source.views import blp as sources  # noqa: PLC0415
+    from app.sync.views import blp as syncs  # noqa: PLC0415
 
     spec_kwargs: dict[str, Any] = {
         "components": {
@@ -102,7 +103,19 @@ def init_app(app: Flask) -> None:
     api.register_converter(
         RowIdConverter, lambda _: {"type": "integer", "minimum": 0, "maximum": ROW_ID_MAX}
     )
-    blueprints = (identities, sources, admin, customers, privacy, events, review, audit, me, tokens)
+    blueprints = (
+        identities,
+        sources,
+        syncs,
+        admin,
+        customers,
+        privacy,
+        events,
+        review,
+        audit,
+        me,
+        tokens,
+    )
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     app.extensions["huella.api"] = api

@@ -33,8 +33,8 @@ from app.privacy.schemas import (
 from app.resolution.runtime import current_matcher
 from app.resolution.views import accepted
 from app.settings import get_settings
-from app.source.schemas import JobSchema
 from app.sync import service as sync
+from app.sync.schemas import JobSchema
 
 blp = Blueprint(
     "privacy",

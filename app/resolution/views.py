@@ -13,9 +13,9 @@ from app.db import get_session
 from app.resolution import service
 from app.resolution.runtime import current_matcher
 from app.resolution.schemas import GenericValueListSchema
-from app.source.schemas import JobSchema
 from app.sync import service as sync
 from app.sync.models import Job
+from app.sync.schemas import JobSchema
 
 blp = Blueprint("admin", __name__, url_prefix="/api/v1/admin", description="Administration")
 

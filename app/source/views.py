@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app
@@ -14,9 +13,7 @@ from app.errors import Forbidden
 from app.ingest import flows, worker
 from app.pagination import (
     PageArgsSchema,
-    before_id,
     decode_typed,
-    id_page,
     key_page,
     page_limit,
     source_name,
@@ -27,21 +24,16 @@ from app.settings import get_settings
 from app.source import service
 from app.source.models import Source
 from app.source.schemas import (
-    JobSchema,
     PushBatchSchema,
     PushResultSchema,
-    RejectListSchema,
     ScheduleSchema,
     SourceCreateSchema,
     SourceListSchema,
     SourceSchema,
     SourceUpdateSchema,
-    SyncRequestSchema,
-    SyncRunListSchema,
-    SyncRunSchema,
 )
 from app.sync import service as sync
-from app.sync.models import SyncRun
+from app.sync.schemas import JobSchema
 
 blp = Blueprint("sources", __name__, url_prefix="/api/v1/sources", description="Sources")
 
@@ -139,59 +131,6 @@ def remove_source(name: str) -> Response:
     return accepted(job)
 
 
-@blp.post("/<name>/sync")
-@blp.arguments(SyncRequestSchema())
-@blp.response(202, SyncRunSchema)
-@roles("admin")
-def start_sync(body: dict[str, Any], name: str) -> SyncRun:
-    """Queue a sync of the source for the workers; follow it with GET .../runs."""
-    session = get_session()
-    source = service.get_by_name(session=session, name=name)
-    service.check_running(source)
-    run = sync.queue_run(session=session, source=source, full=body["full"])
-    session.commit()
-    worker.enqueue(current_app._get_current_object(), "huella.sync", run_id=run.id)  # type: ignore[attr-defined]
-    session.refresh(run)
-    return run
-
-
-def _newest_page(
-    listing: Callable[..., list[Any]], name: str, args: dict[str, Any]
-) -> dict[str, Any]:
-    """A page of what ``listing`` keeps of the source (its runs, its rejects), newest first."""
-    session = get_session()
-    source = service.get_by_name(session=session, name=name)
-    limit = page_limit(args["limit"])
-    rows = listing(
-        session=session, source=source, limit=limit + 1, before=before_id(args["cursor"])
-    )
-    return id_page(rows, limit)
-
-
-@blp.get("/<name>/runs")
-@blp.arguments(PageArgsSchema(), location="query")
-@blp.response(200, SyncRunListSchema)
-@roles("admin")
-def list_runs(args: dict[str, Any], name: str) -> dict[str, Any]:
-    """The source's sync runs, newest first."""
-    return _newest_page(sync.list_runs, name, args)
-
-
-@blp.post("/<name>/runs/<int:run_id>/cancel")
-@blp.response(202, SyncRunSchema)
-@roles("admin")
-def cancel_run(name: str, run_id: int) -> SyncRun:
-    """Stop a run: a queued one never starts, a running one stops after the page it is
-    storing (what it stored stays; the next sync goes on from there)."""
-    session = get_session()
-    source = service.get_by_name(session=session, name=name)
-    run = sync.cancel_run(
-        session=session, run=sync.get_run(session=session, source=source, run_id=run_id)
-    )
-    session.commit()
-    return run
-
-
 @blp.put("/<name>/schedule")
 @blp.arguments(ScheduleSchema())
 @blp.response(200, SourceSchema)
@@ -204,15 +143,6 @@ def set_schedule(body: dict[str, Any], name: str) -> Source:
     service.set_schedule(source=source, schedule=body["schedule"])
     session.commit()
     return source
-
-
-@blp.get("/<name>/rejects")
-@blp.arguments(PageArgsSchema(), location="query")
-@blp.response(200, RejectListSchema)
-@roles("admin")
-def list_rejects(args: dict[str, Any], name: str) -> dict[str, Any]:
-    """What the source sent that could not be ingested, with where and why, newest first."""
-    return _newest_page(sync.list_rejects, name, args)
 
 
 @blp.post("/<name>/records")
