@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -15,14 +16,26 @@ from app.settings import get_settings
 from app.source import service as sources
 
 
-def add_source(app: Flask, name: str, kind: str = "push", **attribute_types: str) -> None:
-    """Create a source in its own unit of work."""
+def add_source(
+    app: Flask,
+    name: str,
+    kind: str = "push",
+    *,
+    settings: Mapping[str, Any] | None = None,
+    priority: int = 100,
+    **attribute_types: str,
+) -> None:
+    """Create a source in its own unit of work: its connector's ``settings``, its survivorship
+    ``priority`` (lower wins; 100 is what a source gets when it names none) and its declared
+    attribute types."""
     with app.app_context(), get_db(app).unit_of_work() as session:
         sources.create(
             session=session,
             name=name,
             kind=kind,
             policy=get_settings(app).sources,
+            settings=settings,
+            priority=priority,
             attribute_types=attribute_types,
         )
 

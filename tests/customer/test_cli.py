@@ -10,10 +10,8 @@ from sqlalchemy import select
 
 from app.customer.models import GoldenRecord
 from app.db import get_db
-from app.settings import get_settings
-from app.source import service as sources
 from app.source.models import Source
-from tests.helpers import push, record
+from tests.helpers import add_source, push, record
 
 ANA = {"first_name": "Ana", "last_name": "Ruiz", "birth_date": "1990-04-12"}
 
@@ -21,16 +19,8 @@ ANA = {"first_name": "Ana", "last_name": "Ruiz", "birth_date": "1990-04-12"}
 def test_refresh_applies_new_priorities(
     app: Flask, client: FlaskClient, cli: FlaskCliRunner, make_token: Callable[..., dict[str, str]]
 ) -> None:
-    with app.app_context(), get_db(app).unit_of_work() as session:
-        for name, priority in (("crm", 10), ("shop", 50)):
-            sources.create(
-                session=session,
-                name=name,
-                kind="push",
-                policy=get_settings(app).sources,
-                priority=priority,
-                attribute_types={"tier": "text"},
-            )
+    for name, priority in (("crm", 10), ("shop", 50)):
+        add_source(app, name, priority=priority, tier="text")
     admin = make_token("admin")
     push(client, admin, "crm", record("c-1", **ANA, tier="silver", email="a@example.com"))
     push(client, admin, "shop", record("s-1", **ANA, tier="gold", email="a@example.com"))

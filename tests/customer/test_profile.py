@@ -17,7 +17,7 @@ from app.db import get_db
 from app.privacy.models import Consent
 from app.settings import get_settings
 from app.source import service as sources
-from tests.helpers import push, record
+from tests.helpers import add_source, push, record
 
 Headers = Callable[..., dict[str, str]]
 
@@ -25,19 +25,6 @@ Headers = Callable[..., dict[str, str]]
 # Enough agreement for any matcher to call two records one person.
 ANA = {"first_name": "Ana", "last_name": "Ruiz", "birth_date": "1990-04-12"}
 MARTA = {"first_name": "Marta", "last_name": "Lindqvist", "birth_date": "1984-03-12"}
-
-
-def add_source(app: Flask, name: str, priority: int) -> None:
-    """A push source with a survivorship priority (lower wins) and a declared ``tier``."""
-    with app.app_context(), get_db(app).unit_of_work() as session:
-        sources.create(
-            session=session,
-            name=name,
-            kind="push",
-            policy=get_settings(app).sources,
-            priority=priority,
-            attribute_types={"tier": "text"},
-        )
 
 
 def lookup(client: FlaskClient, headers: dict[str, str], reference: str) -> list[dict[str, Any]]:
@@ -60,8 +47,8 @@ def profile(
 
 @pytest.fixture
 def admin(app: Flask, make_token: Headers) -> dict[str, str]:
-    add_source(app, "crm", priority=10)
-    add_source(app, "shop", priority=50)
+    add_source(app, "crm", priority=10, tier="text")
+    add_source(app, "shop", priority=50, tier="text")
     return make_token("admin")
 
 

@@ -13,7 +13,6 @@ from flask import Flask
 from app import create_app
 from app.auth import service as tokens
 from app.db import get_db
-from app.settings import get_settings
 from app.source import service as sources
 from connectors.sandbox import (
     Sandboxes,
@@ -23,6 +22,7 @@ from connectors.sandbox import (
 )
 from tests.conftest import BACKENDS, huella_config, migrated
 from tests.connectors.sandbox_data import department_data
+from tests.helpers import add_source
 
 TOKEN_ENV = "HUELLA_SECRET_PRIVACY_TEST"
 WHEN = datetime(2024, 3, 1, tzinfo=UTC)
@@ -117,17 +117,11 @@ def connect(app: Flask, sandboxes: Sandboxes) -> None:
     """Sources for the three departments, and a push source for the web shop."""
     servers = {"sales": sandboxes.hubspot, "support": sandboxes.zendesk}
     servers["marketing"] = sandboxes.mailchimp
-    with app.app_context(), get_db(app).unit_of_work() as session:
-        policy = get_settings(app).sources
-        for name, server in servers.items():
-            sources.create(
-                session=session,
-                name=name,
-                kind=server.name,
-                policy=policy,
-                settings=connector_settings(server, TOKEN_ENV, rate_limit=0),
-            )
-        sources.create(session=session, name="web", kind="push", policy=policy)
+    for name, server in servers.items():
+        add_source(
+            app, name, server.name, settings=connector_settings(server, TOKEN_ENV, rate_limit=0)
+        )
+    add_source(app, "web")
 
 
 def token(app: Flask, role: str = "admin", source: str | None = None) -> dict[str, str]:

@@ -16,10 +16,9 @@ from app.ingest import sync as runner
 from app.ingest.erasure import erase
 from app.resolution.runtime import current_matcher
 from app.settings import get_settings
-from app.source import service as sources
 from app.source.models import SourceRecord
 from connectors.sandbox import Sandboxes, connector_settings
-from tests.helpers import wait_until_blocked
+from tests.helpers import add_source, wait_until_blocked
 from tests.privacy.conftest import TOKEN_ENV, XIMENA
 
 IDENTITY_LOCK = 0x4875656C  # app.db.locks: the lock every page that resolves takes
@@ -44,15 +43,9 @@ def test_an_erasure_during_a_sync_of_the_person_waits_and_the_person_stays_gone(
     live_app: Flask, sandboxes: Sandboxes
 ) -> None:
     app, database, settings = live_app, get_db(live_app), get_settings(live_app)
-    with app.app_context(), database.unit_of_work() as session:
-        sources.create(
-            session=session,
-            name="sales",
-            kind="hubspot",
-            policy=settings.sources,
-            # Pages of five: Ximena, changed last, comes on the third.
-            settings=connector_settings(sandboxes.hubspot, TOKEN_ENV, rate_limit=0, page_size=5),
-        )
+    # Pages of five: Ximena, changed last, comes on the third.
+    crm = connector_settings(sandboxes.hubspot, TOKEN_ENV, rate_limit=0, page_size=5)
+    add_source(app, "sales", "hubspot", settings=crm)
     assert app.test_cli_runner().invoke(args=["sync", "sales"]).exit_code == 0
     outcome: dict[str, Any] = {}
 

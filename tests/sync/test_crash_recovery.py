@@ -18,8 +18,6 @@ from sqlalchemy.engine import Engine
 
 from app import create_app, migrate
 from app.db import get_db
-from app.settings import get_settings
-from app.source import service as sources
 from app.source.models import Source, SourceRecord
 from app.sync.models import SyncRun
 from connectors.sandbox import (
@@ -31,6 +29,7 @@ from connectors.sandbox import (
     start_sandboxes,
 )
 from tests.conftest import BACKENDS, config_file, huella_config
+from tests.helpers import add_source
 
 KINDS = {"sales": "hubspot", "support": "zendesk", "marketing": "mailchimp"}
 TOKEN_ENV = "HUELLA_SECRET_CRASH_TEST"
@@ -111,14 +110,7 @@ def test_killed_sync_resumes_to_an_exact_copy(
         settings = connector_settings(
             server, TOKEN_ENV, page_size=10, backoff=0.01, backoff_max=0.05, timeout=5, rate_limit=0
         )
-        with app.app_context(), get_db(app).unit_of_work() as session:
-            sources.create(
-                session=session,
-                name=department,
-                kind=KINDS[department],
-                policy=get_settings(app).sources,
-                settings=settings,
-            )
+        add_source(app, department, KINDS[department], settings=settings)
         get_db(app).dispose()
 
         first = huella(url, config, "sync", department)

@@ -10,13 +10,11 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import get_db
 from app.event.models import Event
 from app.identity.models import Identity
-from app.settings import get_settings
-from app.source import service as sources
 from app.source.models import SourceRecord
 from connectors.sandbox import Sandboxes, connector_settings
+from tests.helpers import add_source
 
 TOKEN_ENV = "HUELLA_SECRET_TICKET_TEST"
 
@@ -56,14 +54,9 @@ def test_a_deleted_ticket_leaves_the_timeline_and_the_open_count(
     zendesk = sandboxes.zendesk
     assert len(zendesk.events) >= 3
     zendesk.delete_ticket(1)  # deleted before the first sync: never read (exclude_deleted)
-    with app.app_context(), get_db(app).unit_of_work() as db:
-        sources.create(
-            session=db,
-            name="support",
-            kind="zendesk",
-            policy=get_settings(app).sources,
-            settings=connector_settings(zendesk, TOKEN_ENV, rate_limit=0),
-        )
+    add_source(
+        app, "support", "zendesk", settings=connector_settings(zendesk, TOKEN_ENV, rate_limit=0)
+    )
     assert cli.invoke(args=["sync", "support"]).exit_code == 0
     stored = set(session.scalars(select(Event.external_id)))
     assert "1" not in stored and "2" in stored

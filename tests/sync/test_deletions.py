@@ -10,11 +10,9 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import get_db
-from app.settings import get_settings
-from app.source import service as sources
 from app.source.models import Source, SourceRecord
 from connectors.sandbox import Sandboxes, connector_settings
+from tests.helpers import add_source
 
 TOKEN_ENV = "HUELLA_SECRET_DELETION_TEST"
 
@@ -27,16 +25,10 @@ def sandboxes(department_sandboxes: Callable[..., Sandboxes]) -> Sandboxes:
 def connect(app: Flask, sandboxes: Sandboxes) -> None:
     servers = {"sales": sandboxes.hubspot, "support": sandboxes.zendesk}
     kinds = {"sales": "hubspot", "support": "zendesk"}
-    with app.app_context(), get_db(app).unit_of_work() as session:
-        for name, server in servers.items():
-            settings = connector_settings(server, TOKEN_ENV, rate_limit=0)
-            sources.create(
-                session=session,
-                name=name,
-                kind=kinds[name],
-                policy=get_settings(app).sources,
-                settings=settings,
-            )
+    for name, server in servers.items():
+        add_source(
+            app, name, kinds[name], settings=connector_settings(server, TOKEN_ENV, rate_limit=0)
+        )
 
 
 def test_a_deleted_record_becomes_a_tombstone_and_leaves_its_identity(

@@ -15,10 +15,10 @@ from app.ingest import sync as runner
 from app.ingest.flows import IngestReport
 from app.resolution.runtime import current_matcher
 from app.settings import get_settings
-from app.source import service as sources
 from app.source.models import SourceRecord
 from connectors import Page
 from connectors.sandbox import Sandboxes, connector_settings
+from tests.helpers import add_source
 
 TOKEN_ENV = "HUELLA_SECRET_FAILED_SYNC"
 
@@ -40,14 +40,7 @@ def test_a_failed_sync_keeps_its_stored_pages_and_the_next_one_resumes(
     settings = connector_settings(
         server, TOKEN_ENV, page_size=10, tries=2, backoff=0.01, backoff_max=0.02, rate_limit=0
     )
-    with database.unit_of_work() as setup:
-        sources.create(
-            session=setup,
-            name="support",
-            kind="zendesk",
-            policy=get_settings(app).sources,
-            settings=settings,
-        )
+    add_source(app, "support", "zendesk", settings=settings)
 
     def break_after_two_pages(_stream: str, _page: Page, report: IngestReport) -> None:
         if report.pages == 2:

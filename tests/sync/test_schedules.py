@@ -117,14 +117,7 @@ def connect(app: Flask, server: Any, schedule: str | None) -> None:
     )
     if schedule:
         settings["schedule"] = schedule
-    with get_db(app).unit_of_work() as session:
-        sources.create(
-            session=session,
-            name="sales",
-            kind="hubspot",
-            policy=get_settings(app).sources,
-            settings=settings,
-        )
+    add_source(app, "sales", "hubspot", settings=settings)
 
 
 def test_the_scheduler_syncs_what_is_due_and_backs_off_a_failing_source(

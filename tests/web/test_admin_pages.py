@@ -11,9 +11,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from app.db import get_db
-from app.settings import get_settings
-from app.source import service as sources
+from tests.helpers import add_source
 from tests.web.conftest import Console
 
 OpenAs = Callable[..., Any]
@@ -38,14 +36,8 @@ def test_an_admin_creates_and_revokes_a_token(signed_in: OpenAs) -> None:
 
 
 def test_an_admin_pauses_edits_and_removes_a_source(signed_in: OpenAs, console: Console) -> None:
-    with console.app.app_context(), get_db(console.app).unit_of_work() as session:
-        sources.create(
-            session=session,
-            name="legacy",
-            kind="hubspot",
-            policy=get_settings(console.app).sources,
-            settings={"base_url": "http://127.0.0.1:9", "token_env": "HUELLA_SECRET_LEGACY"},
-        )
+    legacy = {"base_url": "http://127.0.0.1:9", "token_env": "HUELLA_SECRET_LEGACY"}
+    add_source(console.app, "legacy", "hubspot", settings=legacy)
     page = signed_in("admin", "/console/sources")
     support = page.locator("tr[data-source=support]")
     expect(support.get_by_role("button", name="Pause support")).to_be_visible()
