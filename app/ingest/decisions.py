@@ -71,65 +71,8 @@ def serialized(session: Session) -> Iterator[None]:
         raise
 
 
-def record_change(
-    session: Session,
-    settings: Settings,
-    matcher: Matcher,
-    *,
-    action: str,
-    actor: str,
-    note: str,
-    before: Snapshot,
-    records: Iterable[RecordId],
-    constraints: links.ConstraintChange,
-    extra: Mapping[str, Any] | None = None,
-    recluster: bool = True,
-) -> AuditEntry:
-    """Re-cluster around the records, then write one audit entry for the whole change."""
-    wanted = sorted(set(records))
-    changes: list[audit.AuditSpec] = []
-    if recluster:
-        report = realtime.recluster(session=session, matcher=matcher, record_ids=wanted)
-        settle(session=session, settings=settings, report=report, actor=actor, audited=False)
-        changes = report.changes.audit
-    before_members = dict(before.members)
-    named: set[str] = set(before.members)
-    for _, subjects, spec_before, _ in changes:
-        named.update(subjects)
-        for public_id, references in spec_before.get("members", {}).items():
-            before_members.setdefault(public_id, references)
-    now_holding = {s.identity_id for s in record_states(session, wanted).values()}
-    identity_ids = set(ids_of(session, named).values()) | {i for i in now_holding if i is not None}
-    after = take_snapshot(session, identity_ids)
-    after_members = {p: refs for p, refs in after.members.items() if refs}
-    entry = audit.record(
-        session=session,
-        action=action,
-        identities=set(before_members) | set(after.members),
-        actor=actor,
-        reason=note,
-        before={
-            "identities": sorted(before_members),
-            "members": before_members,
-            "redirects": before.redirects,
-        },
-        after={
-            "identities": sorted(after_members),
-            "members": after_members,
-            "constraints": constraints.as_json(),
-            **(extra or {}),
-        },
-    )
-    session.flush()
-    queue.stale_priorities(session, [*wanted, *live_members(session, identity_ids)])
-    # Golden records, search keys and traits follow every decision (the re-clustering
-    # refreshed what it changed as well).
-    customers.refresh_identities(session=session, settings=settings, identity_ids=identity_ids)
-    return entry
-
-
 @dataclass(frozen=True, slots=True)
-class _Deciding:
+class Deciding:
     """Who decides, why, and with what: what every step of one decision is written with."""
 
     session: Session
@@ -147,20 +90,49 @@ class _Deciding:
         extra: Mapping[str, Any] | None = None,
         recluster: bool = True,
     ) -> AuditEntry:
-        """:func:`record_change` as this decision's actor, with its note."""
-        return record_change(
-            self.session,
-            self.settings,
-            self.matcher,
+        """Re-cluster around the records, then write one audit entry for the whole change."""
+        session, settings, actor = self.session, self.settings, self.actor
+        wanted = sorted(set(records))
+        changes: list[audit.AuditSpec] = []
+        if recluster:
+            report = realtime.recluster(session=session, matcher=self.matcher, record_ids=wanted)
+            settle(session=session, settings=settings, report=report, actor=actor, audited=False)
+            changes = report.changes.audit
+        before_members = dict(before.members)
+        named: set[str] = set(before.members)
+        for _, subjects, spec_before, _ in changes:
+            named.update(subjects)
+            for public_id, references in spec_before.get("members", {}).items():
+                before_members.setdefault(public_id, references)
+        states = record_states(session, wanted).values()
+        holding = {s.identity_id for s in states if s.identity_id is not None}
+        identity_ids = set(ids_of(session, named).values()) | holding
+        after = take_snapshot(session, identity_ids)
+        after_members = {p: refs for p, refs in after.members.items() if refs}
+        entry = audit.record(
+            session=session,
             action=action,
-            actor=self.actor,
-            note=self.note,
-            before=before,
-            records=records,
-            constraints=constraints,
-            extra=extra,
-            recluster=recluster,
+            identities=set(before_members) | set(after.members),
+            actor=actor,
+            reason=self.note,
+            before={
+                "identities": sorted(before_members),
+                "members": before_members,
+                "redirects": before.redirects,
+            },
+            after={
+                "identities": sorted(after_members),
+                "members": after_members,
+                "constraints": constraints.as_json(),
+                **(extra or {}),
+            },
         )
+        session.flush()
+        queue.stale_priorities(session, [*wanted, *live_members(session, identity_ids)])
+        # Golden records, search keys and traits follow every decision (the re-clustering
+        # refreshed what it changed as well).
+        customers.refresh_identities(session=session, settings=settings, identity_ids=identity_ids)
+        return entry
 
 
 def decide(
@@ -179,7 +151,7 @@ def decide(
     same time gets a Conflict and nothing of theirs is written."""
     if decision not in DECISIONS:
         raise InvalidInput("unknown decision", {"decision": [f"one of {', '.join(DECISIONS)}"]})
-    deciding = _Deciding(session, settings, matcher, actor, note)
+    deciding = Deciding(session, settings, matcher, actor, note)
     with serialized(session):
         item = take_item(
             session=session, item_id=item_id, decision=decision, actor=actor, minutes=minutes
@@ -257,14 +229,14 @@ def _pair_states(session: Session, item: ReviewItem) -> tuple[RecordState, Recor
     return left, right
 
 
-def _merge_item(deciding: _Deciding, item: ReviewItem, extra: Mapping[str, Any]) -> AuditEntry:
+def _merge_item(deciding: Deciding, item: ReviewItem, extra: Mapping[str, Any]) -> AuditEntry:
     left, right = _pair_states(deciding.session, item)
     if left.identity_id == right.identity_id:
         raise Conflict(f"{left.reference} and {right.reference} are one identity already")
     return _merge(deciding, sorted({left.identity_id or 0, right.identity_id or 0}), extra)
 
 
-def _keep_apart(deciding: _Deciding, item: ReviewItem, extra: Mapping[str, Any]) -> AuditEntry:
+def _keep_apart(deciding: Deciding, item: ReviewItem, extra: Mapping[str, Any]) -> AuditEntry:
     session = deciding.session
     left, right = _pair_states(session, item)
     before = take_snapshot(session, {left.identity_id or 0, right.identity_id or 0})
@@ -281,7 +253,7 @@ def _keep_apart(deciding: _Deciding, item: ReviewItem, extra: Mapping[str, Any])
     return entry
 
 
-def _dismiss(deciding: _Deciding, item: ReviewItem, extra: Mapping[str, Any]) -> AuditEntry:
+def _dismiss(deciding: Deciding, item: ReviewItem, extra: Mapping[str, Any]) -> AuditEntry:
     pair = _pair(item)
     states = record_states(deciding.session, pair)
     identity_ids = {s.identity_id for s in states.values() if s.live and s.identity_id}
@@ -310,11 +282,11 @@ def merge(
         identity_ids = survivor_ids(session, list(dict.fromkeys(public_ids)))
         if len(identity_ids) < 2:
             raise Conflict("these ids already name one identity; nothing to merge")
-        return _merge(_Deciding(session, settings, matcher, actor, note), identity_ids)
+        return _merge(Deciding(session, settings, matcher, actor, note), identity_ids)
 
 
 def _merge(
-    deciding: _Deciding, identity_ids: Sequence[int], extra: Mapping[str, Any] | None = None
+    deciding: Deciding, identity_ids: Sequence[int], extra: Mapping[str, Any] | None = None
 ) -> AuditEntry:
     session = deciding.session
     before = take_snapshot(session, identity_ids)
@@ -338,7 +310,7 @@ def split(
     """Split an identity into parts of its records (records not named form one more part) and
     keep them apart: must-links inside each part, cannot-links between parts. The largest part
     keeps the id."""
-    deciding = _Deciding(session, settings, matcher, actor, note)
+    deciding = Deciding(session, settings, matcher, actor, note)
     with serialized(session):
         identity_id = live_identity(session, public_id)
         groups = split_parts(session, identity_id, parts)

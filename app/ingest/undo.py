@@ -28,7 +28,7 @@ from app.identity.service import (
     records_by_reference,
     take_snapshot,
 )
-from app.ingest.decisions import record_change, serialized
+from app.ingest.decisions import Deciding, serialized
 from app.ingest.flows import settle
 from app.matching import Matcher
 from app.matching.types import RecordId
@@ -88,17 +88,12 @@ def undo_entry(
             note,
         )
         constraints.extend(pins)
-        change = record_change(
-            session,
-            settings,
-            matcher,
-            action="undo",
-            actor=actor,
-            note=note,
-            before=before,
-            records=[s.id for s in records.values() if s.live],
-            constraints=constraints,
-            extra={"undoes": entry.id, **({"review_item": item} if item is not None else {})},
+        change = Deciding(session, settings, matcher, actor, note).record(
+            "undo",
+            before,
+            [s.id for s in records.values() if s.live],
+            constraints,
+            {"undoes": entry.id, **({"review_item": item} if item is not None else {})},
             recluster=False,
         )
         entry.undone_by_id = change.id
