@@ -5,14 +5,14 @@ people, at the same time, ten records a page, on PostgreSQL, end with the partit
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from app import create_app, migrate
+from app import create_app
 from app.auth import service as tokens
 from app.db import get_db
 from app.ingest.worker import celery_of
@@ -28,15 +28,6 @@ from tests.workers import REDIS_URL, Workers, broker_config, require_broker, wai
 TOKEN_ENV = "HUELLA_SECRET_PARALLEL_TEST"
 KINDS = {"sales": "hubspot", "support": "zendesk", "marketing": "mailchimp"}
 Partition = set[frozenset[str]]
-
-
-@pytest.fixture
-def database(fresh_database: Callable[[str], str]) -> Iterator[tuple[str, Engine]]:
-    url = fresh_database("postgresql")
-    engine = create_engine(url)
-    migrate.upgrade(engine)
-    yield url, engine
-    engine.dispose()
 
 
 def partition(engine: Engine) -> Partition:

@@ -15,10 +15,10 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from app import create_app, migrate
+from app import create_app
 from app.auth import service as tokens
 from app.db import get_db
 from app.event.models import Event, EventBatch
@@ -42,16 +42,6 @@ from tests.helpers import add_source, job_of, push, record
 from tests.workers import BROKERS, REDIS_URL, Workers, broker_config, require_broker, wait_for
 
 TOKEN_ENV = "HUELLA_SECRET_WORKER_TEST"
-
-
-@pytest.fixture
-def database(fresh_database: Callable[[str], str]) -> Iterator[tuple[str, Engine]]:
-    """A PostgreSQL database of the test's own, where every commit is real."""
-    url = fresh_database("postgresql")
-    engine = create_engine(url)
-    migrate.upgrade(engine)
-    yield url, engine
-    engine.dispose()
 
 
 @pytest.fixture
