@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
@@ -29,7 +28,7 @@ CHOICES = {"merge": "merge", "keep-apart": "keep_apart", "dismiss": "dismiss"}
 
 
 def _minutes() -> float:
-    return float(current_app.config["REVIEW_CLAIM_MINUTES"])
+    return get_settings().review_claim_minutes
 
 
 def _decided(session: Session, action: Callable[..., Decided], /, **arguments: Any) -> Decided:

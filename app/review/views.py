@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app
 from flask_smorest import Blueprint
 
 from app.audit.models import AuditEntry
@@ -43,7 +42,7 @@ blp = Blueprint("review", __name__, url_prefix="/api/v1/review", description="Re
 
 
 def _claim_minutes() -> float:
-    return float(current_app.config["REVIEW_CLAIM_MINUTES"])
+    return get_settings().review_claim_minutes
 
 
 def _decided(action: Callable[..., Decided], /, **arguments: Any) -> Decided:

@@ -33,13 +33,15 @@ _FILES = ("MATCHING_CONFIG", "SURVIVORSHIP_CONFIG", "TRAITS_CONFIG", "PRIVACY_CO
 @dataclass(frozen=True, slots=True)
 class Settings:
     """The matcher's configuration, the customer view's, what source settings may name, how
-    long one value of a record or event may be, privacy's and the scheduler's; read once."""
+    long one value of a record or event may be, privacy's, how long a review claim holds and
+    the scheduler's; read once."""
 
     match: MatchConfig
     customer: CustomerConfig
     sources: SourcePolicy
     max_value_length: int
     privacy: PrivacyConfig
+    review_claim_minutes: float
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
 
 
@@ -59,6 +61,7 @@ def load_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None =
         privacy=load_privacy_config(
             resolve_path(config["PRIVACY_CONFIG"]), os.environ if environ is None else environ
         ),
+        review_claim_minutes=float(config["REVIEW_CLAIM_MINUTES"]),
         scheduler=SchedulerSettings.from_config(config),
     )
 
