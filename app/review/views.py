@@ -127,17 +127,22 @@ def show_item(item_id: int) -> dict[str, Any]:
     )
 
 
+def _held(action: Callable[..., Any], item_id: int) -> dict[str, Any]:
+    """Claim or release an item as the signed-in admin, and commit it."""
+    session = get_session()
+    item = action(
+        session=session, item_id=item_id, actor=current_token().name, minutes=_claim_minutes()
+    )
+    session.commit()
+    return _described(item)
+
+
 @blp.post("/items/<int:item_id>/claim")
 @blp.response(200, ReviewItemSchema)
 @roles("admin")
 def claim_item(item_id: int) -> dict[str, Any]:
     """Claim an item for a while so other admins leave it alone; 409 if someone else holds it."""
-    session = get_session()
-    item = service.claim(
-        session=session, item_id=item_id, actor=current_token().name, minutes=_claim_minutes()
-    )
-    session.commit()
-    return _described(item)
+    return _held(service.claim, item_id)
 
 
 @blp.delete("/items/<int:item_id>/claim")
@@ -145,12 +150,7 @@ def claim_item(item_id: int) -> dict[str, Any]:
 @roles("admin")
 def release_item(item_id: int) -> dict[str, Any]:
     """Give up one's claim on an item."""
-    session = get_session()
-    item = service.release(
-        session=session, item_id=item_id, actor=current_token().name, minutes=_claim_minutes()
-    )
-    session.commit()
-    return _described(item)
+    return _held(service.release, item_id)
 
 
 @blp.post("/items/<int:item_id>/decision")
