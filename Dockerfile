@@ -21,5 +21,6 @@ USER huella
 EXPOSE 5000
 # What each process needs is in compose.yaml: the store's URL, the broker's, and for the API
 # the address to listen on.
-# Two worker processes a core of the container, two threads each (WEB_CONCURRENCY to change).
+# Two worker processes a core of the container's CPU quota, two threads each (WEB_CONCURRENCY
+# to change).
 CMD ["gunicorn", "-c", "python:app.security.gunicorn", "-b", "0.0.0.0:5000", "app:create_app()"]

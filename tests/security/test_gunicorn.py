@@ -1,8 +1,8 @@
 """Huella as production runs it: gunicorn with several worker processes on PostgreSQL, with
 ``app.security.gunicorn``'s settings. Covers what only shows across processes or in the
 server's own logs: revocation reaching every worker (finding 5), access and error logs free
-of customers' data (finding 6), and an over-long address answered with a problem document
-(finding 4)."""
+of customers' data (finding 6), an over-long address answered with a problem document
+(finding 4), and a request that comes late on its connection still answered."""
 
 from __future__ import annotations
 
@@ -172,3 +172,13 @@ def test_an_over_long_address_is_a_problem_document(served: Served) -> None:
     assert response.status_code == 414
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["status"] == 414
+
+
+def test_a_request_sent_late_on_an_open_connection_is_answered(served: Served) -> None:
+    # A proxy opens connections before it has requests for them; gunicorn hands a connection
+    # that is silent for 5 s back to its poller for keepalive seconds (at 0 it closed it).
+    host, port = served.base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        time.sleep(6)
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: huella\r\n\r\n")
+        assert connection.recv(64).startswith(b"HTTP/1.1 200")
