@@ -114,7 +114,7 @@ def calibrate(scorer: Scorer, frame: Frame, sample: Sample) -> MatchModel:
     agreement = _exact_agreement(comparisons, frame, apart)
     m = [list(p.m) for p in scorer.parameters]
     u = _fuzzy_u(scorer, sample.random_levels, [p.u[0] for p in scorer.parameters])
-    source = next((i for i, c in enumerate(comparisons) if c.attribute == SOURCE), None)
+    source = next((i for i, c in enumerate(comparisons) if c.kind == "source"), None)
     for _ in range(_CALIBRATION_ROUNDS):
         model = with_parameters(model, comparisons, m, u)
         scored = _expected_matches(scorer, model, frame, sample.candidates)
@@ -142,8 +142,12 @@ def _source_parameters(
     n (n - 1), over N (N - 1); 1 in a store of one source. m is the share of one-source pairs
     among the candidates that the other attributes make matches (at the auto threshold, judged
     without the sources, so that they do not prove themselves), pulled toward u by
-    ``m_prior_matches`` pseudo-matches: on little evidence, and in a store of one source, m is
-    u and the sources weigh nothing.
+    ``m_prior_matches`` pseudo-matches.
+
+    m stays u (the sources weigh nothing) unless the matches found would put at least
+    ``min_change_support`` of them at the rarer level if sources said nothing: a store of one
+    source, or of one large source and a stray record of another, has no evidence that two
+    sources are rarely one person, only too few pairs to see one.
 
     Counting every candidate by its probability instead would count the relatives and
     colleagues a department holds side by side (hundreds of pairs in doubt each) among the
@@ -157,6 +161,8 @@ def _source_parameters(
     certain = (scored.posterior(without=index) >= config.auto_threshold) & (levels <= 1)
     matches = float(certain.sum()) / candidates.share
     together = float((certain & (levels == 0)).sum()) / candidates.share
+    if matches * min(same_u, 1.0 - same_u) < config.model.min_change_support:
+        return [same_u, 1.0 - same_u], [same_u, 1.0 - same_u]
     strength = config.model.m_prior_matches
     same_m = (together + strength * same_u) / (matches + strength)
     return [same_m, 1.0 - same_m], [same_u, 1.0 - same_u]

@@ -159,6 +159,9 @@ class Frame:
     blocked: BlockedPairs | None = None
     """Kept by :func:`app.matching.blocking.blocked_pairs`: fitting a model to a frame and
     resolving the frame with it block and compare the same pairs, once."""
+    sourced: bool = False
+    """Whether the column :data:`SOURCE` holds the records' sources (not an attribute of that
+    name: a store whose records declare one does not compare sources)."""
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -173,7 +176,7 @@ class Frame:
         The source is not content: a prepared record's digest is of its values alone."""
         total = np.zeros(len(self), dtype=np.uint64)
         for name, column in self.columns.items():
-            if name != SOURCE:
+            if not (self.sourced and name == SOURCE):
                 total += column.vocabulary.digests(name)[column.codes]
         return total
 
@@ -263,7 +266,8 @@ class FrameBuilder:
         if self._sources is not None:
             codes = np.frombuffer(self._source_codes, dtype=np.int32).copy()
             columns[SOURCE] = Column(self._sources, codes)
-        return Frame(np.frombuffer(self._ids, dtype=np.int64).copy(), columns)
+        ids = np.frombuffer(self._ids, dtype=np.int64).copy()
+        return Frame(ids, columns, sourced=self._sources is not None)
 
 
 def distinct(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

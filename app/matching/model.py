@@ -226,6 +226,8 @@ def default_parameters(config: MatchConfig, comparison: Comparison) -> LevelPara
     if m is None or u is None or len(m) != size or len(u) != size:
         m = (0.9, *([0.1 / max(size - 1, 1)] * (size - 1)))[:size]
         u = (0.01, *([0.99 / max(size - 1, 1)] * (size - 1)))[:size]
+    if comparison.kind == "source":
+        m = u  # the sources weigh nothing until a fit measures them, whatever config guesses
     labels = comparison.labels[:-1]
     return LevelParameters(comparison.attribute, comparison.kind, labels, m, u)
 

@@ -34,7 +34,6 @@ from app.matching.model import (
     probability,
 )
 from app.matching.scorer import Scorer
-from app.matching.types import SOURCE
 
 
 class ModelRefused(ValueError):
@@ -91,7 +90,7 @@ def _expectation_maximisation(
         weighted = patterns.counts * probability(evidence + np.log2(prior / (1.0 - prior)))
         previous = [x.copy() for x in m]
         for index, comparison in enumerate(comparisons):
-            if comparison.attribute == SOURCE:
+            if comparison.kind == "source":
                 # Calibration measures the sources' m, judging matches without them: fitted
                 # here, their own weight would count toward the matches that fit it.
                 continue

@@ -372,3 +372,50 @@ def test_two_files_of_one_person_each_keep_pairs_of_one_file_far_apart(
     same, different = _source_weights(model)
     # u is a half either way; m of one file is only what the pseudo-matches pull it to.
     assert same < -4 and 0.9 < different < 1.0
+
+
+def test_one_stray_record_of_a_second_source_makes_no_source_weigh(
+    febrl: list[InputRecord], config: MatchConfig
+) -> None:
+    # A file deduplicated, plus one record that came in through another source: the matches
+    # found would put well under one pair across sources even if sources said nothing, so
+    # seeing none there is no evidence (it weighed -5.5 bits on every pair across sources).
+    stray = [dataclasses.replace(febrl[0], source="webform"), *febrl[1:]]
+    model, _ = Matcher(config, EXTRA_TYPES).fit(stray)
+    assert _source_weights(model) == (0.0, 0.0)
+
+
+def test_sources_weigh_nothing_unfitted_whatever_config_guesses(config: MatchConfig) -> None:
+    # A config of one's own that compares sources but gives no defaults for them.
+    guessing = dataclasses.replace(
+        config,
+        model=dataclasses.replace(
+            config.model,
+            m={k: v for k, v in config.model.m.items() if k != "source"},
+            u={k: v for k, v in config.model.u.items() if k != "source"},
+        ),
+    )
+    assert _source_weights(Matcher(guessing).model) == (0.0, 0.0)
+
+
+def test_an_attribute_named_source_is_fitted_as_an_attribute(config: MatchConfig) -> None:
+    # A store whose records declare their own "source" (a lead's origin) does not compare
+    # where records come from: the attribute is fitted by EM like any other, and is content.
+    records = [
+        InputRecord(
+            r.record_id, "crm", {**r.canonical(), "source": ("web", "fair")[r.person_id % 2]}
+        )
+        for r in generate(1200, seed=7)
+    ]
+    matcher = Matcher(config, {**EXTRA_TYPES, "source": "text"})
+    model, _ = matcher.fit(records)
+    origin = next(p for p in model.parameters if p.attribute == "source")
+    assert origin.kind == "text" and len(origin.m) > 2  # its own levels, not the two of sources
+    frame = matcher.pipeline.build_frame(records[:2])
+    plain = matcher.pipeline.build_frame(
+        [
+            dataclasses.replace(r, attributes={**r.attributes, "source": "other"})
+            for r in records[:2]
+        ]
+    )
+    assert (frame.digests() != plain.digests()).all()
