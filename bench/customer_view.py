@@ -209,8 +209,9 @@ def _settings() -> Settings:
 
 def generate(bounds: tuple[int, int]) -> dict[str, str]:
     """COPY text of every table for identities in [start, stop), computed by Huella's code."""
+    from app.customer.records import LoadedRecord  # noqa: PLC0415
     from app.customer.search import record_keys, record_names  # noqa: PLC0415
-    from app.customer.service import LoadedRecord, golden_document  # noqa: PLC0415
+    from app.customer.service import golden_document  # noqa: PLC0415
     from app.customer.survivorship import SourcedRecord  # noqa: PLC0415
     from app.customer.traits import compute_traits  # noqa: PLC0415
 

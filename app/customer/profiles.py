@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session, aliased
 
 from app.customer import search as keys
 from app.customer.models import CustomerTraits, GoldenRecord, SearchToken
+from app.customer.records import live_records_where
 from app.customer.service import (
     EMPTY_DETAIL,
     EMPTY_SUMMARY,
     golden_document,
-    live_records_where,
     shared_identifiers,
 )
 from app.db import (

@@ -18,6 +18,7 @@ from app.audit import service as audit
 from app.audit.models import AuditEntry, ReadEntry
 from app.customer import profiles
 from app.customer import service as customers
+from app.customer.records import live_records_where
 from app.db import utcnow
 from app.event import service as events
 from app.event.models import AnonymousLink
@@ -194,7 +195,7 @@ def _record(
 
 def _golden(session: Session, settings: Settings, person: Person) -> dict[str, Any]:
     live = [r.id for r in person.records if r.is_live]
-    loaded = customers.live_records_where(session, SourceRecord.id.in_(live)) if live else []
+    loaded = live_records_where(session, SourceRecord.id.in_(live)) if live else []
     return customers.golden_document(loaded, settings, verbose=True) if loaded else {}
 
 

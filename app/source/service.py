@@ -73,8 +73,8 @@ class UpsertResult:
 
 
 # A live record with what its source says of it: what golden records are computed from (the
-# customer view's ``loaded_record`` reads a row of these), and what real time reads of a changed
-# record, so that a new identity's golden record needs no second read.
+# customer view's ``app.customer.records.loaded_record`` reads a row of these), and what real
+# time reads of a changed record, so that a new identity's golden record needs no second read.
 LOADED_COLUMNS = (
     SourceRecord.id,
     SourceRecord.identity_id,
