@@ -115,6 +115,7 @@ def calibrate(scorer: Scorer, frame: Frame, sample: Sample) -> MatchModel:
     m = [list(p.m) for p in scorer.parameters]
     u = _fuzzy_u(scorer, sample.random_levels, [p.u[0] for p in scorer.parameters])
     source = next((i for i, c in enumerate(comparisons) if c.kind == "source"), None)
+    same_u = _same_source_u(frame) if source is not None else 1.0
     for _ in range(_CALIBRATION_ROUNDS):
         model = with_parameters(model, comparisons, m, u)
         scored = _expected_matches(scorer, model, frame, sample.candidates)
@@ -123,7 +124,7 @@ def calibrate(scorer: Scorer, frame: Frame, sample: Sample) -> MatchModel:
         previous, u = [*u, *m], _fuzzy_u(scorer, sample.random_levels, exact_u)
         if source is not None:
             m[source], u[source] = _source_parameters(
-                source, frame, sample.candidates, scored, scorer.pipeline.config
+                source, same_u, sample.candidates, scored, scorer.pipeline.config
             )
         # A round's prior and u (and the sources' m) follow from the u and m it scored with
         # alone: when they come back unchanged, another round (a rescoring of every candidate)
@@ -133,16 +134,24 @@ def calibrate(scorer: Scorer, frame: Frame, sample: Sample) -> MatchModel:
     return with_parameters(model, comparisons, m, u)
 
 
+def _same_source_u(frame: Frame) -> float:
+    """The chance that two random records come from one source: the sum over sources of
+    n (n - 1), over N (N - 1); 1 in a store of one source."""
+    codes = frame.columns[SOURCE].codes
+    counts = np.bincount(codes[codes >= 0]).astype(np.float64)
+    pairs = float(counts.sum() * (counts.sum() - 1))
+    return float((counts * (counts - 1)).sum() / pairs) if pairs else 1.0
+
+
 def _source_parameters(
-    index: int, frame: Frame, candidates: Candidates, scored: _Scored, config: MatchConfig
+    index: int, same_u: float, candidates: Candidates, scored: _Scored, config: MatchConfig
 ) -> tuple[list[float], list[float]]:
     """m and u of the comparison of sources (one source, different sources), measured.
 
-    u is the chance that two random records come from one source: the sum over sources of
-    n (n - 1), over N (N - 1); 1 in a store of one source. m is the share of one-source pairs
-    among the candidates that the other attributes make matches (at the auto threshold, judged
-    without the sources, so that they do not prove themselves), pulled toward u by
-    ``m_prior_matches`` pseudo-matches.
+    u is ``same_u`` (see :func:`_same_source_u`), the same every round. m is the share of
+    one-source pairs among the candidates that the other attributes make matches (at the auto
+    threshold, judged without the sources, so that they do not prove themselves), pulled toward
+    u by ``m_prior_matches`` pseudo-matches.
 
     m stays u (the sources weigh nothing) unless the matches found would put at least
     ``min_change_support`` of them at the rarer level if sources said nothing: a store of one
@@ -153,10 +162,6 @@ def _source_parameters(
     colleagues a department holds side by side (hundreds of pairs in doubt each) among the
     matches, and measure m several times too high.
     """
-    codes = frame.columns[SOURCE].codes
-    counts = np.bincount(codes[codes >= 0]).astype(np.float64)
-    pairs = float(counts.sum() * (counts.sum() - 1))
-    same_u = float((counts * (counts - 1)).sum() / pairs) if pairs else 1.0
     levels = candidates.levels[:, index]
     certain = (scored.posterior(without=index) >= config.auto_threshold) & (levels <= 1)
     matches = float(certain.sum()) / candidates.share

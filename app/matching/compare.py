@@ -53,7 +53,8 @@ class Comparison:
         return len(self.levels) + 1
 
 
-# Two records' sources are the same or different.
+# Two records' sources are the same or different: one level and "different", always (their
+# fitting measures exactly these two, so config has no levels of its own for them).
 _SAME = (LevelSpec("exact"),)
 
 
@@ -70,7 +71,7 @@ def build_comparisons(
     )
     if not compares_sources(config, types):
         return compared
-    return (*compared, Comparison(SOURCE, "source", config.levels.get("source", _SAME)))
+    return (*compared, Comparison(SOURCE, "source", _SAME))
 
 
 def compares_sources(config: MatchConfig, types: Mapping[AttributeName, AttributeType]) -> bool:
